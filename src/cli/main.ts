@@ -1,0 +1,66 @@
+import { TokenmixError } from '../errors.js';
+import { ExitCode, processIo, type CliIo } from './io.js';
+import { VERSION } from '../version.js';
+
+interface Command {
+  summary: string;
+  run: (args: string[], io: CliIo) => Promise<number>;
+}
+
+// Commands load lazily so `tokenmix --help` stays instant and never touches the GPU.
+const COMMANDS: Record<string, Command> = {
+  doctor: {
+    summary: 'show the GPU adapter and limits, and self-test every kernel on GPU and CPU',
+    run: async (args, io) => (await import('./doctor.js')).doctor(args, io),
+  },
+  curate: {
+    summary: 'filter, score-threshold and exact-dedup a corpus; write manifest, keep lists, audit samples',
+    run: async (args, io) => (await import('./curate.js')).curateCommand(args, io),
+  },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return [
+    `tokenmix ${VERSION} — deduplicate, score and mix LLM pretraining corpora on the GPU (WebGPU) or CPU`,
+    '',
+    'Usage: tokenmix <command> [options]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Run `tokenmix <command> --help` for the options of a command.',
+    'Backends: --backend auto (default: GPU if an adapter exists, else CPU, and says so) | gpu | cpu.',
+  ].join('\n');
+}
+
+/** Run the CLI; returns the exit code. User errors print one line, never a stack trace. */
+export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.out(usage());
+    return name ? ExitCode.ok : ExitCode.usage;
+  }
+  if (name === '--version' || name === '-v') {
+    io.out(VERSION);
+    return ExitCode.ok;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.err(`tokenmix: unknown command "${name}". Commands: ${Object.keys(COMMANDS).join(', ')} (see tokenmix --help)`);
+    return ExitCode.usage;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (error) {
+    if (error instanceof TokenmixError) {
+      io.err(error.message);
+      return ExitCode.usage;
+    }
+    if (error instanceof Error && 'code' in error && String((error as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
+      io.err(`tokenmix ${name}: ${error.message} (see tokenmix ${name} --help)`);
+      return ExitCode.usage;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * `tokenmix curate`: plan shards, run the map phase for this rank's shards (skipping those
+ * already complete), and, once every shard is complete, the reduce phase and the outputs.
+ * Same inputs + config + seed ⇒ byte-identical outputs whatever the backend, the number of
+ * ranks, or how often the run was killed and restarted (SPEC §6, §7).
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { TokenmixError } from '../errors.js';
+import type { Backend } from '../backend.js';
+import { describeBackend } from '../backend.js';
+import { contentHash, resolveInputs } from '../io/index.js';
+import type { FieldMap, ResolvedInput } from '../io/types.js';
+import { loadTokenizer } from '../text/load-node.js';
+import type { Tokenizer } from '../text/tokenizer.js';
+import { VERSION } from '../version.js';
+import { parseConfig, type CurateConfig } from './config.js';
+import { processShard, readMarker, type ShardMarker } from './shard.js';
+import { decide } from './reduce.js';
+import { writeOutput, writeOutputs, type Accounting } from './outputs.js';
+import { silentProgress, terminalProgress } from './progress.js';
+import { statSync } from 'node:fs';
+
+export interface CurateOptions {
+  configPath: string;
+  outDir: string;
+  backend: Backend;
+  rank?: number;
+  worldSize?: number;
+  /** Progress and notices (stderr in the CLI). */
+  log?: (text: string) => void;
+  /** Show a live progress line (only on a terminal). */
+  progress?: boolean;
+}
+
+export type CurateResult =
+  | { status: 'complete'; manifestPath: string; manifest: Manifest }
+  | { status: 'partial'; pendingShards: number[]; completedShards: number };
+
+export interface Manifest {
+  tool: { name: 'tokenmix'; version: string };
+  config: CurateConfig;
+  tokenizer: { name: string; kind: string; vocab_size: number | null };
+  inputs: { path: string; format: string; compression: string; bytes: number; sha256: string; records: number; problems: number; blank_lines: number }[];
+  sources: string[];
+  stages: Accounting['stages'];
+  totals: Accounting['totals'];
+  totals_tokens: Accounting['totals_tokens'];
+  quarantine: Record<string, number>;
+  quality: Awaited<ReturnType<typeof decide>>['quality'];
+  outputs: Accounting['files'];
+}
+
+/** Read and validate a config file; errors name the file. */
+export async function loadConfig(configPath: string): Promise<CurateConfig> {
+  let text: string;
+  try {
+    text = await readFile(configPath, 'utf8');
+  } catch (error) {
+    throw new TokenmixError(`cannot read config file ${configPath}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new TokenmixError(`config file ${configPath} is not valid JSON: ${(error as Error).message}`);
+  }
+  try {
+    return parseConfig(raw);
+  } catch (error) {
+    if (error instanceof TokenmixError) throw new TokenmixError(`${configPath}: ${error.message.replace(/^tokenmix: /, '')}`);
+    throw error;
+  }
+}
+
+export function fieldMap(config: CurateConfig): FieldMap {
+  return {
+    id: config.fields.id,
+    text: config.fields.text,
+    ...(config.fields.source !== undefined ? { source: config.fields.source } : {}),
+    quality: config.fields.quality,
+  };
+}
+
+/** Identifies what the map phase's intermediates depend on: a rerun must match it to reuse them. */
+function fingerprint(config: CurateConfig, tokenizer: Tokenizer, inputs: ResolvedInput[]): string {
+  const relevant = { version: VERSION, config, tokenizer: tokenizer.name, inputs: inputs.map((i) => [i.displayPath, i.format, statSync(i.path).size]) };
+  return createHash('sha256').update(JSON.stringify(relevant)).digest('hex');
+}
+
+export async function curate(options: CurateOptions): Promise<CurateResult> {
+  const log = options.log ?? (() => {});
+  const configPath = resolve(options.configPath);
+  const baseDir = dirname(configPath);
+  const config = await loadConfig(configPath);
+  const rank = options.rank ?? 0;
+  const worldSize = options.worldSize ?? 1;
+  if (!Number.isInteger(worldSize) || worldSize < 1) throw new TokenmixError(`--world-size must be a positive integer (got ${worldSize})`);
+  if (!Number.isInteger(rank) || rank < 0 || rank >= worldSize) throw new TokenmixError(`--rank must be an integer in 0..${worldSize - 1} (got ${rank})`);
+
+  const inputs = await resolveInputs(config.inputs, baseDir);
+  const tokenizer = await loadTokenizer(config.tokenizer, { baseDir });
+  const outDir = resolve(options.outDir);
+  const workDir = join(outDir, '.tokenmix');
+  await mkdir(workDir, { recursive: true });
+  const print = fingerprint(config, tokenizer, inputs);
+  const fields = fieldMap(config);
+
+  // Map phase: this rank's shards (i mod worldSize == rank), skipping completed ones.
+  const mine = inputs.map((_, i) => i).filter((i) => i % worldSize === rank);
+  const todo: number[] = [];
+  for (const i of mine) if (!(await readMarker(workDir, i, print))) todo.push(i);
+  if (mine.length > todo.length) log(`tokenmix: ${mine.length - todo.length} of ${mine.length} shards already complete, skipping them`);
+  const totalBytes = todo.reduce((sum, i) => sum + statSync(inputs[i].path).size, 0);
+  const progress = options.progress ? terminalProgress('curate', totalBytes, log) : silentProgress;
+  for (const i of todo) await processShard(inputs[i], i, { config, fields, tokenizer, workDir, fingerprint: print, progress });
+  if (todo.length > 0) progress.done();
+
+  const markers: (ShardMarker | null)[] = [];
+  for (let i = 0; i < inputs.length; i++) markers.push(await readMarker(workDir, i, print));
+  const pending = markers.flatMap((m, i) => (m ? [] : [i]));
+  if (pending.length > 0) {
+    return { status: 'partial', pendingShards: pending, completedShards: inputs.length - pending.length };
+  }
+  const complete = markers as ShardMarker[];
+
+  // Reduce phase.
+  const started = performance.now();
+  const decisions = await decide(config, complete, workDir, options.backend);
+  const accounting = await writeOutputs(config, fields, inputs, complete, decisions, workDir, outDir);
+  const manifest: Manifest = {
+    tool: { name: 'tokenmix', version: VERSION },
+    config,
+    tokenizer: { name: tokenizer.name, kind: tokenizer.kind, vocab_size: tokenizer.vocabSize },
+    inputs: await Promise.all(
+      inputs.map(async (input, i) => ({
+        path: input.displayPath,
+        format: input.format,
+        compression: input.compression,
+        bytes: statSync(input.path).size,
+        sha256: await contentHash(input.path),
+        records: complete[i].records,
+        problems: complete[i].problems,
+        blank_lines: complete[i].blank_lines,
+      })),
+    ),
+    sources: decisions.sources,
+    stages: accounting.stages,
+    totals: accounting.totals,
+    totals_tokens: accounting.totals_tokens,
+    quarantine: accounting.quarantine_reasons,
+    quality: decisions.quality,
+    outputs: accounting.files,
+  };
+  const manifestPath = join(outDir, 'manifest.json');
+  await writeOutput(outDir, manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+  // What differs between equivalent runs (backend, timing) stays out of the manifest.
+  await writeFile(
+    join(outDir, 'run.json'),
+    `${JSON.stringify({ backend: describeBackend(options.backend), rank, world_size: worldSize, reduce_ms: Math.round(performance.now() - started) }, null, 2)}\n`,
+  );
+  return { status: 'complete', manifestPath, manifest };
+}

@@ -1,0 +1,201 @@
+/**
+ * Writing a run's outputs from the reduce phase's decisions: keep lists and drop lists per
+ * input shard, the quarantine file, stage accounting and audit samples. Every file is
+ * written to a temporary name and renamed, so a killed run never leaves a half file that
+ * a rerun would trust.
+ */
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { basename, join, relative, sep } from 'node:path';
+import { readRecords } from '../io/index.js';
+import type { FieldMap, ResolvedInput } from '../io/types.js';
+import type { CurateConfig } from './config.js';
+import { StageCounter, reportStage, type StageReport } from './accounting.js';
+import { AuditSampler } from './audit.js';
+import { Fate, type Decisions } from './reduce.js';
+import { shardPaths, type ShardMarker } from './shard.js';
+import { shardRecords } from './records.js';
+
+export interface OutputFile {
+  path: string;
+  bytes: number;
+  sha256: string;
+}
+
+export interface Accounting {
+  stages: StageReport[];
+  totals: { input: number; kept: number; dropped: Record<string, number>; quarantined: number };
+  totals_tokens: { input: number; kept: number; dropped: Record<string, number>; quarantined: number };
+  quarantine_reasons: Record<string, number>;
+  files: OutputFile[];
+}
+
+class LineFile {
+  private readonly stream;
+  private readonly hash = createHash('sha256');
+  private bytes = 0;
+  constructor(readonly path: string) {
+    this.stream = createWriteStream(`${path}.partial`);
+  }
+  async write(value: unknown): Promise<void> {
+    const line = `${JSON.stringify(value)}\n`;
+    this.hash.update(line);
+    this.bytes += Buffer.byteLength(line);
+    if (!this.stream.write(line)) await once(this.stream, 'drain');
+  }
+  async close(outDir: string): Promise<OutputFile> {
+    this.stream.end();
+    await once(this.stream, 'finish');
+    await rename(`${this.path}.partial`, this.path);
+    return { path: relative(outDir, this.path).split(sep).join('/'), bytes: this.bytes, sha256: this.hash.digest('hex') };
+  }
+}
+
+/** Write text atomically and describe it for the manifest. */
+export async function writeOutput(outDir: string, path: string, text: string): Promise<OutputFile> {
+  await writeFile(`${path}.partial`, text);
+  await rename(`${path}.partial`, path);
+  return {
+    path: relative(outDir, path).split(sep).join('/'),
+    bytes: Buffer.byteLength(text),
+    sha256: createHash('sha256').update(text).digest('hex'),
+  };
+}
+
+function shardName(shard: number, file: string): string {
+  return `${String(shard).padStart(5, '0')}-${basename(file).replace(/[^A-Za-z0-9._-]/g, '_')}`;
+}
+
+export async function writeOutputs(
+  config: CurateConfig,
+  fields: FieldMap,
+  inputs: ResolvedInput[],
+  markers: ShardMarker[],
+  decisions: Decisions,
+  workDir: string,
+  outDir: string,
+): Promise<Accounting> {
+  for (const dir of ['keep', 'drops', 'audit']) {
+    await rm(join(outDir, dir), { recursive: true, force: true });
+    await mkdir(join(outDir, dir), { recursive: true });
+  }
+  const stageNames: [string, boolean][] = [
+    ['quality', config.filters.quality !== null],
+    ['heuristics', config.filters.heuristics !== null],
+    ['exact_dedup', config.dedup.exact],
+  ];
+  const active = stageNames.filter(([, on]) => on).map(([name]) => name);
+  const counters = new Map(active.map((name) => [name, new StageCounter(name)]));
+  const sampler = new AuditSampler(config.seed, config.audit.per_reason);
+  const quarantine = new LineFile(join(outDir, 'quarantine.jsonl'));
+  const quarantineReasons: Record<string, number> = {};
+  const files: OutputFile[] = [];
+  const totals = { input: 0, kept: 0, dropped: {} as Record<string, number>, quarantined: 0 };
+  const totalsTokens = { input: 0, kept: 0, dropped: {} as Record<string, number>, quarantined: 0 };
+
+  for (const [shard, marker] of markers.entries()) {
+    const name = shardName(shard, marker.file);
+    const keep = new LineFile(join(outDir, 'keep', `${name}.jsonl`));
+    const drops = new LineFile(join(outDir, 'drops', `${name}.jsonl`));
+    const fates = decisions.fates[shard];
+    const duplicates = decisions.duplicateIds.get(shard);
+    let index = 0;
+    for await (const record of shardRecords(shardPaths(workDir, shard).records)) {
+      const fate = fates[index++];
+      totals.input++;
+      if (fate === Fate.quarantined) {
+        const reason = record.id === undefined ? record.problem : 'duplicate-id';
+        const message = record.id === undefined ? record.message : duplicates!.get(record.row)!;
+        const field = record.id === undefined ? record.field : fields.id;
+        quarantineReasons[reason] = (quarantineReasons[reason] ?? 0) + 1;
+        totals.quarantined++;
+        await quarantine.write({ file: marker.file, [inputs[shard].format === 'jsonl' ? 'line' : 'row']: record.row, field, reason, message });
+        continue;
+      }
+      if (record.id === undefined) continue; // unreachable: problems are always quarantined
+      totalsTokens.input += record.tokens;
+      // Walk the stages in order: each passes the record or drops it with its reason.
+      let droppedAt: { stage: string; reason: string } | null = null;
+      for (const stage of active) {
+        const counter = counters.get(stage)!;
+        let reason: string | null = null;
+        if (stage === 'quality' && fate === Fate.quality) reason = 'below_threshold';
+        if (stage === 'heuristics' && fate === Fate.heuristics) reason = record.heuristic!;
+        if (stage === 'exact_dedup' && fate === Fate.exactDuplicate) reason = 'duplicate';
+        if (reason === null) {
+          counter.keep(record.source, record.tokens);
+          continue;
+        }
+        counter.drop(record.source, record.tokens, reason);
+        droppedAt = { stage, reason };
+        break;
+      }
+      const candidate = { shard, row: record.row, id: record.id, source: record.source, tokens: record.tokens };
+      if (droppedAt) {
+        const key = `${droppedAt.stage}:${droppedAt.reason}`;
+        totals.dropped[key] = (totals.dropped[key] ?? 0) + 1;
+        totalsTokens.dropped[key] = (totalsTokens.dropped[key] ?? 0) + record.tokens;
+        await drops.write({ row: record.row, id: record.id, stage: droppedAt.stage, reason: droppedAt.reason });
+        sampler.offer({ ...candidate, ...droppedAt });
+      } else {
+        totals.kept++;
+        totalsTokens.kept += record.tokens;
+        await keep.write({ row: record.row, id: record.id });
+        sampler.offer({ ...candidate, stage: 'kept', reason: 'kept' });
+      }
+    }
+    files.push(await keep.close(outDir), await drops.close(outDir));
+  }
+  files.push(await quarantine.close(outDir));
+
+  const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
+  if (totals.kept + sum(totals.dropped) + totals.quarantined !== totals.input) {
+    throw new Error(`tokenmix internal error: kept + dropped + quarantined != input (${JSON.stringify(totals)})`);
+  }
+  if (totalsTokens.kept + sum(totalsTokens.dropped) !== totalsTokens.input) {
+    throw new Error(`tokenmix internal error: token totals do not add up (${JSON.stringify(totalsTokens)})`);
+  }
+
+  files.push(...(await writeAudit(config, fields, inputs, sampler, outDir)));
+  const stages = active.map((name) => reportStage(counters.get(name)!, decisions.sources));
+  const sortKeys = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return {
+    stages,
+    totals: { ...totals, dropped: sortKeys(totals.dropped) },
+    totals_tokens: { ...totalsTokens, dropped: sortKeys(totalsTokens.dropped) },
+    quarantine_reasons: sortKeys(quarantineReasons),
+    files: files.sort((a, b) => (a.path < b.path ? -1 : 1)),
+  };
+}
+
+/** Fetch the sampled records' text (one more read of the shards that hold samples) and write them. */
+async function writeAudit(
+  config: CurateConfig,
+  fields: FieldMap,
+  inputs: ResolvedInput[],
+  sampler: AuditSampler,
+  outDir: string,
+): Promise<OutputFile[]> {
+  const groups = sampler.result();
+  const wanted = new Map<number, Set<number>>();
+  for (const [, list] of groups) for (const c of list) (wanted.get(c.shard) ?? wanted.set(c.shard, new Set()).get(c.shard)!).add(c.row);
+  const texts = new Map<string, string>();
+  for (const [shard, rows] of [...wanted.entries()].sort(([a], [b]) => a - b)) {
+    for await (const batch of readRecords(inputs[shard], fields, { batchSize: config.batch_size })) {
+      for (let i = 0; i < batch.length; i++) {
+        if (rows.has(batch.rows[i])) texts.set(`${shard}:${batch.rows[i]}`, batch.texts[i].slice(0, config.audit.excerpt_chars));
+      }
+    }
+  }
+  const files: OutputFile[] = [];
+  for (const [group, list] of groups) {
+    const lines = list.map((c) =>
+      JSON.stringify({ id: c.id, source: c.source, file: inputs[c.shard].displayPath, row: c.row, tokens: c.tokens, stage: c.stage, reason: c.reason, excerpt: texts.get(`${c.shard}:${c.row}`) ?? '' }),
+    );
+    const name = group.replace(/[^A-Za-z0-9._-]/g, '_');
+    files.push(await writeOutput(outDir, join(outDir, 'audit', `${name}.jsonl`), lines.map((l) => `${l}\n`).join('')));
+  }
+  return files;
+}

@@ -1,0 +1,149 @@
+/**
+ * Map phase: one input shard → one intermediate file of per-record facts (row, id,
+ * source, tokens, score, heuristic verdict, exact-dedup hash, or the problem that kept the
+ * record out), plus a completion marker with the shard's stats. The marker is written
+ * last, after an atomic rename of the intermediate, so a killed run either has a complete
+ * shard or none, and a rerun skips completed shards.
+ */
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { TokenmixError } from '../errors.js';
+import { readRecords } from '../io/index.js';
+import type { ResolvedInput, FieldMap } from '../io/types.js';
+import type { Tokenizer } from '../text/tokenizer.js';
+import { normalizeForExactDedup } from '../text/normalize.js';
+import { heuristicVerdict } from '../filters/heuristics.js';
+import type { CurateConfig } from './config.js';
+import type { Progress } from './progress.js';
+
+/** One line of a shard's intermediate file. */
+export type ShardRecord =
+  | { row: number; id: string; source: string; tokens: number; score: number | null; heuristic: string | null; hash: string }
+  | { row: number; problem: string; field: string; message: string; id?: undefined };
+
+export interface ShardMarker {
+  shard: number;
+  file: string;
+  fingerprint: string;
+  records: number;
+  problems: number;
+  blank_lines: number;
+  sources: Record<string, number>;
+  intermediate_sha256: string;
+}
+
+export function shardPaths(workDir: string, shard: number): { records: string; marker: string } {
+  const base = join(workDir, 'shards', String(shard).padStart(5, '0'));
+  return { records: `${base}.records.jsonl`, marker: `${base}.done.json` };
+}
+
+/** The marker of a completed shard made with the same fingerprint, or null. */
+export async function readMarker(workDir: string, shard: number, fingerprint: string): Promise<ShardMarker | null> {
+  let text: string;
+  try {
+    text = await readFile(shardPaths(workDir, shard).marker, 'utf8');
+  } catch {
+    return null;
+  }
+  const marker = JSON.parse(text) as ShardMarker;
+  if (marker.fingerprint !== fingerprint) {
+    throw new TokenmixError(
+      `the output directory holds shard ${shard} from a run with a different config or tool version (${join(workDir, 'shards')}); ` +
+        'use a new --out directory, or delete that one to start over',
+    );
+  }
+  return marker;
+}
+
+/** Hash of the normalized text used by exact dedup (128 bits of SHA-256, base64url). */
+export function exactHash(text: string): string {
+  return createHash('sha256').update(normalizeForExactDedup(text)).digest('base64url').slice(0, 22);
+}
+
+export interface ShardContext {
+  config: CurateConfig;
+  fields: FieldMap;
+  tokenizer: Tokenizer;
+  workDir: string;
+  fingerprint: string;
+  progress: Progress;
+}
+
+/** Process one shard and leave its intermediate and marker. Returns the marker. */
+export async function processShard(input: ResolvedInput, shard: number, ctx: ShardContext): Promise<ShardMarker> {
+  const paths = shardPaths(ctx.workDir, shard);
+  await mkdir(join(ctx.workDir, 'shards'), { recursive: true });
+  const temp = `${paths.records}.partial`;
+  const out = createWriteStream(temp);
+  const digest = createHash('sha256');
+  const write = async (line: string) => {
+    digest.update(line);
+    if (!out.write(line)) await once(out, 'drain');
+  };
+  const qualityField = ctx.config.filters.quality?.field;
+  const heuristics = ctx.config.filters.heuristics;
+  const sources: Record<string, number> = {};
+  let records = 0;
+  let problems = 0;
+  let blankLines = 0;
+  let lastBytes = 0;
+  try {
+    for await (const batch of readRecords(input, ctx.fields, { batchSize: ctx.config.batch_size })) {
+      // Interleave valid rows and problems back into input order by their line/row numbers.
+      const lines: { row: number; text: string }[] = [];
+      for (const p of batch.problems) {
+        if (ctx.config.on_error === 'fail') {
+          throw new TokenmixError(`${p.message} (or set "on_error": "quarantine" to set such records aside and count them)`);
+        }
+        const row = p.line ?? p.row;
+        lines.push({ row, text: JSON.stringify({ row, problem: p.reason, field: p.field, message: p.message } satisfies ShardRecord) });
+      }
+      for (let i = 0; i < batch.length; i++) {
+        const text = batch.texts[i];
+        const source = batch.sources[i];
+        const record: ShardRecord = {
+          row: batch.rows[i],
+          id: batch.ids[i],
+          source,
+          tokens: ctx.tokenizer.count(text),
+          score: qualityField ? batch.scores[qualityField][i] : null,
+          heuristic: heuristics ? heuristicVerdict(text, heuristics) : null,
+          hash: exactHash(text),
+        };
+        sources[source] = (sources[source] ?? 0) + 1;
+        lines.push({ row: record.row, text: JSON.stringify(record) });
+      }
+      lines.sort((a, b) => a.row - b.row);
+      for (const line of lines) await write(`${line.text}\n`);
+      records += batch.length;
+      problems += batch.problems.length;
+      blankLines += batch.blankLines;
+      ctx.progress.advance(batch.length + batch.problems.length, batch.bytesRead - lastBytes);
+      lastBytes = batch.bytesRead;
+    }
+    out.end();
+    await once(out, 'finish');
+  } catch (error) {
+    out.destroy();
+    throw error;
+  }
+  await rename(temp, paths.records);
+  const sortedSources: Record<string, number> = {};
+  for (const s of Object.keys(sources).sort()) sortedSources[s] = sources[s];
+  const marker: ShardMarker = {
+    shard,
+    file: input.displayPath,
+    fingerprint: ctx.fingerprint,
+    records,
+    problems,
+    blank_lines: blankLines,
+    sources: sortedSources,
+    intermediate_sha256: digest.digest('hex'),
+  };
+  await writeFile(`${paths.marker}.partial`, `${JSON.stringify(marker, null, 2)}\n`);
+  await rename(`${paths.marker}.partial`, paths.marker);
+  return marker;
+}
