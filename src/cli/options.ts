@@ -16,8 +16,17 @@ export const BACKEND_HELP = [
   '                          default, vulkan, metal, d3d12, opengles, opengl (or env TOKENMIX_ADAPTER)',
 ];
 
-export function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T, allowPositionals = false) {
-  return parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals, strict: true });
+type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+const HELP_OPTION = { help: { type: 'boolean', short: 'h' } } as const;
+
+/** Strict option parsing with `--help/-h` added; unknown options are usage errors. */
+export function parse<T extends OptionSpec>(
+  args: string[],
+  options: T,
+  allowPositionals = false,
+): { values: ReturnType<typeof parseArgs<{ args: string[]; options: T & typeof HELP_OPTION; allowPositionals: boolean; strict: true }>>['values']; positionals: string[] } {
+  const parsed = parseArgs({ args, options: { ...options, ...HELP_OPTION }, allowPositionals, strict: true });
+  return { values: parsed.values as never, positionals: parsed.positionals };
 }
 
 /** Resolve --backend/--adapter, printing which backend was picked on stderr. */

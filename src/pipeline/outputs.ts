@@ -64,8 +64,15 @@ export async function writeOutput(outDir: string, path: string, text: string): P
   };
 }
 
+/** `00003-name` for input shard 3 `.../name.jsonl.zst`: ordered, readable, collision-free. */
 function shardName(shard: number, file: string): string {
-  return `${String(shard).padStart(5, '0')}-${basename(file).replace(/[^A-Za-z0-9._-]/g, '_')}`;
+  const stem = basename(file).replace(/\.(jsonl|json|ndjson|parquet|arrow|arrows|ipc|feather)(\.(gz|zst))?$/i, '');
+  return `${String(shard).padStart(5, '0')}-${stem.replace(/[^A-Za-z0-9._-]/g, '_')}`;
+}
+
+/** Records are located by `line` (1-based) in JSONL and by `row` (0-based) in Parquet/Arrow. */
+function positionKey(input: ResolvedInput): 'line' | 'row' {
+  return input.format === 'jsonl' ? 'line' : 'row';
 }
 
 export async function writeOutputs(
@@ -111,7 +118,7 @@ export async function writeOutputs(
         const field = record.id === undefined ? record.field : fields.id;
         quarantineReasons[reason] = (quarantineReasons[reason] ?? 0) + 1;
         totals.quarantined++;
-        await quarantine.write({ file: marker.file, [inputs[shard].format === 'jsonl' ? 'line' : 'row']: record.row, field, reason, message });
+        await quarantine.write({ file: marker.file, [positionKey(inputs[shard])]: record.row, field, reason, message });
         continue;
       }
       if (record.id === undefined) continue; // unreachable: problems are always quarantined
@@ -137,12 +144,12 @@ export async function writeOutputs(
         const key = `${droppedAt.stage}:${droppedAt.reason}`;
         totals.dropped[key] = (totals.dropped[key] ?? 0) + 1;
         totalsTokens.dropped[key] = (totalsTokens.dropped[key] ?? 0) + record.tokens;
-        await drops.write({ row: record.row, id: record.id, stage: droppedAt.stage, reason: droppedAt.reason });
+        await drops.write({ [positionKey(inputs[shard])]: record.row, id: record.id, stage: droppedAt.stage, reason: droppedAt.reason });
         sampler.offer({ ...candidate, ...droppedAt });
       } else {
         totals.kept++;
         totalsTokens.kept += record.tokens;
-        await keep.write({ row: record.row, id: record.id });
+        await keep.write({ [positionKey(inputs[shard])]: record.row, id: record.id });
         sampler.offer({ ...candidate, stage: 'kept', reason: 'kept' });
       }
     }
@@ -192,7 +199,7 @@ async function writeAudit(
   const files: OutputFile[] = [];
   for (const [group, list] of groups) {
     const lines = list.map((c) =>
-      JSON.stringify({ id: c.id, source: c.source, file: inputs[c.shard].displayPath, row: c.row, tokens: c.tokens, stage: c.stage, reason: c.reason, excerpt: texts.get(`${c.shard}:${c.row}`) ?? '' }),
+      JSON.stringify({ id: c.id, source: c.source, file: inputs[c.shard].displayPath, [positionKey(inputs[c.shard])]: c.row, tokens: c.tokens, stage: c.stage, reason: c.reason, excerpt: texts.get(`${c.shard}:${c.row}`) ?? '' }),
     );
     const name = group.replace(/[^A-Za-z0-9._-]/g, '_');
     files.push(await writeOutput(outDir, join(outDir, 'audit', `${name}.jsonl`), lines.map((l) => `${l}\n`).join('')));

@@ -110,9 +110,15 @@ export async function decide(config: CurateConfig, markers: ShardMarker[], workD
     for (const [s, name] of sources.entries()) {
       const row = totals.histogram.subarray(s * histogramSpec.bins, (s + 1) * histogramSpec.bins);
       byBin[name] = Array.from(row);
+      // Report thresholds as the user wrote them (f64); the kernel compares their f32 value.
+      let reported: number | null = quality.thresholds[name] ?? null;
       const p = quality.top_fraction[name];
-      if (p !== undefined) final[s] = Math.max(final[s], topTokensThreshold(row, edges, p));
-      applied[name] = final[s] === -Infinity ? null : final[s];
+      if (p !== undefined) {
+        const derived = topTokensThreshold(row, edges, p).threshold;
+        if (reported === null || derived > reported) reported = derived;
+        final[s] = Math.max(final[s], derived);
+      }
+      applied[name] = reported;
     }
     outcome = { field: quality.field, thresholds: applied, histogram: { ...histogramSpec, edges: Array.from(edges) }, tokens_by_bin: byBin };
   }

@@ -1,0 +1,167 @@
+/**
+ * `npm run bench:kernels`: every kernel on the GPU and on the CPU oracle at three sizes,
+ * seeded, with a warm-up, phases (compile/upload/dispatch/readback) timed separately on the
+ * GPU, docs/s and GB/s, and the GPU/CPU throughput ratio measured in the same run.
+ * Results: bench/results/kernels-*.json. Recorded numbers: bench/README.md.
+ */
+import { resolveBackend, type Backend } from '../src/backend.js';
+import { dawnGpuOpener } from '../src/node/dawn.js';
+import { emptyPhaseTimes, type PhaseTimes } from '../src/gpu/timing.js';
+import { minhashGpu } from '../src/kernels/minhash.js';
+import { minhashCpu } from '../src/cpu/minhash.js';
+import { thresholdGpu } from '../src/kernels/threshold.js';
+import { thresholdCpu } from '../src/cpu/threshold.js';
+import { GpuHistogramAccumulator } from '../src/kernels/histogram.js';
+import { histogramCpu } from '../src/cpu/histogram.js';
+import { mixtureLossesGpu } from '../src/kernels/mixing.js';
+import { mixtureLossesCpu } from '../src/cpu/mixing.js';
+import { fmtRate, machineInfo, measure, printMachine, writeResults } from './common.js';
+
+interface Row {
+  kernel: string;
+  size: string;
+  items: number;
+  bytes: number;
+  unit: string;
+  cpuMs: number;
+  gpuMs: number;
+  gpuPhases: PhaseTimes;
+  cpuItemsPerSec: number;
+  gpuItemsPerSec: number;
+  gpuGBps: number;
+  gpuOverCpu: number;
+}
+
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function csr(random: () => number, docs: number, meanLen: number, range: number) {
+  const offsets = new Uint32Array(docs + 1);
+  for (let d = 0; d < docs; d++) offsets[d + 1] = offsets[d] + Math.max(1, Math.round(meanLen * (0.5 + random())));
+  const values = new Uint32Array(offsets[docs]);
+  for (let i = 0; i < values.length; i++) values[i] = Math.floor(random() * range) >>> 0;
+  return { offsets, values };
+}
+
+async function compare(
+  kernel: string,
+  size: string,
+  items: number,
+  bytes: number,
+  unit: string,
+  gpu: (times?: PhaseTimes) => Promise<unknown>,
+  cpu: () => unknown,
+): Promise<Row> {
+  const cpuRun = await measure(cpu, { warmup: 1, repeats: 3 });
+  const gpuRun = await measure(() => gpu(), { warmup: 1, repeats: 3 });
+  // One more run with phase barriers, to split the time into phases.
+  const phases = emptyPhaseTimes();
+  await gpu(phases);
+  const row: Row = {
+    kernel,
+    size,
+    items,
+    bytes,
+    unit,
+    cpuMs: cpuRun.medianMs,
+    gpuMs: gpuRun.medianMs,
+    gpuPhases: phases,
+    cpuItemsPerSec: items / (cpuRun.medianMs / 1000),
+    gpuItemsPerSec: items / (gpuRun.medianMs / 1000),
+    gpuGBps: bytes / 1e9 / (gpuRun.medianMs / 1000),
+    gpuOverCpu: cpuRun.medianMs / gpuRun.medianMs,
+  };
+  const p = phases;
+  console.log(
+    `${kernel.padEnd(10)} ${size.padEnd(22)} cpu ${fmtRate(row.cpuItemsPerSec, unit).padStart(14)}  gpu ${fmtRate(row.gpuItemsPerSec, unit).padStart(14)} ` +
+      `(${row.gpuGBps.toFixed(3)} GB/s)  gpu/cpu ${row.gpuOverCpu.toFixed(2)}x  ` +
+      `[compile ${p.compileMs.toFixed(0)} upload ${p.uploadMs.toFixed(1)} dispatch ${p.dispatchMs.toFixed(1)} readback ${p.readbackMs.toFixed(1)} ms]`,
+  );
+  return row;
+}
+
+async function main(): Promise<void> {
+  const backend: Backend = await resolveBackend('gpu', dawnGpuOpener());
+  if (backend.kind !== 'gpu') throw new Error('unreachable');
+  const ctx = backend.ctx;
+  const info = machineInfo(backend);
+  printMachine(info);
+  const rows: Row[] = [];
+  const random = prng(42);
+  try {
+    for (const docs of [1_000, 10_000, 50_000]) {
+      const d = csr(random, docs, 300, 0xffffffff);
+      const batch = { offsets: d.offsets, tokens: d.values };
+      const params = { ngram: 5, numHashes: 128, seed: 1 };
+      rows.push(
+        await compare('minhash', `${docs} docs × ~300 words`, docs, d.values.byteLength + d.offsets.byteLength, 'docs/s',
+          (t) => minhashGpu(ctx, batch, params, t), () => minhashCpu(batch, params)),
+      );
+    }
+    for (const n of [10_000, 1_000_000, 8_000_000]) {
+      const batch = {
+        scores: Float32Array.from({ length: n }, () => random()),
+        sources: Uint32Array.from({ length: n }, () => Math.floor(random() * 8)),
+        tokens: Uint32Array.from({ length: n }, () => Math.floor(random() * 4000)),
+      };
+      const params = { thresholds: new Float32Array(8).fill(0.5), histogram: { bins: 100, min: 0, max: 1 } };
+      rows.push(
+        await compare('threshold', `${n} docs, 8 sources`, n, n * 12, 'docs/s', (t) => thresholdGpu(ctx, batch, params, t), () => thresholdCpu(batch, params)),
+      );
+    }
+    for (const docs of [1_000, 10_000, 50_000]) {
+      const vocab = 100_000;
+      const d = csr(random, docs, 300, vocab);
+      const batch = {
+        offsets: d.offsets,
+        ids: d.values,
+        sources: Uint32Array.from({ length: docs }, () => Math.floor(random() * 16)),
+        keep: Uint8Array.from({ length: docs }, () => (random() < 0.8 ? 1 : 0)),
+      };
+      const config = { numSources: 16, vocabSize: vocab };
+      rows.push(
+        await compare('histogram', `${d.values.length} tokens, K=16 V=100k`, d.values.length, d.values.byteLength, 'tokens/s',
+          async (t) => {
+            const acc = new GpuHistogramAccumulator(ctx, config);
+            try {
+              await acc.add(batch, t);
+              return await acc.read();
+            } finally {
+              acc.destroy();
+            }
+          },
+          () => histogramCpu(batch, config)),
+      );
+    }
+    for (const M of [16, 128, 512]) {
+      const K = 16, V = 100_000, E = 8;
+      const rowsOf = (count: number, width: number) => {
+        const out = new Float32Array(count * width);
+        for (let r = 0; r < count; r++) {
+          let sum = 0;
+          for (let v = 0; v < width; v++) sum += out[r * width + v] = random();
+          for (let v = 0; v < width; v++) out[r * width + v] /= sum;
+        }
+        return out;
+      };
+      const input = { distributions: rowsOf(K, V), weights: rowsOf(M, K), evals: rowsOf(E, V), numSources: K, vocabSize: V, numCandidates: M, numEvals: E };
+      rows.push(
+        await compare('mixing', `${M} cand., K=16 V=100k E=8`, M, (K + E) * V * 4, 'cand/s',
+          (t) => mixtureLossesGpu(ctx, input, t), () => mixtureLossesCpu(input)),
+      );
+    }
+  } finally {
+    ctx.destroy();
+  }
+  const file = writeResults('kernels', { machine: info, rows });
+  console.log(`results: ${file}`);
+}
+
+await main();

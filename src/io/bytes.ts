@@ -1,0 +1,132 @@
+/**
+ * The decompressed bytes of a JSONL file as a stream of chunks (SPEC §7: streams shards,
+ * bounded memory). gzip goes through Node's zlib, zstd through fzstd's streaming
+ * `Decompress` (Node 20's zlib has no zstd). Failures become one-line `TokenmixError`s that
+ * name the file and what failed.
+ */
+import { createReadStream, type ReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { createGunzip } from 'node:zlib';
+import { Decompress } from 'fzstd';
+import { TokenmixError } from '../errors.js';
+import type { Compression, ResolvedInput } from './types.js';
+
+export interface ByteSource {
+  /** Decompressed bytes, in order. Iterating it to the end (or breaking out) closes the file. */
+  chunks: AsyncIterable<Uint8Array>;
+  /** Compressed bytes read from disk so far. */
+  bytesRead(): number;
+  /** What the file turned out to be (magic bytes beat the extension). */
+  compression: Compression;
+}
+
+const GZIP_MAGIC = [0x1f, 0x8b];
+const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
+
+/**
+ * Opens `input` for streaming. The compression comes from the file's first bytes when they
+ * are a gzip or zstd magic number, else from the extension — so a gzip file named `.jsonl`
+ * still reads, and a `.jsonl.gz` that is not gzip fails with a clear error.
+ */
+export async function openByteSource(input: ResolvedInput, chunkBytes: number): Promise<ByteSource> {
+  const head = await readHead(input, 4);
+  const compression = sniff(head) ?? input.compression;
+  const file = createReadStream(input.path, { highWaterMark: chunkBytes });
+  const bytesRead = () => file.bytesRead;
+  switch (compression) {
+    case 'none':
+      return { chunks: plainChunks(input, file), bytesRead, compression };
+    case 'gzip':
+      return { chunks: gunzipChunks(input, file), bytesRead, compression };
+    case 'zstd':
+      return { chunks: zstdChunks(input, file), bytesRead, compression };
+  }
+}
+
+function sniff(head: Uint8Array): Compression | undefined {
+  if (GZIP_MAGIC.every((byte, i) => head[i] === byte)) return 'gzip';
+  if (ZSTD_MAGIC.every((byte, i) => head[i] === byte)) return 'zstd';
+  return undefined;
+}
+
+async function readHead(input: ResolvedInput, bytes: number): Promise<Uint8Array> {
+  let handle;
+  try {
+    handle = await open(input.path, 'r');
+    const buffer = new Uint8Array(bytes);
+    const { bytesRead } = await handle.read(buffer, 0, bytes, 0);
+    return buffer.subarray(0, bytesRead);
+  } catch (error) {
+    throw unreadable(input, 'could not be opened', error);
+  } finally {
+    await handle?.close();
+  }
+}
+
+async function* plainChunks(input: ResolvedInput, file: ReadStream): AsyncGenerator<Uint8Array> {
+  try {
+    for await (const chunk of file) yield chunk as Uint8Array;
+  } catch (error) {
+    throw unreadable(input, 'could not be read', error);
+  } finally {
+    file.destroy();
+  }
+}
+
+async function* gunzipChunks(input: ResolvedInput, file: ReadStream): AsyncGenerator<Uint8Array> {
+  const gunzip = createGunzip();
+  let fileError: unknown;
+  file.on('error', (error) => {
+    fileError = error;
+    gunzip.destroy(error);
+  });
+  file.pipe(gunzip);
+  try {
+    for await (const chunk of gunzip) yield chunk as Uint8Array;
+  } catch (error) {
+    if (fileError !== undefined) throw unreadable(input, 'could not be read', fileError);
+    throw unreadable(input, 'is not valid gzip data (truncated or corrupt?)', error);
+  } finally {
+    file.destroy();
+    gunzip.destroy();
+  }
+}
+
+async function* zstdChunks(input: ResolvedInput, file: ReadStream): AsyncGenerator<Uint8Array> {
+  const output: Uint8Array[] = [];
+  const decompressor = new Decompress((data) => {
+    if (data.length > 0) output.push(data);
+  });
+  const push = (chunk: Uint8Array, final: boolean) => {
+    try {
+      decompressor.push(chunk, final);
+    } catch (error) {
+      throw unreadable(input, 'is not valid zstd data (truncated or corrupt?)', error);
+    }
+  };
+  try {
+    for await (const chunk of file) {
+      push(chunk as Uint8Array, false);
+      // Hand out what this chunk produced before reading more: one chunk in flight.
+      while (output.length > 0) yield output.shift()!;
+    }
+    push(new Uint8Array(0), true);
+    while (output.length > 0) yield output.shift()!;
+  } catch (error) {
+    if (error instanceof TokenmixError) throw error;
+    throw unreadable(input, 'could not be read', error);
+  } finally {
+    file.destroy();
+  }
+}
+
+/** `tokenmix: data/a.jsonl.gz is not valid gzip data (...): <cause>` */
+export function unreadable(input: ResolvedInput, what: string, cause: unknown): TokenmixError {
+  return new TokenmixError(`${input.displayPath} ${what}: ${causeText(cause)}`, { where: input.displayPath, cause });
+}
+
+/** The first line of an error's message, without a library's own prefix noise. */
+export function causeText(cause: unknown): string {
+  const text = cause instanceof Error ? cause.message : String(cause);
+  return text.split('\n')[0].trim() || 'unknown error';
+}

@@ -1,0 +1,137 @@
+/**
+ * Splits a byte stream into text lines. Splitting happens on the byte 0x0A, which never occurs
+ * inside a multibyte UTF-8 sequence, so a character cut across chunk boundaries is decoded
+ * whole. Each run of complete lines is decoded by one strict `TextDecoder` call (the fast
+ * path); only when that fails are the lines decoded one by one to find the bad ones.
+ */
+
+/** A line whose bytes are not valid UTF-8. */
+export const BAD_UTF8_LINE: unique symbol = Symbol('tokenmix.bad-utf8-line');
+/** A line longer than the configured maximum; its bytes were dropped while reading. */
+export const TOO_LONG_LINE: unique symbol = Symbol('tokenmix.too-long-line');
+
+export type Line = string | typeof BAD_UTF8_LINE | typeof TOO_LONG_LINE;
+
+const NEWLINE = 0x0a;
+
+export class LineSplitter {
+  // ignoreBOM: a U+FEFF must not vanish depending on where a chunk starts; the reader
+  // strips a BOM at the start of the file itself.
+  private readonly decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+  /** Inside a line that already exceeded the maximum: drop bytes until its newline. */
+  private skipping = false;
+
+  constructor(private readonly maxLineBytes: number) {}
+
+  /** Lines completed by `chunk`, in order. */
+  push(chunk: Uint8Array): Line[] {
+    const lines: Line[] = [];
+    let start = 0;
+    if (this.skipping) {
+      const end = chunk.indexOf(NEWLINE);
+      if (end < 0) return lines;
+      lines.push(TOO_LONG_LINE);
+      this.skipping = false;
+      start = end + 1;
+    }
+    const last = chunk.lastIndexOf(NEWLINE);
+    if (last < start) {
+      this.hold(chunk.slice(start));
+      return lines;
+    }
+    // The line continuing from earlier chunks ends at the first newline of this chunk.
+    const firstEnd = chunk.indexOf(NEWLINE, start);
+    if (this.pendingBytes + firstEnd - start > this.maxLineBytes) {
+      lines.push(TOO_LONG_LINE);
+      this.pending = [];
+      this.pendingBytes = 0;
+      start = firstEnd + 1;
+    }
+    if (start <= last) {
+      const region = this.pendingBytes > 0
+        ? concat([...this.pending, chunk.subarray(start, last)], this.pendingBytes + last - start)
+        : chunk.subarray(start, last);
+      this.decodeRegion(region, lines);
+    }
+    this.pending = [];
+    this.pendingBytes = 0;
+    // Copy the tail: the chunk's buffer may be reused by its producer.
+    this.hold(chunk.slice(last + 1));
+    return lines;
+  }
+
+  /** The last line when the input does not end with a newline. */
+  end(): Line[] {
+    if (this.skipping) {
+      this.skipping = false;
+      return [TOO_LONG_LINE];
+    }
+    if (this.pendingBytes === 0) return [];
+    const region = concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    const lines: Line[] = [];
+    this.decodeRegion(region, lines);
+    return lines;
+  }
+
+  private hold(bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    if (this.pendingBytes + bytes.length > this.maxLineBytes) {
+      this.pending = [];
+      this.pendingBytes = 0;
+      this.skipping = true;
+      return;
+    }
+    this.pending.push(bytes);
+    this.pendingBytes += bytes.length;
+  }
+
+  /** Decodes newline-separated complete lines (no trailing newline) into `lines`. */
+  private decodeRegion(region: Uint8Array, lines: Line[]): void {
+    let text: string | undefined;
+    try {
+      text = this.decoder.decode(region);
+    } catch {
+      text = undefined;
+    }
+    if (text !== undefined) {
+      for (const line of text.split('\n')) lines.push(this.checkLength(line));
+      return;
+    }
+    let start = 0;
+    for (;;) {
+      const end = region.indexOf(NEWLINE, start);
+      const bytes = region.subarray(start, end < 0 ? region.length : end);
+      if (bytes.length > this.maxLineBytes) lines.push(TOO_LONG_LINE);
+      else {
+        try {
+          lines.push(this.decoder.decode(bytes));
+        } catch {
+          lines.push(BAD_UTF8_LINE);
+        }
+      }
+      if (end < 0) return;
+      start = end + 1;
+    }
+  }
+
+  /** A UTF-8 line takes between 1 and 3 bytes per UTF-16 unit: measure only when it could be too long. */
+  private checkLength(line: string): Line {
+    if (line.length * 3 <= this.maxLineBytes) return line;
+    return Buffer.byteLength(line, 'utf8') > this.maxLineBytes ? TOO_LONG_LINE : line;
+  }
+}
+
+function concat(parts: Uint8Array[], totalBytes: number): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const joined = new Uint8Array(totalBytes);
+  let offset = 0;
+  for (const part of parts) {
+    joined.set(part, offset);
+    offset += part.length;
+  }
+  return joined;
+}
