@@ -4,7 +4,8 @@
  * integer outputs must be identical, float outputs within MIXING_TOLERANCE.
  */
 import type { GpuContext } from './gpu/context.js';
-import { iotaCpu, iotaGpu } from './kernels/iota.js';
+import { iotaGpu } from './kernels/iota.js';
+import { iotaCpu } from './cpu/iota.js';
 import { minhashGpu } from './kernels/minhash.js';
 import { minhashCpu } from './cpu/minhash.js';
 import { thresholdGpu } from './kernels/threshold.js';

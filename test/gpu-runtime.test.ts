@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { iotaCpu, iotaGpu } from '../src/kernels/iota.js';
+import { iotaGpu } from '../src/kernels/iota.js';
+import { iotaCpu } from '../src/cpu/iota.js';
 import { resolveBackend } from '../src/backend.js';
 import { openTestGpu } from './helpers/gpu.js';
 

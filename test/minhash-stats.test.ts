@@ -65,7 +65,6 @@ describe.each(backends)('MinHash estimates Jaccard without bias ($label)', ({ la
       const mean = estimates.reduce((s, x) => s + x, 0) / PAIRS;
       const std = Math.sqrt(estimates.reduce((s, x) => s + (x - mean) ** 2, 0) / (PAIRS - 1));
       const expectedStd = Math.sqrt((j * (1 - j)) / K);
-      if (process.env.MINHASH_STATS_DEBUG) console.log(label, j, ((mean - j) / (expectedStd / Math.sqrt(PAIRS))).toFixed(2), (std / expectedStd).toFixed(3));
       expect(Math.abs(mean - j)).toBeLessThan((4 * expectedStd) / Math.sqrt(PAIRS));
       expect(std).toBeGreaterThan(0.8 * expectedStd);
       expect(std).toBeLessThan(1.2 * expectedStd);

@@ -23,9 +23,3 @@ export async function iotaGpu(ctx: GpuContext, count: number, base: number, step
     }
   });
 }
-
-export function iotaCpu(count: number, base: number, step: number): Uint32Array {
-  const out = new Uint32Array(count);
-  for (let i = 0; i < count; i++) out[i] = (base + Math.imul(i, step)) >>> 0;
-  return out;
-}

@@ -293,7 +293,7 @@ export async function mixtureLossesGpu(
 }
 
 /** SPEC §4 losses on the chosen backend. */
-export function mixtureLosses(backend: Backend, input: MixtureLossInput, times?: PhaseTimes): Promise<Float64Array> {
+export async function mixtureLosses(backend: Backend, input: MixtureLossInput, times?: PhaseTimes): Promise<Float64Array> {
   if (backend.kind === 'gpu') return mixtureLossesGpu(backend.ctx, input, times);
-  return Promise.resolve(mixtureLossesCpu(input));
+  return mixtureLossesCpu(input);
 }
