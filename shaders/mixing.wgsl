@@ -7,8 +7,9 @@
 // of SOURCES weights is loaded into registers before the loop, and every loop bound is a constant
 // so the loops unroll and accumulators stay in registers: on CPU rasterizers (llvmpipe) each
 // storage load inside a loop costs one scalar load per invocation, so loads are what to save.
-// A fixed tree in workgroup memory reduces the invocations; each tile's partial sums go to
-// `partials` and the host adds tiles in order in f64. No float atomics: results are deterministic.
+// Each invocation writes its own partial sums (no workgroup barrier or shared-memory tree, which
+// cost more than the sums themselves on llvmpipe); the host adds them in a fixed order in f64.
+// No float atomics: results are deterministic.
 
 struct Params {
   num_sources: u32,
@@ -41,13 +42,12 @@ const Q_FLOOR: f32 = 1e-12;
 @group(0) @binding(2) var<storage, read> weights: array<vec4f>;
 // p_e: num_evals rows of vocab_width.
 @group(0) @binding(3) var<storage, read> evals: array<f32>;
-// partials[(candidate * num_evals + eval) * num_tiles + tile] = sum over the tile of p_e(v) log q(v).
-@group(0) @binding(4) var<storage, read_write> partials: array<f32>;
+// partials[((group_of_4 * num_evals + eval) * num_tiles + tile) * WORKGROUP_SIZE + invocation][j]:
+// one invocation's sum of p_e(v) log q(v) over its columns of the tile, for candidate 4 group_of_4 + j
+// (group_of_4 counts the groups of 4 candidates of the dispatch, padding included).
+@group(0) @binding(4) var<storage, read_write> partials: array<vec4f>;
 
-// A power of two; LANES * EVALS * WORKGROUP_SIZE vec4s of scratch must fit in 16 KiB.
 override WORKGROUP_SIZE: u32 = 32u;
-
-var<workgroup> scratch: array<vec4f, LANES * EVALS * WORKGROUP_SIZE>;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -104,25 +104,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
 
-  for (var s = 0u; s < LANES * EVALS; s++) {
-    scratch[s * WORKGROUP_SIZE + lid] = sums[s];
-  }
-  workgroupBarrier();
-  for (var half = WORKGROUP_SIZE / 2u; half > 0u; half /= 2u) {
-    if (lid < half) {
-      for (var s = 0u; s < LANES * EVALS; s++) {
-        scratch[s * WORKGROUP_SIZE + lid] += scratch[s * WORKGROUP_SIZE + lid + half];
+  for (var e = 0u; e < EVALS; e++) {
+    if (first_eval + e < params.num_evals) {
+      for (var l = 0u; l < LANES; l++) {
+        let group_of_4 = candidate_block * LANES + l;
+        partials[((group_of_4 * params.num_evals + first_eval + e) * params.num_tiles + tile) * WORKGROUP_SIZE + lid] = sums[e * LANES + l];
       }
-    }
-    workgroupBarrier();
-  }
-  for (var slot = lid; slot < CANDIDATES * EVALS; slot += WORKGROUP_SIZE) {
-    let c = slot / EVALS;
-    let e = slot % EVALS;
-    let candidate = candidate_block * CANDIDATES + c;
-    if (candidate < params.num_candidates && first_eval + e < params.num_evals) {
-      let total = scratch[(e * LANES + c / 4u) * WORKGROUP_SIZE];
-      partials[(candidate * params.num_evals + first_eval + e) * params.num_tiles + tile] = total[c % 4u];
     }
   }
 }

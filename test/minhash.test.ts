@@ -163,6 +163,20 @@ describe('the documented hash family', () => {
     for (const token of tokens) expect(hashToken(token)).toBe(murmur3Bytes(utf8(token), TOKEN_HASH_SEED));
     expect(Array.from(hashTokens(tokens))).toEqual(tokens.map(hashToken));
   });
+  it('hashToken encodes any UTF-16 string like TextEncoder (seeded random strings)', () => {
+    const r = rng(77);
+    const unit = [
+      () => String.fromCharCode(r.int(0x80)),
+      () => String.fromCharCode(0x80 + r.int(0x780)),
+      () => String.fromCharCode(0x800 + r.int(0xd000)),
+      () => String.fromCodePoint(0x10000 + r.int(0x100000 - 0x10000)),
+      () => String.fromCharCode(0xd800 + r.int(0x800)), // lone surrogates -> U+FFFD
+    ];
+    for (let i = 0; i < 3000; i++) {
+      const token = Array.from({ length: r.int(14) }, () => unit[r.int(unit.length)]()).join('');
+      expect(hashToken(token)).toBe(murmur3Bytes(utf8(token), TOKEN_HASH_SEED));
+    }
+  });
   it('splitmix32 is fmix32 of a Weyl sequence', () => {
     const next = splitmix32(0xfffffff0);
     for (let i = 1; i <= 4; i++) expect(next()).toBe(fmix32((0xfffffff0 + i * 0x9e3779b9) >>> 0));

@@ -1,8 +1,10 @@
 /**
  * JSONL reader (plain, gzip, zstd): one JSON object per line, streamed chunk by chunk.
  * Blank (whitespace-only) lines are skipped and counted in `RecordBatch.blankLines`; they
- * keep their line number, so messages point at the line a text editor shows.
+ * keep their line number, so messages point at the line a text editor shows. A BOM before
+ * the first line is ignored. A file that is one JSON array fails as a whole (TokenmixError).
  */
+import { TokenmixError } from '../errors.js';
 import { BatchBuilder, WHOLE_LINE } from './batch.js';
 import { openByteSource } from './bytes.js';
 import { fieldPath, getField, MISSING } from './fields.js';
@@ -55,6 +57,10 @@ export async function* readJsonl(input: ResolvedInput, fields: FieldMap, options
     try {
       record = JSON.parse(text);
     } catch (error) {
+      if (lineNumber === 1 && text.trimStart().startsWith('[')) {
+        // A whole-file JSON array would otherwise turn into one problem per line.
+        throw new TokenmixError(`${input.displayPath} looks like one JSON array, not JSON Lines (one object per line); convert it, e.g. jq -c '.[]' in.json > out.jsonl`, { where: input.displayPath });
+      }
       builder.addProblem(lineNumber, WHOLE_LINE, 'malformed-json', `line is not valid JSON (${jsonErrorText(error)})`);
       return;
     }

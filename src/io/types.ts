@@ -108,7 +108,11 @@ export interface RecordBatch {
    * problems) but counted, so that lines = records + problems + blankLines.
    */
   blankLines: number;
-  /** Bytes of the file on disk consumed so far (compressed bytes), for progress display. */
+  /**
+   * Bytes of the file on disk consumed so far, for progress display: exact for JSONL
+   * (compressed bytes read), estimated for Parquet (by rows) and Arrow (by batch bodies).
+   * Never decreases; the file's last batch reports the file size.
+   */
   bytesRead: number;
 }
 

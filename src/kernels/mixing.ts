@@ -85,7 +85,7 @@ export function planCandidateRanges(
   const byGrid = Math.floor(limits.maxComputeWorkgroupsPerDimension ** 2 / (tiles * evalBlocks)) * CANDIDATES_PER_GROUP;
   const maxItems = Math.max(1, Math.min(byWork, byGrid));
   return planRanges(numCandidates, maxItems, limits.maxStorageBufferBindingSize, (start, end) =>
-    Math.max((end - start) * numEvals * tiles, weightFloats(end - start, numSources)) * 4,
+    Math.max(partialFloats(end - start, numEvals, tiles), weightFloats(end - start, numSources)) * 4,
   );
 }
 
@@ -118,6 +118,11 @@ function effectiveLimits(limits: MixingLimits, options: MixingOptions): MixingLi
 
 function sourceBlocks(numSources: number): number {
   return Math.max(1, Math.ceil(numSources / SOURCES_PER_BLOCK));
+}
+
+/** Per-invocation partial sums of a dispatch (candidates padded to whole blocks). */
+function partialFloats(candidates: number, numEvals: number, tiles: number): number {
+  return Math.ceil(candidates / CANDIDATES_PER_GROUP) * CANDIDATES_PER_GROUP * numEvals * tiles * WORKGROUP_SIZE;
 }
 
 function weightFloats(candidates: number, numSources: number): number {
@@ -184,12 +189,16 @@ export class GpuMixtureEvaluator {
           for (const chunk of chunks) {
             const tiles = tilesFor(chunk.range.end - chunk.range.start, this.tileWidth);
             const partials = await this.runDispatch(pipeline, chunk, packed, range, tiles, times);
-            // Fixed order: chunk by chunk, tile by tile, in f64 (SPEC §4 has the minus sign).
+            // Fixed order: chunk by chunk, tile by tile, invocation by invocation, in f64
+            // (SPEC §4 has the minus sign). Layout: see `partials` in shaders/mixing.wgsl.
+            const perRow = tiles * WORKGROUP_SIZE;
             for (let local = 0; local < range.end - range.start; local++) {
+              const groupOf4 = Math.floor(local / 4);
+              const component = local % 4;
               for (let e = 0; e < numEvals; e++) {
-                const base = (local * numEvals + e) * tiles;
+                const base = (groupOf4 * numEvals + e) * perRow;
                 let sum = 0;
-                for (let tile = 0; tile < tiles; tile++) sum += partials[base + tile];
+                for (let i = 0; i < perRow; i++) sum += partials[(base + i) * 4 + component];
                 losses[(range.start + local) * numEvals + e] -= sum;
               }
             }
@@ -223,7 +232,7 @@ export class GpuMixtureEvaluator {
       new Uint32Array([numSources, sourceBlocks(numSources), width, count, numEvals, this.tileWidth, tiles, candidateBlocks, evalBlocks, grid.x]),
       'mixing:params',
     );
-    const partialBytes = count * numEvals * tiles * 4;
+    const partialBytes = partialFloats(count, numEvals, tiles) * 4;
     const partials = zeroedStorage(ctx.device, ctx.buffers, partialBytes, 'mixing:partials');
     try {
       await timed(times, 'dispatchMs', ctx.device.queue, () =>

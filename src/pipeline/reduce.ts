@@ -114,8 +114,11 @@ export async function decide(config: CurateConfig, markers: ShardMarker[], workD
       let reported: number | null = quality.thresholds[name] ?? null;
       const p = quality.top_fraction[name];
       if (p !== undefined) {
-        const derived = topTokensThreshold(row, edges, p).threshold;
-        if (reported === null || derived > reported) reported = derived;
+        const choice = topTokensThreshold(row, edges, p);
+        // Bin 0 also holds scores below histogram.min: cutting at edges[0] would drop those
+        // and keep less than p of the tokens, so choosing bin 0 means no cut at all.
+        const derived = choice.bin === 0 ? -Infinity : choice.threshold;
+        if (derived > (reported ?? -Infinity)) reported = derived;
         final[s] = Math.max(final[s], derived);
       }
       applied[name] = reported;

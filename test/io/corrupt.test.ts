@@ -87,3 +87,13 @@ describe('unreadable files fail with a TokenmixError naming the file', () => {
     expect(new Set(withSource.sources)).toEqual(new Set(['web']));
   });
 });
+
+describe('a .json file holding one JSON array', () => {
+  it('fails once with the fix, instead of a problem per line', async () => {
+    const path = join(temp.dir, 'array.json');
+    writeFileSync(path, '[\n  {"id": "a", "text": "x"},\n  {"id": "b", "text": "y"}\n]\n');
+    await expect(readAll(inputFor(path, 'array.json', 'jsonl', { source: 's' }), FIELDS)).rejects.toThrow(
+      "tokenmix: array.json looks like one JSON array, not JSON Lines (one object per line); convert it, e.g. jq -c '.[]' in.json > out.jsonl",
+    );
+  });
+});

@@ -3,14 +3,14 @@
  * Parquet, Arrow IPC), in order, in batches of at most `batchSize`, and the real
  * licenses corpus (zstd JSONL, 2,270 records) reads completely.
  */
-import { statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { asyncBufferFromFile, parquetMetadataAsync } from 'hyparquet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   hasZstdCli, syntheticRecords, writeArrow, writeJsonl, writeParquet, type SyntheticRecord,
 } from '../../fixtures/io/generate.js';
-import { resolveInputs, type FieldMap, type ResolvedInput } from '../../src/io/index.js';
+import { readRecords, resolveInputs, type FieldMap, type ResolvedInput } from '../../src/io/index.js';
 import { readAll, tempDir } from './helpers.js';
 
 const COUNT = 1200;
@@ -81,6 +81,21 @@ describe('every format returns the generated records', () => {
     const progress = result.batches.map((b) => b.bytesRead);
     expect(progress).toEqual([...progress].sort((a, b) => a - b));
     expect(progress.at(-1)).toBe(statSync(input.path).size);
+  });
+});
+
+describe.skipIf(!existsSync('/proc/self/fd'))('stopping early closes the file', () => {
+  it.each(CASES)('$name', async ({ file }) => {
+    const openFiles = () => readdirSync('/proc/self/fd').length;
+    const before = openFiles();
+    for await (const batch of readRecords(inputs.get(file)!, FIELDS, { batchSize: 100 })) {
+      expect(batch.length).toBe(100);
+      break;
+    }
+    // fs streams close asynchronously after destroy().
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // At most: pipes of the zstd child used by beforeAll may still be closing.
+    expect(openFiles()).toBeLessThanOrEqual(before);
   });
 });
 
