@@ -35,6 +35,8 @@ export async function curateCommand(args: string[], io: CliIo): Promise<number> 
   if (!values.out) throw new TokenmixError('curate needs --out DIR (see tokenmix curate --help)');
   const worldSize = intOption(values['world-size'], 'world-size', 1, 1);
   const rank = intOption(values.rank, 'rank', 0, 0);
+  // A usage error must not wait for (or print anything about) opening the GPU.
+  if (rank >= worldSize) throw new TokenmixError(`--rank must be an integer in 0..${worldSize - 1} (got ${rank})`);
   const backend = await openBackend(values, io);
   try {
     const result = await curate({ configPath: values.config, outDir: values.out, backend, rank, worldSize, log: io.err, progress: io.interactive });

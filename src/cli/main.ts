@@ -58,7 +58,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
       return ExitCode.usage;
     }
     if (error instanceof Error && 'code' in error && String((error as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
-      io.err(`tokenmix ${name}: ${error.message} (see tokenmix ${name} --help)`);
+      io.err(`tokenmix: ${name}: ${error.message} (see tokenmix ${name} --help)`);
       return ExitCode.usage;
     }
     throw error;

@@ -12,8 +12,8 @@ import { TokenmixError, invariant } from '../errors.js';
 import { BufferUsage } from '../gpu/constants.js';
 import type { GpuContext } from '../gpu/context.js';
 import { readBack, uploadStorage, uploadUniform, type BoundBuffer } from '../gpu/buffers.js';
-import { planRanges, workgroupsFor, type DispatchGrid, type ItemRange } from '../gpu/dispatch.js';
-import { dispatch, gridFor } from '../gpu/run.js';
+import { planGrid, planRanges, workgroupsFor, type DispatchGrid, type ItemRange } from '../gpu/dispatch.js';
+import { dispatch } from '../gpu/run.js';
 import { timed, type PhaseTimes } from '../gpu/timing.js';
 import {
   CpuHistogramAccumulator,
@@ -89,6 +89,8 @@ export interface HistogramOptions {
   maxTokensPerDispatch?: number;
   /** Cap on one count-table binding below the adapter limit (tests use it to force vocabulary splits). */
   maxTableBindingBytes?: number;
+  /** Cap on workgroups per grid dimension below the adapter's (tests reach the 2D grid cheaply). */
+  maxWorkgroupsPerDimension?: number;
 }
 
 /** An accumulator on the chosen backend (SPEC §3 counts; same results on both). */
@@ -112,6 +114,7 @@ export class GpuHistogramAccumulator implements HistogramAccumulator {
   private readonly retained: Float64Array;
   private readonly workgroupSize: number;
   private readonly maxTokens: number;
+  private readonly maxWorkgroupsPerDimension: number;
   private destroyed = false;
 
   constructor(private readonly ctx: GpuContext, config: HistogramConfig, options: HistogramOptions = {}) {
@@ -122,6 +125,7 @@ export class GpuHistogramAccumulator implements HistogramAccumulator {
     this.retained = new Float64Array(config.numSources);
     this.workgroupSize = options.workgroupSize ?? DEFAULT_WORKGROUP_SIZE;
     const maxBinding = ctx.limits.maxStorageBufferBindingSize;
+    this.maxWorkgroupsPerDimension = Math.min(ctx.limits.maxComputeWorkgroupsPerDimension, options.maxWorkgroupsPerDimension ?? Infinity);
     this.maxTokens = Math.max(1, Math.min(Math.floor(maxBinding / 4), options.maxTokensPerDispatch ?? Infinity));
     const tableLimit = Math.min(maxBinding, options.maxTableBindingBytes ?? Infinity);
     // Resident for the accumulator's life, so created and destroyed here rather than pooled.
@@ -175,7 +179,7 @@ export class GpuHistogramAccumulator implements HistogramAccumulator {
     }
     if (!anyKept) return;
     const tokenCount = chunk.tokenEnd - chunk.tokenStart;
-    const grid = gridFor(ctx, workgroupsFor(tokenCount, this.workgroupSize));
+    const grid = this.grid(tokenCount);
     const inputs = await timed(times, 'uploadMs', ctx.device.queue, () => [
       uploadStorage(ctx.device, ctx.buffers, docStarts, 'histogram:doc-starts'),
       uploadStorage(ctx.device, ctx.buffers, docSources, 'histogram:doc-sources'),
@@ -217,7 +221,7 @@ export class GpuHistogramAccumulator implements HistogramAccumulator {
             deltas[2 * cell + 1] = Math.floor(value / 2 ** 32);
           }
         }
-        const grid = gridFor(ctx, workgroupsFor(cells, this.workgroupSize));
+        const grid = this.grid(cells);
         const params = this.params(cells, 0, table.range, grid);
         const deltaBuffer = uploadStorage(ctx.device, ctx.buffers, deltas, 'histogram:merge-deltas');
         try {
@@ -272,6 +276,10 @@ export class GpuHistogramAccumulator implements HistogramAccumulator {
   private params(itemCount: number, docCount: number, range: ItemRange, grid: DispatchGrid): BoundBuffer {
     const words = new Uint32Array([itemCount, docCount, range.start, range.end - range.start, grid.x]);
     return uploadUniform(this.ctx.device, this.ctx.buffers, words, 'histogram:params');
+  }
+
+  private grid(items: number): DispatchGrid {
+    return planGrid(workgroupsFor(items, this.workgroupSize), this.maxWorkgroupsPerDimension);
   }
 
   private assertLive(): void {

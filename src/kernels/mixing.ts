@@ -6,7 +6,7 @@
  * partial sums come back and are added in a fixed order in f64: deterministic, no float atomics.
  */
 import type { Backend } from '../backend.js';
-import { TokenmixError } from '../errors.js';
+import { TokenmixError, invariant } from '../errors.js';
 import type { GpuContext } from '../gpu/context.js';
 import { readBack, uploadStorage, uploadUniform, zeroedStorage, type BoundBuffer } from '../gpu/buffers.js';
 import { planGrid, planRanges, type ItemRange } from '../gpu/dispatch.js';
@@ -56,6 +56,7 @@ export function tilesFor(width: number, tileWidth = TILE_WIDTH): number {
 
 /** Vocabulary chunks whose P and eval slices each fit one storage binding (whole tiles each). */
 export function planVocabChunks(shape: Pick<MixingShape, 'numSources' | 'vocabSize' | 'numEvals'>, maxBindingBytes: number, tileWidth = TILE_WIDTH): ItemRange[] {
+  invariant(Number.isInteger(tileWidth) && tileWidth >= 1, `tile width must be a positive integer, got ${tileWidth}`);
   const rowsPerColumn = Math.max(shape.numSources, shape.numEvals, 1);
   const columnsPerBinding = Math.floor(maxBindingBytes / (4 * rowsPerColumn) / tileWidth) * tileWidth;
   if (columnsPerBinding < 1) {
@@ -97,6 +98,8 @@ export interface MixingOptions {
   maxBindingBytes?: number;
   /** Candidate × column cells per dispatch (default MAX_CELLS_PER_DISPATCH). */
   maxCellsPerDispatch?: number;
+  /** Cap on workgroups per grid dimension below the adapter's (tests reach the 2D grid cheaply). */
+  maxWorkgroupsPerDimension?: number;
 }
 
 export function planMixingDispatches(shape: MixingShape, limits: MixingLimits, options: MixingOptions = {}): MixingPlan {
@@ -112,7 +115,7 @@ export function planMixingDispatches(shape: MixingShape, limits: MixingLimits, o
 function effectiveLimits(limits: MixingLimits, options: MixingOptions): MixingLimits {
   return {
     maxStorageBufferBindingSize: Math.min(limits.maxStorageBufferBindingSize, options.maxBindingBytes ?? Infinity),
-    maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
+    maxComputeWorkgroupsPerDimension: Math.min(limits.maxComputeWorkgroupsPerDimension, options.maxWorkgroupsPerDimension ?? Infinity),
   };
 }
 
@@ -224,7 +227,7 @@ export class GpuMixtureEvaluator {
     const count = range.end - range.start;
     const candidateBlocks = Math.ceil(count / CANDIDATES_PER_GROUP);
     const evalBlocks = Math.ceil(numEvals / EVALS_PER_GROUP);
-    const grid = planGrid(tiles * candidateBlocks * evalBlocks, ctx.limits.maxComputeWorkgroupsPerDimension);
+    const grid = planGrid(tiles * candidateBlocks * evalBlocks, this.limits.maxComputeWorkgroupsPerDimension);
     const width = chunk.range.end - chunk.range.start;
     const params = uploadUniform(
       ctx.device,

@@ -94,7 +94,9 @@ function objectAt(value: unknown, key: string, allowed: string[]): Json {
   if (!isObject(value)) fail(key, 'an object', value);
   for (const k of Object.keys(value)) {
     if (!allowed.includes(k)) {
-      throw new TokenmixError(`config: unknown key "${key}.${k}" (allowed: ${allowed.join(', ')})`);
+      // Top-level keys are named as written ("filtres"), nested ones with their path ("dedup.kep").
+      const name = key === 'config' ? k : `${key}.${k}`;
+      throw new TokenmixError(`config: unknown key "${name}" (allowed: ${allowed.join(', ')})`);
     }
   }
   return value;

@@ -103,7 +103,11 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
   const tokenizer = await loadTokenizer(config.tokenizer, { baseDir });
   const outDir = resolve(options.outDir);
   const workDir = join(outDir, '.tokenmix');
-  await mkdir(workDir, { recursive: true });
+  try {
+    await mkdir(workDir, { recursive: true });
+  } catch (error) {
+    throw new TokenmixError(`cannot use ${outDir} as the output directory (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); pass a writable directory to --out`);
+  }
   const print = fingerprint(config, tokenizer, inputs);
   const fields = fieldMap(config);
 
@@ -127,7 +131,7 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
 
   // Reduce phase.
   const started = performance.now();
-  const decisions = await decide(config, complete, workDir, options.backend);
+  const decisions = await decide(config, inputs, complete, workDir, options.backend);
   const accounting = await writeOutputs(config, fields, inputs, complete, decisions, workDir, outDir);
   const manifest: Manifest = {
     tool: { name: 'tokenmix', version: VERSION },

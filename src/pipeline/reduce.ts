@@ -15,6 +15,7 @@ import type { Backend } from '../backend.js';
 import { threshold } from '../kernels/threshold.js';
 import { createThresholdTotals, histogramEdges, mergeThresholdStats, type ThresholdTotals } from '../cpu/threshold.js';
 import { topTokensThreshold } from '../filters/top-tokens.js';
+import type { ResolvedInput } from '../io/types.js';
 import type { CurateConfig } from './config.js';
 import type { ShardMarker, ShardRecord } from './shard.js';
 import { shardPaths } from './shard.js';
@@ -45,7 +46,12 @@ export interface Decisions {
 type Valid = Extract<ShardRecord, { hash: string }>;
 const isValid = (r: ShardRecord): r is Valid => r.id !== undefined;
 
-export async function decide(config: CurateConfig, markers: ShardMarker[], workDir: string, backend: Backend): Promise<Decisions> {
+/** Where a record is, as the readers print it: `file:LINE` for JSONL, `file row N` for Parquet/Arrow. */
+function location(input: ResolvedInput, row: number): string {
+  return input.format === 'jsonl' ? `${input.displayPath}:${row}` : `${input.displayPath} row ${row}`;
+}
+
+export async function decide(config: CurateConfig, inputs: ResolvedInput[], markers: ShardMarker[], workDir: string, backend: Backend): Promise<Decisions> {
   const sources = [...new Set(markers.flatMap((m) => Object.keys(m.sources)))].sort();
   const sourceIndex = new Map(sources.map((s, i) => [s, i]));
   const quality = config.filters.quality;
@@ -69,7 +75,7 @@ export async function decide(config: CurateConfig, markers: ShardMarker[], workD
   let totals: ThresholdTotals | null = quality ? createThresholdTotals(sources.length, histogramSpec.bins) : null;
   const fixed = new Float32Array(sources.length).fill(-Infinity);
   if (quality) for (const [name, t] of Object.entries(quality.thresholds)) fixed[sourceIndex.get(name)!] = t;
-  for (const [shard, marker] of markers.entries()) {
+  for (const [shard] of markers.entries()) {
     let line = 0;
     for await (const chunk of chunked(shardRecords(shardPaths(workDir, shard).records), config.batch_size)) {
       const entering: Valid[] = [];
@@ -79,7 +85,7 @@ export async function decide(config: CurateConfig, markers: ShardMarker[], workD
           fates[shard][index] = Fate.quarantined;
           continue;
         }
-        const where = `${marker.file}:${record.row}`;
+        const where = location(inputs[shard], record.row);
         const first = seenIds.get(record.id);
         if (first !== undefined) {
           const message = `tokenmix: ${where}: field "${config.fields.id}": duplicate id ${JSON.stringify(record.id)} (first seen at ${first})`;

@@ -73,7 +73,8 @@ const RECORD_CASES: RecordCase[] = [
   {
     name: 'invalid UTF-8 in the text',
     files: { 'bad.jsonl': Buffer.concat([Buffer.from(good('b1') + '{"id": "b2", "source": "web", "quality": 0.5, "text": "caf'), Buffer.from([0xe9, 0xff]), Buffer.from('"}\n')]) },
-    where: 'bad.jsonl:2', field: 'text', reason: 'invalid-utf8',
+    // The JSONL reader decodes whole lines, so it names the line, not the field.
+    where: 'bad.jsonl:2', field: null, reason: 'invalid-utf8',
   },
   { name: 'empty text', files: { 'bad.jsonl': good('b1') + good('b2', { text: '   ' }) }, where: 'bad.jsonl:2', field: 'text', reason: 'empty-text' },
   { name: 'missing score', files: { 'bad.jsonl': good('b1') + line({ id: 'b2', source: 'web', text: 'no score here' }) }, where: 'bad.jsonl:2', field: 'quality', reason: 'missing-field' },
@@ -216,6 +217,15 @@ describe('config and usage errors', () => {
   it('a missing config file names the file', async () => {
     const message = expectOneLineError(await cli(curateArgs(join(temp.dir, 'absent.json'), join(temp.dir, 'out'))));
     expect(message).toContain('absent.json');
+  });
+
+  it('an --out that is a file names it', async () => {
+    const dir = fresh('out-file');
+    writeFileSync(join(dir, 'good.jsonl'), GOOD_FILE);
+    writeFileSync(join(dir, 'taken'), 'not a directory');
+    const message = expectOneLineError(await cli(curateArgs(writeConfig(dir, { inputs: ['good.jsonl'] }), join(dir, 'taken'))));
+    expect(message).toContain(join(dir, 'taken'));
+    expect(message).toContain('--out');
   });
 
   it('a missing --config is a usage error (exit 2)', async () => {
