@@ -6,6 +6,7 @@ import { TokenmixError } from '../src/errors.js';
 import {
   CANDIDATES_PER_GROUP,
   GpuMixtureEvaluator,
+  MIXING_WORKGROUP_SIZE,
   mixtureLosses,
   mixtureLossesGpu,
   planCandidateRanges,
@@ -22,9 +23,9 @@ afterAll(() => gpu.ctx?.destroy());
 /**
  * GPU tolerance: |gpu - reference| <= 1e-5 * max(1, |reference|). The GPU rounds P, w and p_e to
  * f32 (relative 6e-8 each), sums q over K <= 20 sources in f32 (absolute error of log q about
- * K * 6e-8 = 1.2e-6, times sum_v p_e(v) = 1), takes an f32 log (3 ulp, ~2e-7 relative), and sums
- * each tile's same-sign terms in f32 over at most 2048/32 = 64 sequential steps plus a 5-level tree
- * ((64 + 5) * 6e-8 = 4e-6 relative); tiles are added in f64. Total < 1e-5 * max(1, |L|).
+ * K * 6e-8 = 1.2e-6, times sum_v p_e(v) = 1), takes an f32 log (3 ulp, ~2e-7 relative), and each
+ * invocation sums its same-sign terms in f32 over at most 2048 / 32 = 64 sequential steps
+ * (64 * 6e-8 = 3.8e-6 relative); the host adds those partial sums in f64. Total < 1e-5 * max(1, |L|).
  * The CPU backend is held to 1e-12 relative (f64 throughout, different summation order).
  */
 const GPU_TOLERANCE = 1e-5;
@@ -104,12 +105,14 @@ const randomCases: { name: string; seed: number; shape: Shape }[] = [
   {
     name: 'vocabulary chunks and candidate ranges (small binding, small dispatches)',
     seed: 8,
-    shape: { K: 4, V: 5000, M: 40, E: 3, options: { tileWidth: 64, maxBindingBytes: 4 * 4 * 1024, maxCellsPerDispatch: 20_000 } },
+    shape: { K: 4, V: 5000, M: 40, E: 3, options: { tileWidth: 64, maxBindingBytes: 16 * 3 * 2 * 32 * 4, maxCellsPerDispatch: 20_000 } },
   },
   {
-    name: 'more than 65535 workgroups (2D grid via 32-column tiles)',
+    // The shader's 2D indexing and overshoot exit, reached cheaply: 23 tiles × 2 candidate blocks ×
+    // 2 eval blocks = 92 workgroups, dispatched as 2 candidate ranges of 46 on 7 × 7 grids (a real 65536-workgroup run costs ~15 s on llvmpipe).
+    name: '2D grid (workgroups beyond the per-dimension cap)',
     seed: 9,
-    shape: { K: 1, V: 65_536 * 32 + 5, M: 1, E: 1, options: { tileWidth: 32 } },
+    shape: { K: 2, V: 32 * 23, M: 20, E: 9, options: { tileWidth: 32, maxWorkgroupsPerDimension: 7 } },
   },
 ];
 
@@ -200,15 +203,22 @@ describe('smoothedDistributions (SPEC §3)', () => {
 
 describe('mixing dispatch planning', () => {
   const limits = { maxStorageBufferBindingSize: 128 * 2 ** 20, maxComputeWorkgroupsPerDimension: 65535 };
+  it('the GPU table case with small limits really splits vocabulary and candidates', () => {
+    const c = randomCases.find((x) => x.name.startsWith('vocabulary chunks'))!;
+    const shape = { numSources: c.shape.K, vocabSize: c.shape.V, numCandidates: c.shape.M, numEvals: c.shape.E };
+    const plan = planMixingDispatches(shape, limits, c.shape.options);
+    expect(plan.vocabChunks.length).toBe(40);
+    expect(plan.candidateRanges.length).toBe(3);
+  });
   it('keeps the bench shape in one dispatch', () => {
     const plan = planMixingDispatches({ numSources: 16, vocabSize: 100_000, numCandidates: 300, numEvals: 8 }, limits);
     expect(plan.vocabChunks).toEqual([{ start: 0, end: 100_000 }]);
     expect(plan.candidateRanges).toEqual([{ start: 0, end: 300 }]);
   });
   const chunkCases = [
-    { name: 'one column per binding row', shape: { numSources: 4, vocabSize: 10_000, numEvals: 2 }, maxBinding: 4 * 4 * 256, tile: 256 },
-    { name: 'evals wider than sources', shape: { numSources: 2, vocabSize: 1000, numEvals: 64 }, maxBinding: 64 * 4 * 100, tile: 50 },
-    { name: 'V = 1', shape: { numSources: 1, vocabSize: 1, numEvals: 1 }, maxBinding: 1024, tile: 32 },
+    { name: 'P rows limit the chunk', shape: { numSources: 300, vocabSize: 10_000, numEvals: 2 }, maxBinding: 300 * 4 * 512, tile: 256 },
+    { name: 'partial sums limit the chunk', shape: { numSources: 2, vocabSize: 1000, numEvals: 6 }, maxBinding: 4 * 16 * 6 * 32 * 4, tile: 50 },
+    { name: 'V = 1', shape: { numSources: 1, vocabSize: 1, numEvals: 1 }, maxBinding: 2 ** 16, tile: 32 },
   ];
   it.each(chunkCases)('vocabulary chunks: $name', ({ shape, maxBinding, tile }) => {
     const chunks = planVocabChunks(shape, maxBinding, tile);
@@ -216,20 +226,24 @@ describe('mixing dispatch planning', () => {
     for (const c of chunks) {
       expect(c.start).toBe(next);
       expect(Math.max(shape.numSources, shape.numEvals) * (c.end - c.start) * 4).toBeLessThanOrEqual(maxBinding);
+      expect(partialBytes(1, shape.numEvals, tilesFor(c.end - c.start, tile))).toBeLessThanOrEqual(maxBinding);
       if (c.end !== shape.vocabSize) expect((c.end - c.start) % tile).toBe(0);
       next = c.end;
     }
     expect(next).toBe(shape.vocabSize);
   });
   it('refuses sources that cannot fit one tile per binding', () => {
-    expect(() => planVocabChunks({ numSources: 1000, vocabSize: 10, numEvals: 1 }, 1000, 32)).toThrow(/use the CPU backend/);
+    expect(() => planVocabChunks({ numSources: 1000, vocabSize: 10, numEvals: 1 }, 2 ** 16, 32)).toThrow(/use the CPU backend/);
   });
+  // Per-invocation partial sums of `count` candidates (padded to whole blocks), in bytes.
+  const partialBytes = (count: number, evals: number, tiles: number) =>
+    Math.ceil(count / CANDIDATES_PER_GROUP) * CANDIDATES_PER_GROUP * evals * tiles * MIXING_WORKGROUP_SIZE * 4;
   it('splits candidates by binding size, grid size and work per dispatch', () => {
     const shape = { numSources: 3, vocabSize: 4096, numCandidates: 1000, numEvals: 5 };
     const chunks = [{ start: 0, end: 4096 }];
     const tiles = tilesFor(4096, 64);
     for (const [lim, maxCells] of [
-      [{ maxStorageBufferBindingSize: 1000 * 4 * 5, maxComputeWorkgroupsPerDimension: 65535 }, 2 ** 27],
+      [{ maxStorageBufferBindingSize: partialBytes(48, 5, tiles), maxComputeWorkgroupsPerDimension: 65535 }, 2 ** 27],
       [{ maxStorageBufferBindingSize: 2 ** 27, maxComputeWorkgroupsPerDimension: 16 }, 2 ** 27],
       [limits, 4096 * 7],
     ] as const) {
@@ -238,7 +252,7 @@ describe('mixing dispatch planning', () => {
       for (const r of ranges) {
         const count = r.end - r.start;
         expect(r.start).toBe(next);
-        expect(count * shape.numEvals * tiles * 4).toBeLessThanOrEqual(lim.maxStorageBufferBindingSize);
+        expect(partialBytes(count, shape.numEvals, tiles)).toBeLessThanOrEqual(lim.maxStorageBufferBindingSize);
         expect(count * 4096).toBeLessThanOrEqual(maxCells);
         expect(tiles * Math.ceil(count / CANDIDATES_PER_GROUP)).toBeLessThanOrEqual(lim.maxComputeWorkgroupsPerDimension ** 2);
         next = r.end;

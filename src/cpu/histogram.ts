@@ -190,7 +190,8 @@ export function documentOf(offsets: Uint32Array, position: number): number {
   return lo;
 }
 
-function validateCountTable(table: Float64Array, config: HistogramConfig): void {
+/** A merged count table must be K×V non-negative integers below 2^53 (both backends check it). */
+export function validateCountTable(table: Float64Array, config: HistogramConfig): void {
   if (table.length !== config.numSources * config.vocabSize) {
     throw new TokenmixError(
       `histogram: a merged count table needs numSources × vocabSize = ${config.numSources * config.vocabSize} values, got ${table.length}`,
@@ -206,4 +207,3 @@ function validateCountTable(table: Float64Array, config: HistogramConfig): void 
   }
 }
 
-export { validateCountTable };

@@ -124,6 +124,10 @@ export class GpuHistogramAccumulator implements HistogramAccumulator {
     this.vocabSize = config.vocabSize;
     this.retained = new Float64Array(config.numSources);
     this.workgroupSize = options.workgroupSize ?? DEFAULT_WORKGROUP_SIZE;
+    invariant(
+      Number.isInteger(this.workgroupSize) && this.workgroupSize >= 1 && this.workgroupSize <= ctx.limits.maxComputeInvocationsPerWorkgroup,
+      `bad histogram workgroup size ${this.workgroupSize}`,
+    );
     const maxBinding = ctx.limits.maxStorageBufferBindingSize;
     this.maxWorkgroupsPerDimension = Math.min(ctx.limits.maxComputeWorkgroupsPerDimension, options.maxWorkgroupsPerDimension ?? Infinity);
     this.maxTokens = Math.max(1, Math.min(Math.floor(maxBinding / 4), options.maxTokensPerDispatch ?? Infinity));
@@ -254,10 +258,11 @@ export class GpuHistogramAccumulator implements HistogramAccumulator {
         }
       }),
     );
-    // Every retained token lands in exactly one cell of its source's row.
+    // Every retained token lands in exactly one cell of its source's row (checkable while exact).
     for (let source = 0; source < this.numSources; source++) {
       let mass = 0;
       for (let v = 0; v < this.vocabSize; v++) mass += counts[source * this.vocabSize + v];
+      if (mass > Number.MAX_SAFE_INTEGER) continue;
       invariant(mass === this.retained[source], `histogram row ${source} sums to ${mass}, expected ${this.retained[source]} retained tokens`);
     }
     return counts;

@@ -2,8 +2,9 @@
  * Host side of the mixture-loss kernel (SPEC §4 losses for a batch of SPEC §5 candidates,
  * shaders/mixing.wgsl). P and the eval distributions are uploaded once per evaluator (as f32);
  * every batch of candidates then goes through one dispatch unless the bindings or the work per
- * dispatch say otherwise (planMixingDispatches, a pure function with its own tests). Per-tile
- * partial sums come back and are added in a fixed order in f64: deterministic, no float atomics.
+ * dispatch say otherwise (planMixingDispatches, a pure function with its own tests). Each
+ * invocation's partial sums come back and are added in a fixed order in f64: deterministic, no
+ * float atomics. Measured on llvmpipe, a shared-memory reduction tree cost more than the sums.
  */
 import type { Backend } from '../backend.js';
 import { TokenmixError, invariant } from '../errors.js';
@@ -20,7 +21,8 @@ export type { MixtureLossInput } from '../cpu/mixing.js';
 export const CANDIDATES_PER_GROUP = 16;
 export const SOURCES_PER_BLOCK = 16;
 export const EVALS_PER_GROUP = 8;
-const WORKGROUP_SIZE = 32;
+export const MIXING_WORKGROUP_SIZE = 32;
+const WORKGROUP_SIZE = MIXING_WORKGROUP_SIZE;
 /** Vocabulary columns one workgroup sums (a multiple of the workgroup size). */
 export const TILE_WIDTH = 2048;
 /**
@@ -54,11 +56,15 @@ export function tilesFor(width: number, tileWidth = TILE_WIDTH): number {
   return Math.max(1, Math.ceil(width / tileWidth));
 }
 
-/** Vocabulary chunks whose P and eval slices each fit one storage binding (whole tiles each). */
+/**
+ * Vocabulary chunks (whole tiles each) whose P and eval slices each fit one storage binding, and
+ * whose per-invocation partial sums for one block of candidates do too.
+ */
 export function planVocabChunks(shape: Pick<MixingShape, 'numSources' | 'vocabSize' | 'numEvals'>, maxBindingBytes: number, tileWidth = TILE_WIDTH): ItemRange[] {
   invariant(Number.isInteger(tileWidth) && tileWidth >= 1, `tile width must be a positive integer, got ${tileWidth}`);
   const rowsPerColumn = Math.max(shape.numSources, shape.numEvals, 1);
-  const columnsPerBinding = Math.floor(maxBindingBytes / (4 * rowsPerColumn) / tileWidth) * tileWidth;
+  const tilesByPartials = Math.floor(maxBindingBytes / (partialFloats(1, Math.max(1, shape.numEvals), 1) * 4));
+  const columnsPerBinding = Math.min(Math.floor(maxBindingBytes / (4 * rowsPerColumn) / tileWidth), tilesByPartials) * tileWidth;
   if (columnsPerBinding < 1) {
     throw new TokenmixError(
       `mixture losses: ${rowsPerColumn} sources or evals do not fit one ${maxBindingBytes}-byte GPU binding per ${tileWidth} tokens; use the CPU backend`,

@@ -3,17 +3,16 @@
  * hand counts, stage accounting identities, byte-identical outputs across backends, sharding
  * and resumption, top-fraction thresholds, best-quality dedup and heuristic drop reasons.
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rng } from '../../fixtures/random.js';
 import { TokenmixError } from '../../src/errors.js';
-import type { Manifest } from '../../src/pipeline/curate.js';
+import { curate, type Manifest } from '../../src/pipeline/curate.js';
 import type { StageReport } from '../../src/pipeline/accounting.js';
 import { openTestGpu } from '../helpers/gpu.js';
-import { dropLines, keptIds, readJsonl, readManifest, run, runComplete, snapshot, sum, tempDir, writeConfig } from './helpers.js';
+import { CPU, dropLines, keptIds, readJsonl, run, runComplete, snapshot, sum, tempDir, writeConfig } from './helpers.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const FIXTURE_CONFIG = join(root, 'fixtures', 'corpus', 'curate.json');
@@ -37,10 +36,6 @@ function fixtureCopy(name: string): string {
   const dir = fresh(name);
   for (const file of readdirSync(join(root, 'fixtures', 'corpus'))) copyFileSync(join(root, 'fixtures', 'corpus', file), join(dir, file));
   return dir;
-}
-
-function writeJsonlFile(path: string, records: object[]): void {
-  writeFileSync(path, records.map((r) => `${JSON.stringify(r)}\n`).join(''));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -213,8 +208,7 @@ describe('the fixture corpus (fixtures/corpus/curate.json)', () => {
     await runComplete(FIXTURE_CONFIG, out);
     const before = snapshot(out);
     const log: string[] = [];
-    const { curate } = await import('../../src/pipeline/curate.js');
-    const result = await curate({ configPath: FIXTURE_CONFIG, outDir: out, backend: { kind: 'cpu', reason: 'test' }, log: (t) => log.push(t) });
+    const result = await curate({ configPath: FIXTURE_CONFIG, outDir: out, backend: CPU, log: (t) => log.push(t) });
     expect(result.status).toBe('complete');
     expect(log.join('\n')).toContain('4 of 4 shards already complete');
     expect(snapshot(out)).toEqual(before);

@@ -38,7 +38,7 @@ export async function writeKillCorpus(dir: string, recordsPerShard = 2000): Prom
     fields: { quality: 'quality' },
     filters: {
       quality: { field: 'quality', thresholds: { web: 0.2 }, top_fraction: { code: 0.7 }, histogram: { min: 0, max: 1, bins: 50 } },
-      heuristics: { min_words: 3, max_words: 1000, min_mean_word_length: 1, max_mean_word_length: 20, max_symbol_ratio: 1, max_duplicate_line_fraction: 0.5 },
+      heuristics: { min_words: 2, max_words: 1000, min_mean_word_length: 1, max_mean_word_length: 20, max_symbol_ratio: 1, max_duplicate_line_fraction: 0.5 },
     },
     dedup: { exact: true, keep: 'best-quality' },
     audit: { per_reason: 10, excerpt_chars: 80 },

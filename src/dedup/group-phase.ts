@@ -1,0 +1,195 @@
+/**
+ * Reduce phase of near dedup (SPEC §2): for each range of fine buckets (partition.ts), read
+ * that range from every shard's band file, group records into buckets (bucket-table.ts),
+ * verify each candidate edge, and union the verified ones. A range leaves its accepted edges
+ * and a marker, so a killed run resumes from completed ranges.
+ *
+ * An edge whose endpoints are already connected is not verified: it could not change the
+ * components, which are a function of the set of verified candidate edges alone (so the
+ * result does not depend on the order of ranges, nor on which ones a resumed run reloaded).
+ * Accepted edges each merge two components, so all ranges together write at most N − 1.
+ * A pair that failed verification is remembered (bounded cache) because the bands it shares
+ * would otherwise present it again.
+ */
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { estimateJaccard } from '../cpu/minhash.js';
+import { BucketTable } from './bucket-table.js';
+import type { ResolvedDedupOptions } from './options.js';
+import { RECORD_WORDS, readSegmentRange, type BucketRange } from './partition.js';
+import { jaccardAtLeast } from './shingles.js';
+import { EXACT_FLAG, shardFiles, type SignatureMarker } from './signature-phase.js';
+import type { UnionFind } from './union-find.js';
+import type { VectorStore } from './set-store.js';
+
+export interface GroupStats {
+  /** Bucket records read. */
+  records: number;
+  /** Edges the buckets proposed (star/chain links, exact-text chains included). */
+  candidates: number;
+  skippedConnected: number;
+  skippedKnownFailure: number;
+  verified: number;
+  rejected: number;
+  acceptedNear: number;
+  acceptedExact: number;
+}
+
+export function emptyGroupStats(): GroupStats {
+  return { records: 0, candidates: 0, skippedConnected: 0, skippedKnownFailure: 0, verified: 0, rejected: 0, acceptedNear: 0, acceptedExact: 0 };
+}
+
+/** A fixed-size set of (a, b) pairs that forgets everything when it fills up (a cache). */
+export class PairCache {
+  private readonly a: Uint32Array;
+  private readonly b: Uint32Array;
+  private readonly mask: number;
+  private used = 0;
+  constructor(capacityLog2 = 20) {
+    this.a = new Uint32Array(1 << capacityLog2).fill(0xffffffff);
+    this.b = new Uint32Array(1 << capacityLog2);
+    this.mask = (1 << capacityLog2) - 1;
+  }
+  private slot(a: number, b: number): number {
+    return (Math.imul(a, 0x9e3779b1) ^ Math.imul(b, 0x85ebca6b)) & this.mask;
+  }
+  has(a: number, b: number): boolean {
+    for (let s = this.slot(a, b); this.a[s] !== 0xffffffff; s = (s + 1) & this.mask) if (this.a[s] === a && this.b[s] === b) return true;
+    return false;
+  }
+  add(a: number, b: number): void {
+    if (this.used >= (this.mask + 1) * 0.7) {
+      this.a.fill(0xffffffff);
+      this.used = 0;
+    }
+    let s = this.slot(a, b);
+    while (this.a[s] !== 0xffffffff) {
+      if (this.a[s] === a && this.b[s] === b) return;
+      s = (s + 1) & this.mask;
+    }
+    this.a[s] = a;
+    this.b[s] = b;
+    this.used++;
+  }
+}
+
+/** Decides whether a near-duplicate candidate pair is kept (--verify). */
+export function makeVerifier(options: ResolvedDedupOptions, store: VectorStore | null): (a: number, b: number) => boolean {
+  const { threshold } = options;
+  if (options.verify === 'none') return () => true;
+  if (options.verify === 'signature') return (a, b) => estimateJaccard(store!.get(a), store!.get(b)) >= threshold - 1e-9;
+  return (a, b) => {
+    // Sizes alone can rule a pair out before any read (J <= min/max).
+    const la = store!.length(a);
+    const lb = store!.length(b);
+    if (Math.min(la, lb) < threshold * Math.max(la, lb) - 1e-9) return false;
+    return jaccardAtLeast(store!.get(a), store!.get(b), threshold);
+  };
+}
+
+export interface GroupContext {
+  workDir: string;
+  markers: SignatureMarker[];
+  /** First global document index of each shard. */
+  bases: number[];
+  options: ResolvedDedupOptions;
+  uf: UnionFind;
+  verify: (a: number, b: number) => boolean;
+  table: BucketTable;
+  failures: PairCache;
+  fingerprint: string;
+  stats: GroupStats;
+}
+
+export interface RangeMarker {
+  range: number;
+  fingerprint: string;
+  start: number;
+  end: number;
+  edges: number;
+}
+
+export function rangeFiles(workDir: string, range: number) {
+  const base = join(workDir, 'ranges', String(range).padStart(5, '0'));
+  return { edges: `${base}.edges.bin`, marker: `${base}.done.json` };
+}
+
+/** Load a completed range's edges into the union-find; false when the range is not done. */
+export async function reloadRange(workDir: string, range: number, fingerprint: string, uf: UnionFind): Promise<boolean> {
+  const files = rangeFiles(workDir, range);
+  let marker: RangeMarker;
+  try {
+    marker = JSON.parse(await readFile(files.marker, 'utf8')) as RangeMarker;
+  } catch {
+    return false;
+  }
+  if (marker.fingerprint !== fingerprint) return false;
+  const edges = new Uint32Array(readFileSync(files.edges).buffer.slice(0));
+  for (let i = 0; i < edges.length; i += 2) uf.union(edges[i], edges[i + 1]);
+  return true;
+}
+
+/** Group, verify and union one range of fine buckets; writes its edges and marker. */
+export async function processRange(index: number, range: BucketRange, ctx: GroupContext): Promise<void> {
+  const { uf, verify, failures, stats, table } = ctx;
+  table.clear();
+  let edges = new Uint32Array(1024);
+  let edgeCount = 0;
+  const sink = (a: number, b: number, exact: boolean) => {
+    stats.candidates++;
+    if (uf.connected(a, b)) {
+      stats.skippedConnected++;
+      return;
+    }
+    if (!exact) {
+      if (failures.has(a, b)) {
+        stats.skippedKnownFailure++;
+        return;
+      }
+      stats.verified++;
+      if (!verify(a, b)) {
+        stats.rejected++;
+        failures.add(a, b);
+        return;
+      }
+      stats.acceptedNear++;
+    } else stats.acceptedExact++;
+    uf.union(a, b);
+    if (2 * edgeCount + 2 > edges.length) {
+      const grown = new Uint32Array(edges.length * 2);
+      grown.set(edges);
+      edges = grown;
+    }
+    edges[2 * edgeCount] = a;
+    edges[2 * edgeCount + 1] = b;
+    edgeCount++;
+  };
+  // Shards in order, segments in order: within a key, documents arrive in increasing order.
+  for (const [s, marker] of ctx.markers.entries()) {
+    if (marker.bands.records === 0) continue;
+    const fd = openSync(shardFiles(ctx.workDir, s).bands, 'r');
+    try {
+      const base = ctx.bases[s];
+      for (const offset of marker.bands.segments) {
+        const records = readSegmentRange(fd, offset, range.start, range.end);
+        stats.records += records.length / RECORD_WORDS;
+        for (let i = 0; i < records.length; i += RECORD_WORDS) {
+          const word = records[i + 2];
+          const exact = word >= EXACT_FLAG;
+          table.add(records[i], records[i + 1], base + (exact ? word - EXACT_FLAG : word), exact, sink);
+        }
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+  const files = rangeFiles(ctx.workDir, index);
+  await mkdir(join(ctx.workDir, 'ranges'), { recursive: true });
+  const tag = `.${process.pid}.partial`;
+  await writeFile(`${files.edges}${tag}`, new Uint8Array(edges.buffer, 0, edgeCount * 8));
+  await rename(`${files.edges}${tag}`, files.edges);
+  const marker: RangeMarker = { range: index, fingerprint: ctx.fingerprint, start: range.start, end: range.end, edges: edgeCount };
+  await writeFile(`${files.marker}${tag}`, `${JSON.stringify(marker)}\n`);
+  await rename(`${files.marker}${tag}`, files.marker);
+}

@@ -1,0 +1,60 @@
+/**
+ * Output files of a dedup run: written to a temporary name (unique per process, so two
+ * ranks finishing together cannot interleave) and renamed, with their SHA-256 for the
+ * manifest (SPEC §6).
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
+import { relative, sep } from 'node:path';
+
+export interface OutputFile {
+  path: string;
+  bytes: number;
+  sha256: string;
+}
+
+export class LineFile {
+  private readonly fd: number;
+  private readonly hash = createHash('sha256');
+  private bytes = 0;
+  private pending: string[] = [];
+  private pendingChars = 0;
+  private readonly temp: string;
+
+  constructor(readonly path: string) {
+    this.temp = `${path}.${process.pid}.partial`;
+    this.fd = openSync(this.temp, 'w');
+  }
+
+  /** Append one JSON line (serialized by the caller so key order is explicit). */
+  line(text: string): void {
+    this.pending.push(text, '\n');
+    this.pendingChars += text.length + 1;
+    if (this.pendingChars > 1 << 20) this.flush();
+  }
+
+  private flush(): void {
+    if (this.pending.length === 0) return;
+    const chunk = Buffer.from(this.pending.join(''), 'utf8');
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    let done = 0;
+    while (done < chunk.length) done += writeSync(this.fd, chunk, done, chunk.length - done);
+    this.pending = [];
+    this.pendingChars = 0;
+  }
+
+  close(outDir: string): OutputFile {
+    this.flush();
+    closeSync(this.fd);
+    renameSync(this.temp, this.path);
+    return { path: relative(outDir, this.path).split(sep).join('/'), bytes: this.bytes, sha256: this.hash.digest('hex') };
+  }
+}
+
+/** Write a whole text file atomically and describe it. */
+export function writeWholeFile(outDir: string, path: string, text: string): OutputFile {
+  const file = new LineFile(path);
+  if (text.length > 0) file.line(text.endsWith('\n') ? text.slice(0, -1) : text);
+  return file.close(outDir);
+}

@@ -1,0 +1,114 @@
+/**
+ * The options of a near-dedup run (SPEC §2), validated once, with every default resolved,
+ * so the manifest can record exactly what ran.
+ */
+import { TokenmixError } from '../errors.js';
+import type { FieldMap, InputSpec } from '../io/types.js';
+import { BUCKET_LINKS, type BucketLinks } from './bucket-table.js';
+import { DEFAULT_MARGIN, DEFAULT_WEIGHTS, type LshWeights } from './lsh.js';
+
+export type KeepRule = 'first' | 'best-quality';
+export type VerifyMode = 'exact' | 'signature' | 'none';
+export const KEEP_RULES: readonly KeepRule[] = ['first', 'best-quality'];
+export const VERIFY_MODES: readonly VerifyMode[] = ['exact', 'signature', 'none'];
+
+export interface DedupOptions {
+  inputs: InputSpec[];
+  /** Base directory of relative input paths (default: the current directory). */
+  baseDir?: string;
+  outDir: string;
+  /** Jaccard threshold of a near duplicate (default 0.8). */
+  threshold?: number;
+  /** Give both to fix the banding; otherwise it is chosen from the threshold. */
+  bands?: number;
+  rows?: number;
+  /** Bands are tuned for threshold − margin (default 0.2). */
+  margin?: number;
+  weights?: LshWeights;
+  ngram?: number;
+  numHashes?: number;
+  seed?: number;
+  /** Shingle normalization options (src/text/normalize.ts). */
+  digits?: boolean;
+  diacritics?: boolean;
+  keep?: KeepRule;
+  /** Score field for `keep: best-quality` (higher is better). */
+  qualityField?: string;
+  fields?: Partial<Pick<FieldMap, 'id' | 'text' | 'source'>>;
+  verify?: VerifyMode;
+  links?: BucketLinks;
+  /** Memory budget of the grouping phase's hash table (default 1 GiB). */
+  memoryBytes?: number;
+  batchSize?: number;
+  onError?: 'fail' | 'quarantine';
+  rank?: number;
+  worldSize?: number;
+  /** Keep the intermediate files after a complete run (default: delete them). */
+  keepWork?: boolean;
+}
+
+export interface ResolvedDedupOptions {
+  threshold: number;
+  bands: number | null;
+  rows: number | null;
+  margin: number;
+  weights: LshWeights;
+  ngram: number;
+  numHashes: number;
+  seed: number;
+  digits: boolean;
+  diacritics: boolean;
+  keep: KeepRule;
+  qualityField: string | null;
+  fields: { id: string; text: string; source: string };
+  verify: VerifyMode;
+  links: BucketLinks;
+  memoryBytes: number;
+  batchSize: number;
+  onError: 'fail' | 'quarantine';
+}
+
+function oneOf<T extends string>(value: T | undefined, allowed: readonly T[], fallback: T, flag: string): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value)) throw new TokenmixError(`${flag} must be one of ${allowed.join(', ')} (got ${JSON.stringify(value)})`);
+  return value;
+}
+
+function integer(value: number | undefined, fallback: number, flag: string, min: number, max: number): number {
+  const n = value ?? fallback;
+  if (!Number.isInteger(n) || n < min || n > max) throw new TokenmixError(`${flag} must be an integer from ${min} to ${max} (got ${value})`);
+  return n;
+}
+
+export function resolveDedupOptions(options: DedupOptions): ResolvedDedupOptions {
+  const threshold = options.threshold ?? 0.8;
+  if (typeof threshold !== 'number' || !(threshold > 0 && threshold <= 1)) throw new TokenmixError(`--threshold must be a number in (0, 1] (got ${threshold})`);
+  const keep = oneOf(options.keep, KEEP_RULES, 'first', '--keep');
+  const qualityField = options.qualityField ?? null;
+  if (keep === 'best-quality' && !qualityField) throw new TokenmixError('--keep best-quality needs --quality-field NAME (the numeric score to keep the best of; higher is better)');
+  if (qualityField !== null && qualityField.length === 0) throw new TokenmixError('--quality-field must be a non-empty field name');
+  const fields = { id: options.fields?.id ?? 'id', text: options.fields?.text ?? 'text', source: options.fields?.source ?? 'source' };
+  for (const [name, value] of Object.entries(fields)) if (!value) throw new TokenmixError(`--${name}-field must be a non-empty field name`);
+  const margin = options.margin ?? DEFAULT_MARGIN;
+  if (typeof margin !== 'number' || !(margin >= 0 && margin < 1)) throw new TokenmixError(`--margin must be a number in [0, 1) (got ${margin})`);
+  return {
+    threshold,
+    bands: options.bands ?? null,
+    rows: options.rows ?? null,
+    margin,
+    weights: options.weights ?? { ...DEFAULT_WEIGHTS },
+    ngram: integer(options.ngram, 5, '--ngram', 1, 0xffff),
+    numHashes: integer(options.numHashes, 128, '--num-hashes', 1, 0xffff),
+    seed: integer(options.seed, 1, '--seed', 0, 0xffffffff),
+    digits: options.digits ?? false,
+    diacritics: options.diacritics ?? false,
+    keep,
+    qualityField,
+    fields,
+    verify: oneOf(options.verify, VERIFY_MODES, 'exact', '--verify'),
+    links: oneOf(options.links, BUCKET_LINKS, 'star-chain', '--links'),
+    memoryBytes: integer(options.memoryBytes, 2 ** 30, '--memory-mb', 2 ** 20, 2 ** 45),
+    batchSize: integer(options.batchSize, 4096, 'batchSize', 1, 1 << 22),
+    onError: oneOf(options.onError, ['fail', 'quarantine'] as const, 'fail', '--on-error'),
+  };
+}

@@ -1,0 +1,304 @@
+/**
+ * `dedup()`: near-duplicate removal end to end (SPEC §2), in three phases whose results are
+ * files under OUT/.tokenmix-dedup/ so that work splits and resumes:
+ *   1. signatures (per input shard, split by rank, markers): words, shingle sets, MinHash on
+ *      the GPU or CPU (bit-identical), band keys into partitioned band files;
+ *   2. grouping (per range of band-key buckets, markers): buckets → star/chain candidate
+ *      edges → exact-Jaccard verification → union-find;
+ *   3. clusters and outputs: clusters.jsonl, cluster_rules.jsonl, keep/ and drops/ lists per
+ *      input shard, quarantine.jsonl, manifest.json.
+ * The manifest holds only what equal runs share (no backend, timing or verification
+ * counters, which depend on resume order): same inputs + options + seed ⇒ same bytes.
+ * Run-specific facts go to OUT/run.json.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { hostname } from 'node:os';
+import { describeBackend, type Backend } from '../backend.js';
+import { TokenmixError } from '../errors.js';
+import { contentHash, resolveInputs } from '../io/index.js';
+import type { FieldMap, ResolvedInput } from '../io/types.js';
+import { VERSION } from '../version.js';
+import { BucketTable } from './bucket-table.js';
+import { writeClusters, type ClusterSummary, type SourceTotals } from './clusters.js';
+import { emptyGroupStats, makeVerifier, PairCache, processRange, reloadRange, type GroupStats } from './group-phase.js';
+import { LineFile, writeWholeFile } from './line-file.js';
+import { planLsh, type LshPlan } from './lsh.js';
+import { resolveDedupOptions, type DedupOptions, type ResolvedDedupOptions } from './options.js';
+import { planBucketRanges, FINE_BUCKETS, RECORD_WORDS } from './partition.js';
+import { VectorStore } from './set-store.js';
+import { processSignatureShard, readSignatureMarker, shardFiles, type SignatureContext, type SignatureMarker } from './signature-phase.js';
+import { UnionFind } from './union-find.js';
+
+export interface DedupHooks {
+  log?: (message: string) => void;
+  /** Progress of the signature phase (records and bytes since the last call). */
+  advance?: (records: number, bytes: number) => void;
+  /** Per-phase wall times, for benchmarks. */
+  times?: DedupTimes;
+  /** Checked between batches of the signature phase (tests simulate a kill with it). */
+  signal?: AbortSignal;
+  /** Called after each completed signature shard (tests abort from here). */
+  onShardDone?: (shard: number) => void;
+}
+
+export interface DedupTimes {
+  signature: SignatureContext['times'] & object;
+  signatureMs: number;
+  groupMs: number;
+  outputMs: number;
+}
+
+export function emptyDedupTimes(): DedupTimes {
+  return { signature: { readMs: 0, wordsMs: 0, minhashMs: 0, writeMs: 0 }, signatureMs: 0, groupMs: 0, outputMs: 0 };
+}
+
+export interface DedupManifest {
+  tool: { name: string; version: string };
+  command: 'dedup';
+  options: Record<string, unknown>;
+  lsh: LshPlan;
+  tokenizer: 'words';
+  inputs: { path: string; format: string; compression: string; bytes: number; sha256: string; records: number; problems: number; blank_lines: number }[];
+  totals: SourceTotals & {
+    doc_acceptance: number;
+    token_acceptance: number;
+    quarantined: number;
+    without_words: number;
+  } & Omit<ClusterSummary, 'sources' | 'files'>;
+  sources: Record<string, SourceTotals & { doc_acceptance: number; token_acceptance: number }>;
+  quarantine: Record<string, number>;
+  outputs: ClusterSummary['files'];
+}
+
+export type DedupResult =
+  | { status: 'complete'; manifestPath: string; manifest: DedupManifest; stats: GroupStats }
+  | { status: 'partial'; pendingShards: number[]; completedShards: number };
+
+const ratio = (a: number, b: number) => (b === 0 ? 1 : Math.round((a / b) * 1e6) / 1e6);
+
+/** What the signature intermediates depend on: a rerun must match it to reuse them. */
+function signatureFingerprint(options: ResolvedDedupOptions, lsh: LshPlan, inputs: ResolvedInput[]): string {
+  const relevant = {
+    version: VERSION,
+    ngram: options.ngram,
+    numHashes: options.numHashes,
+    seed: options.seed,
+    digits: options.digits,
+    diacritics: options.diacritics,
+    fields: options.fields,
+    qualityField: options.qualityField,
+    signatures: options.verify === 'signature',
+    onError: options.onError,
+    bands: lsh.bands,
+    rows: lsh.rows,
+    inputs: inputs.map((i) => [i.displayPath, i.format, i.source ?? null, statSync(i.path).size]),
+  };
+  return createHash('sha256').update(JSON.stringify(relevant)).digest('hex');
+}
+
+function fieldMap(options: ResolvedDedupOptions): FieldMap {
+  return { ...options.fields, ...(options.qualityField ? { quality: [options.qualityField] } : {}) };
+}
+
+function readU32File(path: string): Uint32Array {
+  const bytes = readFileSync(path);
+  return new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+}
+
+/** Create the reduce lock, or take over a stale one (its process is gone). */
+function takeReduceLock(workDir: string): boolean {
+  const path = join(workDir, 'reduce.lock');
+  const owner = { pid: process.pid, host: hostname() };
+  try {
+    writeFileSync(path, JSON.stringify(owner), { flag: 'wx' });
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  let holder: { pid: number; host: string };
+  try {
+    holder = JSON.parse(readFileSync(path, 'utf8')) as { pid: number; host: string };
+  } catch {
+    holder = { pid: -1, host: owner.host };
+  }
+  if (holder.host === owner.host && holder.pid !== process.pid) {
+    try {
+      process.kill(holder.pid, 0);
+      return false; // alive: someone else is reducing
+    } catch {
+      // gone: a killed run's lock
+    }
+  } else if (holder.host !== owner.host) return false;
+  writeFileSync(path, JSON.stringify(owner));
+  return true;
+}
+
+export async function dedup(request: DedupOptions, backend: Backend, hooks: DedupHooks = {}): Promise<DedupResult> {
+  const log = hooks.log ?? (() => {});
+  const options = resolveDedupOptions(request);
+  const rank = request.rank ?? 0;
+  const worldSize = request.worldSize ?? 1;
+  if (!Number.isInteger(worldSize) || worldSize < 1) throw new TokenmixError(`--world-size must be a positive integer (got ${worldSize})`);
+  if (!Number.isInteger(rank) || rank < 0 || rank >= worldSize) throw new TokenmixError(`--rank must be an integer in 0..${worldSize - 1} (got ${rank})`);
+  const lsh = planLsh({
+    threshold: options.threshold,
+    numHashes: options.numHashes,
+    ...(options.bands !== null ? { bands: options.bands } : {}),
+    ...(options.rows !== null ? { rows: options.rows } : {}),
+    margin: options.margin,
+    weights: options.weights,
+  });
+  if (request.inputs.length === 0) throw new TokenmixError('dedup needs at least one --input PATH (a file or a glob)');
+  const inputs = resolveInputs(request.inputs, request.baseDir ?? process.cwd());
+  if (inputs.length === 0) throw new TokenmixError(`no input file matches ${request.inputs.map((i) => JSON.stringify(i.path)).join(', ')}`);
+  const outDir = resolve(request.outDir);
+  const workDir = join(outDir, '.tokenmix-dedup');
+  await mkdir(join(workDir, 'shards'), { recursive: true });
+  const fingerprint = signatureFingerprint(options, lsh, inputs);
+  const fields = fieldMap(options);
+  const times = hooks.times;
+
+  // Phase 1: this rank's shards, skipping completed ones.
+  let started = performance.now();
+  const mine = inputs.map((_, i) => i).filter((i) => i % worldSize === rank);
+  const todo: number[] = [];
+  for (const i of mine) if (!(await readSignatureMarker(workDir, i, fingerprint))) todo.push(i);
+  if (mine.length > todo.length) log(`tokenmix: ${mine.length - todo.length} of ${mine.length} input shards already have signatures, skipping them`);
+  for (const i of todo) {
+    await processSignatureShard(inputs[i], i, {
+      options, fields, backend, bands: lsh.bands, rows: lsh.rows, workDir, fingerprint,
+      advance: hooks.advance, times: times?.signature, signal: hooks.signal,
+    });
+    hooks.onShardDone?.(i);
+  }
+  if (times) times.signatureMs += performance.now() - started;
+  const found = await Promise.all(inputs.map((_, i) => readSignatureMarker(workDir, i, fingerprint)));
+  const pending = found.flatMap((m, i) => (m ? [] : [i]));
+  if (pending.length > 0) return { status: 'partial', pendingShards: pending, completedShards: inputs.length - pending.length };
+  const markers = found as SignatureMarker[];
+  // One process reduces: with several ranks, the first to see every shard done takes the lock.
+  if (!takeReduceLock(workDir)) {
+    log('tokenmix: another process holds the reduce lock of this output directory and is grouping; nothing left to do here');
+    return { status: 'partial', pendingShards: [], completedShards: inputs.length };
+  }
+
+  // Phase 2: group and verify, range by range.
+  started = performance.now();
+  const bases = [0];
+  for (const m of markers) bases.push(bases[bases.length - 1] + m.records);
+  const documents = bases[bases.length - 1];
+  if (documents >= 0xffffffff) throw new TokenmixError(`dedup handles at most 4294967294 documents per run (got ${documents}); split the inputs`);
+  const bucketCounts = new Float64Array(FINE_BUCKETS);
+  for (const m of markers) m.bands.bucketCounts.forEach((c, b) => (bucketCounts[b] += c));
+  // 32 bytes of hash table per record (16 per slot, load <= 1/2), plus one range's reads.
+  const maxRecords = Math.max(1024, Math.floor(options.memoryBytes / (32 + RECORD_WORDS * 4)));
+  const ranges = planBucketRanges(bucketCounts, maxRecords);
+  const groupFingerprint = createHash('sha256')
+    .update(JSON.stringify({ fingerprint, threshold: options.threshold, verify: options.verify, links: options.links, ranges: ranges.map((r) => [r.start, r.end]) }))
+    .digest('hex');
+  const uf = new UnionFind(documents);
+  const store = options.verify === 'none' ? null : new VectorStore(
+    markers.map((m, s) => {
+      const files = shardFiles(workDir, s);
+      return options.verify === 'exact'
+        ? { path: files.shingles, lengths: readU32File(files.lengths) }
+        : { path: files.signatures, lengths: new Uint32Array(m.records).fill(options.numHashes) };
+    }),
+  );
+  const stats = emptyGroupStats();
+  try {
+    const table = new BucketTable(Math.max(...ranges.map((r) => r.records)), options.links);
+    const context = { workDir, markers, bases, options, uf, verify: makeVerifier(options, store), table, failures: new PairCache(), fingerprint: groupFingerprint, stats };
+    let reloaded = 0;
+    for (const [index, range] of ranges.entries()) {
+      if (await reloadRange(workDir, index, groupFingerprint, uf)) reloaded++;
+      else await processRange(index, range, context);
+    }
+    if (reloaded > 0) log(`tokenmix: ${reloaded} of ${ranges.length} bucket ranges already grouped, reusing them`);
+  } finally {
+    store?.close();
+  }
+  if (times) times.groupMs += performance.now() - started;
+
+  // Phase 3: clusters and outputs.
+  started = performance.now();
+  const components = uf.flatten();
+  const summary = await writeClusters(components, options.keep, inputs, markers, workDir, outDir);
+  const quarantine = new LineFile(join(outDir, 'quarantine.jsonl'));
+  const quarantineReasons: Record<string, number> = {};
+  for (const [s] of markers.entries()) {
+    const text = await readFile(shardFiles(workDir, s).problems, 'utf8');
+    for (const line of text.split('\n')) {
+      if (!line) continue;
+      const reason = (JSON.parse(line) as { reason: string }).reason;
+      quarantineReasons[reason] = (quarantineReasons[reason] ?? 0) + 1;
+      quarantine.line(line);
+    }
+  }
+  const outputs = [...summary.files, quarantine.close(outDir)].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const totals: SourceTotals = { docs_in: 0, docs_out: 0, tokens_in: 0, tokens_out: 0 };
+  const sources: DedupManifest['sources'] = {};
+  for (const [name, t] of Object.entries(summary.sources)) {
+    totals.docs_in += t.docs_in;
+    totals.docs_out += t.docs_out;
+    totals.tokens_in += t.tokens_in;
+    totals.tokens_out += t.tokens_out;
+    sources[name] = { ...t, doc_acceptance: ratio(t.docs_out, t.docs_in), token_acceptance: ratio(t.tokens_out, t.tokens_in) };
+  }
+  const { files: _files, sources: _sources, ...clusterCounts } = summary;
+  const manifest: DedupManifest = {
+    tool: { name: 'tokenmix', version: VERSION },
+    command: 'dedup',
+    options: {
+      threshold: options.threshold,
+      ngram: options.ngram,
+      num_hashes: options.numHashes,
+      seed: options.seed,
+      normalize: { digits: options.digits, diacritics: options.diacritics },
+      keep: options.keep,
+      quality_field: options.qualityField,
+      fields: options.fields,
+      verify: options.verify,
+      links: options.links,
+      on_error: options.onError,
+    },
+    lsh,
+    tokenizer: 'words',
+    inputs: await Promise.all(
+      inputs.map(async (input, i) => ({
+        path: input.displayPath,
+        format: input.format,
+        compression: input.compression,
+        bytes: statSync(input.path).size,
+        sha256: await contentHash(input.path),
+        records: markers[i].records,
+        problems: markers[i].problems,
+        blank_lines: markers[i].blank_lines,
+      })),
+    ),
+    totals: {
+      ...totals,
+      doc_acceptance: ratio(totals.docs_out, totals.docs_in),
+      token_acceptance: ratio(totals.tokens_out, totals.tokens_in),
+      quarantined: Object.values(quarantineReasons).reduce((a, b) => a + b, 0),
+      without_words: markers.reduce((a, m) => a + m.without_words, 0),
+      ...clusterCounts,
+    },
+    sources,
+    quarantine: Object.fromEntries(Object.entries(quarantineReasons).sort(([a], [b]) => (a < b ? -1 : 1))),
+    outputs,
+  };
+  const manifestPath = join(outDir, 'manifest.json');
+  writeWholeFile(outDir, manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+  if (times) times.outputMs += performance.now() - started;
+  writeFileSync(
+    join(outDir, 'run.json'),
+    `${JSON.stringify({ backend: describeBackend(backend), rank, world_size: worldSize, ranges: ranges.length, grouping: stats, times: times ?? null }, null, 2)}\n`,
+  );
+  if (!request.keepWork) rmSync(workDir, { recursive: true, force: true });
+  else rmSync(join(workDir, 'reduce.lock'), { force: true });
+  return { status: 'complete', manifestPath, manifest, stats };
+}

@@ -1,0 +1,117 @@
+/**
+ * Random access to per-document u32 vectors written shard by shard (shingle sets for exact
+ * verification, or signatures for `--verify signature`), with a byte-bounded cache.
+ *
+ * On disk, shard s has a values file (vectors concatenated in document order) and its
+ * lengths; in memory the store keeps one length (u32) and one byte offset (f64) per
+ * document — 12 bytes per document, 120 MB at 10M documents — and opens files on demand.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import { invariant } from '../errors.js';
+
+export interface StoreShard {
+  /** Path of the values file. */
+  path: string;
+  /** Length of each document's vector, in document order. */
+  lengths: Uint32Array;
+}
+
+const MAX_OPEN_FILES = 64;
+
+export class VectorStore {
+  /** First global document index of each shard, plus the total at the end. */
+  readonly bases: number[];
+  private readonly lengths: Uint32Array;
+  private readonly offsets: Float64Array;
+  private readonly open = new Map<number, number>();
+  private readonly cache = new Map<number, Uint32Array>();
+  private cachedBytes = 0;
+  reads = 0;
+
+  constructor(private readonly shards: StoreShard[], private readonly cacheBytes = 256 * 2 ** 20) {
+    this.bases = [0];
+    for (const shard of shards) this.bases.push(this.bases[this.bases.length - 1] + shard.lengths.length);
+    const total = this.bases[this.bases.length - 1];
+    this.lengths = new Uint32Array(total);
+    this.offsets = new Float64Array(total);
+    shards.forEach((shard, s) => {
+      let offset = 0;
+      for (let i = 0; i < shard.lengths.length; i++) {
+        this.lengths[this.bases[s] + i] = shard.lengths[i];
+        this.offsets[this.bases[s] + i] = offset;
+        offset += shard.lengths[i] * 4;
+      }
+    });
+  }
+
+  get documents(): number {
+    return this.lengths.length;
+  }
+
+  /** Length of a document's vector without reading it. */
+  length(doc: number): number {
+    return this.lengths[doc];
+  }
+
+  private shardOf(doc: number): number {
+    let lo = 0;
+    let hi = this.shards.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.bases[mid] <= doc) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  private fd(shard: number): number {
+    let fd = this.open.get(shard);
+    if (fd !== undefined) return fd;
+    if (this.open.size >= MAX_OPEN_FILES) {
+      const [oldest, oldFd] = this.open.entries().next().value as [number, number];
+      closeSync(oldFd);
+      this.open.delete(oldest);
+    }
+    fd = openSync(this.shards[shard].path, 'r');
+    this.open.set(shard, fd);
+    return fd;
+  }
+
+  /** The vector of global document `doc` (a cached copy: do not modify). */
+  get(doc: number): Uint32Array {
+    const hit = this.cache.get(doc);
+    if (hit) {
+      // Refresh: Map order is insertion order, so eviction below drops the least recent.
+      this.cache.delete(doc);
+      this.cache.set(doc, hit);
+      return hit;
+    }
+    const vector = new Uint32Array(this.lengths[doc]);
+    if (vector.length > 0) {
+      const bytes = new Uint8Array(vector.buffer);
+      const fd = this.fd(this.shardOf(doc));
+      let done = 0;
+      while (done < bytes.length) {
+        const n = readSync(fd, bytes, done, bytes.length - done, this.offsets[doc] + done);
+        invariant(n > 0, `vector file ended early (document ${doc})`);
+        done += n;
+      }
+      this.reads++;
+    }
+    this.cache.set(doc, vector);
+    this.cachedBytes += vector.byteLength;
+    while (this.cachedBytes > this.cacheBytes && this.cache.size > 1) {
+      const [oldest, old] = this.cache.entries().next().value as [number, Uint32Array];
+      this.cache.delete(oldest);
+      this.cachedBytes -= old.byteLength;
+    }
+    return vector;
+  }
+
+  close(): void {
+    for (const fd of this.open.values()) closeSync(fd);
+    this.open.clear();
+    this.cache.clear();
+    this.cachedBytes = 0;
+  }
+}

@@ -1,0 +1,249 @@
+/**
+ * Map phase of near dedup (SPEC §2, §7): one input shard → per-shard intermediate files and
+ * a completion marker, so the work splits by --rank/--world-size over shards and a killed
+ * run resumes from completed shards (the shape of src/pipeline/shard.ts).
+ *
+ * Per shard, in document order (local index = position among the shard's valid records):
+ *   docs.jsonl      [row, id, source, tokens, score|null, exactHash] per record
+ *   problems.jsonl  bad records (when --on-error quarantine)
+ *   shingles.bin    sorted unique u32 shingle hashes, concatenated   } exact verification
+ *   lengths.bin     u32 shingle-set size per document                }
+ *   signatures.bin  K u32 per document (only for --verify signature)
+ *   bands.bin       (bandKey, doc) records, segmented (partition.ts), one per band per
+ *                   document with at least one shingle, plus one exact-text record
+ * Every file is written under a `.partial` name and renamed; the marker is written last.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
+import { readFile, writeFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Backend } from '../backend.js';
+import { minhashConstants } from '../cpu/minhash.js';
+import { TokenmixError } from '../errors.js';
+import type { PhaseTimes } from '../gpu/timing.js';
+import { readRecords } from '../io/index.js';
+import type { FieldMap, ResolvedInput } from '../io/types.js';
+import { minhash } from '../kernels/minhash.js';
+import { normalizeForExactDedup } from '../text/normalize.js';
+import { countWords } from '../text/words.js';
+import { bandKeys } from './lsh.js';
+import type { ResolvedDedupOptions } from './options.js';
+import { BandRecordWriter, type BandFileSummary } from './partition.js';
+import { shingleSet, shingleWords } from './shingles.js';
+
+/** Set on the document word of exact-text records (so at most 2^31 − 1 documents per shard). */
+export const EXACT_FLAG = 0x80000000;
+
+export interface SourceCounts {
+  docs: number;
+  tokens: number;
+}
+
+export interface SignatureMarker {
+  shard: number;
+  file: string;
+  fingerprint: string;
+  records: number;
+  problems: number;
+  blank_lines: number;
+  /** Valid records without any word (no shingle): never near duplicates. */
+  without_words: number;
+  sources: Record<string, SourceCounts>;
+  bands: BandFileSummary;
+}
+
+export function shardFiles(workDir: string, shard: number) {
+  const base = join(workDir, 'shards', String(shard).padStart(5, '0'));
+  return {
+    docs: `${base}.docs.jsonl`,
+    problems: `${base}.problems.jsonl`,
+    shingles: `${base}.shingles.bin`,
+    lengths: `${base}.lengths.bin`,
+    signatures: `${base}.signatures.bin`,
+    bands: `${base}.bands.bin`,
+    marker: `${base}.done.json`,
+  };
+}
+
+/** The marker of a completed shard made with the same fingerprint, or null. */
+export async function readSignatureMarker(workDir: string, shard: number, fingerprint: string): Promise<SignatureMarker | null> {
+  let text: string;
+  try {
+    text = await readFile(shardFiles(workDir, shard).marker, 'utf8');
+  } catch {
+    return null;
+  }
+  const marker = JSON.parse(text) as SignatureMarker;
+  if (marker.fingerprint !== fingerprint) {
+    throw new TokenmixError(
+      `${join(workDir, 'shards')} holds shard ${shard} of a dedup run with different inputs, options or tool version; ` +
+        'use a new --out directory, or delete that one to start over',
+    );
+  }
+  return marker;
+}
+
+/** 128 bits of SHA-256 of the exact-dedup normalization (the same key as curate's exact dedup). */
+export function exactTextHash(text: string): Buffer {
+  return createHash('sha256').update(normalizeForExactDedup(text)).digest().subarray(0, 16);
+}
+
+export interface SignatureContext {
+  options: ResolvedDedupOptions;
+  fields: FieldMap;
+  backend: Backend;
+  bands: number;
+  rows: number;
+  workDir: string;
+  fingerprint: string;
+  /** Called after each batch with (records + problems, bytes read since last call). */
+  advance?: (records: number, bytes: number) => void;
+  times?: { readMs: number; wordsMs: number; minhashMs: number; writeMs: number; gpu?: PhaseTimes };
+  /** Checked between batches: lets tests interrupt a shard midway (a "kill"). */
+  signal?: AbortSignal;
+}
+
+class OutFile {
+  readonly fd: number;
+  constructor(readonly path: string) {
+    this.fd = openSync(`${path}.partial`, 'w');
+  }
+  write(data: string | Uint8Array): void {
+    if (typeof data === 'string') {
+      writeSync(this.fd, data);
+      return;
+    }
+    let done = 0;
+    while (done < data.length) done += writeSync(this.fd, data, done, data.length - done);
+  }
+  commit(): void {
+    closeSync(this.fd);
+    renameSync(`${this.path}.partial`, this.path);
+  }
+  abandon(): void {
+    try {
+      closeSync(this.fd);
+    } catch {
+      // already closed
+    }
+  }
+}
+
+const u8 = (a: Uint32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
+export async function processSignatureShard(input: ResolvedInput, shard: number, ctx: SignatureContext): Promise<SignatureMarker> {
+  const { options, backend, bands, rows, times } = ctx;
+  const paths = shardFiles(ctx.workDir, shard);
+  const { shingleSeed } = minhashConstants({ ngram: options.ngram, numHashes: options.numHashes, seed: options.seed });
+  const docs = new OutFile(paths.docs);
+  const problemsFile = new OutFile(paths.problems);
+  const shingles = new OutFile(paths.shingles);
+  const lengths = new OutFile(paths.lengths);
+  const signaturesFile = options.verify === 'signature' ? new OutFile(paths.signatures) : null;
+  const files = [docs, problemsFile, shingles, lengths, ...(signaturesFile ? [signaturesFile] : [])];
+  const bandWriter = new BandRecordWriter(`${paths.bands}.partial`);
+  const sources: Record<string, SourceCounts> = {};
+  let records = 0;
+  let problems = 0;
+  let blankLines = 0;
+  let withoutWords = 0;
+  let lastBytes = 0;
+  const qualityField = options.qualityField;
+  const clock = () => performance.now();
+  try {
+    let readStart = clock();
+    for await (const batch of readRecords(input, ctx.fields, { batchSize: options.batchSize })) {
+      if (times) times.readMs += clock() - readStart;
+      if (ctx.signal?.aborted) throw ctx.signal.reason;
+      if (records + batch.length >= EXACT_FLAG) throw new TokenmixError(`${input.displayPath}: more than 2^31 − 1 records in one input shard; split the file`);
+      let t = clock();
+      const problemLines: string[] = [];
+      for (const p of batch.problems) {
+        if (options.onError === 'fail') throw new TokenmixError(`${p.message} (or pass --on-error quarantine to set such records aside and count them)`);
+        problemLines.push(`${JSON.stringify({ file: p.file, ...(p.line !== undefined ? { line: p.line } : { row: p.row }), field: p.field, reason: p.reason, message: p.message })}\n`);
+      }
+      // Words → CSR word hashes (the MinHash input) and each document's shingle set.
+      const wordLists: Uint32Array[] = [];
+      let totalWords = 0;
+      for (let i = 0; i < batch.length; i++) {
+        const words = shingleWords(batch.texts[i], options);
+        wordLists.push(words);
+        totalWords += words.length;
+      }
+      const offsets = new Uint32Array(batch.length + 1);
+      const tokens = new Uint32Array(totalWords);
+      const setLengths = new Uint32Array(batch.length);
+      const docLines: string[] = [];
+      const base = records;
+      for (let i = 0; i < batch.length; i++) {
+        tokens.set(wordLists[i], offsets[i]);
+        offsets[i + 1] = offsets[i] + wordLists[i].length;
+        const set = shingleSet(wordLists[i], options.ngram, shingleSeed);
+        setLengths[i] = set.length;
+        if (set.length > 0) shingles.write(u8(set));
+        else withoutWords++;
+        const text = batch.texts[i];
+        const source = batch.sources[i];
+        const tokenCount = countWords(text);
+        const hash = exactTextHash(text);
+        const score = qualityField ? batch.scores[qualityField][i] : null;
+        docLines.push(`${JSON.stringify([batch.rows[i], batch.ids[i], source, tokenCount, score, hash.toString('base64url')])}\n`);
+        const counts = (sources[source] ??= { docs: 0, tokens: 0 });
+        counts.docs++;
+        counts.tokens += tokenCount;
+        bandWriter.add(hash.readUInt32BE(0), hash.readUInt32BE(4), (base + i) | EXACT_FLAG);
+      }
+      if (times) times.wordsMs += clock() - t;
+      t = clock();
+      const signatures = await minhash(backend, { offsets, tokens }, { ngram: options.ngram, numHashes: options.numHashes, seed: options.seed }, times?.gpu);
+      if (times) times.minhashMs += clock() - t;
+      t = clock();
+      const keys = bandKeys(signatures, options.numHashes, bands, rows);
+      for (let i = 0; i < batch.length; i++) {
+        if (setLengths[i] === 0) continue; // no words: no near-duplicate buckets
+        for (let j = 0; j < bands; j++) {
+          const at = 2 * (i * bands + j);
+          bandWriter.add(keys[at], keys[at + 1], base + i);
+        }
+      }
+      docs.write(docLines.join(''));
+      if (problemLines.length > 0) problemsFile.write(problemLines.join(''));
+      lengths.write(u8(setLengths));
+      signaturesFile?.write(u8(signatures));
+      records += batch.length;
+      problems += batch.problems.length;
+      blankLines += batch.blankLines;
+      if (times) times.writeMs += clock() - t;
+      ctx.advance?.(batch.length + batch.problems.length, batch.bytesRead - lastBytes);
+      lastBytes = batch.bytesRead;
+      readStart = clock();
+    }
+  } catch (error) {
+    for (const f of files) f.abandon();
+    try {
+      bandWriter.close();
+    } catch {
+      // the error that got us here matters more
+    }
+    throw error;
+  }
+  for (const f of files) f.commit();
+  const bandSummary = bandWriter.close();
+  await rename(`${paths.bands}.partial`, paths.bands);
+  const sortedSources: Record<string, SourceCounts> = {};
+  for (const s of Object.keys(sources).sort()) sortedSources[s] = sources[s];
+  const marker: SignatureMarker = {
+    shard,
+    file: input.displayPath,
+    fingerprint: ctx.fingerprint,
+    records,
+    problems,
+    blank_lines: blankLines,
+    without_words: withoutWords,
+    sources: sortedSources,
+    bands: bandSummary,
+  };
+  await writeFile(`${paths.marker}.partial`, `${JSON.stringify(marker)}\n`);
+  await rename(`${paths.marker}.partial`, paths.marker);
+  return marker;
+}

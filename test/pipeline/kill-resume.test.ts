@@ -1,0 +1,125 @@
+/**
+ * SPEC §7 "a killed run resumes from completed shards and produces identical outputs": the
+ * real CLI is spawned on an 8-shard corpus in every input format and SIGKILLed at many
+ * points (before any work, inside a shard, right after a completion marker, inside the
+ * reduce phase while keep lists, the quarantine file and audit samples are written), then
+ * rerun until it completes. The final outputs must be byte-identical to an uninterrupted run.
+ *
+ * The CLI runs from the TypeScript sources through tsx's loader in the same process
+ * (test/pipeline/cli-entry.ts): never a stale dist/, and SIGKILL leaves no child behind.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeKillCorpus } from './kill-corpus.js';
+import { readManifest, runComplete, snapshot, tempDir } from './helpers.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const entry = join(root, 'test', 'pipeline', 'cli-entry.ts');
+const temp = tempDir('tokenmix-kill-');
+afterAll(() => temp.cleanup());
+
+let config: string;
+let reference: Record<string, string>;
+beforeAll(async () => {
+  config = await writeKillCorpus(temp.dir);
+  // The uninterrupted run, in-process (the library and the CLI must agree byte for byte too).
+  await runComplete(config, join(temp.dir, 'reference'));
+  reference = snapshot(join(temp.dir, 'reference'));
+});
+
+/** When to kill: after a delay, or as soon as a file (relative to the output dir) appears. */
+type Trigger = { afterMs: number } | { file: string };
+
+interface Outcome {
+  killed: boolean;
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `tokenmix curate` and SIGKILLs it at the trigger (or lets it finish when trigger is null). */
+function runCli(out: string, trigger: Trigger | null): Promise<Outcome> {
+  if (trigger && 'file' in trigger && existsSync(join(out, trigger.file))) {
+    throw new Error(`trigger file ${trigger.file} exists before the run: pick one the run creates`);
+  }
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, 'curate', '--config', config, '--out', out, '--backend', 'cpu'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  let killed = false;
+  const kill = () => {
+    if (child.exitCode === null && child.signalCode === null) killed = child.kill('SIGKILL');
+  };
+  let poll: NodeJS.Timeout | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  if (trigger && 'afterMs' in trigger) timer = setTimeout(kill, trigger.afterMs);
+  if (trigger && 'file' in trigger) {
+    poll = setInterval(() => {
+      if (existsSync(join(out, trigger.file))) kill();
+    }, 2);
+  }
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearInterval(poll);
+      clearTimeout(timer);
+      resolve({ killed, code, stdout, stderr });
+    });
+  });
+}
+
+/** Kills a run at each trigger in turn (each rerun resumes the last), then lets one finish. */
+async function killThenFinish(name: string, triggers: Trigger[]): Promise<{ out: string; interrupted: boolean[] }> {
+  const out = join(temp.dir, name);
+  const interrupted: boolean[] = [];
+  for (const trigger of triggers) {
+    const outcome = await runCli(out, trigger);
+    interrupted.push(outcome.killed);
+    // A run that was not killed (it finished first) must have succeeded.
+    if (!outcome.killed) expect(outcome.code, outcome.stderr).toBe(0);
+  }
+  const final = await runCli(out, null);
+  expect(final.code, final.stderr).toBe(0);
+  expect(final.stdout).toContain('curated 16004 records');
+  return { out, interrupted };
+}
+
+describe('kill -9 at any point, rerun: byte-identical outputs', () => {
+  it('killed at marker and output milestones, map and reduce phases', async () => {
+    const { out, interrupted } = await killThenFinish('milestones', [
+      { afterMs: 300 }, // while starting up: nothing written yet
+      { file: '.tokenmix/shards/00002.records.jsonl.partial' }, // inside shard 2 (0 and 1 done)
+      { file: '.tokenmix/shards/00005.done.json' }, // right after shard 5's marker
+      { file: 'keep/00000-part-0.jsonl.partial' }, // reduce: first keep list being written
+      { file: 'keep/00004-part-4.jsonl' }, // reduce: half the keep lists renamed
+      { file: 'quarantine.jsonl' }, // reduce: fetching audit excerpts
+    ]);
+    // Every milestone run was really interrupted (each leaves >= 0.1 s between trigger and exit).
+    expect(interrupted).toEqual([true, true, true, true, true, true]);
+    expect(snapshot(out)).toEqual(reference);
+    expect(readManifest(out).totals.quarantined).toBe(4);
+  });
+
+  it('killed at fixed delays, then rerun', async () => {
+    const { out } = await killThenFinish('delays', [{ afterMs: 2400 }, { afterMs: 2800 }, { afterMs: 3300 }]);
+    expect(snapshot(out)).toEqual(reference);
+  });
+
+  it('the spawned CLI reports resumption and leaves no partial files', async () => {
+    const out = join(temp.dir, 'resume-message');
+    expect((await runCli(out, { file: '.tokenmix/shards/00003.done.json' })).killed).toBe(true);
+    const rerun = await runCli(out, null);
+    expect(rerun.code).toBe(0);
+    expect(rerun.stderr).toMatch(/tokenmix: [4-8] of 8 shards already complete, skipping them/);
+    const partial = readdirSync(join(out, '.tokenmix', 'shards')).filter((f) => f.endsWith('.partial'));
+    expect(partial).toEqual([]);
+    expect(snapshot(out)).toEqual(reference);
+  });
+});
