@@ -108,9 +108,18 @@ function round(value: number): number {
 
 async function benchFormat(format: CorpusFormat, gb: number, shards: number, baseDir: string): Promise<FormatResult> {
   const dir = mkdtempSync(join(baseDir, `tokenmix-ingest-${format.replace('.', '-')}-`));
+  // Ctrl-C must not leave a gigabyte behind in the temp directory.
+  const interrupted = () => {
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(130);
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     const genStart = performance.now();
-    await writeCorpus({ dir, seed: 20_260_101, format, textBytes: gb * 1e9, shards });
+    // writeCorpus sizes the corpus from an estimate that runs ~4% low: ask for 6% more so
+    // the text is at least `gb` GB (the measured text bytes are what is reported).
+    await writeCorpus({ dir, seed: 20_260_101, format, textBytes: gb * 1e9 * 1.06, shards });
     const generateSeconds = round((performance.now() - genStart) / 1000);
     const inputs = resolveInputs([{ path: `part-*.${format}` }], dir);
     const diskBytes = inputs.reduce((s, i) => s + statSync(i.path).size, 0);
@@ -127,6 +136,8 @@ async function benchFormat(format: CorpusFormat, gb: number, shards: number, bas
     printFormat(result);
     return result;
   } finally {
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
     rmSync(dir, { recursive: true, force: true });
   }
 }

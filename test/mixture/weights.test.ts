@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { rng } from '../../fixtures/random.js';
 import { TokenmixError } from '../../src/errors.js';
-import { averageWeights, normalizeWeights, stageWeights, validateSchedule, type Weights } from '../../src/mixture/index.js';
+import { averageWeights, normalizeWeights, stageWeights, validateSchedule, type Schedule, type Weights } from '../../src/mixture/index.js';
 
 describe('normalizeWeights', () => {
   it('renormalizes over active sources only (property, seeded)', () => {
@@ -58,7 +58,7 @@ describe('schedules', () => {
   });
 
   it('wbar = sum_s f_s w^(s) with each stage renormalized over active sources', () => {
-    const schedule = [
+    const schedule: Schedule = [
       { fraction: 0.75, weights: { web: 3, code: 1, gone: 5 } },
       { fraction: 0.25, weights: { web: 0, code: 0 } }, // all zero → uniform over active
     ];
