@@ -75,6 +75,8 @@ export interface StageDiagnostics {
   /** L_j under the stage's own distribution q_s. */
   losses: Record<string, number>;
   objective: number;
+  /** q_s(v) = sum_i w^(s)_i P_i(v), length V. */
+  effectiveDistribution: Float64Array;
 }
 
 export interface MixtureEvaluation {
@@ -161,6 +163,7 @@ export function evaluateMixture(data: PreparedMixtureData, schedule: Schedule, o
       weights: perStage[s],
       losses: lossRecord(s + 1),
       objective: objective(losses, lambdas, (s + 1) * numEvals),
+      effectiveDistribution: effectiveDistribution(data.distributions, stageVectors[s], numSources, vocabSize),
     })),
     effectiveDistribution: effectiveDistribution(data.distributions, average, numSources, vocabSize),
     warnings,

@@ -1,7 +1,7 @@
 /**
  * Choose mixture weights (SPEC §5): minimize L(w) = sum_j lambda_j L_j(w) over the capped simplex
  * {sum w = 1, min_i <= w_i <= max_i, w_i <= rho_max·M_i/B}. Under the unigram proxy
- * L_j(w) = -sum_v p_j(v) log q(v) with q = sum_i w_i P_i is convex in w, so a first-order method
+ * L_j(w) = -sum_v p_j(v) log q(v) with q = sum_i w_i P_i is convex in w, so a descent method
  * with a duality-gap certificate reaches the global optimum.
  *
  * Method: pairwise coordinate descent on the capped simplex (SMO, with the second-order pair

@@ -55,6 +55,11 @@ describe('evaluateMixture', () => {
     expect(result.stages[0].losses).toEqual({ general: perStage[0], math: perStage[1] });
     expect(result.stages[1]).toMatchObject({ name: 'anneal', losses: { general: perStage[2], math: perStage[3] } });
     expect(result.evalWeights).toEqual({ general: 0.25, math: 0.75 });
+    // q = 0.5 q_1 + 0.5 q_2, and q_1 is the web distribution itself.
+    expect([...result.stages[0].effectiveDistribution]).toEqual([...prepared.distributions.subarray(0, 4)]);
+    result.effectiveDistribution.forEach((value, v) =>
+      expect(value).toBeCloseTo(0.5 * result.stages[0].effectiveDistribution[v] + 0.5 * result.stages[1].effectiveDistribution[v], 15),
+    );
     expect(result.objective).toBeCloseTo(0.25 * result.losses.general + 0.75 * result.losses.math, 14);
   });
 

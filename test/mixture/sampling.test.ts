@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { rng } from '../../fixtures/random.js';
 import {
   createSamplingPlan,
+  deriveSeed,
   planEntries,
+  seededPermutation,
+  splitMix32,
   planSlice,
   summarizePlan,
   targetTokens,
@@ -153,5 +156,25 @@ describe('sampling plan', () => {
     expect(() => createSamplingPlan({ ...base, seed: -1 })).toThrow(/seed/);
     expect(() => createSamplingPlan({ ...base, budgetTokens: 0 })).toThrow(/budget_tokens/);
     expect(() => createSamplingPlan({ ...base, schedule: [{ fraction: 0.5, weights: {} }] })).toThrow(/sum to 1/);
+  });
+});
+
+describe('seeded PRNG of the plan', () => {
+  it('permutations are permutations, reproducible, and differ across derived seeds', () => {
+    for (const n of [0, 1, 2, 7, 1000]) {
+      const order = seededPermutation(n, 9);
+      expect([...order].sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
+      expect([...seededPermutation(n, 9)]).toEqual([...order]);
+    }
+    expect([...seededPermutation(50, deriveSeed(1, 0, 0))]).not.toEqual([...seededPermutation(50, deriveSeed(1, 0, 1))]);
+    expect(deriveSeed(1, 2, 3)).not.toBe(deriveSeed(1, 3, 2));
+  });
+
+  it('below(n) stays in range and is roughly uniform', () => {
+    const random = splitMix32(123);
+    const counts = new Array(6).fill(0);
+    for (let k = 0; k < 60_000; k++) counts[random.below(6)]++;
+    counts.forEach((count) => expect(Math.abs(count - 10_000)).toBeLessThan(500)); // > 5 sigma
+    expect(() => random.below(0)).toThrow(RangeError);
   });
 });

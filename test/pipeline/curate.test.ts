@@ -12,7 +12,7 @@ import { TokenmixError } from '../../src/errors.js';
 import { curate, type Manifest } from '../../src/pipeline/curate.js';
 import type { StageReport } from '../../src/pipeline/accounting.js';
 import { openTestGpu } from '../helpers/gpu.js';
-import { CPU, dropLines, keptIds, readJsonl, run, runComplete, snapshot, sum, tempDir, writeConfig } from './helpers.js';
+import { CPU, dropLines, keptIds, readJsonl, readManifest, run, runComplete, snapshot, sum, tempDir, writeConfig } from './helpers.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const FIXTURE_CONFIG = join(root, 'fixtures', 'corpus', 'curate.json');
@@ -233,6 +233,22 @@ describe('the fixture corpus (fixtures/corpus/curate.json)', () => {
     expect((await run(FIXTURE_CONFIG, out, { rank: 1, worldSize: 2 })).status).toBe('partial');
     await runComplete(FIXTURE_CONFIG, out);
     expect(snapshot(out)).toEqual(reference.files);
+  });
+
+  it('batch_size changes no decision: keep, drop, quarantine and audit files are identical', async () => {
+    const dir = fixtureCopy('fixture-batch');
+    const config = JSON.parse(readFileSync(FIXTURE_CONFIG, 'utf8'));
+    const out = join(dir, 'out');
+    await runComplete(writeConfig(dir, { ...config, batch_size: 7 }, 'batch7.json'), out);
+    const files = snapshot(out);
+    delete files['manifest.json']; // records the config, batch_size included
+    const expected = { ...reference.files };
+    delete expected['manifest.json'];
+    expect(files).toEqual(expected);
+    const manifest = readManifest(out);
+    expect([manifest.stages, manifest.totals, manifest.totals_tokens, manifest.outputs]).toEqual([
+      reference.manifest.stages, reference.manifest.totals, reference.manifest.totals_tokens, reference.manifest.outputs,
+    ]);
   });
 
   it('a rerun with a different config into the same directory is refused', async () => {

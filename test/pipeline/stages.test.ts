@@ -179,3 +179,36 @@ describe('heuristic rules: reasons in drops/, audit/ and the manifest', () => {
     expect(readJsonl<{ id: string }>(join(out, 'audit', 'kept_kept.jsonl')).map((a) => a.id).sort()).toEqual(['ok1', 'ok2']);
   });
 });
+
+describe('edge cases', () => {
+  it('an empty shard, a shard of blank lines and a shard of only bad records are accounted for', async () => {
+    const dir = fresh('edges');
+    writeDocs(join(dir, 'a.jsonl'), [{ id: 'a1', source: 'web', text: 'one good document', quality: 0.5 }]);
+    writeFileSync(join(dir, 'b.jsonl'), '');
+    writeFileSync(join(dir, 'c.jsonl'), '\n   \n\n');
+    writeFileSync(join(dir, 'd.jsonl'), '{"id": "d1", "source": "code", "text": ""}\n[1, 2]\n');
+    const config = writeConfig(dir, { inputs: ['*.jsonl'], dedup: { exact: true }, on_error: 'quarantine' });
+    const manifest = await runComplete(config, join(dir, 'out'));
+    expect(manifest.inputs.map((i) => [i.path, i.records, i.problems, i.blank_lines])).toEqual([
+      ['a.jsonl', 1, 0, 0], ['b.jsonl', 0, 0, 0], ['c.jsonl', 0, 0, 3], ['d.jsonl', 0, 2, 0],
+    ]);
+    expect(manifest.totals).toEqual({ input: 3, kept: 1, dropped: {}, quarantined: 2 });
+    expect(manifest.totals_tokens).toEqual({ input: 3, kept: 3, dropped: {}, quarantined: 0 });
+    expect(manifest.quarantine).toEqual({ 'empty-text': 1, 'not-an-object': 1 });
+    // Only sources with a valid record exist; the all-bad "code" source is not one.
+    expect(manifest.sources).toEqual(['web']);
+    expect(keptIds(join(dir, 'out'))).toEqual(['a1']);
+  });
+
+  it('a corpus where every record is bad still completes with all of them quarantined', async () => {
+    const dir = fresh('all-bad');
+    writeFileSync(join(dir, 'x.jsonl'), '{"id": "x1"}\n{"id": "x2", "text": 5, "source": "web"}\nnot json\n');
+    const config = writeConfig(dir, { inputs: ['x.jsonl'], filters: { heuristics: true }, dedup: { exact: true }, on_error: 'quarantine' });
+    const manifest = await runComplete(config, join(dir, 'out'));
+    expect(manifest.totals).toEqual({ input: 3, kept: 0, dropped: {}, quarantined: 3 });
+    expect(manifest.stages.map((s) => [s.name, s.docs_in, s.docs_out, s.doc_acceptance, s.token_acceptance])).toEqual([
+      ['heuristics', 0, 0, 1, 1],
+      ['exact_dedup', 0, 0, 1, 1],
+    ]);
+  });
+});
