@@ -17,6 +17,10 @@ const COMMANDS: Record<string, Command> = {
     summary: 'filter, score-threshold and exact-dedup a corpus; write manifest, keep lists, audit samples',
     run: async (args, io) => (await import('./curate.js')).curateCommand(args, io),
   },
+  mix: {
+    summary: 'curate, then evaluate the training mixture: losses, repetition, contamination, optimized weights, sampling plan',
+    run: async (args, io) => (await import('./mix.js')).mixCommand(args, io),
+  },
   dedup: {
     summary: 'near-duplicate (MinHash/LSH, verified) and exact dedup: clusters, keep lists, manifest',
     run: async (args, io) => (await import('./dedup.js')).dedupCommand(args, io),

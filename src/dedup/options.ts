@@ -107,7 +107,7 @@ export function resolveDedupOptions(options: DedupOptions): ResolvedDedupOptions
     fields,
     verify: oneOf(options.verify, VERIFY_MODES, 'exact', '--verify'),
     links: oneOf(options.links, BUCKET_LINKS, 'star-chain', '--links'),
-    memoryBytes: integer(options.memoryBytes, 2 ** 30, '--memory-mb', 2 ** 20, 2 ** 45),
+    memoryBytes: integer(options.memoryBytes, 2 ** 30, 'memoryBytes', 4096, 2 ** 45),
     batchSize: integer(options.batchSize, 4096, 'batchSize', 1, 1 << 22),
     onError: oneOf(options.onError, ['fail', 'quarantine'] as const, 'fail', '--on-error'),
   };

@@ -194,7 +194,7 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
   const bucketCounts = new Float64Array(FINE_BUCKETS);
   for (const m of markers) m.bands.bucketCounts.forEach((c, b) => (bucketCounts[b] += c));
   // 32 bytes of hash table per record (16 per slot, load <= 1/2), plus one range's reads.
-  const maxRecords = Math.max(1024, Math.floor(options.memoryBytes / (32 + RECORD_WORDS * 4)));
+  const maxRecords = Math.max(64, Math.floor(options.memoryBytes / (32 + RECORD_WORDS * 4)));
   const ranges = planBucketRanges(bucketCounts, maxRecords);
   const groupFingerprint = createHash('sha256')
     .update(JSON.stringify({ fingerprint, threshold: options.threshold, verify: options.verify, links: options.links, ranges: ranges.map((r) => [r.start, r.end]) }))

@@ -76,9 +76,9 @@ export interface CurateConfig {
 const TOP_LEVEL_KEYS = [
   'inputs', 'fields', 'tokenizer', 'filters', 'dedup', 'evals', 'contamination', 'seed', 'on_error', 'audit', 'batch_size',
   // mixture keys (tokenmix mix)
-  'eval_weights', 'schedule', 'budget_tokens', 'baseline', 'optimize', 'sweep', 'materialize',
+  'eval_weights', 'schedule', 'budget_tokens', 'baseline', 'optimize', 'sweep', 'materialize', 'epoch_cap',
 ];
-const MIXTURE_KEYS = ['eval_weights', 'schedule', 'budget_tokens', 'baseline', 'optimize', 'sweep', 'materialize'];
+const MIXTURE_KEYS = ['eval_weights', 'schedule', 'budget_tokens', 'baseline', 'optimize', 'sweep', 'materialize', 'epoch_cap'];
 
 type Json = Record<string, unknown>;
 

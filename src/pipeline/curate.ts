@@ -21,6 +21,8 @@ import { decide } from './reduce.js';
 import { writeOutput, writeOutputs, type Accounting } from './outputs.js';
 import { silentProgress, terminalProgress } from './progress.js';
 import { statSync } from 'node:fs';
+import { readEvalSets, type EvalSet } from './evals.js';
+import { ContaminationIndex } from '../filters/contamination.js';
 
 export interface CurateOptions {
   configPath: string;
@@ -49,6 +51,10 @@ export interface Manifest {
   totals_tokens: Accounting['totals_tokens'];
   quarantine: Record<string, number>;
   quality: Awaited<ReturnType<typeof decide>>['quality'];
+  evals: { name: string; path: string; sha256: string; texts: number }[];
+  contamination:
+    | (CurateConfig['contamination'] & { index_ngrams: number; flagged: Accounting['eval_like']['flagged']; retained: Accounting['eval_like']['retained'] })
+    | null;
   outputs: Accounting['files'];
 }
 
@@ -84,8 +90,14 @@ export function fieldMap(config: CurateConfig): FieldMap {
 }
 
 /** Identifies what the map phase's intermediates depend on: a rerun must match it to reuse them. */
-function fingerprint(config: CurateConfig, tokenizer: Tokenizer, inputs: ResolvedInput[]): string {
-  const relevant = { version: VERSION, config, tokenizer: tokenizer.name, inputs: inputs.map((i) => [i.displayPath, i.format, statSync(i.path).size]) };
+function fingerprint(config: CurateConfig, tokenizer: Tokenizer, inputs: ResolvedInput[], evals: EvalSet[]): string {
+  const relevant = {
+    version: VERSION,
+    config,
+    tokenizer: tokenizer.name,
+    inputs: inputs.map((i) => [i.displayPath, i.format, statSync(i.path).size]),
+    evals: evals.map((e) => e.sha256),
+  };
   return createHash('sha256').update(JSON.stringify(relevant)).digest('hex');
 }
 
@@ -108,7 +120,14 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
   } catch (error) {
     throw new TokenmixError(`cannot use ${outDir} as the output directory (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); pass a writable directory to --out`);
   }
-  const print = fingerprint(config, tokenizer, inputs);
+  const evals = await readEvalSets(config.evals, baseDir);
+  let contamination: ContaminationIndex | null = null;
+  if (config.contamination) {
+    if (evals.length === 0) throw new TokenmixError(`${configPath}: "contamination" needs eval sets: add "evals": { name: path } to the config`);
+    contamination = new ContaminationIndex(config.contamination.ngram, config.contamination.min_overlap);
+    for (const set of evals) for (const text of set.texts) contamination.addEvalText(text);
+  }
+  const print = fingerprint(config, tokenizer, inputs, evals);
   const fields = fieldMap(config);
 
   // Map phase: this rank's shards (i mod worldSize == rank), skipping completed ones.
@@ -118,7 +137,7 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
   if (mine.length > todo.length) log(`tokenmix: ${mine.length - todo.length} of ${mine.length} shards already complete, skipping them`);
   const totalBytes = todo.reduce((sum, i) => sum + statSync(inputs[i].path).size, 0);
   const progress = options.progress ? terminalProgress('curate', totalBytes, log) : silentProgress;
-  for (const i of todo) await processShard(inputs[i], i, { config, fields, tokenizer, workDir, fingerprint: print, progress });
+  for (const i of todo) await processShard(inputs[i], i, { config, fields, tokenizer, workDir, fingerprint: print, progress, contamination });
   if (todo.length > 0) progress.done();
 
   const markers: (ShardMarker | null)[] = [];
@@ -155,6 +174,11 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
     totals_tokens: accounting.totals_tokens,
     quarantine: accounting.quarantine_reasons,
     quality: decisions.quality,
+    evals: evals.map((e) => ({ name: e.name, path: e.path, sha256: e.sha256, texts: e.texts.length })),
+    contamination:
+      config.contamination && contamination
+        ? { ...config.contamination, index_ngrams: contamination.size, flagged: accounting.eval_like.flagged, retained: accounting.eval_like.retained }
+        : null,
     outputs: accounting.files,
   };
   const manifestPath = join(outDir, 'manifest.json');

@@ -12,7 +12,7 @@ import { basename, join, relative, sep } from 'node:path';
 import { readRecords } from '../io/index.js';
 import type { FieldMap, ResolvedInput } from '../io/types.js';
 import type { CurateConfig } from './config.js';
-import { StageCounter, reportStage, type StageReport } from './accounting.js';
+import { StageCounter, reportStage, type Count, type StageReport } from './accounting.js';
 import { AuditSampler } from './audit.js';
 import { Fate, type Decisions } from './reduce.js';
 import { shardPaths, type ShardMarker } from './shard.js';
@@ -29,6 +29,8 @@ export interface Accounting {
   totals: { input: number; kept: number; dropped: Record<string, number>; quarantined: number };
   totals_tokens: { input: number; kept: number; dropped: Record<string, number>; quarantined: number };
   quarantine_reasons: Record<string, number>;
+  /** Eval-like documents per source: all that entered the stages, and those retained. */
+  eval_like: { flagged: Record<string, Count>; retained: Record<string, Count> };
   files: OutputFile[];
 }
 
@@ -65,7 +67,7 @@ export async function writeOutput(outDir: string, path: string, text: string): P
 }
 
 /** `00003-name` for input shard 3 `.../name.jsonl.zst`: ordered, readable, collision-free. */
-function shardName(shard: number, file: string): string {
+export function shardName(shard: number, file: string): string {
   const stem = basename(file).replace(/\.(jsonl|json|ndjson|parquet|arrow|arrows|ipc|feather)(\.(gz|zst))?$/i, '');
   return `${String(shard).padStart(5, '0')}-${stem.replace(/[^A-Za-z0-9._-]/g, '_')}`;
 }
@@ -91,6 +93,7 @@ export async function writeOutputs(
   const stageNames: [string, boolean][] = [
     ['quality', config.filters.quality !== null],
     ['heuristics', config.filters.heuristics !== null],
+    ['contamination', config.contamination !== null],
     ['exact_dedup', config.dedup.exact],
   ];
   const active = stageNames.filter(([, on]) => on).map(([name]) => name);
@@ -101,6 +104,8 @@ export async function writeOutputs(
   const files: OutputFile[] = [];
   const totals = { input: 0, kept: 0, dropped: {} as Record<string, number>, quarantined: 0 };
   const totalsTokens = { input: 0, kept: 0, dropped: {} as Record<string, number>, quarantined: 0 };
+  const flagged: Record<string, Count> = {};
+  const retainedFlagged: Record<string, Count> = {};
 
   for (const [shard, marker] of markers.entries()) {
     const name = shardName(shard, marker.file);
@@ -123,6 +128,7 @@ export async function writeOutputs(
       }
       if (record.id === undefined) continue; // unreachable: problems are always quarantined
       totalsTokens.input += record.tokens;
+      if (record.eval_like) addFlag(flagged, record.source, record.tokens);
       // Walk the stages in order: each passes the record or drops it with its reason.
       let droppedAt: { stage: string; reason: string } | null = null;
       for (const stage of active) {
@@ -130,6 +136,7 @@ export async function writeOutputs(
         let reason: string | null = null;
         if (stage === 'quality' && fate === Fate.quality) reason = 'below_threshold';
         if (stage === 'heuristics' && fate === Fate.heuristics) reason = record.heuristic!;
+        if (stage === 'contamination' && fate === Fate.contaminated) reason = 'eval_overlap';
         if (stage === 'exact_dedup' && fate === Fate.exactDuplicate) reason = 'duplicate';
         if (reason === null) {
           counter.keep(record.source, record.tokens);
@@ -149,7 +156,8 @@ export async function writeOutputs(
       } else {
         totals.kept++;
         totalsTokens.kept += record.tokens;
-        await keep.write({ [positionKey(inputs[shard])]: record.row, id: record.id });
+        await keep.write({ [positionKey(inputs[shard])]: record.row, id: record.id, ...(record.eval_like ? { eval_like: true } : {}) });
+        if (record.eval_like) addFlag(retainedFlagged, record.source, record.tokens);
         sampler.offer({ ...candidate, stage: 'kept', reason: 'kept' });
       }
     }
@@ -173,8 +181,19 @@ export async function writeOutputs(
     totals: { ...totals, dropped: sortKeys(totals.dropped) },
     totals_tokens: { ...totalsTokens, dropped: sortKeys(totalsTokens.dropped) },
     quarantine_reasons: sortKeys(quarantineReasons),
+    eval_like: { flagged: perSource(flagged, decisions.sources), retained: perSource(retainedFlagged, decisions.sources) },
     files: files.sort((a, b) => (a.path < b.path ? -1 : 1)),
   };
+}
+
+function addFlag(into: Record<string, Count>, source: string, tokens: number): void {
+  const c = (into[source] ??= { docs: 0, tokens: 0 });
+  c.docs++;
+  c.tokens += tokens;
+}
+
+function perSource(counts: Record<string, Count>, sources: string[]): Record<string, Count> {
+  return Object.fromEntries(sources.map((s) => [s, counts[s] ?? { docs: 0, tokens: 0 }]));
 }
 
 /** Fetch the sampled records' text (one more read of the shards that hold samples) and write them. */

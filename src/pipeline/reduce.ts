@@ -1,7 +1,7 @@
 /**
  * Reduce phase: all shards' intermediates, in shard order, through the stages (SPEC §2):
  * quality threshold (GPU kernel; per-source thresholds and top-fraction-of-tokens) →
- * heuristic rules → exact dedup. Decides every record's fate; outputs.ts writes them.
+ * heuristic rules → contamination (action "drop") → exact dedup. Decides every record's fate; outputs.ts writes them.
  *
  * Pass 1 builds token-weighted score histograms (for top-fraction thresholds and the
  * report) and finds duplicate ids; pass 2 decides quality, heuristics and exact-dedup
@@ -22,7 +22,7 @@ import { shardPaths } from './shard.js';
 import { chunked, shardRecords } from './records.js';
 
 /** A record's fate. */
-export const Fate = { kept: 0, quarantined: 1, quality: 2, heuristics: 3, exactDuplicate: 4 } as const;
+export const Fate = { kept: 0, quarantined: 1, quality: 2, heuristics: 3, exactDuplicate: 4, contaminated: 5 } as const;
 export type FateCode = (typeof Fate)[keyof typeof Fate];
 
 export interface QualityOutcome {
@@ -132,7 +132,8 @@ export async function decide(config: CurateConfig, inputs: ResolvedInput[], mark
     outcome = { field: quality.field, thresholds: applied, histogram: { ...histogramSpec, edges: Array.from(edges) }, tokens_by_bin: byBin };
   }
 
-  // Pass 2: quality → heuristics → exact dedup, in input order.
+  // Pass 2: quality → heuristics → contamination → exact dedup, in input order.
+  const dropContaminated = config.contamination?.action === 'drop';
   const firstOfHash = new Map<string, { score: number; id: string; shard: number; index: number }>();
   const bestQuality = config.dedup.keep === 'best-quality';
   for (const [shard] of markers.entries()) {
@@ -152,6 +153,7 @@ export async function decide(config: CurateConfig, inputs: ResolvedInput[], mark
       entering.forEach(({ record, index }, i) => {
         if (keep && keep[i] === 0) fates[shard][index] = Fate.quality;
         else if (record.heuristic !== null) fates[shard][index] = Fate.heuristics;
+        else if (dropContaminated && record.eval_like) fates[shard][index] = Fate.contaminated;
         else if (config.dedup.exact) {
           const score = record.score ?? -Infinity;
           const winner = firstOfHash.get(record.hash);

@@ -16,12 +16,23 @@ import type { ResolvedInput, FieldMap } from '../io/types.js';
 import type { Tokenizer } from '../text/tokenizer.js';
 import { normalizeForExactDedup } from '../text/normalize.js';
 import { heuristicVerdict } from '../filters/heuristics.js';
+import type { ContaminationIndex } from '../filters/contamination.js';
 import type { CurateConfig } from './config.js';
 import type { Progress } from './progress.js';
 
 /** One line of a shard's intermediate file. */
 export type ShardRecord =
-  | { row: number; id: string; source: string; tokens: number; score: number | null; heuristic: string | null; hash: string }
+  | {
+      row: number;
+      id: string;
+      source: string;
+      tokens: number;
+      score: number | null;
+      heuristic: string | null;
+      hash: string;
+      /** Shares at least contamination.min_overlap n-grams with the eval sets. */
+      eval_like: boolean;
+    }
   | { row: number; problem: string; field: string; message: string; id?: undefined };
 
 export interface ShardMarker {
@@ -70,6 +81,8 @@ export interface ShardContext {
   workDir: string;
   fingerprint: string;
   progress: Progress;
+  /** Eval-set n-gram index when `contamination` is configured. */
+  contamination: ContaminationIndex | null;
 }
 
 /** Process one shard and leave its intermediate and marker. Returns the marker. */
@@ -112,6 +125,7 @@ export async function processShard(input: ResolvedInput, shard: number, ctx: Sha
           score: qualityField ? batch.scores[qualityField][i] : null,
           heuristic: heuristics ? heuristicVerdict(text, heuristics) : null,
           hash: exactHash(text),
+          eval_like: ctx.contamination ? ctx.contamination.flags(text) : false,
         };
         sources[source] = (sources[source] ?? 0) + 1;
         lines.push({ row: record.row, text: JSON.stringify(record) });

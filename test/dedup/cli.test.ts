@@ -1,0 +1,70 @@
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import type { CliIo } from '../../src/cli/io.js';
+import { tempDir, writeJsonl } from './helpers.js';
+
+const root = tempDir('dedup-cli');
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+function capture(): CliIo & { stdout: string[]; stderr: string[] } {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return { stdout, stderr, out: (t) => stdout.push(t), err: (t) => stderr.push(t), interactive: false };
+}
+
+const text = (n: number) => Array.from({ length: 40 }, (_, i) => `w${(i * 31 + n) % 97}`).join(' ');
+const input = writeJsonl(join(root, 'in.jsonl'), [
+  { id: 'a', text: text(1) },
+  { id: 'b', text: text(1) + ' tail' },
+  { id: 'c', text: text(2) },
+]);
+
+describe('tokenmix dedup', () => {
+  it('--help prints the usage and exits 0', async () => {
+    const io = capture();
+    expect(await main(['dedup', '--help'], io)).toBe(0);
+    expect(io.stdout.join('\n')).toMatch(/Usage: tokenmix dedup --input PATH\.\.\. --out DIR/);
+    expect(io.stdout.join('\n')).toMatch(/--threshold T/);
+  });
+
+  it('is listed by tokenmix --help', async () => {
+    const io = capture();
+    await main(['--help'], io);
+    expect(io.stdout.join('\n')).toMatch(/dedup\s+near-duplicate/);
+  });
+
+  it('runs at the defaults, prints b, r and the S-curve, writes clusters and manifest', async () => {
+    const io = capture();
+    const out = join(root, 'out');
+    expect(await main(['dedup', '--input', input, '--out', out, '--backend', 'cpu'], io)).toBe(0);
+    const printed = io.stdout.join('\n');
+    expect(printed).toMatch(/b = 18 bands × r = 7 rows \(tuned for J = 0\.6/);
+    expect(printed).toMatch(/0\.8→0\.9855/);
+    expect(readFileSync(join(out, 'clusters.jsonl'), 'utf8')).toBe('{"id":"a","cluster":0,"kept":true}\n{"id":"b","cluster":0,"kept":false}\n');
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+    expect(manifest.lsh).toMatchObject({ bands: 18, rows: 7, threshold: 0.8, aimedAt: 0.6 });
+    expect(manifest.sources.default).toMatchObject({ docs_in: 3, docs_out: 2 });
+    expect(manifest.outputs.map((o: { path: string }) => o.path)).toEqual([
+      'cluster_rules.jsonl', 'clusters.jsonl', 'drops/00000-in.jsonl', 'keep/00000-in.jsonl', 'quarantine.jsonl',
+    ]);
+  });
+
+  const usageErrors = [
+    { name: 'no --input', args: ['--out', 'x'], message: /needs --input/ },
+    { name: 'no --out', args: ['--input', 'x'], message: /needs --out/ },
+    { name: 'an unknown option', args: ['--input', 'x', '--out', 'y', '--bogus'], message: /Unknown option '--bogus'/ },
+    { name: 'a non-numeric threshold', args: ['--input', 'x', '--out', 'y', '--threshold', 'high'], message: /--threshold must be a number/ },
+    { name: 'a fractional band count', args: ['--input', 'x', '--out', 'y', '--bands', '2.5', '--rows', '3'], message: /--bands must be an integer/ },
+    { name: 'an unknown keep rule', args: ['--input', input, '--out', join(root, 'e'), '--keep', 'last', '--backend', 'cpu'], message: /--keep must be one of first, best-quality/ },
+  ];
+  for (const e of usageErrors) {
+    it(`exits 2 with one clear line for ${e.name}`, async () => {
+      const io = capture();
+      expect(await main(['dedup', ...e.args], io)).toBe(2);
+      expect(io.stderr.join('\n')).toMatch(e.message);
+      expect(io.stderr.join('\n')).not.toMatch(/\n\s+at /); // no stack trace
+    });
+  }
+});

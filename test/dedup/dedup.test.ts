@@ -1,0 +1,215 @@
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { generateNearPairs, corpusJsonl } from '../../fixtures/dedup/near-pairs.js';
+import { dedup } from '../../src/dedup/index.js';
+import { TokenmixError } from '../../src/errors.js';
+import { cpu, clusterLines, partition, runComplete, snapshot, tempDir, writeJsonl } from './helpers.js';
+
+const root = tempDir('dedup');
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let runs = 0;
+const out = () => join(root, `out-${runs++}`);
+
+// A small planted corpus (fixtures/dedup/near-pairs.ts): 4 templates × 8 families, hard
+// near-threshold negatives from shared boilerplate, with its exact ground truth.
+const planted = generateNearPairs({ seed: 3, templates: 4, familiesPerTemplate: 8 });
+const plantedPath = join(root, 'planted.jsonl');
+writeFileSync(plantedPath, corpusJsonl(planted.docs));
+
+/** The truth's clusters at J >= t: components of the pairs with inter >= t·union. */
+function truthPartition(t: number): string[][] {
+  const parent = new Map<string, string>();
+  const find = (x: string): string => {
+    while (parent.get(x) !== undefined && parent.get(x) !== x) x = parent.get(x)!;
+    return x;
+  };
+  for (const p of planted.truth) {
+    if (p.inter < t * p.union - 1e-9) continue;
+    for (const id of [p.a, p.b]) if (!parent.has(id)) parent.set(id, id);
+    const [ra, rb] = [find(p.a), find(p.b)];
+    if (ra !== rb) parent.set(ra < rb ? rb : ra, ra < rb ? ra : rb);
+  }
+  const groups = new Map<string, string[]>();
+  for (const id of parent.keys()) (groups.get(find(id)) ?? groups.set(find(id), []).get(find(id))!).push(id);
+  return [...groups.values()].map((g) => g.sort()).sort((a, b) => (a[0] < b[0] ? -1 : 1));
+}
+
+// Banding finds a pair at J = 0.8 with probability 0.986 at the default margin (0.2), so a
+// few-hundred-pair corpus can lose one to chance; these tests check the pipeline and the
+// verification, so they tune the bands for threshold − 0.3 (P(0.8) = 0.99998). Recall at the
+// defaults is measured, not asserted, by bench/dedup-quality.ts.
+describe('planted near duplicates', () => {
+  it('finds every pair above the threshold and joins none below (clusters = truth components)', async () => {
+    const near = planted.truth.filter((p) => p.inter >= 0.8 * p.union);
+    const hardNegatives = planted.truth.filter((p) => p.inter >= 0.65 * p.union && p.inter < 0.8 * p.union);
+    expect(near.length).toBeGreaterThan(50);
+    expect(hardNegatives.length).toBeGreaterThan(50); // the test is not trivial
+    const dir = out();
+    const { manifest } = await runComplete({ inputs: [{ path: plantedPath, source: 'syn' }], outDir: dir, margin: 0.3 });
+    expect(partition(clusterLines(dir))).toEqual(truthPartition(0.8));
+    expect([manifest.lsh.bands, manifest.lsh.rows]).toEqual([25, 5]);
+  });
+
+  it('at another threshold too (0.7, with its own banding)', async () => {
+    const dir = out();
+    const { manifest } = await runComplete({ inputs: [{ path: plantedPath, source: 'syn' }], outDir: dir, threshold: 0.7, margin: 0.3 });
+    expect(manifest.lsh.aimedAt).toBe(0.4);
+    expect(partition(clusterLines(dir))).toEqual(truthPartition(0.7));
+  });
+
+  it('gives the same outputs whatever the grouping memory (many bucket ranges) and links', async () => {
+    const a = out();
+    const b = out();
+    await runComplete({ inputs: [{ path: plantedPath, source: 'syn' }], outDir: a });
+    const many = await runComplete({ inputs: [{ path: plantedPath, source: 'syn' }], outDir: b, memoryBytes: 8192 }, cpu);
+    expect(JSON.parse(readFileSync(join(b, 'run.json'), 'utf8')).ranges).toBeGreaterThan(5);
+    expect(snapshot(b)).toEqual(snapshot(a));
+    expect(many.manifest.totals.docs_in).toBe(planted.docs.length);
+  });
+});
+
+// Exact and near rules composed. Ids are chosen so that id order differs from input order.
+const accented = 'café résumé naïve façade déjà vu élan crème brûlée piñata señor über straße';
+const longText = (seed: number) => Array.from({ length: 60 }, (_, i) => `word${(i * 7919 + seed * 104729) % 1000}`).join(' ');
+const A = longText(1);
+const composition = [
+  { id: 'z-a0', text: A, q: 0.5 },
+  { id: 'y-a1', text: A.replace(/ /g, '\n  '), q: 0.9 }, // same text up to white space: exact
+  { id: 'x-a2', text: A.replace('word', 'other'), q: 0.9 }, // one word changed: near
+  { id: 'b0', text: `${accented} ${accented}`, q: 0 },
+  { id: 'b1', text: `${accented} ${accented}`.normalize('NFD'), q: 1 }, // exact (NFC), shingles differ
+  { id: 'c0', text: longText(2), q: 0 },
+  { id: 'c1', text: longText(2).toUpperCase().replace(/ /g, ', '), q: 0 }, // J = 1, not the same text
+  { id: 'd0', text: '!!! ???', q: 0 }, // no words: exact copies only
+  { id: 'd1', text: '!!! ???', q: 0 },
+  { id: 'd2', text: '...', q: 0 },
+  { id: 'e0', text: longText(3), q: 0 }, // alone
+];
+
+describe('exact and near composition, keep rules', () => {
+  const path = writeJsonl(join(root, 'composition.jsonl'), composition.map((r) => ({ ...r, source: r.id.startsWith('c') ? 'code' : 'web' })));
+  const rules = (dir: string) => readFileSync(join(dir, 'cluster_rules.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+
+  it('clusters record which rule matched; keep first keeps input order', async () => {
+    const dir = out();
+    const { manifest } = await runComplete({ inputs: [{ path }], outDir: dir });
+    expect(partition(clusterLines(dir))).toEqual([['b0', 'b1'], ['c0', 'c1'], ['d0', 'd1'], ['x-a2', 'y-a1', 'z-a0']]);
+    expect(rules(dir)).toEqual([
+      { cluster: 0, size: 3, rule: 'near', kept: 'z-a0' },
+      { cluster: 3, size: 2, rule: 'exact', kept: 'b0' },
+      { cluster: 5, size: 2, rule: 'near', kept: 'c0' },
+      { cluster: 7, size: 2, rule: 'exact', kept: 'd0' },
+    ]);
+    const lines = readFileSync(join(dir, 'clusters.jsonl'), 'utf8').split('\n').filter(Boolean);
+    expect(lines[0]).toBe('{"id":"z-a0","cluster":0,"kept":true}');
+    for (const line of lines) expect(Object.keys(JSON.parse(line))).toEqual(['id', 'cluster', 'kept']);
+    expect(manifest.totals).toMatchObject({ docs_in: 11, docs_out: 6, clusters: 4, clusters_exact: 2, clusters_near: 2, removed_exact: 2, removed_near: 3, without_words: 3 });
+    expect(manifest.sources.code).toMatchObject({ docs_in: 2, docs_out: 1, doc_acceptance: 0.5 });
+    // Keep and drop lists account for every record.
+    const keep = readFileSync(join(dir, 'keep', '00000-composition.jsonl'), 'utf8').split('\n').filter(Boolean);
+    const drops = readFileSync(join(dir, 'drops', '00000-composition.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    expect(keep.length + drops.length).toBe(11);
+    expect(drops.find((d) => d.id === 'b1')).toEqual({ line: 5, id: 'b1', cluster: 3, rule: 'exact' });
+  });
+
+  it('keep best-quality: highest score, ties by smaller id', async () => {
+    const dir = out();
+    await runComplete({ inputs: [{ path }], outDir: dir, keep: 'best-quality', qualityField: 'q' });
+    const kept = clusterLines(dir).filter((l) => l.kept).map((l) => l.id).sort();
+    // a: 0.9 tie between y-a1 and x-a2 → x-a2; b: b1 (1 > 0); c, d: tie at 0 → c0, d0.
+    expect(kept).toEqual(['b1', 'c0', 'd0', 'x-a2']);
+  });
+
+  it('near dedup without verification, or by signature, still composes with exact', async () => {
+    for (const verify of ['none', 'signature'] as const) {
+      const dir = out();
+      await runComplete({ inputs: [{ path }], outDir: dir, verify });
+      const groups = partition(clusterLines(dir));
+      expect(groups).toContainEqual(['b0', 'b1']);
+      expect(groups).toContainEqual(['d0', 'd1']);
+    }
+  });
+});
+
+describe('resume, ranks and errors', () => {
+  const shards = [0, 1, 2].map((s) => writeJsonl(join(root, `shard-${s}.jsonl`), planted.docs.filter((_, i) => i % 3 === s)));
+  const inputs = shards.map((path) => ({ path, source: 'syn' }));
+
+  it('a run killed after its first shard resumes from it, with identical outputs', async () => {
+    const fresh = out();
+    await runComplete({ inputs, outDir: fresh });
+    const dir = out();
+    await expect(
+      dedup({ inputs, outDir: dir }, cpu, { onShardDone: () => { throw new Error('killed'); } }),
+    ).rejects.toThrow('killed');
+    expect(existsSync(join(dir, '.tokenmix-dedup', 'shards', '00000.done.json'))).toBe(true);
+    expect(existsSync(join(dir, '.tokenmix-dedup', 'shards', '00001.done.json'))).toBe(false);
+    const logs: string[] = [];
+    await runComplete({ inputs, outDir: dir }, cpu, (m) => logs.push(m));
+    expect(logs.join('\n')).toMatch(/1 of 3 input shards already have signatures/);
+    expect(snapshot(dir)).toEqual(snapshot(fresh));
+  });
+
+  it('a shard killed midway leaves only .partial files, which a rerun replaces', async () => {
+    const fresh = out();
+    await runComplete({ inputs, outDir: fresh, batchSize: 4 });
+    const dir = out();
+    const controller = new AbortController();
+    let batches = 0;
+    const advance = () => {
+      if (++batches === 3) controller.abort(new Error('killed midway'));
+    };
+    await expect(dedup({ inputs, outDir: dir, batchSize: 4 }, cpu, { signal: controller.signal, advance })).rejects.toThrow('killed midway');
+    const left = readdirSync(join(dir, '.tokenmix-dedup', 'shards'));
+    expect(left.every((f) => f.endsWith('.partial'))).toBe(true);
+    await runComplete({ inputs, outDir: dir, batchSize: 4 });
+    expect(snapshot(dir)).toEqual(snapshot(fresh));
+  });
+
+  it('--rank/--world-size split the signature phase; the last rank writes identical outputs', async () => {
+    const fresh = out();
+    await runComplete({ inputs, outDir: fresh });
+    const dir = out();
+    const first = await dedup({ inputs, outDir: dir, rank: 0, worldSize: 2 }, cpu);
+    expect(first).toEqual({ status: 'partial', pendingShards: [1], completedShards: 2 });
+    const second = await dedup({ inputs, outDir: dir, rank: 1, worldSize: 2 }, cpu);
+    expect(second.status).toBe('complete');
+    expect(snapshot(dir)).toEqual(snapshot(fresh));
+  });
+
+  it('refuses intermediates of a run with other options', async () => {
+    const dir = out();
+    await runComplete({ inputs, outDir: dir, keepWork: true });
+    await expect(dedup({ inputs, outDir: dir, ngram: 4 }, cpu)).rejects.toThrow(/different inputs, options or tool version/);
+  });
+
+  const errors = [
+    { name: 'no inputs', options: { inputs: [] }, message: /at least one --input/ },
+    { name: 'a missing file', options: { inputs: [{ path: join(root, 'nope.jsonl') }] }, message: /matches no file/ },
+    { name: 'best-quality without a field', options: { keep: 'best-quality' as const }, message: /--quality-field/ },
+    { name: 'a bad threshold', options: { threshold: 1.2 }, message: /--threshold/ },
+    { name: 'bands without rows', options: { bands: 8 }, message: /go together/ },
+    { name: 'too many bands', options: { bands: 20, rows: 7 }, message: /bands × rows/ },
+    { name: 'an unknown verify mode', options: { verify: 'maybe' as never }, message: /--verify must be one of/ },
+    { name: 'rank outside the world', options: { rank: 2, worldSize: 2 }, message: /--rank/ },
+  ];
+  for (const e of errors) {
+    it(`clear error: ${e.name}`, async () => {
+      const run = dedup({ inputs, outDir: out(), ...e.options }, cpu);
+      await expect(run).rejects.toThrow(TokenmixError);
+      await expect(run).rejects.toThrow(e.message);
+    });
+  }
+
+  it('bad records fail with file:line and field, or are quarantined and counted', async () => {
+    const path = join(root, 'bad.jsonl');
+    writeFileSync(path, `${JSON.stringify({ id: 'a', text: 'one two three' })}\n{"id": "b", "text": \n${JSON.stringify({ id: 'c', text: 'one two three' })}\n`);
+    await expect(dedup({ inputs: [{ path, source: 's' }], outDir: out() }, cpu)).rejects.toThrow(/bad\.jsonl:2.*--on-error quarantine/);
+    const dir = out();
+    const { manifest } = await runComplete({ inputs: [{ path, source: 's' }], outDir: dir, onError: 'quarantine' });
+    expect(manifest.totals).toMatchObject({ docs_in: 2, docs_out: 1, quarantined: 1 });
+    expect(manifest.quarantine).toEqual({ 'malformed-json': 1 });
+    expect(JSON.parse(readFileSync(join(dir, 'quarantine.jsonl'), 'utf8'))).toMatchObject({ line: 2, reason: 'malformed-json' });
+  });
+});

@@ -1,0 +1,76 @@
+/**
+ * `tokenmix mix` end to end on the seed's toy (fixtures/toy): the real pipeline (reader,
+ * `words` tokenizer, quality threshold, exact dedup, contamination by shared 8-grams,
+ * histogram kernel, mixture engine) must reproduce the seed's numbers — goldens in
+ * fixtures/toy/expected.json, written by running the seed's own Python (fixtures/toy/toy.py)
+ * — to 1e-9, on the CPU and on the GPU, with byte-identical manifests.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mix, type MixManifest } from '../src/pipeline/mix.js';
+import type { Backend } from '../src/backend.js';
+import { openTestGpu } from './helpers/gpu.js';
+
+const golden = JSON.parse(readFileSync(new URL('../fixtures/toy/expected.json', import.meta.url), 'utf8'));
+const configs = new URL('../fixtures/toy/configs/', import.meta.url).pathname;
+const gpu = await openTestGpu();
+const work = mkdtempSync(join(tmpdir(), 'tokenmix-mix-'));
+afterAll(() => {
+  gpu.ctx?.destroy();
+  rmSync(work, { recursive: true, force: true });
+});
+
+async function run(scenario: 'baseline' | 'curated_late', backend: Backend, tag: string) {
+  const out = join(work, `${scenario}-${tag}`);
+  const result = await mix({ configPath: join(configs, `${scenario}.json`), outDir: out, backend });
+  if (result.status !== 'complete') throw new Error('mix did not complete');
+  const kept = readFileSync(join(out, 'keep', '00000-corpus.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l).id);
+  return { manifest: result.manifest, text: readFileSync(join(out, 'manifest.json'), 'utf8'), kept };
+}
+
+function expectToy(manifest: MixManifest, kept: string[], scenario: 'baseline' | 'curated_late', tolerance: number) {
+  const expected = golden.scenarios[scenario];
+  expect(kept).toEqual(expected.kept_docs);
+  for (const [name, value] of Object.entries(expected.losses as Record<string, number>)) {
+    expect(Math.abs(manifest.diagnostics.losses[name] - value)).toBeLessThanOrEqual(tolerance);
+  }
+  expect(Math.abs(manifest.diagnostics.contamination_mass - expected.contamination_mass)).toBeLessThanOrEqual(tolerance);
+  for (const [name, value] of Object.entries(expected.repetition_pressure as Record<string, number>)) {
+    expect(Math.abs(manifest.diagnostics.repetition_pressure[name] - value)).toBeLessThanOrEqual(tolerance);
+  }
+  for (const [name, value] of Object.entries(expected.retained_tokens as Record<string, number>)) {
+    expect(manifest.diagnostics.retained_tokens[name]).toBe(value);
+  }
+}
+
+describe('tokenmix mix reproduces the seed toy (CPU)', () => {
+  const cpu: Backend = { kind: 'cpu', reason: 'test' };
+  it.each(['baseline', 'curated_late'] as const)('%s scenario to 1e-9', async (scenario) => {
+    const { manifest, kept } = await run(scenario, cpu, 'cpu');
+    expectToy(manifest, kept, scenario, 1e-9);
+    expect(manifest.mixture.budget_tokens).toBe(180);
+    expect(manifest.mixture.vocab_size).toBe(8);
+  });
+  it("satisfies the seed's four asserted inequalities", async () => {
+    const base = (await run('baseline', cpu, 'cpu-ineq')).manifest.diagnostics;
+    const late = (await run('curated_late', cpu, 'cpu-ineq')).manifest.diagnostics;
+    expect(late.losses.math).toBeLessThan(base.losses.math);
+    expect(late.losses.code).toBeLessThan(base.losses.code);
+    expect(late.losses.general).toBeGreaterThan(base.losses.general);
+    expect(late.contamination_mass).toBeLessThan(base.contamination_mass);
+  });
+});
+
+describe.skipIf(!gpu.ctx)(`tokenmix mix on the GPU (${gpu.label})`, () => {
+  it.each(['baseline', 'curated_late'] as const)('%s: same numbers, byte-identical manifest', async (scenario) => {
+    const onGpu = await run(scenario, { kind: 'gpu', ctx: gpu.ctx! }, 'gpu');
+    expectToy(onGpu.manifest, onGpu.kept, scenario, 1e-9);
+    const onCpu = await run(scenario, { kind: 'cpu', reason: 'test' }, 'cpu-cmp');
+    expect(onGpu.text).toBe(onCpu.text);
+  });
+});
