@@ -231,75 +231,130 @@ export interface LawFitOptions {
   maxIterations?: number;
 }
 
-/** Sum of squared residuals of the exponential law on runs `rows`. */
-function exponentialSse(law: ExponentialLaw, weights: Float64Array, targets: Float64Array, rows: number[]): number {
-  const K = law.t.length;
-  let sse = 0;
-  for (const n of rows) sse += (predictExponential(law, weights.subarray(n * K, (n + 1) * K)) - targets[n]) ** 2;
-  return Number.isFinite(sse) ? sse : Infinity;
-}
+/**
+ * Variable projection (Golub & Pereyra 1973): for a given t the law is linear in (c, k), so the
+ * fit is a search over t alone, with (c, k) the exact least-squares solution for that t. `u` holds
+ * the first K - 1 entries of the mean-zero t (the last is -sum u).
+ */
+class ProjectedLaw {
+  readonly t: Float64Array;
+  readonly e: Float64Array;
+  readonly residual: Float64Array;
+  c = 0;
+  k = 0;
+  sse = Infinity;
+  /** sum_n (e_n - mean e)²: 0 when t is flat on these runs (then k is undetermined). */
+  spread = 0;
+  meanE = 0;
 
-/** θ = [c, k, u_1..u_{K-1}] ↔ t = (u, -sum u): the mean-zero gauge of the file comment. */
-function lawOf(theta: ArrayLike<number>, K: number): ExponentialLaw {
-  const t = new Float64Array(K);
-  for (let i = 0; i < K - 1; i++) {
-    t[i] = theta[2 + i];
-    t[K - 1] -= theta[2 + i];
+  constructor(private readonly x: Float64Array, private readonly y: Float64Array, readonly K: number) {
+    this.t = new Float64Array(K);
+    this.e = new Float64Array(y.length);
+    this.residual = new Float64Array(y.length);
   }
-  return { c: theta[0], k: theta[1], t };
+
+  /** Set u, solve (c, k), and return the SSE (Infinity when exp overflows). */
+  at(u: ArrayLike<number>): number {
+    const { x, y, K, t, e, residual } = this;
+    const N = y.length;
+    t[K - 1] = 0;
+    for (let i = 0; i < K - 1; i++) {
+      t[i] = u[i];
+      t[K - 1] -= u[i];
+    }
+    let meanE = 0;
+    let meanY = 0;
+    for (let n = 0; n < N; n++) {
+      let s = 0;
+      for (let i = 0; i < K; i++) s += t[i] * x[n * K + i];
+      e[n] = Math.exp(s);
+      meanE += e[n] / N;
+      meanY += y[n] / N;
+    }
+    let spread = 0;
+    let cross = 0;
+    for (let n = 0; n < N; n++) {
+      spread += (e[n] - meanE) ** 2;
+      cross += (e[n] - meanE) * (y[n] - meanY);
+    }
+    this.k = spread > 0 ? cross / spread : 0;
+    this.c = meanY - this.k * meanE;
+    this.spread = spread;
+    this.meanE = meanE;
+    let sse = 0;
+    for (let n = 0; n < N; n++) sse += (residual[n] = y[n] - this.c - this.k * e[n]) ** 2;
+    this.sse = Number.isFinite(sse) && Number.isFinite(spread) ? sse : Infinity;
+    return this.sse;
+  }
+
+  /**
+   * Kaufman's approximation of d residual / d u (N × (K-1) row-major): -P⊥ (dA/du_i) (c, k) with
+   * A = [1, e]. It drops a term orthogonal to the residual, so its stationary points are exact.
+   */
+  jacobian(): Float64Array {
+    const { x, e, K, k, meanE, spread } = this;
+    const N = e.length;
+    const jacobian = new Float64Array(N * (K - 1));
+    const v = new Float64Array(N);
+    for (let i = 0; i < K - 1; i++) {
+      let meanV = 0;
+      let along = 0;
+      for (let n = 0; n < N; n++) {
+        v[n] = k * e[n] * (x[n * K + i] - x[n * K + K - 1]);
+        meanV += v[n] / N;
+        along += (e[n] - meanE) * v[n];
+      }
+      const slope = spread > 0 ? along / spread : 0;
+      for (let n = 0; n < N; n++) jacobian[n * (K - 1) + i] = -(v[n] - meanV - slope * (e[n] - meanE));
+    }
+    return jacobian;
+  }
 }
 
-/** Levenberg–Marquardt from `start` on runs `rows`; returns the law with the lowest SSE reached. */
-function levenbergMarquardt(start: Float64Array, weights: Float64Array, targets: Float64Array, rows: number[], K: number, maxIterations: number) {
-  const p = K + 1;
-  const n = rows.length;
-  let theta = Float64Array.from(start);
-  let sse = exponentialSse(lawOf(theta, K), weights, targets, rows);
+/** Levenberg–Marquardt over u from `start`; returns the lowest-SSE u reached and its law. */
+function levenbergMarquardt(problem: ProjectedLaw, start: Float64Array, maxIterations: number) {
+  const p = problem.K - 1;
+  const N = problem.e.length;
+  let u = Float64Array.from(start);
+  let sse = problem.at(u);
   let damping = 1e-3;
-  const augmented = new Float64Array((n + p) * p);
-  const rhs = new Float64Array(n + p);
-  for (let iteration = 0; iteration < maxIterations && sse > 0; iteration++) {
-    const law = lawOf(theta, K);
+  const augmented = new Float64Array((N + p) * p);
+  const rhs = new Float64Array(N + p);
+  for (let iteration = 0; iteration < maxIterations && sse > 0 && Number.isFinite(sse); iteration++) {
+    problem.at(u); // the state of u (a rejected trial changed it)
+    augmented.set(problem.jacobian());
+    for (let n = 0; n < N; n++) rhs[n] = -problem.residual[n];
     const norms = new Float64Array(p);
-    rows.forEach((row, r) => {
-      const x = weights.subarray(row * K, (row + 1) * K);
-      let s = 0;
-      for (let i = 0; i < K; i++) s += law.t[i] * x[i];
-      const e = Math.exp(s);
-      const jacobian = [1, e, ...Array.from({ length: K - 1 }, (_, i) => law.k * e * (x[i] - x[K - 1]))];
-      jacobian.forEach((value, col) => {
-        augmented[r * p + col] = value;
-        norms[col] += value * value;
-      });
-      rhs[r] = targets[row] - (law.c + law.k * e);
-    });
+    for (let n = 0; n < N; n++) for (let i = 0; i < p; i++) norms[i] += augmented[n * p + i] ** 2;
     const largest = Math.max(...norms);
+    if (!(largest > 0)) break; // flat: nothing moves the fit
     let accepted = false;
     while (!accepted && damping < 1e16) {
-      for (let col = 0; col < p; col++) {
-        augmented.fill(0, (n + col) * p, (n + col + 1) * p);
-        augmented[(n + col) * p + col] = Math.sqrt(damping * Math.max(norms[col], 1e-12 * largest));
-        rhs[n + col] = 0;
-      }
-      const step = leastSquares(augmented, rhs, n + p, p);
-      const candidate = step ? Float64Array.from(theta, (value, i) => value + step[i]) : theta;
-      const candidateSse = step ? exponentialSse(lawOf(candidate, K), weights, targets, rows) : Infinity;
-      if (candidateSse < sse) {
-        const improvement = sse - candidateSse;
-        theta = candidate;
-        sse = candidateSse;
+      augmented.fill(0, N * p);
+      for (let i = 0; i < p; i++) augmented[(N + i) * p + i] = Math.sqrt(damping * Math.max(norms[i], 1e-12 * largest));
+      rhs.fill(0, N);
+      const step = leastSquares(augmented, rhs, N + p, p);
+      if (step === null) break;
+      const trial = Float64Array.from(u, (value, i) => value + step[i]);
+      const trialSse = problem.at(trial);
+      if (trialSse < sse) {
+        const improvement = sse - trialSse;
+        let stepSize = 0;
+        for (let i = 0; i < p; i++) stepSize = Math.max(stepSize, Math.abs(step[i]) / (1 + Math.abs(u[i])));
+        u = trial;
+        sse = trialSse;
         damping = Math.max(damping / 3, 1e-12);
         accepted = true;
         // Converged: the SSE no longer changes in its 11th digit, or the step is at rounding level.
-        const stepSize = Math.max(...step!.map((d, i) => Math.abs(d) / (1 + Math.abs(theta[i]))));
-        if (improvement <= 1e-11 * sse || stepSize <= 1e-12) return { theta, sse };
+        if (improvement <= 1e-11 * sse || stepSize <= 1e-12) iteration = maxIterations;
       } else {
         damping *= 4;
       }
     }
     if (!accepted) break;
   }
-  return { theta, sse };
+  problem.at(u);
+  return { law: { c: problem.c, k: problem.k, t: Float64Array.from(problem.t) }, sse };
 }
 
 /** Best-of-restarts exponential law on runs `rows` (see the file comment). */
@@ -308,34 +363,32 @@ export function fitExponentialLaw(
   targets: Float64Array,
   rows: number[],
   K: number,
-  options: LawFitOptions & { extraStarts?: Float64Array[]; stream?: number[] } = {},
+  options: LawFitOptions & { extraStarts?: ExponentialLaw[]; stream?: number[] } = {},
 ): { law: ExponentialLaw; sse: number } {
+  if (K < 2) throw new TokenmixError('fit: a mixture law needs at least 2 sources (w:<source> columns)');
   const restarts = options.restarts ?? 8;
-  const maxIterations = options.maxIterations ?? 500;
-  const starts = [...(options.extraStarts ?? [])];
+  const x = new Float64Array(rows.length * K);
+  rows.forEach((n, r) => x.set(weights.subarray(n * K, (n + 1) * K), r * K));
+  const problem = new ProjectedLaw(x, Float64Array.from(rows, (n) => targets[n]), K);
+  // u of a law given in any gauge: t minus its mean.
+  const starts = (options.extraStarts ?? []).map((law) => {
+    const mean = law.t.reduce((s, v) => s + v, 0) / K;
+    return Float64Array.from(law.t.subarray(0, K - 1), (v) => v - mean);
+  });
   for (let attempt = 0; attempt < restarts; attempt++) {
     const random = splitMix32(deriveSeed(options.seed ?? 0, ...(options.stream ?? []), attempt));
     const sigma = 0.5 * 2 ** (attempt % 4);
-    const u = Array.from({ length: K - 1 }, () => sigma * standardNormal(random));
-    const law = lawOf([0, 0, ...u], K);
-    // Given t, c and k are linear: solve them so LM starts on a sensible curve.
-    const design = rows.flatMap((n) => [1, Math.exp(law.t.reduce((s, ti, i) => s + ti * weights[n * K + i], 0))]);
-    const ck = leastSquares(design, rows.map((n) => targets[n]), rows.length, 2);
-    const mean = rows.reduce((s, n) => s + targets[n], 0) / rows.length;
-    starts.push(Float64Array.from([ck ? ck[0] : mean, ck ? ck[1] : 1e-3, ...u]));
+    starts.push(Float64Array.from({ length: K - 1 }, () => sigma * standardNormal(random)));
   }
-  let best: { theta: Float64Array; sse: number } | null = null;
+  let best: { law: ExponentialLaw; sse: number } | null = null;
   for (const start of starts) {
-    const result = levenbergMarquardt(start, weights, targets, rows, K, maxIterations);
+    const result = levenbergMarquardt(problem, start, options.maxIterations ?? 200);
     if (best === null || result.sse < best.sse) best = result;
   }
-  if (best === null) throw new TokenmixError('fit: no start for the exponential law (restarts must be >= 1)');
-  return { law: lawOf(best.theta, K), sse: best.sse };
-}
-
-/** θ of a law in the mean-zero gauge (the inverse of lawOf). */
-export function thetaOf(law: ExponentialLaw): Float64Array {
-  return Float64Array.from([law.c, law.k, ...law.t.subarray(0, law.t.length - 1)]);
+  if (best === null || !Number.isFinite(best.sse)) {
+    throw new TokenmixError('fit: the exponential law could not be fitted (every start overflowed); check the loss columns');
+  }
+  return best;
 }
 
 /** Scheffé linear mixture model on runs `rows`: beta (length K), or null when the runs do not determine it. */
@@ -420,7 +473,7 @@ export function fitMixtureLaws(table: ExperimentTable, options: FitOptions = {})
     const looLin: number[] = [];
     for (const held of allRows) {
       const rest = allRows.filter((n) => n !== held);
-      const heldLaw = fitExponentialLaw(weights, targets, rest, K, { ...fitOptions, stream: [j, held + 1], extraStarts: [thetaOf(law)] }).law;
+      const heldLaw = fitExponentialLaw(weights, targets, rest, K, { ...fitOptions, stream: [j, held + 1], extraStarts: [law] }).law;
       looExp.push(predictExponential(heldLaw, row(held)) - targets[held]);
       const heldBeta = fitLinearLaw(weights, targets, rest, K);
       if (heldBeta === null) {
