@@ -13,3 +13,5 @@ export * from './optimize.js';
 export * from './minimax.js';
 export * from './prng.js';
 export * from './sampling.js';
+export * from './sweep.js';
+export * from './fit.js';
