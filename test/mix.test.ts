@@ -67,6 +67,17 @@ describe('tokenmix mix reproduces the seed toy (CPU)', () => {
 });
 
 describe.skipIf(!gpu.ctx)(`tokenmix mix on the GPU (${gpu.label})`, () => {
+  it('fixture corpus with sweep, optimize and materialized plan: byte-identical outputs to the CPU', async () => {
+    const config = new URL('../fixtures/corpus/mix.json', import.meta.url).pathname;
+    const outs = { cpu: join(work, 'fixture-cpu'), gpu: join(work, 'fixture-gpu') };
+    const onCpu = await mix({ configPath: config, outDir: outs.cpu, backend: { kind: 'cpu', reason: 'test' } });
+    const onGpu = await mix({ configPath: config, outDir: outs.gpu, backend: { kind: 'gpu', ctx: gpu.ctx! } });
+    if (onCpu.status !== 'complete' || onGpu.status !== 'complete') throw new Error('mix did not complete');
+    expect(onGpu.manifest.sweep?.pareto.length).toBeGreaterThan(0);
+    expect(onGpu.manifest.sampling_plan?.entries).toBeGreaterThan(0);
+    const files = ['manifest.json', ...onCpu.manifest.outputs.map((o) => o.path)];
+    for (const file of files) expect(readFileSync(join(outs.gpu, file)).equals(readFileSync(join(outs.cpu, file))), file).toBe(true);
+  });
   it.each(['baseline', 'curated_late'] as const)('%s: same numbers, byte-identical manifest', async (scenario) => {
     const onGpu = await run(scenario, { kind: 'gpu', ctx: gpu.ctx! }, 'gpu');
     expectToy(onGpu.manifest, onGpu.kept, scenario, 1e-9);

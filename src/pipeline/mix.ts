@@ -25,6 +25,7 @@ import { readEvalSets } from './evals.js';
 import { retainedCorpus } from './distributions.js';
 import { writeOutput } from './outputs.js';
 import { materializePlan, type MaterializedPlan } from './materialize.js';
+import { certifiedSweep, type SweepReport } from './mix-sweep.js';
 
 export type MixManifest = Manifest & {
   mixture: {
@@ -38,6 +39,7 @@ export type MixManifest = Manifest & {
   };
   diagnostics: ReturnType<typeof diagnosticsOf>;
   optimized: Record<string, unknown> | null;
+  sweep: SweepReport | null;
   sampling_plan: Omit<MaterializedPlan, 'files'> | null;
 };
 
@@ -146,6 +148,10 @@ export async function mix(options: CurateOptions): Promise<MixResult> {
     }
   }
 
+  const sweep = mixConfig.sweep
+    ? await certifiedSweep(prepared, mixConfig.sweep, { budgetTokens, evalWeights: mixConfig.eval_weights, epochCap: mixConfig.epoch_cap, backend: options.backend })
+    : null;
+
   const samplingPlan = mixConfig.materialize
     ? await materializePlan({ corpus, schedule, budgetTokens, seed: config.seed, format: mixConfig.materialize.format, docsPerShard: mixConfig.materialize.docs_per_shard, outDir, keptStore: join(workDir, 'kept.jsonl') })
     : null;
@@ -164,6 +170,7 @@ export async function mix(options: CurateOptions): Promise<MixResult> {
     },
     diagnostics,
     optimized,
+    sweep,
     sampling_plan: samplingPlan ? (({ files: _files, ...rest }) => rest)(samplingPlan) : null,
   };
   const manifestPath = join(outDir, 'manifest.json');
