@@ -1,6 +1,7 @@
 import { releaseBackend } from '../backend.js';
 import { TokenmixError } from '../errors.js';
 import { curate } from '../pipeline/curate.js';
+import { writeReport } from '../report/index.js';
 import { ExitCode, type CliIo } from './io.js';
 import { BACKEND_HELP, BACKEND_OPTIONS, intOption, openBackend, parse } from './options.js';
 
@@ -16,6 +17,7 @@ const HELP = [
   '  --out DIR               output directory',
   '  --rank R --world-size W process shards i with i mod W == R; the last rank to finish',
   '                          (or a run without --rank) writes the manifest',
+  '  --no-report             do not write DIR/report.html (tokenmix report DIR writes it later)',
   ...BACKEND_HELP,
 ].join('\n');
 
@@ -25,6 +27,7 @@ export async function curateCommand(args: string[], io: CliIo): Promise<number> 
     out: { type: 'string' },
     rank: { type: 'string' },
     'world-size': { type: 'string' },
+    'no-report': { type: 'boolean' },
     ...BACKEND_OPTIONS,
   });
   if (values.help) {
@@ -54,6 +57,7 @@ export async function curateCommand(args: string[], io: CliIo): Promise<number> 
       io.out(`  ${stage.name.padEnd(12)} docs ${stage.docs_in} → ${stage.docs_out} (a=${stage.doc_acceptance.toFixed(3)})  tokens ${stage.tokens_in} → ${stage.tokens_out} (a_tok=${stage.token_acceptance.toFixed(3)})`);
     }
     io.out(`manifest: ${result.manifestPath}`);
+    if (!values['no-report']) io.out(`report: ${await writeReport(values.out)}`);
     return ExitCode.ok;
   } finally {
     releaseBackend(backend);

@@ -25,6 +25,10 @@ const COMMANDS: Record<string, Command> = {
     summary: 'near-duplicate (MinHash/LSH, verified) and exact dedup: clusters, keep lists, manifest',
     run: async (args, io) => (await import('./dedup.js')).dedupCommand(args, io),
   },
+  report: {
+    summary: 'write DIR/report.html: a self-contained page of plots and tables from a run\'s manifest',
+    run: async (args, io) => (await import('./report.js')).reportCommand(args, io),
+  },
   fit: {
     summary: 'fit mixture laws (exponential + linear) to your own proxy-model runs (CSV) and optimize them',
     run: async (args, io) => (await import('./fit.js')).fitCommand(args, io),

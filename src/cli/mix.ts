@@ -1,6 +1,7 @@
 import { releaseBackend } from '../backend.js';
 import { TokenmixError } from '../errors.js';
 import { mix } from '../pipeline/mix.js';
+import { writeReport } from '../report/index.js';
 import { ExitCode, type CliIo } from './io.js';
 import { BACKEND_HELP, BACKEND_OPTIONS, intOption, openBackend, parse } from './options.js';
 
@@ -18,6 +19,7 @@ const HELP = [
   '  --config FILE           the run configuration (JSON)',
   '  --out DIR               output directory (manifest.json gains mixture and diagnostics)',
   '  --rank R --world-size W split the curation map phase over ranks (as in curate)',
+  '  --no-report             do not write DIR/report.html (tokenmix report DIR writes it later)',
   ...BACKEND_HELP,
 ].join('\n');
 
@@ -27,6 +29,7 @@ export async function mixCommand(args: string[], io: CliIo): Promise<number> {
     out: { type: 'string' },
     rank: { type: 'string' },
     'world-size': { type: 'string' },
+    'no-report': { type: 'boolean' },
     ...BACKEND_OPTIONS,
   });
   if (values.help) {
@@ -63,6 +66,7 @@ export async function mixCommand(args: string[], io: CliIo): Promise<number> {
     if (m.optimized) io.out(`  optimized (${m.optimized.objective}): ${Object.entries(m.optimized.weights as Record<string, number>).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`);
     if (m.sampling_plan) io.out(`  sampling plan: ${m.sampling_plan.entries} documents, ${m.sampling_plan.tokens} tokens in ${m.sampling_plan.shards.length} ${m.sampling_plan.format} shard(s)`);
     io.out(`manifest: ${result.manifestPath}`);
+    if (!values['no-report']) io.out(`report: ${await writeReport(values.out)}`);
     return ExitCode.ok;
   } finally {
     releaseBackend(backend);

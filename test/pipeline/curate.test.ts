@@ -3,7 +3,7 @@
  * hand counts, stage accounting identities, byte-identical outputs across backends, sharding
  * and resumption, top-fraction thresholds, best-quality dedup and heuristic drop reasons.
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,7 +34,7 @@ function fresh(name: string): string {
 /** A fresh directory holding a copy of the fixture corpus and its config. */
 function fixtureCopy(name: string): string {
   const dir = fresh(name);
-  for (const file of readdirSync(join(root, 'fixtures', 'corpus'))) copyFileSync(join(root, 'fixtures', 'corpus', file), join(dir, file));
+  cpSync(join(root, 'fixtures', 'corpus'), dir, { recursive: true });
   return dir;
 }
 

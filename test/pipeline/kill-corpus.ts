@@ -1,5 +1,5 @@
 /**
- * The multi-shard corpus of kill-resume.test.ts: 8 shards of ~2k seeded records in every
+ * The multi-shard corpus of kill-resume.test.ts: 8 shards of seeded records in every
  * input format (fixtures/io/generate.ts), a few bad lines for quarantine, and a config that
  * switches every stage on. Ids are unique across shards (prefix per shard).
  */
