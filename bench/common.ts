@@ -3,7 +3,7 @@
  * warm-up, and JSON results in bench/results/. Benchmarks measure; they never assert.
  */
 import { cpus, totalmem, platform, release, arch } from 'node:os';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Backend } from '../src/backend.js';
@@ -55,7 +55,14 @@ export async function measure<T>(
   return { medianMs: sorted[Math.floor(sorted.length / 2)], samplesMs, result };
 }
 
-const resultsDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
+/** bench/results of the checkout, found from this file whether it runs from bench/ or dist/bench/. */
+function findResultsDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return join(dir, 'bench', 'results');
+}
+
+const resultsDir = findResultsDir();
 
 /** Write `data` as bench/results/<name>-<timestamp>.json and <name>-latest.json. */
 export function writeResults(name: string, data: unknown): string {

@@ -227,6 +227,14 @@ function parseContamination(value: unknown): ContaminationConfig | null {
   };
 }
 
+/**
+ * The score field records carry into the reduce phase: the quality filter's field, else the
+ * first of `fields.quality` (so `dedup.keep: "best-quality"` works without a filter).
+ */
+export function scoreField(config: Pick<CurateConfig, 'filters' | 'fields'>): string | undefined {
+  return config.filters.quality?.field ?? config.fields.quality[0];
+}
+
 /** Validate a parsed JSON config and fill in defaults. Paths stay as written (relative to the config file). */
 export function parseConfig(raw: unknown): CurateConfig {
   const c = objectAt(raw, 'config', TOP_LEVEL_KEYS);
@@ -242,12 +250,17 @@ export function parseConfig(raw: unknown): CurateConfig {
   const audit = c.audit === undefined ? {} : objectAt(c.audit, 'audit', ['per_reason', 'excerpt_chars']);
   const mixture: Record<string, unknown> = {};
   for (const key of MIXTURE_KEYS) if (c[key] !== undefined) mixture[key] = c[key];
+  const fields = parseFields(c.fields, quality?.field);
+  const dedup = parseDedup(c.dedup);
+  if (dedup.keep === 'best-quality' && !quality && fields.quality.length === 0) {
+    throw new TokenmixError('config: "dedup.keep": "best-quality" needs a score: set "fields.quality" (or "filters.quality.field") to the score field to rank duplicates by');
+  }
   return {
     inputs: parseInputs(c.inputs),
-    fields: parseFields(c.fields, quality?.field),
+    fields,
     tokenizer: c.tokenizer === undefined ? 'words' : stringAt(c.tokenizer, 'tokenizer'),
     filters: { quality, heuristics: parseHeuristics(filters.heuristics) },
-    dedup: parseDedup(c.dedup),
+    dedup,
     evals,
     contamination: parseContamination(c.contamination),
     seed: c.seed === undefined ? 0 : numberAt(c.seed, 'seed', { min: 0, max: 2 ** 32 - 1, integer: true }),

@@ -95,7 +95,11 @@ function fingerprint(config: CurateConfig, tokenizer: Tokenizer, inputs: Resolve
     version: VERSION,
     config,
     tokenizer: tokenizer.name,
-    inputs: inputs.map((i) => [i.displayPath, i.format, statSync(i.path).size]),
+    // Size and modification time: an edited input invalidates completed shards without a full re-read.
+    inputs: inputs.map((i) => {
+      const stat = statSync(i.path);
+      return [i.displayPath, i.format, stat.size, stat.mtimeMs];
+    }),
     evals: evals.map((e) => e.sha256),
   };
   return createHash('sha256').update(JSON.stringify(relevant)).digest('hex');

@@ -17,7 +17,7 @@ import type { Tokenizer } from '../text/tokenizer.js';
 import { normalizeForExactDedup } from '../text/normalize.js';
 import { heuristicVerdict } from '../filters/heuristics.js';
 import type { ContaminationIndex } from '../filters/contamination.js';
-import type { CurateConfig } from './config.js';
+import { scoreField, type CurateConfig } from './config.js';
 import type { Progress } from './progress.js';
 
 /** One line of a shard's intermediate file. */
@@ -96,7 +96,8 @@ export async function processShard(input: ResolvedInput, shard: number, ctx: Sha
     digest.update(line);
     if (!out.write(line)) await once(out, 'drain');
   };
-  const qualityField = ctx.config.filters.quality?.field;
+  // The score that the quality filter and `keep: best-quality` use (see scoreField in config.ts).
+  const qualityField = scoreField(ctx.config);
   const heuristics = ctx.config.filters.heuristics;
   const sources: Record<string, number> = {};
   let records = 0;
