@@ -74,7 +74,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // sums[e * LANES + l][j]: this invocation's share of sum_v p_e(v) log q(v) for candidate 4l + j.
   var sums: array<vec4f, LANES * EVALS>;
   for (var v = tile_start + lid; v < tile_end; v += WORKGROUP_SIZE) {
-    var q: array<vec4f, LANES>;
+    // Explicitly zeroed: SwiftShader (Chromium) did not re-zero a bare declaration per iteration.
+    var q = array<vec4f, LANES>();
     for (var k = 0u; k < SOURCES; k++) {
       // Padded sources re-read the last row; their weights are zero.
       let p = distributions[min(k, last_source) * stride + v];

@@ -23,3 +23,4 @@ export { mixtureLossesCpu, smoothedDistributions, type MixtureLossInput } from '
 
 export * from './text/index.js';
 export * as mixture from './mixture/index.js';
+export * as explore from './explore/index.js';

@@ -1,0 +1,129 @@
+/**
+ * In-memory near dedup for the explorer (SPEC §2): MinHash signatures over word n-gram
+ * shingles (the minhash kernel, GPU or CPU), LSH banding chosen for the Jaccard threshold
+ * (planLsh), candidate pairs from shared buckets, exact verification on the shingle sets the
+ * signatures estimate (jaccardAtLeast), connected components (UnionFind), and one document kept
+ * per component (`first` in input order, or `best-quality` with ties broken by id).
+ *
+ * These are the building blocks of `tokenmix dedup` (src/dedup/), which streams shards
+ * through files; here everything fits in memory. `tokenmix mix` does not run near dedup (its
+ * curate stage applies exact dedup only), so near-dedup numbers have no CLI counterpart yet.
+ */
+import type { Backend } from '../backend.js';
+import { minhashConstants } from '../cpu/minhash.js';
+import { bandKeys, planLsh, type LshPlan } from '../dedup/lsh.js';
+import { jaccardAtLeast, shingleSet, shingleWords } from '../dedup/shingles.js';
+import { UnionFind } from '../dedup/union-find.js';
+import { minhash } from '../kernels/minhash.js';
+import type { KeepRule } from '../pipeline/config.js';
+import type { ExploreCorpus } from './corpus.js';
+
+export interface NearDedupParams {
+  ngram: number;
+  numHashes: number;
+  seed: number;
+}
+
+/** Signatures and shingle sets of every record of a corpus, for one (ngram, numHashes, seed). */
+export class NearDedupIndex {
+  private readonly keysByBanding = new Map<string, Uint32Array>();
+
+  private constructor(
+    readonly params: NearDedupParams,
+    /** N × numHashes signature slots. */
+    readonly signatures: Uint32Array,
+    /** Sorted unique shingle hashes of each record (empty: no words, never a near duplicate). */
+    readonly shingleSets: Uint32Array[],
+  ) {}
+
+  static async build(corpus: ExploreCorpus, params: NearDedupParams, backend: Backend): Promise<NearDedupIndex> {
+    const words = corpus.records.map((r) => shingleWords(r.text));
+    const offsets = new Uint32Array(words.length + 1);
+    words.forEach((w, i) => (offsets[i + 1] = offsets[i] + w.length));
+    const tokens = new Uint32Array(offsets[words.length]);
+    words.forEach((w, i) => tokens.set(w, offsets[i]));
+    const signatures = await minhash(backend, { offsets, tokens }, params);
+    const { shingleSeed } = minhashConstants(params);
+    return new NearDedupIndex(params, signatures, words.map((w) => shingleSet(w, params.ngram, shingleSeed)));
+  }
+
+  /** Band keys of every record (two u32 per band), cached per banding. */
+  bandKeys(bands: number, rows: number): Uint32Array {
+    const key = `${bands}x${rows}`;
+    let keys = this.keysByBanding.get(key);
+    if (keys === undefined) {
+      keys = bandKeys(this.signatures, this.params.numHashes, bands, rows);
+      this.keysByBanding.set(key, keys);
+    }
+    return keys;
+  }
+}
+
+export interface NearDedupOutcome {
+  plan: LshPlan;
+  /** Record indices dropped as near duplicates, ascending. */
+  dropped: number[];
+  /** Components with more than one member. */
+  clusters: number;
+  /** Candidate pairs verified on their shingle sets. */
+  pairsVerified: number;
+}
+
+export interface NearDedupRequest {
+  threshold: number;
+  bands?: number;
+  rows?: number;
+  keep: KeepRule;
+  /** Quality score per record for `best-quality` (-Infinity when none). */
+  score: (record: number) => number;
+  id: (record: number) => string;
+}
+
+/** Near duplicates among `survivors` (record indices in input order). */
+export function nearDuplicates(index: NearDedupIndex, survivors: readonly number[], request: NearDedupRequest): NearDedupOutcome {
+  const plan = planLsh({ threshold: request.threshold, numHashes: index.params.numHashes, bands: request.bands, rows: request.rows });
+  const keys = index.bandKeys(plan.bands, plan.rows);
+  const buckets = new Map<string, number[]>();
+  survivors.forEach((record, position) => {
+    if (index.shingleSets[record].length === 0) return;
+    for (let band = 0; band < plan.bands; band++) {
+      const at = 2 * (record * plan.bands + band);
+      const key = `${keys[at]}:${keys[at + 1]}`;
+      const members = buckets.get(key);
+      if (members) members.push(position);
+      else buckets.set(key, [position]);
+    }
+  });
+  // Positions are in input order, so a component's root (its smallest member) is its first document.
+  const components = new UnionFind(survivors.length);
+  let pairsVerified = 0;
+  for (const members of buckets.values()) {
+    for (let a = 0; a < members.length; a++) {
+      for (let b = a + 1; b < members.length; b++) {
+        if (components.connected(members[a], members[b])) continue;
+        pairsVerified++;
+        if (jaccardAtLeast(index.shingleSets[survivors[members[a]]], index.shingleSets[survivors[members[b]]], plan.threshold)) {
+          components.union(members[a], members[b]);
+        }
+      }
+    }
+  }
+  const root = components.flatten();
+  const keeper = new Map<number, number>();
+  const sizes = new Map<number, number>();
+  survivors.forEach((record, position) => {
+    const component = root[position];
+    sizes.set(component, (sizes.get(component) ?? 0) + 1);
+    const current = keeper.get(component);
+    if (current === undefined) {
+      keeper.set(component, record);
+    } else if (request.keep === 'best-quality') {
+      const [s, t] = [request.score(record), request.score(current)];
+      if (s > t || (s === t && request.id(record) < request.id(current))) keeper.set(component, record);
+    }
+  });
+  const dropped = survivors.filter((record, position) => keeper.get(root[position]) !== record);
+  let clusters = 0;
+  for (const size of sizes.values()) if (size > 1) clusters++;
+  return { plan, dropped, clusters, pairsVerified };
+}
