@@ -1,9 +1,8 @@
 import { releaseBackend } from '../backend.js';
-import { TokenmixError } from '../errors.js';
 import { mix } from '../pipeline/mix.js';
 import { writeReport } from '../report/index.js';
 import { ExitCode, type CliIo } from './io.js';
-import { BACKEND_HELP, BACKEND_OPTIONS, intOption, openBackend, parse } from './options.js';
+import { RUN_HELP, RUN_OPTIONS, openBackend, parse, runArgs } from './options.js';
 
 const HELP = [
   'Usage: tokenmix mix --config FILE --out DIR [options]',
@@ -16,36 +15,21 @@ const HELP = [
   'baseline, epoch_cap, optimize, sweep, materialize (see README "Configuration").',
   '',
   'Options:',
-  '  --config FILE           the run configuration (JSON)',
-  '  --out DIR               output directory (manifest.json gains mixture and diagnostics)',
-  '  --rank R --world-size W split the curation map phase over ranks (as in curate)',
-  '  --no-report             do not write DIR/report.html (tokenmix report DIR writes it later)',
-  ...BACKEND_HELP,
+  ...RUN_HELP,
 ].join('\n');
 
 export async function mixCommand(args: string[], io: CliIo): Promise<number> {
-  const { values } = parse(args, {
-    config: { type: 'string' },
-    out: { type: 'string' },
-    rank: { type: 'string' },
-    'world-size': { type: 'string' },
-    'no-report': { type: 'boolean' },
-    ...BACKEND_OPTIONS,
-  });
+  const { values } = parse(args, RUN_OPTIONS);
   if (values.help) {
     io.out(HELP);
     return ExitCode.ok;
   }
-  if (!values.config) throw new TokenmixError('mix needs --config FILE (see tokenmix mix --help)');
-  if (!values.out) throw new TokenmixError('mix needs --out DIR (see tokenmix mix --help)');
+  const run = runArgs('mix', values);
   const backend = await openBackend(values, io);
   try {
     const result = await mix({
-      configPath: values.config,
-      outDir: values.out,
+      ...run,
       backend,
-      rank: intOption(values.rank, 'rank', 0, 0),
-      worldSize: intOption(values['world-size'], 'world-size', 1, 1),
       log: io.err,
       progress: io.interactive,
     });
@@ -66,7 +50,7 @@ export async function mixCommand(args: string[], io: CliIo): Promise<number> {
     if (m.optimized) io.out(`  optimized (${m.optimized.objective}): ${Object.entries(m.optimized.weights as Record<string, number>).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`);
     if (m.sampling_plan) io.out(`  sampling plan: ${m.sampling_plan.entries} documents, ${m.sampling_plan.tokens} tokens in ${m.sampling_plan.shards.length} ${m.sampling_plan.format} shard(s)`);
     io.out(`manifest: ${result.manifestPath}`);
-    if (!values['no-report']) io.out(`report: ${await writeReport(values.out)}`);
+    if (!values['no-report']) io.out(`report: ${await writeReport(run.outDir)}`);
     return ExitCode.ok;
   } finally {
     releaseBackend(backend);

@@ -43,3 +43,39 @@ export function intOption(value: string | undefined, name: string, fallback: num
   if (!Number.isInteger(n) || n < min) throw new TokenmixError(`--${name} must be an integer >= ${min} (got ${JSON.stringify(value)})`);
   return n;
 }
+
+/** Options of the commands that run the pipeline from a config (curate, mix). */
+export const RUN_OPTIONS = {
+  config: { type: 'string' },
+  out: { type: 'string' },
+  rank: { type: 'string' },
+  'world-size': { type: 'string' },
+  'no-report': { type: 'boolean' },
+  ...BACKEND_OPTIONS,
+} as const satisfies ParseArgsConfig['options'];
+
+export const RUN_HELP = [
+  '  --config FILE           the run configuration (JSON; see README "Configuration")',
+  '  --out DIR               output directory',
+  '  --rank R --world-size W process input shards i with i mod W == R; the last rank to finish',
+  '                          (or a run without --rank) writes the outputs',
+  '  --no-report             do not write DIR/report.html (tokenmix report DIR writes it later)',
+  ...BACKEND_HELP,
+];
+
+export interface RunArgs {
+  configPath: string;
+  outDir: string;
+  rank: number;
+  worldSize: number;
+}
+
+/** Validate the run options; usage errors come before the GPU is opened. */
+export function runArgs(command: string, values: { config?: string; out?: string; rank?: string; 'world-size'?: string }): RunArgs {
+  if (!values.config) throw new TokenmixError(`${command} needs --config FILE (see tokenmix ${command} --help)`);
+  if (!values.out) throw new TokenmixError(`${command} needs --out DIR (see tokenmix ${command} --help)`);
+  const worldSize = intOption(values['world-size'], 'world-size', 1, 1);
+  const rank = intOption(values.rank, 'rank', 0, 0);
+  if (rank >= worldSize) throw new TokenmixError(`--rank must be an integer in 0..${worldSize - 1} (got ${rank})`);
+  return { configPath: values.config, outDir: values.out, rank, worldSize };
+}
