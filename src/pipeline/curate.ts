@@ -21,6 +21,7 @@ import { decide } from './reduce.js';
 import { writeOutput, writeOutputs, type Accounting } from './outputs.js';
 import { silentProgress, terminalProgress } from './progress.js';
 import { statSync } from 'node:fs';
+import { nearDedupStage, type NearDedupOutcome } from './near.js';
 import { readEvalSets, type EvalSet } from './evals.js';
 import { ContaminationIndex } from '../filters/contamination.js';
 
@@ -51,6 +52,7 @@ export interface Manifest {
   totals_tokens: Accounting['totals_tokens'];
   quarantine: Record<string, number>;
   quality: Awaited<ReturnType<typeof decide>>['quality'];
+  near_dedup: NearDedupOutcome | null;
   evals: { name: string; path: string; sha256: string; texts: number }[];
   contamination:
     | (CurateConfig['contamination'] & { index_ngrams: number; flagged: Accounting['eval_like']['flagged']; retained: Accounting['eval_like']['retained'] })
@@ -105,6 +107,11 @@ function fingerprint(config: CurateConfig, tokenizer: Tokenizer, inputs: Resolve
   return createHash('sha256').update(JSON.stringify(relevant)).digest('hex');
 }
 
+async function describeFile(outDir: string, path: string) {
+  const bytes = await readFile(join(outDir, path));
+  return { path, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+}
+
 export async function curate(options: CurateOptions): Promise<CurateResult> {
   const log = options.log ?? (() => {});
   const configPath = resolve(options.configPath);
@@ -155,6 +162,7 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
   // Reduce phase.
   const started = performance.now();
   const decisions = await decide(config, inputs, complete, workDir, options.backend);
+  const near = await nearDedupStage(config, fields, inputs, complete, decisions, workDir, outDir, options.backend);
   const accounting = await writeOutputs(config, fields, inputs, complete, decisions, workDir, outDir);
   const manifest: Manifest = {
     tool: { name: 'tokenmix', version: VERSION },
@@ -178,12 +186,13 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
     totals_tokens: accounting.totals_tokens,
     quarantine: accounting.quarantine_reasons,
     quality: decisions.quality,
+    near_dedup: near,
     evals: evals.map((e) => ({ name: e.name, path: e.path, sha256: e.sha256, texts: e.texts.length })),
     contamination:
       config.contamination && contamination
         ? { ...config.contamination, index_ngrams: contamination.size, flagged: accounting.eval_like.flagged, retained: accounting.eval_like.retained }
         : null,
-    outputs: accounting.files,
+    outputs: near ? [...accounting.files, await describeFile(outDir, 'clusters.jsonl')].sort((a, b) => (a.path < b.path ? -1 : 1)) : accounting.files,
   };
   const manifestPath = join(outDir, 'manifest.json');
   await writeOutput(outDir, manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);

@@ -95,6 +95,7 @@ export async function writeOutputs(
     ['heuristics', config.filters.heuristics !== null],
     ['contamination', config.contamination !== null],
     ['exact_dedup', config.dedup.exact],
+    ['near_dedup', config.dedup.near !== null],
   ];
   const active = stageNames.filter(([, on]) => on).map(([name]) => name);
   const counters = new Map(active.map((name) => [name, new StageCounter(name)]));
@@ -138,6 +139,7 @@ export async function writeOutputs(
         if (stage === 'heuristics' && fate === Fate.heuristics) reason = record.heuristic!;
         if (stage === 'contamination' && fate === Fate.contaminated) reason = 'eval_overlap';
         if (stage === 'exact_dedup' && fate === Fate.exactDuplicate) reason = 'duplicate';
+        if (stage === 'near_dedup' && fate === Fate.nearDuplicate) reason = 'near_duplicate';
         if (reason === null) {
           counter.keep(record.source, record.tokens);
           continue;

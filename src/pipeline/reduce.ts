@@ -22,7 +22,7 @@ import { shardPaths } from './shard.js';
 import { chunked, shardRecords } from './records.js';
 
 /** A record's fate. */
-export const Fate = { kept: 0, quarantined: 1, quality: 2, heuristics: 3, exactDuplicate: 4, contaminated: 5 } as const;
+export const Fate = { kept: 0, quarantined: 1, quality: 2, heuristics: 3, exactDuplicate: 4, contaminated: 5, nearDuplicate: 6 } as const;
 export type FateCode = (typeof Fate)[keyof typeof Fate];
 
 export interface QualityOutcome {

@@ -136,7 +136,7 @@ describe('the fixture corpus (fixtures/corpus/curate.json)', () => {
 
   it('every stage adds up per source and in total, and stages chain', () => {
     const { manifest } = reference;
-    expect(manifest.stages.map((s) => s.name)).toEqual(['quality', 'heuristics', 'exact_dedup']);
+    expect(manifest.stages.map((s) => s.name)).toEqual(['quality', 'heuristics', 'exact_dedup', 'near_dedup']);
     const scored = manifest.totals.input - manifest.totals.quarantined;
     for (const [k, stage] of manifest.stages.entries()) {
       for (const report of [stage, ...Object.values(stage.per_source)]) {

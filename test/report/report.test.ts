@@ -168,8 +168,8 @@ describe('partial manifests', () => {
     expect(existsSync(join(runs.curate, 'report.html'))).toBe(false);
     expect(await run(['report', runs.curate])).toEqual([`report: ${join(runs.curate, 'report.html')}`]);
     const html = read(runs.curate);
-    expect(testIds(html, 'plot-')).toEqual(['plot-funnel-docs', 'plot-funnel-tokens', 'plot-score-0', 'plot-score-1', 'plot-score-2']);
-    expect(testIds(html, 'table-')).toEqual(['table-overview', 'table-inputs', 'table-totals', 'table-stages', 'table-quality']);
+    expect(testIds(html, 'plot-')).toEqual(['plot-funnel-docs', 'plot-funnel-tokens', 'plot-score-0', 'plot-score-1', 'plot-score-2', 'plot-clusters']);
+    expect(testIds(html, 'table-')).toEqual(['table-overview', 'table-inputs', 'table-totals', 'table-stages', 'table-quality', 'table-dedup']);
   });
 
   it('a dedup run gets its funnel, cluster sizes from clusters.jsonl and the LSH S-curve', () => {
