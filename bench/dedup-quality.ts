@@ -12,7 +12,7 @@
  * Options: --seeds 1,2,3 (synthetic seeds), --templates N --families N (synthetic size),
  * --ablations (also --links chain|star and --margin 0, i.e. datasketch's b × r, on both sets),
  * --check-truth (recompute the synthetic truth with tools/truth.py and compare bytes).
- * Results: bench/results/dedup-quality-*.json. Recorded numbers: docs/dedup.md.
+ * Results: bench/results/dedup-quality-*.json. Recorded numbers: src/dedup/README.md.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

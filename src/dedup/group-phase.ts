@@ -125,7 +125,10 @@ export async function reloadRange(workDir: string, range: number, fingerprint: s
     return false;
   }
   if (marker.fingerprint !== fingerprint) return false;
-  const edges = new Uint32Array(readFileSync(files.edges).buffer.slice(0));
+  const bytes = readFileSync(files.edges);
+  // A Buffer may be a view into a shared pool: copy exactly its bytes.
+  const edges = new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  if (edges.length !== 2 * marker.edges) return false; // torn or foreign file: redo the range
   for (let i = 0; i < edges.length; i += 2) uf.union(edges[i], edges[i + 1]);
   return true;
 }

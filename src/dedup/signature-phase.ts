@@ -116,6 +116,10 @@ export interface SignatureContext {
   fingerprint: string;
   /** Called after each batch with (records + problems, bytes read since last call). */
   advance?: (records: number, bytes: number) => void;
+  /**
+   * Wall times: reading+parsing, words+shingle sets+exact hashes, waiting for signatures
+   * (on the GPU this overlaps the next batch's reading and words), band keys+writes.
+   */
   times?: { readMs: number; wordsMs: number; minhashMs: number; writeMs: number; gpu?: PhaseTimes };
   /** Checked between batches: lets tests interrupt a shard midway (a "kill"). */
   signal?: AbortSignal;
@@ -168,13 +172,35 @@ export async function processSignatureShard(input: ResolvedInput, shard: number,
   let lastBytes = 0;
   const qualityField = options.qualityField;
   const clock = () => performance.now();
+  // Signatures of batch k are computed (on the GPU: asynchronously) while batch k+1 is read
+  // and tokenized; band records are written when they arrive. Exact-text records and band
+  // records live in different key spaces, so their interleaving does not matter.
+  let pending: { base: number; count: number; setLengths: Uint32Array; signatures: Promise<Uint32Array> } | null = null;
+  const finish = async () => {
+    if (!pending) return;
+    let t = clock();
+    const signatures = await pending.signatures;
+    if (times) times.minhashMs += clock() - t;
+    t = clock();
+    const keys = bandKeys(signatures, options.numHashes, bands, rows);
+    for (let i = 0; i < pending.count; i++) {
+      if (pending.setLengths[i] === 0) continue; // no words: no near-duplicate buckets
+      for (let j = 0; j < bands; j++) {
+        const at = 2 * (i * bands + j);
+        bandWriter.add(keys[at], keys[at + 1], pending.base + i);
+      }
+    }
+    signaturesFile?.write(u8(signatures));
+    if (times) times.writeMs += clock() - t;
+    pending = null;
+  };
   try {
     let readStart = clock();
     for await (const batch of readRecords(input, ctx.fields, { batchSize: options.batchSize })) {
       if (times) times.readMs += clock() - readStart;
       if (ctx.signal?.aborted) throw ctx.signal.reason;
       if (records + batch.length >= EXACT_FLAG) throw new TokenmixError(`${input.displayPath}: more than 2^31 − 1 records in one input shard; split the file`);
-      let t = clock();
+      const t = clock();
       const problemLines: string[] = [];
       for (const p of batch.problems) {
         if (options.onError === 'fail') throw new TokenmixError(`${p.message} (or pass --on-error quarantine to set such records aside and count them)`);
@@ -192,14 +218,17 @@ export async function processSignatureShard(input: ResolvedInput, shard: number,
       const tokens = new Uint32Array(totalWords);
       const setLengths = new Uint32Array(batch.length);
       const docLines: string[] = [];
+      const sets: Uint32Array[] = [];
+      let setWords = 0;
       const base = records;
       for (let i = 0; i < batch.length; i++) {
         tokens.set(wordLists[i], offsets[i]);
         offsets[i + 1] = offsets[i] + wordLists[i].length;
         const set = shingleSet(wordLists[i], options.ngram, shingleSeed);
         setLengths[i] = set.length;
-        if (set.length > 0) shingles.write(u8(set));
-        else withoutWords++;
+        sets.push(set);
+        setWords += set.length;
+        if (set.length === 0) withoutWords++;
         const text = batch.texts[i];
         const source = batch.sources[i];
         const tokenCount = countWords(text);
@@ -211,31 +240,33 @@ export async function processSignatureShard(input: ResolvedInput, shard: number,
         counts.tokens += tokenCount;
         bandWriter.add(hash.readUInt32BE(0), hash.readUInt32BE(4), (base + i) | EXACT_FLAG);
       }
-      if (times) times.wordsMs += clock() - t;
-      t = clock();
-      const signatures = await minhash(backend, { offsets, tokens }, { ngram: options.ngram, numHashes: options.numHashes, seed: options.seed }, times?.gpu);
-      if (times) times.minhashMs += clock() - t;
-      t = clock();
-      const keys = bandKeys(signatures, options.numHashes, bands, rows);
-      for (let i = 0; i < batch.length; i++) {
-        if (setLengths[i] === 0) continue; // no words: no near-duplicate buckets
-        for (let j = 0; j < bands; j++) {
-          const at = 2 * (i * bands + j);
-          bandWriter.add(keys[at], keys[at + 1], base + i);
-        }
+      // One write per batch for the shingle sets (documents are often a few hundred bytes).
+      const packed = new Uint32Array(setWords);
+      let at = 0;
+      for (const set of sets) {
+        packed.set(set, at);
+        at += set.length;
       }
+      shingles.write(u8(packed));
       docs.write(docLines.join(''));
       if (problemLines.length > 0) problemsFile.write(problemLines.join(''));
       lengths.write(u8(setLengths));
-      signaturesFile?.write(u8(signatures));
+      if (times) times.wordsMs += clock() - t;
+      await finish();
+      const launched = clock();
+      // On the CPU backend this call does all the work before returning.
+      const signatures = minhash(backend, { offsets, tokens }, { ngram: options.ngram, numHashes: options.numHashes, seed: options.seed }, times?.gpu);
+      if (times) times.minhashMs += clock() - launched;
+      signatures.catch(() => {}); // awaited by finish(); this only keeps Node from calling it unhandled meanwhile
+      pending = { base, count: batch.length, setLengths, signatures };
       records += batch.length;
       problems += batch.problems.length;
       blankLines += batch.blankLines;
-      if (times) times.writeMs += clock() - t;
       ctx.advance?.(batch.length + batch.problems.length, batch.bytesRead - lastBytes);
       lastBytes = batch.bytesRead;
       readStart = clock();
     }
+    await finish();
   } catch (error) {
     for (const f of files) f.abandon();
     try {

@@ -167,6 +167,21 @@ describe('resume, ranks and errors', () => {
     expect(snapshot(dir)).toEqual(snapshot(fresh));
   });
 
+  it('the grouping phase resumes from completed bucket ranges, with identical outputs', async () => {
+    const dir = out();
+    await runComplete({ inputs, outDir: dir, keepWork: true, memoryBytes: 8192 });
+    const first = snapshot(dir);
+    const ranges = join(dir, '.tokenmix-dedup', 'ranges');
+    const markers = readdirSync(ranges).filter((f) => f.endsWith('.done.json')).sort();
+    expect(markers.length).toBeGreaterThan(3);
+    for (const marker of markers.slice(2)) rmSync(join(ranges, marker)); // as if killed after range 1
+    const logs: string[] = [];
+    await runComplete({ inputs, outDir: dir, keepWork: true, memoryBytes: 8192 }, cpu, (m) => logs.push(m));
+    expect(logs.join('\n')).toMatch(/3 of 3 input shards already have signatures/);
+    expect(logs.join('\n')).toMatch(new RegExp(`2 of ${markers.length} bucket ranges already grouped`));
+    expect(snapshot(dir)).toEqual(first);
+  });
+
   it('--rank/--world-size split the signature phase; the last rank writes identical outputs', async () => {
     const fresh = out();
     await runComplete({ inputs, outDir: fresh });
