@@ -8,3 +8,6 @@ export * as io from './io/index.js';
 export { loadTokenizer } from './text/load-node.js';
 export { curate, loadConfig, type CurateOptions, type CurateResult, type Manifest } from './pipeline/curate.js';
 export { parseConfig, type CurateConfig } from './pipeline/config.js';
+export { dedup, type DedupOptions, type DedupResult, type DedupManifest } from './dedup/index.js';
+export { mix, type MixManifest, type MixResult } from './pipeline/mix.js';
+export { writeReport } from './report/index.js';

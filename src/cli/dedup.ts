@@ -1,3 +1,5 @@
+import { dirname } from 'node:path';
+import { writeReport } from '../report/index.js';
 import { releaseBackend } from '../backend.js';
 import { dedup, type DedupOptions } from '../dedup/index.js';
 import { TokenmixError } from '../errors.js';
@@ -38,6 +40,7 @@ const HELP = [
   '  --rank R --world-size W compute signatures of shards i with i mod W == R; the first rank',
   '                          to see all shards done groups and writes the outputs',
   '  --keep-work             keep the intermediate files (DIR/.tokenmix-dedup)',
+  '  --no-report             do not write DIR/report.html',
   ...BACKEND_HELP,
 ].join('\n');
 
@@ -76,6 +79,7 @@ export async function dedupCommand(args: string[], io: CliIo): Promise<number> {
     rank: { type: 'string' },
     'world-size': { type: 'string' },
     'keep-work': { type: 'boolean' },
+    'no-report': { type: 'boolean' },
     ...BACKEND_OPTIONS,
   });
   if (values.help) {
@@ -138,6 +142,7 @@ export async function dedupCommand(args: string[], io: CliIo): Promise<number> {
         `${totals.docs_in_clusters} records in clusters, removed ${totals.removed_exact} exact + ${totals.removed_near} near; quarantined ${totals.quarantined}`,
     );
     io.out(`manifest: ${result.manifestPath}`);
+    if (!values['no-report']) io.out(`report: ${await writeReport(dirname(result.manifestPath))}`);
     return ExitCode.ok;
   } finally {
     releaseBackend(backend);
