@@ -15,6 +15,7 @@ import { GpuHistogramAccumulator } from '../src/kernels/histogram.js';
 import { histogramCpu } from '../src/cpu/histogram.js';
 import { mixtureLossesGpu } from '../src/kernels/mixing.js';
 import { mixtureLossesCpu } from '../src/cpu/mixing.js';
+import { distributionRows, prng } from '../src/selftest.js';
 import { fmtRate, machineInfo, measure, printMachine, writeResults } from './common.js';
 
 interface Row {
@@ -30,16 +31,6 @@ interface Row {
   gpuItemsPerSec: number;
   gpuGBps: number;
   gpuOverCpu: number;
-}
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function csr(random: () => number, docs: number, meanLen: number, range: number) {
@@ -147,15 +138,7 @@ async function main(): Promise<void> {
     }
     for (const M of [16, 128, 512]) {
       const K = 16, V = 100_000, E = 8;
-      const rowsOf = (count: number, width: number) => {
-        const out = new Float32Array(count * width);
-        for (let r = 0; r < count; r++) {
-          let sum = 0;
-          for (let v = 0; v < width; v++) sum += out[r * width + v] = random();
-          for (let v = 0; v < width; v++) out[r * width + v] /= sum;
-        }
-        return out;
-      };
+      const rowsOf = (count: number, width: number) => distributionRows(random, count, width);
       const input = { distributions: rowsOf(K, V), weights: rowsOf(M, K), evals: rowsOf(E, V), numSources: K, vocabSize: V, numCandidates: M, numEvals: E };
       rows.push(
         await compare('mixing', `${M} cand., K=16 V=100k E=8`, M, (K + E) * V * 4, 'cand/s',

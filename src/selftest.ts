@@ -30,8 +30,8 @@ export interface SelfTestResult {
   kernels: Record<string, KernelCheck>;
 }
 
-/** A small self-contained PRNG so the self-test needs nothing from fixtures/. */
-function prng(seed: number): () => number {
+/** A small self-contained PRNG (mulberry32) so the self-test needs nothing from fixtures/; the kernel benchmark uses it too. */
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -65,12 +65,23 @@ async function check(name: string, gpu: () => Promise<unknown>, cpu: () => unkno
 }
 
 /** Documents as CSR with `docs` documents of 0..maxLen tokens drawn below `range`. */
-function csr(random: () => number, docs: number, maxLen: number, range: number) {
+export function csr(random: () => number, docs: number, maxLen: number, range: number) {
   const offsets = new Uint32Array(docs + 1);
   for (let d = 0; d < docs; d++) offsets[d + 1] = offsets[d] + Math.floor(random() * (maxLen + 1));
   const values = new Uint32Array(offsets[docs]);
   for (let i = 0; i < values.length; i++) values[i] = Math.floor(random() * range) >>> 0;
   return { offsets, values };
+}
+
+/** `count` random probability rows of `width` (f32, each summing to 1). */
+export function distributionRows(random: () => number, count: number, width: number): Float32Array {
+  const out = new Float32Array(count * width);
+  for (let r = 0; r < count; r++) {
+    let sum = 0;
+    for (let v = 0; v < width; v++) sum += out[r * width + v] = random();
+    for (let v = 0; v < width; v++) out[r * width + v] /= sum;
+  }
+  return out;
 }
 
 export async function selfTest(ctx: GpuContext, seed = 20261122): Promise<SelfTestResult> {
@@ -132,15 +143,7 @@ export async function selfTest(ctx: GpuContext, seed = 20261122): Promise<SelfTe
   );
 
   const K = 4, V = 2000, M = 16, E = 3;
-  const rows = (count: number, width: number) => {
-    const out = new Float32Array(count * width);
-    for (let r = 0; r < count; r++) {
-      let sum = 0;
-      for (let v = 0; v < width; v++) sum += out[r * width + v] = random();
-      for (let v = 0; v < width; v++) out[r * width + v] /= sum;
-    }
-    return out;
-  };
+  const rows = (count: number, width: number) => distributionRows(random, count, width);
   const mixing = { distributions: rows(K, V), weights: rows(M, K), evals: rows(E, V), numSources: K, vocabSize: V, numCandidates: M, numEvals: E };
   kernels.mixing = await check(
     'mixing',

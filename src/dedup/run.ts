@@ -18,9 +18,10 @@ import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { describeBackend, type Backend } from '../backend.js';
 import { TokenmixError } from '../errors.js';
-import { contentHash, resolveInputs } from '../io/index.js';
+import { resolveInputs } from '../io/index.js';
 import type { FieldMap, ResolvedInput } from '../io/types.js';
 import { VERSION } from '../version.js';
+import { describeInputs } from '../pipeline/markers.js';
 import { BucketTable } from './bucket-table.js';
 import { writeClusters, type ClusterSummary, type SourceTotals } from './clusters.js';
 import { emptyGroupStats, makeVerifier, PairCache, processRange, reloadRange, type GroupStats } from './group-phase.js';
@@ -267,18 +268,7 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
     },
     lsh,
     tokenizer: 'words',
-    inputs: await Promise.all(
-      inputs.map(async (input, i) => ({
-        path: input.displayPath,
-        format: input.format,
-        compression: input.compression,
-        bytes: statSync(input.path).size,
-        sha256: await contentHash(input.path),
-        records: markers[i].records,
-        problems: markers[i].problems,
-        blank_lines: markers[i].blank_lines,
-      })),
-    ),
+    inputs: await describeInputs(inputs, markers),
     totals: {
       ...totals,
       doc_acceptance: ratio(totals.docs_out, totals.docs_in),

@@ -15,11 +15,12 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
-import { readFile, writeFile, rename } from 'node:fs/promises';
+import { writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Backend } from '../backend.js';
 import { minhashConstants } from '../cpu/minhash.js';
 import { TokenmixError } from '../errors.js';
+import { readShardMarker } from '../pipeline/markers.js';
 import type { PhaseTimes } from '../gpu/timing.js';
 import { readRecords } from '../io/index.js';
 import type { FieldMap, ResolvedInput } from '../io/types.js';
@@ -66,21 +67,13 @@ export function shardFiles(workDir: string, shard: number) {
 }
 
 /** The marker of a completed shard made with the same fingerprint, or null. */
-export async function readSignatureMarker(workDir: string, shard: number, fingerprint: string): Promise<SignatureMarker | null> {
-  let text: string;
-  try {
-    text = await readFile(shardFiles(workDir, shard).marker, 'utf8');
-  } catch {
-    return null;
-  }
-  const marker = JSON.parse(text) as SignatureMarker;
-  if (marker.fingerprint !== fingerprint) {
-    throw new TokenmixError(
-      `${join(workDir, 'shards')} holds shard ${shard} of a dedup run with different inputs, options or tool version; ` +
-        'use a new --out directory, or delete that one to start over',
-    );
-  }
-  return marker;
+export function readSignatureMarker(workDir: string, shard: number, fingerprint: string): Promise<SignatureMarker | null> {
+  return readShardMarker<SignatureMarker>(
+    shardFiles(workDir, shard).marker,
+    fingerprint,
+    `${join(workDir, 'shards')} holds shard ${shard} of a dedup run with different inputs, options or tool version; ` +
+      'use a new --out directory, or delete that one to start over',
+  );
 }
 
 const ASCII = /^[\x00-\x7f]*$/;

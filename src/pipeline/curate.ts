@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { TokenmixError } from '../errors.js';
 import type { Backend } from '../backend.js';
 import { describeBackend } from '../backend.js';
-import { contentHash, resolveInputs } from '../io/index.js';
+import { resolveInputs } from '../io/index.js';
 import type { FieldMap, ResolvedInput } from '../io/types.js';
 import { loadTokenizer } from '../text/load-node.js';
 import type { Tokenizer } from '../text/tokenizer.js';
@@ -22,6 +22,7 @@ import { writeOutput, writeOutputs, type Accounting } from './outputs.js';
 import { silentProgress, terminalProgress } from './progress.js';
 import { statSync } from 'node:fs';
 import { nearDedupStage, type NearDedupOutcome } from './near.js';
+import { describeInputs } from './markers.js';
 import { readEvalSets, type EvalSet } from './evals.js';
 import { ContaminationIndex } from '../filters/contamination.js';
 
@@ -168,18 +169,7 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
     tool: { name: 'tokenmix', version: VERSION },
     config,
     tokenizer: { name: tokenizer.name, kind: tokenizer.kind, vocab_size: tokenizer.vocabSize },
-    inputs: await Promise.all(
-      inputs.map(async (input, i) => ({
-        path: input.displayPath,
-        format: input.format,
-        compression: input.compression,
-        bytes: statSync(input.path).size,
-        sha256: await contentHash(input.path),
-        records: complete[i].records,
-        problems: complete[i].problems,
-        blank_lines: complete[i].blank_lines,
-      })),
-    ),
+    inputs: await describeInputs(inputs, complete),
     sources: decisions.sources,
     stages: accounting.stages,
     totals: accounting.totals,

@@ -10,7 +10,6 @@
 import { join, dirname, resolve } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { TokenmixError } from '../errors.js';
-import type { Backend } from '../backend.js';
 import { resolveInputs } from '../io/index.js';
 import { loadTokenizer } from '../text/load-node.js';
 import { prepareMixtureData, type PreparedMixtureData } from '../mixture/data.js';

@@ -10,8 +10,8 @@ export async function* shardRecords(path: string): AsyncGenerator<ShardRecord> {
   }
 }
 
-/** Group an async stream into arrays of at most `size` items. */
-export async function* chunked<T>(items: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
+/** Group a stream into arrays of at most `size` items (the last may be shorter). */
+export async function* chunked<T>(items: Iterable<T> | AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
   let chunk: T[] = [];
   for await (const item of items) {
     chunk.push(item);

@@ -7,10 +7,11 @@
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { TokenmixError } from '../errors.js';
+import { readShardMarker } from './markers.js';
 import { readRecords } from '../io/index.js';
 import type { ResolvedInput, FieldMap } from '../io/types.js';
 import type { Tokenizer } from '../text/tokenizer.js';
@@ -52,21 +53,13 @@ export function shardPaths(workDir: string, shard: number): { records: string; m
 }
 
 /** The marker of a completed shard made with the same fingerprint, or null. */
-export async function readMarker(workDir: string, shard: number, fingerprint: string): Promise<ShardMarker | null> {
-  let text: string;
-  try {
-    text = await readFile(shardPaths(workDir, shard).marker, 'utf8');
-  } catch {
-    return null;
-  }
-  const marker = JSON.parse(text) as ShardMarker;
-  if (marker.fingerprint !== fingerprint) {
-    throw new TokenmixError(
-      `the output directory holds shard ${shard} from a run with a different config or tool version (${join(workDir, 'shards')}); ` +
-        'use a new --out directory, or delete that one to start over',
-    );
-  }
-  return marker;
+export function readMarker(workDir: string, shard: number, fingerprint: string): Promise<ShardMarker | null> {
+  return readShardMarker<ShardMarker>(
+    shardPaths(workDir, shard).marker,
+    fingerprint,
+    `the output directory holds shard ${shard} from a run with a different config or tool version (${join(workDir, 'shards')}); ` +
+      'use a new --out directory, or delete that one to start over',
+  );
 }
 
 /** Hash of the normalized text used by exact dedup (128 bits of SHA-256, base64url). */

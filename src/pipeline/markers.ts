@@ -1,0 +1,47 @@
+/**
+ * Shared by the curation and dedup map phases: completion markers of input shards (written
+ * last, so a marker means a complete shard) and the manifest's description of the inputs.
+ */
+import { readFile } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { TokenmixError } from '../errors.js';
+import { contentHash } from '../io/index.js';
+import type { ResolvedInput } from '../io/types.js';
+
+/**
+ * The marker at `path` if it was made with `fingerprint`; null when there is none. A marker of
+ * another fingerprint means the directory holds a different run: `stale` says what to do.
+ */
+export async function readShardMarker<T extends { fingerprint: string }>(path: string, fingerprint: string, stale: string): Promise<T | null> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return null;
+  }
+  const marker = JSON.parse(text) as T;
+  if (marker.fingerprint !== fingerprint) throw new TokenmixError(stale);
+  return marker;
+}
+
+export interface InputCounts {
+  records: number;
+  problems: number;
+  blank_lines: number;
+}
+
+/** The manifest's `inputs`: path, format, size, SHA-256 of the bytes, and what was read. */
+export function describeInputs(inputs: ResolvedInput[], counts: InputCounts[]) {
+  return Promise.all(
+    inputs.map(async (input, i) => ({
+      path: input.displayPath,
+      format: input.format,
+      compression: input.compression,
+      bytes: statSync(input.path).size,
+      sha256: await contentHash(input.path),
+      records: counts[i].records,
+      problems: counts[i].problems,
+      blank_lines: counts[i].blank_lines,
+    })),
+  );
+}
