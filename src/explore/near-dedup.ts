@@ -6,8 +6,10 @@
  * per component (`first` in input order, or `best-quality` with ties broken by id).
  *
  * These are the building blocks of `tokenmix dedup` (src/dedup/), which streams shards
- * through files; here everything fits in memory. `tokenmix mix` does not run near dedup (its
- * curate stage applies exact dedup only), so near-dedup numbers have no CLI counterpart yet.
+ * through files; here everything fits in memory. `tokenmix curate`/`mix` run near dedup
+ * (`dedup.near`) through that engine, which proposes candidates by star + chain edges per
+ * bucket; this in-memory version may verify more pairs per bucket, so in rare bucket shapes
+ * the two can differ (on the fixture corpus they agree: test/explore/explore.test.ts).
  */
 import type { Backend } from '../backend.js';
 import { minhashConstants } from '../cpu/minhash.js';

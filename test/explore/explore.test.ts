@@ -73,6 +73,17 @@ describe('explorer engine = tokenmix mix (CPU)', () => {
     expectSameAsManifest(result, manifest);
   });
 
+  it('fixture corpus mix config with near dedup (dedup.near): same diagnostics as the CLI', async () => {
+    const raw = JSON.parse(readFileSync(corpusMixConfig(), 'utf8'));
+    raw.dedup = { ...raw.dedup, near: { threshold: 0.8, ngram: 5, num_hashes: 128 } };
+    const configPath = join(work, 'corpus-mix-near.json');
+    writeFileSync(configPath, JSON.stringify(raw));
+    const { result } = await explore(configPath, cpu);
+    const manifest = await cliManifest(configPath, 'corpus-near');
+    expect(manifest.stages.map((s) => s.name)).toContain('near_dedup');
+    expectSameAsManifest(result, manifest);
+  });
+
   it('toy with best-quality exact dedup and contamination "drop": same kept documents and diagnostics', async () => {
     const raw = JSON.parse(readFileSync(join(toyConfigs, 'baseline.json'), 'utf8'));
     raw.inputs = [{ path: join(toyConfigs, '../corpus.jsonl') }];
