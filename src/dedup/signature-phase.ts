@@ -15,12 +15,12 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
-import { writeFile, rename } from 'node:fs/promises';
+import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Backend } from '../backend.js';
 import { minhashConstants } from '../cpu/minhash.js';
 import { TokenmixError } from '../errors.js';
-import { readShardMarker } from '../pipeline/markers.js';
+import { readShardMarker, sortedKeys, writeShardMarker } from '../pipeline/markers.js';
 import type { PhaseTimes } from '../gpu/timing.js';
 import { readRecords } from '../io/index.js';
 import type { FieldMap, ResolvedInput } from '../io/types.js';
@@ -272,8 +272,6 @@ export async function processSignatureShard(input: ResolvedInput, shard: number,
   for (const f of files) f.commit();
   const bandSummary = bandWriter.close();
   await rename(`${paths.bands}.partial`, paths.bands);
-  const sortedSources: Record<string, SourceCounts> = {};
-  for (const s of Object.keys(sources).sort()) sortedSources[s] = sources[s];
   const marker: SignatureMarker = {
     shard,
     file: input.displayPath,
@@ -282,10 +280,9 @@ export async function processSignatureShard(input: ResolvedInput, shard: number,
     problems,
     blank_lines: blankLines,
     without_words: withoutWords,
-    sources: sortedSources,
+    sources: sortedKeys(sources),
     bands: bandSummary,
   };
-  await writeFile(`${paths.marker}.partial`, `${JSON.stringify(marker)}\n`);
-  await rename(`${paths.marker}.partial`, paths.marker);
+  await writeShardMarker(paths.marker, marker);
   return marker;
 }

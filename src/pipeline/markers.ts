@@ -2,7 +2,7 @@
  * Shared by the curation and dedup map phases: completion markers of input shards (written
  * last, so a marker means a complete shard) and the manifest's description of the inputs.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { statSync } from 'node:fs';
 import { TokenmixError } from '../errors.js';
 import { contentHash } from '../io/index.js';
@@ -22,6 +22,19 @@ export async function readShardMarker<T extends { fingerprint: string }>(path: s
   const marker = JSON.parse(text) as T;
   if (marker.fingerprint !== fingerprint) throw new TokenmixError(stale);
   return marker;
+}
+
+/** Write a shard's marker last and atomically: its presence means the shard is complete. */
+export async function writeShardMarker(path: string, marker: { fingerprint: string }): Promise<void> {
+  await writeFile(`${path}.partial`, `${JSON.stringify(marker, null, 2)}\n`);
+  await rename(`${path}.partial`, path);
+}
+
+/** A copy of `record` with its keys in sorted order (stable JSON whatever the insertion order). */
+export function sortedKeys<T>(record: Record<string, T>): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const key of Object.keys(record).sort()) out[key] = record[key];
+  return out;
 }
 
 export interface InputCounts {

@@ -7,11 +7,11 @@
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename } from 'node:fs/promises';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { TokenmixError } from '../errors.js';
-import { readShardMarker } from './markers.js';
+import { readShardMarker, sortedKeys, writeShardMarker } from './markers.js';
 import { readRecords } from '../io/index.js';
 import type { ResolvedInput, FieldMap } from '../io/types.js';
 import type { Tokenizer } from '../text/tokenizer.js';
@@ -139,8 +139,6 @@ export async function processShard(input: ResolvedInput, shard: number, ctx: Sha
     throw error;
   }
   await rename(temp, paths.records);
-  const sortedSources: Record<string, number> = {};
-  for (const s of Object.keys(sources).sort()) sortedSources[s] = sources[s];
   const marker: ShardMarker = {
     shard,
     file: input.displayPath,
@@ -148,10 +146,9 @@ export async function processShard(input: ResolvedInput, shard: number, ctx: Sha
     records,
     problems,
     blank_lines: blankLines,
-    sources: sortedSources,
+    sources: sortedKeys(sources),
     intermediate_sha256: digest.digest('hex'),
   };
-  await writeFile(`${paths.marker}.partial`, `${JSON.stringify(marker, null, 2)}\n`);
-  await rename(`${paths.marker}.partial`, paths.marker);
+  await writeShardMarker(paths.marker, marker);
   return marker;
 }
