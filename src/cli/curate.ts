@@ -2,7 +2,7 @@ import { releaseBackend } from '../backend.js';
 import { curate } from '../pipeline/curate.js';
 import { writeReport } from '../report/index.js';
 import { ExitCode, type CliIo } from './io.js';
-import { RUN_HELP, RUN_OPTIONS, openBackend, parse, runArgs } from './options.js';
+import { RUN_HELP, RUN_OPTIONS, openBackend, parse, checkedRunArgs } from './options.js';
 
 const HELP = [
   'Usage: tokenmix curate --config FILE --out DIR [options]',
@@ -21,7 +21,7 @@ export async function curateCommand(args: string[], io: CliIo): Promise<number> 
     io.out(HELP);
     return ExitCode.ok;
   }
-  const run = runArgs('curate', values);
+  const run = await checkedRunArgs('curate', values);
   const { rank } = run;
   const backend = await openBackend(values, io);
   try {

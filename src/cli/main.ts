@@ -14,7 +14,7 @@ const COMMANDS: Record<string, Command> = {
     run: async (args, io) => (await import('./doctor.js')).doctor(args, io),
   },
   curate: {
-    summary: 'filter, score-threshold and exact-dedup a corpus; write manifest, keep lists, audit samples',
+    summary: 'filter, score-threshold, decontaminate and dedup (exact, near) a corpus; manifest, keep lists, audit, report',
     run: async (args, io) => (await import('./curate.js')).curateCommand(args, io),
   },
   mix: {

@@ -2,7 +2,7 @@ import { releaseBackend } from '../backend.js';
 import { mix } from '../pipeline/mix.js';
 import { writeReport } from '../report/index.js';
 import { ExitCode, type CliIo } from './io.js';
-import { RUN_HELP, RUN_OPTIONS, openBackend, parse, runArgs } from './options.js';
+import { RUN_HELP, RUN_OPTIONS, openBackend, parse, checkedRunArgs } from './options.js';
 
 const HELP = [
   'Usage: tokenmix mix --config FILE --out DIR [options]',
@@ -24,7 +24,7 @@ export async function mixCommand(args: string[], io: CliIo): Promise<number> {
     io.out(HELP);
     return ExitCode.ok;
   }
-  const run = runArgs('mix', values);
+  const run = await checkedRunArgs('mix', values);
   const backend = await openBackend(values, io);
   try {
     const result = await mix({

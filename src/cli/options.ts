@@ -2,6 +2,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseBackendChoice, resolveBackend, describeBackend, type Backend } from '../backend.js';
 import { dawnGpuOpener } from '../node/dawn.js';
 import { TokenmixError } from '../errors.js';
+import { loadConfig } from '../pipeline/curate.js';
+import { resolve } from 'node:path';
 import type { CliIo } from './io.js';
 
 /** Options every command that runs kernels accepts. */
@@ -68,6 +70,16 @@ export interface RunArgs {
   outDir: string;
   rank: number;
   worldSize: number;
+}
+
+/**
+ * Validate the run options and the config file itself, so that usage and config errors are
+ * reported before the GPU is opened (and before Dawn prints anything).
+ */
+export async function checkedRunArgs(command: string, values: Parameters<typeof runArgs>[1]): Promise<RunArgs> {
+  const run = runArgs(command, values);
+  await loadConfig(resolve(run.configPath));
+  return run;
 }
 
 /** Validate the run options; usage errors come before the GPU is opened. */

@@ -67,7 +67,9 @@ export async function loadConfig(configPath: string): Promise<CurateConfig> {
   try {
     text = await readFile(configPath, 'utf8');
   } catch (error) {
-    throw new TokenmixError(`cannot read config file ${configPath}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (code ?? (error as Error).message);
+    throw new TokenmixError(`cannot read config file ${configPath}: ${why} (pass the path of a JSON config with --config; see README "Configuration")`);
   }
   let raw: unknown;
   try {
