@@ -11,7 +11,7 @@ import { decompress as zstdDecompress } from 'fzstd';
 import { TokenmixError } from '../errors.js';
 import { BatchBuilder, WHOLE_LINE } from '../io/batch.js';
 import { locateColumns, valueAt } from '../io/columns.js';
-import { fieldPath, getField, INVALID_UTF8, MISSING } from '../io/fields.js';
+import { fieldPath, getField, MISSING, strictString } from '../io/fields.js';
 import type { BadRecord, FieldMap, RecordBatch } from '../io/types.js';
 import type { ExploreRecord } from './corpus.js';
 
@@ -244,14 +244,3 @@ function arrayBufferOf(bytes: Uint8Array): ArrayBuffer {
   return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? (bytes.buffer as ArrayBuffer) : (bytes.slice().buffer as ArrayBuffer);
 }
 
-const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-/** Invalid UTF-8 in a string column becomes the readers' INVALID_UTF8 marker (a located problem). */
-function strictString(bytes: Uint8Array | undefined | null): unknown {
-  if (bytes === undefined || bytes === null) return bytes;
-  try {
-    return strictDecoder.decode(bytes);
-  } catch {
-    return INVALID_UTF8;
-  }
-}

@@ -4,11 +4,10 @@
  * apache-arrow then reads record batches by their footer offsets, whereas from a stream it
  * would buffer the whole file first. Memory is bounded by one Arrow record batch.
  */
-import { open, type FileHandle } from 'node:fs/promises';
 import { RecordBatchReader, Type, type Data, type RecordBatch as ArrowBatch, type Vector } from 'apache-arrow';
 import { TokenmixError } from '../errors.js';
 import { BatchBuilder } from './batch.js';
-import { unreadable } from './bytes.js';
+import { openInput, unreadable } from './bytes.js';
 import { locateColumns, type ColumnRef } from './columns.js';
 import { INVALID_UTF8, MISSING } from './fields.js';
 import type { FieldMap, RecordBatch, ResolvedInput } from './types.js';
@@ -21,14 +20,8 @@ export interface ArrowOptions {
 type Getter = (row: number) => unknown;
 
 export async function* readArrow(input: ResolvedInput, fields: FieldMap, options: ArrowOptions): AsyncGenerator<RecordBatch> {
-  let handle: FileHandle;
+  const { handle, size } = await openInput(input);
   try {
-    handle = await open(input.path, 'r');
-  } catch (error) {
-    throw unreadable(input, 'could not be opened', error);
-  }
-  try {
-    const { size } = await handle.stat();
     let reader;
     try {
       reader = await RecordBatchReader.from(handle);

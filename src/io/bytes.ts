@@ -5,7 +5,7 @@
  * name the file and what failed.
  */
 import { createReadStream, type ReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
 import { TokenmixError } from '../errors.js';
@@ -129,4 +129,20 @@ export function unreadable(input: ResolvedInput, what: string, cause: unknown): 
 export function causeText(cause: unknown): string {
   const text = cause instanceof Error ? cause.message : String(cause);
   return text.split('\n')[0].trim() || 'unknown error';
+}
+
+/** Open an input for random access (Parquet, Arrow): its handle and size, or a located error. */
+export async function openInput(input: ResolvedInput): Promise<{ handle: FileHandle; size: number }> {
+  let handle: FileHandle;
+  try {
+    handle = await open(input.path, 'r');
+  } catch (error) {
+    throw unreadable(input, 'could not be opened', error);
+  }
+  try {
+    return { handle, size: (await handle.stat()).size };
+  } catch (error) {
+    await handle.close();
+    throw unreadable(input, 'could not be read', error);
+  }
 }

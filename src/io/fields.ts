@@ -9,6 +9,18 @@ export const MISSING: unique symbol = Symbol('tokenmix.missing');
 /** Marks a column value whose bytes are not valid UTF-8 (set by the Parquet/Arrow decoders). */
 export const INVALID_UTF8: unique symbol = Symbol('tokenmix.invalid-utf8');
 
+const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** A string column's bytes, decoded strictly: invalid UTF-8 becomes `INVALID_UTF8` (a located problem). */
+export function strictString(bytes: Uint8Array | undefined | null): unknown {
+  if (bytes === undefined || bytes === null) return bytes;
+  try {
+    return strictDecoder.decode(bytes);
+  } catch {
+    return INVALID_UTF8;
+  }
+}
+
 export interface FieldPath {
   /** The name as configured, used in messages. */
   name: string;

@@ -6,14 +6,14 @@
  * `FileHandle` with positional reads. Strings are decoded strictly, so invalid UTF-8 becomes
  * a located problem instead of silent U+FFFD.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { parquetMetadataAsync, parquetScan, parquetSchema, type AsyncBuffer, type FileMetaData } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { TokenmixError } from '../errors.js';
 import { BatchBuilder } from './batch.js';
-import { unreadable } from './bytes.js';
+import { openInput, unreadable } from './bytes.js';
 import { locateColumns, type ColumnRef, valueAt } from './columns.js';
-import { INVALID_UTF8, MISSING } from './fields.js';
+import { MISSING, strictString } from './fields.js';
 import type { FieldMap, RecordBatch, ResolvedInput } from './types.js';
 
 export interface ParquetOptions {
@@ -22,14 +22,8 @@ export interface ParquetOptions {
 }
 
 export async function* readParquet(input: ResolvedInput, fields: FieldMap, options: ParquetOptions): AsyncGenerator<RecordBatch> {
-  let handle: FileHandle;
+  const { handle, size } = await openInput(input);
   try {
-    handle = await open(input.path, 'r');
-  } catch (error) {
-    throw unreadable(input, 'could not be opened', error);
-  }
-  try {
-    const { size } = await handle.stat();
     const file = fileHandleBuffer(handle, size);
     let metadata: FileMetaData;
     try {
@@ -118,17 +112,6 @@ export function fileHandleBuffer(handle: FileHandle, byteLength: number): AsyncB
   };
 }
 
-const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-/** hyparquet's string parser, made strict: invalid UTF-8 becomes the `INVALID_UTF8` marker. */
-function strictString(bytes: Uint8Array | undefined | null): unknown {
-  if (bytes === undefined || bytes === null) return bytes;
-  try {
-    return strictDecoder.decode(bytes);
-  } catch {
-    return INVALID_UTF8;
-  }
-}
 
 function rowGroupStarts(metadata: FileMetaData): number[] {
   const starts: number[] = [];
