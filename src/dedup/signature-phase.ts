@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import type { Backend } from '../backend.js';
 import { minhashConstants } from '../cpu/minhash.js';
 import { TokenmixError } from '../errors.js';
-import { readShardMarker, sortedKeys, writeShardMarker } from '../pipeline/markers.js';
+import { readShardMarker, sortedKeys, writeShardMarker, type ShardMarkerBase } from '../pipeline/markers.js';
 import type { PhaseTimes } from '../gpu/timing.js';
 import { readRecords } from '../io/index.js';
 import type { FieldMap, ResolvedInput } from '../io/types.js';
@@ -40,13 +40,7 @@ export interface SourceCounts {
   tokens: number;
 }
 
-export interface SignatureMarker {
-  shard: number;
-  file: string;
-  fingerprint: string;
-  records: number;
-  problems: number;
-  blank_lines: number;
+export interface SignatureMarker extends ShardMarkerBase {
   /** Valid records without any word (no shingle): never near duplicates. */
   without_words: number;
   sources: Record<string, SourceCounts>;

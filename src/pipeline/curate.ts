@@ -165,8 +165,9 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
   // Reduce phase.
   const started = performance.now();
   const decisions = await decide(config, inputs, complete, workDir, options.backend);
-  const near = await nearDedupStage(config, fields, inputs, complete, decisions, workDir, outDir, options.backend);
-  const accounting = await writeOutputs(config, fields, inputs, complete, decisions, workDir, outDir);
+  const reduce = { config, fields, inputs, markers: complete, decisions, workDir, outDir };
+  const near = await nearDedupStage(reduce, options.backend);
+  const accounting = await writeOutputs(reduce);
   const manifest: Manifest = {
     tool: { name: 'tokenmix', version: VERSION },
     config,

@@ -37,6 +37,13 @@ export function sortedKeys<T>(record: Record<string, T>): Record<string, T> {
   return out;
 }
 
+/** What every map phase's shard marker records (curate's and dedup's add their own facts). */
+export interface ShardMarkerBase extends InputCounts {
+  shard: number;
+  file: string;
+  fingerprint: string;
+}
+
 export interface InputCounts {
   records: number;
   problems: number;

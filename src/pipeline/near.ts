@@ -16,10 +16,10 @@ import type { Backend } from '../backend.js';
 import { invariant } from '../errors.js';
 import { dedup, type DedupManifest } from '../dedup/index.js';
 import { readRecords } from '../io/index.js';
-import type { FieldMap, ResolvedInput } from '../io/types.js';
-import { scoreField, type CurateConfig } from './config.js';
-import { Fate, type Decisions } from './reduce.js';
-import { shardPaths, type ShardMarker } from './shard.js';
+import { scoreField } from './config.js';
+import type { ReduceContext } from './outputs.js';
+import { Fate } from './reduce.js';
+import { shardPaths } from './shard.js';
 import { shardRecords } from './records.js';
 
 export interface NearDedupOutcome {
@@ -44,13 +44,7 @@ async function survivingRows(workDir: string, shard: number, fates: Uint8Array):
 }
 
 export async function nearDedupStage(
-  config: CurateConfig,
-  fields: FieldMap,
-  inputs: ResolvedInput[],
-  markers: ShardMarker[],
-  decisions: Decisions,
-  workDir: string,
-  outDir: string,
+  { config, fields, inputs, markers, decisions, workDir, outDir }: ReduceContext,
   backend: Backend,
 ): Promise<NearDedupOutcome | null> {
   const near = config.dedup.near;

@@ -77,15 +77,18 @@ function positionKey(input: ResolvedInput): 'line' | 'row' {
   return input.format === 'jsonl' ? 'line' : 'row';
 }
 
-export async function writeOutputs(
-  config: CurateConfig,
-  fields: FieldMap,
-  inputs: ResolvedInput[],
-  markers: ShardMarker[],
-  decisions: Decisions,
-  workDir: string,
-  outDir: string,
-): Promise<Accounting> {
+/** What the reduce phase's steps after `decide()` share. */
+export interface ReduceContext {
+  config: CurateConfig;
+  fields: FieldMap;
+  inputs: ResolvedInput[];
+  markers: ShardMarker[];
+  decisions: Decisions;
+  workDir: string;
+  outDir: string;
+}
+
+export async function writeOutputs({ config, fields, inputs, markers, decisions, workDir, outDir }: ReduceContext): Promise<Accounting> {
   for (const dir of ['keep', 'drops', 'audit']) {
     await rm(join(outDir, dir), { recursive: true, force: true });
     await mkdir(join(outDir, dir), { recursive: true });

@@ -11,7 +11,7 @@ import { mkdir, rename } from 'node:fs/promises';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { TokenmixError } from '../errors.js';
-import { readShardMarker, sortedKeys, writeShardMarker } from './markers.js';
+import { readShardMarker, sortedKeys, writeShardMarker, type ShardMarkerBase } from './markers.js';
 import { readRecords } from '../io/index.js';
 import type { ResolvedInput, FieldMap } from '../io/types.js';
 import type { Tokenizer } from '../text/tokenizer.js';
@@ -36,13 +36,7 @@ export type ShardRecord =
     }
   | { row: number; problem: string; field: string; message: string; id?: undefined };
 
-export interface ShardMarker {
-  shard: number;
-  file: string;
-  fingerprint: string;
-  records: number;
-  problems: number;
-  blank_lines: number;
+export interface ShardMarker extends ShardMarkerBase {
   sources: Record<string, number>;
   intermediate_sha256: string;
 }
