@@ -9,11 +9,10 @@
  * Same records + same config ⇒ the same kept set as `tokenmix curate`/`mix`, on either backend.
  */
 import type { Backend } from '../backend.js';
-import { TokenmixError } from '../errors.js';
 import { createThresholdTotals, histogramEdges, mergeThresholdStats } from '../cpu/threshold.js';
 import { topTokensThreshold } from '../filters/top-tokens.js';
 import { threshold } from '../kernels/threshold.js';
-import { scoreField, type CurateConfig } from '../pipeline/config.js';
+import { checkQualitySources, scoreField, type CurateConfig } from '../pipeline/config.js';
 import type { ExploreCorpus } from './corpus.js';
 import { NearDedupIndex, nearDuplicates, type NearDedupOutcome } from './near-dedup.js';
 
@@ -60,15 +59,7 @@ export class Curator {
     const sources = corpus.sources;
     const sourceIndex = new Map(sources.map((s, i) => [s, i]));
     const quality = config.filters.quality;
-    if (quality) {
-      for (const [key, map] of [['thresholds', quality.thresholds], ['top_fraction', quality.top_fraction]] as const) {
-        for (const name of Object.keys(map)) {
-          if (!sourceIndex.has(name)) {
-            throw new TokenmixError(`config: filters.quality.${key} names source "${name}", which no input record has (sources: ${sources.join(', ') || 'none'}); fix the name or remove it`);
-          }
-        }
-      }
-    }
+    checkQualitySources(quality, sources);
     const droppedBy: (StageName | null)[] = new Array(n).fill(null);
     const ledger = new Ledger(corpus);
     const alive = () => Array.from({ length: n }, (_, i) => i).filter((i) => droppedBy[i] === null);

@@ -6,16 +6,13 @@
  */
 import { RecordBatchReader, Type, type Data, type RecordBatch as ArrowBatch, type Vector } from 'apache-arrow';
 import { TokenmixError } from '../errors.js';
-import { BatchBuilder } from './batch.js';
+import { BatchBuilder, type BatchOptions } from './batch.js';
 import { openInput, unreadable } from './bytes.js';
 import { locateColumns, type ColumnRef } from './columns.js';
 import { INVALID_UTF8, MISSING } from './fields.js';
 import type { FieldMap, RecordBatch, ResolvedInput } from './types.js';
 
-export interface ArrowOptions {
-  batchSize: number;
-  allowNumericIds: boolean;
-}
+export type ArrowOptions = BatchOptions;
 
 type Getter = (row: number) => unknown;
 
@@ -33,14 +30,7 @@ export async function* readArrow(input: ResolvedInput, fields: FieldMap, options
       throw new TokenmixError(`${input.displayPath} is not a readable Arrow IPC file: no schema found (empty or not Arrow?)`, { where: input.displayPath });
     }
     const refs = locateColumns(input, fields, reader.schema.fields.map((field) => field.name));
-    const builder = new BatchBuilder({
-      file: input.displayPath,
-      rowKind: 'row',
-      fields,
-      inputSource: input.source,
-      batchSize: options.batchSize,
-      allowNumericIds: options.allowNumericIds,
-    });
+    const builder = BatchBuilder.forInput(input, fields, options);
     const batches = reader[Symbol.asyncIterator]();
     let rowBase = 0;
     let bytesDone = 0;

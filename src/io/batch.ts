@@ -4,7 +4,7 @@
  * `BatchBuilder`, so the checks and their messages are identical across formats.
  */
 import { INVALID_UTF8, MISSING } from './fields.js';
-import type { BadRecord, FieldMap, ProblemReason, RecordBatch } from './types.js';
+import type { BadRecord, FieldMap, ProblemReason, RecordBatch, ResolvedInput } from './types.js';
 
 /** Field name used in problems about the whole line rather than one field. */
 export const WHOLE_LINE = '(line)';
@@ -20,7 +20,25 @@ export interface BatchContext {
   allowNumericIds: boolean;
 }
 
+/** Batch options every reader takes. */
+export interface BatchOptions {
+  batchSize: number;
+  allowNumericIds: boolean;
+}
+
 export class BatchBuilder {
+  /** A builder for the records of one resolved input file. */
+  static forInput(input: ResolvedInput, fields: FieldMap, options: BatchOptions): BatchBuilder {
+    return new BatchBuilder({
+      file: input.displayPath,
+      rowKind: input.format === 'jsonl' ? 'line' : 'row',
+      fields,
+      inputSource: input.source,
+      batchSize: options.batchSize,
+      allowNumericIds: options.allowNumericIds,
+    });
+  }
+
   private readonly qualityNames: string[];
   private ids: string[] = [];
   private sources: string[] = [];

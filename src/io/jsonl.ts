@@ -5,29 +5,20 @@
  * the first line is ignored. A file that is one JSON array fails as a whole (TokenmixError).
  */
 import { TokenmixError } from '../errors.js';
-import { BatchBuilder, WHOLE_LINE } from './batch.js';
+import { BatchBuilder, WHOLE_LINE, type BatchOptions } from './batch.js';
 import { openByteSource } from './bytes.js';
 import { fieldPath, getField, MISSING } from './fields.js';
 import { BAD_UTF8_LINE, LineSplitter, TOO_LONG_LINE, type Line } from './lines.js';
 import type { FieldMap, RecordBatch, ResolvedInput } from './types.js';
 
-export interface JsonlOptions {
-  batchSize: number;
-  allowNumericIds: boolean;
+export interface JsonlOptions extends BatchOptions {
   maxLineBytes: number;
   chunkBytes: number;
 }
 
 export async function* readJsonl(input: ResolvedInput, fields: FieldMap, options: JsonlOptions): AsyncGenerator<RecordBatch> {
   const source = await openByteSource(input, options.chunkBytes);
-  const builder = new BatchBuilder({
-    file: input.displayPath,
-    rowKind: 'line',
-    fields,
-    inputSource: input.source,
-    batchSize: options.batchSize,
-    allowNumericIds: options.allowNumericIds,
-  });
+  const builder = BatchBuilder.forInput(input, fields, options);
   const idPath = fieldPath(fields.id);
   const textPath = fieldPath(fields.text);
   const sourcePath = fields.source === undefined ? undefined : fieldPath(fields.source);

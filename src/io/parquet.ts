@@ -10,16 +10,13 @@ import type { FileHandle } from 'node:fs/promises';
 import { parquetMetadataAsync, parquetScan, parquetSchema, type AsyncBuffer, type FileMetaData } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { TokenmixError } from '../errors.js';
-import { BatchBuilder } from './batch.js';
+import { BatchBuilder, type BatchOptions } from './batch.js';
 import { openInput, unreadable } from './bytes.js';
 import { locateColumns, type ColumnRef, valueAt } from './columns.js';
 import { MISSING, strictString } from './fields.js';
 import type { FieldMap, RecordBatch, ResolvedInput } from './types.js';
 
-export interface ParquetOptions {
-  batchSize: number;
-  allowNumericIds: boolean;
-}
+export type ParquetOptions = BatchOptions;
 
 export async function* readParquet(input: ResolvedInput, fields: FieldMap, options: ParquetOptions): AsyncGenerator<RecordBatch> {
   const { handle, size } = await openInput(input);
@@ -34,14 +31,7 @@ export async function* readParquet(input: ResolvedInput, fields: FieldMap, optio
     const topLevel = parquetSchema(metadata).children.map((child) => child.element.name);
     const refs = locateColumns(input, fields, topLevel);
     const columns = [...new Set(refs.all.map((ref) => ref.column))];
-    const builder = new BatchBuilder({
-      file: input.displayPath,
-      rowKind: 'row',
-      fields,
-      inputSource: input.source,
-      batchSize: options.batchSize,
-      allowNumericIds: options.allowNumericIds,
-    });
+    const builder = BatchBuilder.forInput(input, fields, options);
 
     const scan = await parquetScan({ file, metadata, columns, compressors, parsers: { stringFromBytes: strictString } })
       .catch((error: unknown) => { throw unreadable(input, 'is not a readable Parquet file', error); });

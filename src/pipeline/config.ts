@@ -235,6 +235,20 @@ export function scoreField(config: Pick<CurateConfig, 'filters' | 'fields'>): st
   return config.filters.quality?.field ?? config.fields.quality[0];
 }
 
+/** The quality filter may only name sources the input records have (catches typos). */
+export function checkQualitySources(quality: QualityFilterConfig | null, sources: readonly string[]): void {
+  if (!quality) return;
+  for (const [key, map] of [['thresholds', quality.thresholds], ['top_fraction', quality.top_fraction]] as const) {
+    for (const name of Object.keys(map)) {
+      if (!sources.includes(name)) {
+        throw new TokenmixError(
+          `config: filters.quality.${key} names source "${name}", which no input record has (sources: ${sources.join(', ') || 'none'}); fix the name or remove it`,
+        );
+      }
+    }
+  }
+}
+
 /** Validate a parsed JSON config and fill in defaults. Paths stay as written (relative to the config file). */
 export function parseConfig(raw: unknown): CurateConfig {
   const c = objectAt(raw, 'config', TOP_LEVEL_KEYS);

@@ -16,7 +16,7 @@ import { threshold } from '../kernels/threshold.js';
 import { createThresholdTotals, histogramEdges, mergeThresholdStats, type ThresholdTotals } from '../cpu/threshold.js';
 import { topTokensThreshold } from '../filters/top-tokens.js';
 import type { ResolvedInput } from '../io/types.js';
-import type { CurateConfig } from './config.js';
+import { checkQualitySources, type CurateConfig } from './config.js';
 import type { ShardMarker, ShardRecord } from './shard.js';
 import { shardPaths } from './shard.js';
 import { chunked, shardRecords } from './records.js';
@@ -55,17 +55,7 @@ export async function decide(config: CurateConfig, inputs: ResolvedInput[], mark
   const sources = [...new Set(markers.flatMap((m) => Object.keys(m.sources)))].sort();
   const sourceIndex = new Map(sources.map((s, i) => [s, i]));
   const quality = config.filters.quality;
-  if (quality) {
-    for (const [key, map] of [['thresholds', quality.thresholds], ['top_fraction', quality.top_fraction]] as const) {
-      for (const name of Object.keys(map)) {
-        if (!sourceIndex.has(name)) {
-          throw new TokenmixError(
-            `config: filters.quality.${key} names source "${name}", which no input record has (sources: ${sources.join(', ') || 'none'}); fix the name or remove it`,
-          );
-        }
-      }
-    }
-  }
+  checkQualitySources(quality, sources);
   const fates = markers.map((m) => new Uint8Array(m.records + m.problems));
   const duplicateIds = new Map<number, Map<number, string>>();
 
