@@ -18,7 +18,6 @@ import { topTokensThreshold } from '../filters/top-tokens.js';
 import type { ResolvedInput } from '../io/types.js';
 import { checkQualitySources, type CurateConfig } from './config.js';
 import type { ShardMarker, ShardRecord } from './shard.js';
-import { shardPaths } from './shard.js';
 import { chunked, shardRecords } from './records.js';
 
 /** A record's fate. */
@@ -67,7 +66,7 @@ export async function decide(config: CurateConfig, inputs: ResolvedInput[], mark
   if (quality) for (const [name, t] of Object.entries(quality.thresholds)) fixed[sourceIndex.get(name)!] = t;
   for (const [shard] of markers.entries()) {
     let line = 0;
-    for await (const chunk of chunked(shardRecords(shardPaths(workDir, shard).records), config.batch_size)) {
+    for await (const chunk of chunked(shardRecords(workDir, markers[shard]), config.batch_size)) {
       const entering: Valid[] = [];
       for (const record of chunk) {
         const index = line++;
@@ -128,7 +127,7 @@ export async function decide(config: CurateConfig, inputs: ResolvedInput[], mark
   const bestQuality = config.dedup.keep === 'best-quality';
   for (const [shard] of markers.entries()) {
     let line = 0;
-    for await (const chunk of chunked(shardRecords(shardPaths(workDir, shard).records), config.batch_size)) {
+    for await (const chunk of chunked(shardRecords(workDir, markers[shard]), config.batch_size)) {
       const start = line;
       line += chunk.length;
       const entering: { record: Valid; index: number }[] = [];
