@@ -21,7 +21,7 @@ import { TokenmixError } from '../errors.js';
 import { resolveInputs } from '../io/index.js';
 import type { FieldMap, ResolvedInput } from '../io/types.js';
 import { VERSION } from '../version.js';
-import { describeInputs } from '../pipeline/markers.js';
+import { describeInputs, type InputCounts } from '../pipeline/markers.js';
 import { BucketTable } from './bucket-table.js';
 import { writeClusters, type ClusterSummary, type SourceTotals } from './clusters.js';
 import { emptyGroupStats, makeVerifier, PairCache, processRange, reloadRange, type GroupStats } from './group-phase.js';
@@ -109,6 +109,17 @@ function signatureFingerprint(options: ResolvedDedupOptions, lsh: LshPlan, input
     inputs: inputs.map((i) => [i.displayPath, i.format, i.source ?? null, statSync(i.path).size]),
   };
   return createHash('sha256').update(JSON.stringify(relevant)).digest('hex');
+}
+
+/** Records, problems and blank lines per input file, from its units' markers. */
+function inputCounts(inputs: number, markers: SignatureMarker[]): InputCounts[] {
+  const counts = Array.from({ length: inputs }, () => ({ records: 0, problems: 0, blank_lines: 0 }));
+  for (const m of markers) {
+    counts[m.shard].records += m.records;
+    counts[m.shard].problems += m.problems;
+    counts[m.shard].blank_lines += m.blank_lines;
+  }
+  return counts;
 }
 
 function fieldMap(options: ResolvedDedupOptions): FieldMap {
@@ -319,7 +330,7 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
     },
     lsh,
     tokenizer: 'words',
-    inputs: await describeInputs(inputs, markers),
+    inputs: await describeInputs(inputs, inputCounts(inputs.length, markers)),
     totals: {
       ...totals,
       doc_acceptance: ratio(totals.docs_out, totals.docs_in),

@@ -44,7 +44,14 @@ export interface Executor {
   close(): Promise<void>;
 }
 
+/** `TOKENMIX_WORKERS` when set (like OMP_NUM_THREADS), else the cores available to this process. */
 export function defaultWorkers(): number {
+  const fromEnv = process.env.TOKENMIX_WORKERS;
+  if (fromEnv !== undefined && fromEnv !== '') {
+    const n = Number(fromEnv);
+    if (!Number.isSafeInteger(n) || n < 1) throw new TokenmixError(`TOKENMIX_WORKERS must be a positive integer (got ${JSON.stringify(fromEnv)})`);
+    return n;
+  }
   return availableParallelism();
 }
 
