@@ -41,6 +41,8 @@ export interface CurateOptions {
   memoryMb?: number;
   /** Target size of a work unit in bytes (default 64 MiB): big files split into parts. */
   unitBytes?: number;
+  /** Records per key partition of the reduce (default 2^20; one partition is in memory at a time). */
+  reducePartitionRecords?: number;
   /** Progress and notices (stderr in the CLI). */
   log?: (text: string) => void;
   /** Show a live progress line (only on a terminal). */
@@ -183,7 +185,7 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
 
   // Reduce phase.
   const started = performance.now();
-  const decisions = await decide(config, inputs, complete, workDir, options.backend);
+  const decisions = await decide(config, inputs, complete, workDir, options.backend, options.reducePartitionRecords);
   const reduce = { config, fields: fieldMap(config), inputs, markers: complete, decisions, workDir, outDir };
   const near = await nearDedupStage(reduce, options.backend, options.workers);
   const accounting = await writeOutputs(reduce);
