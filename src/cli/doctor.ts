@@ -6,7 +6,7 @@ import { ExitCode, type CliIo } from './io.js';
 import { parse } from './options.js';
 
 const HELP = [
-  'Usage: tokenmix doctor [--json] [--adapter NAME] [--cpu-only]',
+  'Usage: tokenmix doctor [--json] [--adapter NAME]',
   '',
   'Show which WebGPU adapter tokenmix gets (vendor, device, backend, feature level, key limits,',
   'whether it is a software rasterizer) and self-test every kernel on GPU and CPU.',
