@@ -37,6 +37,12 @@ describe('report of the fixture mix run', () => {
     expect(runs.mixStdout).toContain(`report: ${join(runs.mix, 'report.html')}`);
   });
 
+  it('prints numbers on stdout in one format (no exponent notation beside plain decimals)', () => {
+    const summary = runs.mixStdout.join('\n');
+    expect(summary).toContain('budget 200000 tokens');
+    expect(summary).not.toMatch(/\d\.\d+e[+-]\d/);
+  });
+
   it('has every plot container and table', () => {
     const html = read(runs.mix);
     expect(testIds(html, 'plot-')).toEqual([
