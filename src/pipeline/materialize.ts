@@ -115,7 +115,7 @@ async function writeJsonlShard(outDir: string, path: string, rows: MixedRow[]): 
 
 async function writeParquetShard(outDir: string, path: string, rows: MixedRow[]): Promise<OutputFile> {
   const columnData = [
-    { name: 'plan_index', data: Float64Array.from(rows, (r) => r.plan_index), type: 'DOUBLE' as const, nullable: false },
+    { name: 'plan_index', data: BigInt64Array.from(rows, (r) => BigInt(r.plan_index)), type: 'INT64' as const, nullable: false },
     { name: 'id', data: rows.map((r) => r.id), type: 'STRING' as const, nullable: false },
     { name: 'source', data: rows.map((r) => r.source), type: 'STRING' as const, nullable: false },
     { name: 'epoch', data: Int32Array.from(rows, (r) => r.epoch), type: 'INT32' as const, nullable: false },
