@@ -32,11 +32,14 @@ import { planBucketRanges, FINE_BUCKETS, RECORD_WORDS } from './partition.js';
 import { VectorStore } from './set-store.js';
 import { processSignatureShard, readSignatureMarker, shardFiles, type SignatureContext, type SignatureMarker } from './signature-phase.js';
 import { UnionFind } from './union-find.js';
+import type { ProgressFactory } from '../pipeline/progress.js';
 
 export interface DedupHooks {
   log?: (message: string) => void;
   /** Progress of the signature phase (records and bytes since the last call). */
   advance?: (records: number, bytes: number) => void;
+  /** Progress display per phase, with its total (the CLI passes one on a terminal). */
+  progress?: ProgressFactory;
   /** Per-phase wall times, for benchmarks. */
   times?: DedupTimes;
   /** Checked between batches of the signature phase (tests simulate a kill with it). */
@@ -168,13 +171,16 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
   const todo: number[] = [];
   for (const i of mine) if (!(await readSignatureMarker(workDir, i, fingerprint))) todo.push(i);
   if (mine.length > todo.length) log(`tokenmix: ${mine.length - todo.length} of ${mine.length} input shards already have signatures, skipping them`);
+  const signatureProgress = hooks.progress?.('dedup signatures', todo.reduce((sum, i) => sum + statSync(inputs[i].path).size, 0), 'bytes');
+  const advance = signatureProgress ? (r: number, b: number) => (hooks.advance?.(r, b), signatureProgress.advance(r, b)) : hooks.advance;
   for (const i of todo) {
     await processSignatureShard(inputs[i], i, {
       options, fields, backend, bands: lsh.bands, rows: lsh.rows, workDir, fingerprint,
-      advance: hooks.advance, times: times?.signature, signal: hooks.signal,
+      advance, times: times?.signature, signal: hooks.signal,
     });
     hooks.onShardDone?.(i);
   }
+  if (todo.length > 0) signatureProgress?.done();
   if (times) times.signatureMs += performance.now() - started;
   const found = await Promise.all(inputs.map((_, i) => readSignatureMarker(workDir, i, fingerprint)));
   const pending = found.flatMap((m, i) => (m ? [] : [i]));
@@ -214,10 +220,13 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
     const table = new BucketTable(Math.max(...ranges.map((r) => r.records)), options.links);
     const context = { workDir, markers, bases, options, uf, verify: makeVerifier(options, store), table, failures: new PairCache(), fingerprint: groupFingerprint, stats };
     let reloaded = 0;
+    const grouping = hooks.progress?.('dedup grouping', ranges.length, 'bucket ranges');
     for (const [index, range] of ranges.entries()) {
       if (await reloadRange(workDir, index, groupFingerprint, uf)) reloaded++;
       else await processRange(index, range, context);
+      grouping?.advance(0, 1);
     }
+    grouping?.done();
     if (reloaded > 0) log(`tokenmix: ${reloaded} of ${ranges.length} bucket ranges already grouped, reusing them`);
   } finally {
     store?.close();

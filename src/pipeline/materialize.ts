@@ -12,6 +12,7 @@ import { createSamplingPlan, planEntries, type PlanEntry } from '../mixture/samp
 import type { Schedule } from '../mixture/weights.js';
 import type { RetainedCorpus } from './distributions.js';
 import { writeOutput, type OutputFile } from './outputs.js';
+import { silentProgress, type ProgressFactory } from './progress.js';
 
 export interface MaterializedPlan {
   budget_tokens: number;
@@ -34,6 +35,8 @@ interface MaterializeOptions {
   docsPerShard: number;
   outDir: string;
   keptStore: string;
+  /** Progress display (the CLI passes one on a terminal). */
+  progress?: ProgressFactory;
 }
 
 interface MixedRow {
@@ -48,6 +51,7 @@ interface MixedRow {
 
 export async function materializePlan(options: MaterializeOptions): Promise<MaterializedPlan> {
   const { corpus, outDir } = options;
+  const progress = options.progress?.('mix: sampling plan', options.budgetTokens, 'tokens') ?? silentProgress;
   const plan = createSamplingPlan({
     sources: corpus.sources.map((name, i) => ({ name, docTokens: corpus.docTokens[i] })),
     budgetTokens: options.budgetTokens,
@@ -82,9 +86,11 @@ export async function materializePlan(options: MaterializeOptions): Promise<Mate
       s.epochs_started = Math.max(s.epochs_started, entry.epoch + 1);
       entries++;
       tokens += entry.tokens;
+      progress.advance(1, entry.tokens);
       if (rows.length >= options.docsPerShard) await flush();
     }
     await flush();
+    progress.done();
   } finally {
     await store.close();
   }

@@ -25,6 +25,7 @@ import { retainedCorpus } from './distributions.js';
 import { writeOutput } from './outputs.js';
 import { materializePlan, type MaterializedPlan } from './materialize.js';
 import { certifiedSweep, type SweepReport } from './mix-sweep.js';
+import { terminalProgressFactory } from './progress.js';
 
 export type MixManifest = Manifest & {
   mixture: {
@@ -95,7 +96,8 @@ export async function mix(options: CurateOptions): Promise<MixResult> {
   const tokenizer = await loadTokenizer(config.tokenizer, { baseDir });
   const workDir = join(outDir, '.tokenmix');
   await mkdir(workDir, { recursive: true });
-  log('tokenmix: building per-source token histograms of the retained documents');
+  const phases = options.progress ? terminalProgressFactory(log) : undefined;
+  if (!phases) log('tokenmix: building per-source token histograms of the retained documents');
   const corpus = await retainedCorpus({
     inputs,
     fields: fieldMap(config),
@@ -106,6 +108,7 @@ export async function mix(options: CurateOptions): Promise<MixResult> {
     backend: options.backend,
     batchSize: config.batch_size,
     ...(mixConfig.materialize ? { keptStore: join(workDir, 'kept.jsonl') } : {}),
+    progress: phases,
   });
   const prepared: PreparedMixtureData = prepareMixtureData({
     sources: manifest.sources.map((name, i) => ({ name, retainedDocs: corpus.retainedDocs[i], leakTokens: corpus.leakTokens[i] })),
@@ -152,7 +155,7 @@ export async function mix(options: CurateOptions): Promise<MixResult> {
     : null;
 
   const samplingPlan = mixConfig.materialize
-    ? await materializePlan({ corpus, schedule, budgetTokens, seed: config.seed, format: mixConfig.materialize.format, docsPerShard: mixConfig.materialize.docs_per_shard, outDir, keptStore: join(workDir, 'kept.jsonl') })
+    ? await materializePlan({ corpus, schedule, budgetTokens, seed: config.seed, format: mixConfig.materialize.format, docsPerShard: mixConfig.materialize.docs_per_shard, outDir, keptStore: join(workDir, 'kept.jsonl'), progress: phases })
     : null;
 
   const result: MixManifest = {
