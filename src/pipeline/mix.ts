@@ -65,14 +65,15 @@ function diagnosticsOf(evaluation: MixtureEvaluation, epochCap: number) {
     leak_tokens: bySource((s) => s.leakTokens),
     epoch_cap: epochCap,
     stages: evaluation.stages.map((st) => ({ name: st.name ?? null, fraction: st.fraction, weights: roundMap(st.weights), losses: roundMap(st.losses), objective: round(st.objective) })),
-    top_tokens: [] as { token: string | number; probability: number }[],
+    top_tokens: [] as { token: string | number; text?: string; probability: number }[],
     warnings: evaluation.warnings.map((w) => w.message),
   };
 }
 
-function topTokens(q: Float64Array, vocabulary: string[] | null, count = 20) {
+/** Most probable tokens; a BPE id comes with its decoded text (the report shows that). */
+function topTokens(q: Float64Array, vocabulary: string[] | null, decode: ((ids: number[]) => string) | undefined, count = 20) {
   const order = Array.from(q.keys()).sort((a, b) => q[b] - q[a] || a - b).slice(0, count);
-  return order.map((v) => ({ token: vocabulary ? vocabulary[v] : v, probability: round(q[v]) }));
+  return order.map((v) => (vocabulary ? { token: vocabulary[v], probability: round(q[v]) } : { token: v, ...(decode ? { text: decode([v]) } : {}), probability: round(q[v]) }));
 }
 
 export async function mix(options: CurateOptions): Promise<MixResult> {
@@ -124,7 +125,7 @@ export async function mix(options: CurateOptions): Promise<MixResult> {
   const diagnosticOptions = { budgetTokens, evalWeights: mixConfig.eval_weights, maxEpochs: mixConfig.epoch_cap };
   const evaluation = evaluateMixture(prepared, schedule, diagnosticOptions);
   const diagnostics = diagnosticsOf(evaluation, mixConfig.epoch_cap);
-  diagnostics.top_tokens = topTokens(evaluation.effectiveDistribution, corpus.vocabulary);
+  diagnostics.top_tokens = topTokens(evaluation.effectiveDistribution, corpus.vocabulary, tokenizer.decode?.bind(tokenizer));
 
   let optimized: MixManifest['optimized'] = null;
   if (mixConfig.optimize) {
