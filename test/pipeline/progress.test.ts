@@ -2,13 +2,14 @@
  * Progress lines (issue 13): every long phase shows a real percentage and an ETA on a
  * terminal. Unit tests with a fake clock; CLI runs with a fake terminal (interactive io).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CliIo } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
 import { formatDuration, terminalProgress } from '../../src/pipeline/progress.js';
+import { FIXTURE_CORPUS, fixtureMixConfig } from '../helpers/fixture-config.js';
 
 function fakeClock() {
   let t = 0;
@@ -61,7 +62,7 @@ describe('terminalProgress', () => {
 describe('the CLI on a (fake) terminal', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tokenmix-progress-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const corpus = new URL('../../fixtures/corpus/', import.meta.url).pathname;
+  const corpus = FIXTURE_CORPUS;
 
   async function interactive(args: string[]): Promise<string[]> {
     const err: string[] = [];
@@ -85,14 +86,12 @@ describe('the CLI on a (fake) terminal', () => {
   });
 
   it('mix: after curation, the histogram pass and the sampling plan show progress too', async () => {
-    const config = JSON.parse(readFileSync(join(corpus, 'mix.json'), 'utf8'));
-    config.inputs = config.inputs.map((input: { path: string }) => ({ ...input, path: join(corpus, input.path) }));
-    config.evals = Object.fromEntries(Object.entries(config.evals as Record<string, string>).map(([k, v]) => [k, join(corpus, v)]));
-    delete config.sweep;
-    delete config.optimize;
-    config.budget_tokens = 20000;
-    writeFileSync(join(dir, 'mix.json'), JSON.stringify(config));
-    const lines = await interactive(['mix', '--config', join(dir, 'mix.json'), '--out', join(dir, 'mix'), '--backend', 'cpu', '--no-report']);
+    const config = fixtureMixConfig(dir, 'mix', (c) => {
+      delete c.sweep;
+      delete c.optimize;
+      c.budget_tokens = 20000;
+    });
+    const lines = await interactive(['mix', '--config', config, '--out', join(dir, 'mix'), '--backend', 'cpu', '--no-report']);
     const phases = finals(lines);
     expect([...phases.keys()]).toEqual(['curate', 'mix: token histograms', 'mix: sampling plan']);
     for (const line of phases.values()) expect(line).toMatch(/, 100\.0%, .*ETA 0 s {3}$/);

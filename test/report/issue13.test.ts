@@ -4,7 +4,7 @@
  * shown, the contamination plot of an `action: drop` run not empty, cluster sizes not joined
  * by a line.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tiktoken } from 'js-tiktoken/lite';
@@ -13,9 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PlotSpec } from '../../src/report/index.js';
 import { clusterPlot } from '../../src/report/plots-curation.js';
 import { clusterSizesOf } from '../../src/report/clusters.js';
-import { repoRoot, run } from './runs.js';
+import { fixtureMixConfig } from '../helpers/fixture-config.js';
+import { run } from './runs.js';
 
-const corpus = join(repoRoot, 'fixtures', 'corpus');
 const root = mkdtempSync(join(tmpdir(), 'tokenmix-report13-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -35,22 +35,11 @@ function tableRows(html: string, name: string): string[][] {
   return [...body.matchAll(/<tr>(.*?)<\/tr>/g)].map((row) => [...row[1].matchAll(/<t[hd][^>]*>(.*?)<\/t[hd]>/g)].map((c) => decode(c[1])));
 }
 
-/** The fixture mix config with absolute paths and the given changes. */
-function config(name: string, change: (c: Record<string, any>) => void): string {
-  const c = JSON.parse(readFileSync(join(corpus, 'mix.json'), 'utf8'));
-  c.inputs = c.inputs.map((input: { path: string }) => ({ ...input, path: join(corpus, input.path) }));
-  c.evals = Object.fromEntries(Object.entries(c.evals as Record<string, string>).map(([k, v]) => [k, join(corpus, v)]));
-  change(c);
-  const path = join(root, `${name}.json`);
-  writeFileSync(path, JSON.stringify(c));
-  return path;
-}
-
 describe('report of a mix run with a BPE tokenizer and contamination action drop', () => {
   let dir: string;
   beforeAll(async () => {
     dir = join(root, 'bpe-drop');
-    const path = config('bpe-drop', (c) => {
+    const path = fixtureMixConfig(root, 'bpe-drop', (c) => {
       c.tokenizer = 'cl100k_base';
       c.contamination = { ngram: 13, action: 'drop' };
       delete c.optimize;
