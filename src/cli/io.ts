@@ -8,7 +8,7 @@ export interface CliIo {
 
 // A text starting with a carriage return is a progress line that the next update overwrites:
 // written as it is, without a newline.
-const line = (text: string) => (text.endsWith('\n') || text.startsWith('\r') ? text : `${text}\n`);
+export const line = (text: string) => (text.endsWith('\n') || text.startsWith('\r') ? text : `${text}\n`);
 
 export const processIo: CliIo = {
   out: (text) => process.stdout.write(line(text)),

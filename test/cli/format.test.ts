@@ -43,3 +43,12 @@ describe('tokenmix fit table', () => {
     expect(out[0]).toMatch(/^fitted 3 domains on 24 runs over 4 sources$/);
   });
 });
+
+describe('stderr lines', () => {
+  it('a progress line (starting with a carriage return) is written as it is; others end with one newline', async () => {
+    const { line } = await import('../../src/cli/io.js');
+    expect(line('\rcurate: 10 records, 50.0%   ')).toBe('\rcurate: 10 records, 50.0%   ');
+    expect(line('tokenmix: note')).toBe('tokenmix: note\n');
+    expect(line('done\n')).toBe('done\n');
+  });
+});
