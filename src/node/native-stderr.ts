@@ -10,6 +10,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 
 interface Libc {
   dup: (fd: number) => number;
@@ -55,6 +56,17 @@ export interface Captured<T> {
  * Anything else written there meanwhile goes back to stderr: nothing but Dawn's log is hidden.
  */
 export async function captureNativeStderr<T>(work: () => Promise<T>): Promise<Captured<T>> {
+  // fd 2 belongs to the whole process: worker threads (which cannot see this thread's lock)
+  // leave it alone, and captures on the main thread take turns.
+  if (!isMainThread) return { value: await work(), nativeLog: null };
+  const turn = queue.then(() => captureOnce(work));
+  queue = turn.then(() => undefined, () => undefined);
+  return turn;
+}
+
+let queue: Promise<void> = Promise.resolve();
+
+async function captureOnce<T>(work: () => Promise<T>): Promise<Captured<T>> {
   const c = loadLibc();
   const dir = c ? mkdtempSync(join(tmpdir(), 'tokenmix-stderr-')) : null;
   const target = dir ? openSync(join(dir, 'stderr.txt'), 'w+') : -1;

@@ -64,3 +64,23 @@ describe('a run on the GPU backend', () => {
     expect(verbose.stderr).toBe(`${dawnLog ?? ''}${lines[0]}\n`);
   });
 });
+
+describe('captureNativeStderr, twice at once', () => {
+  it('takes turns: each capture gets its own text and fd 2 is restored after both', async () => {
+    const slow = captureNativeStderr(async () => {
+      writeSync(2, 'Warning: first\n');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      writeSync(2, 'Warning: first again\n');
+    });
+    // Overlapping, not nested: the second ends after the first.
+    const late = captureNativeStderr(async () => {
+      writeSync(2, 'Warning: second\n');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      writeSync(2, 'Warning: second again\n');
+    });
+    expect((await slow).nativeLog).toBe('Warning: first\nWarning: first again\n');
+    expect((await late).nativeLog).toBe('Warning: second\nWarning: second again\n');
+    const after = await captureNativeStderr(async () => writeSync(2, 'Warning: third\n'));
+    expect(after.nativeLog).toBe('Warning: third\n');
+  });
+});
