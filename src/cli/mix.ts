@@ -1,6 +1,7 @@
 import { releaseBackend } from '../backend.js';
 import { mix } from '../pipeline/mix.js';
 import { writeReport } from '../report/index.js';
+import { formatNumber, plural } from './format.js';
 import { ExitCode, type CliIo } from './io.js';
 import { RUN_HELP, RUN_OPTIONS, openBackend, parse, checkedRunArgs } from './options.js';
 
@@ -39,8 +40,8 @@ export async function mixCommand(args: string[], io: CliIo): Promise<number> {
     }
     const m = result.manifest;
     const d = m.diagnostics;
-    const fmt = (x: number) => (Math.abs(x) >= 1e5 ? x.toExponential(3) : Number(x.toPrecision(6)).toString());
-    io.out(`mixture (${m.mixture.source}${m.mixture.baseline ? ` ${m.mixture.baseline.kind}` : ''}) over ${m.sources.length} sources, budget ${fmt(m.mixture.budget_tokens)} tokens, V = ${m.mixture.vocab_size}`);
+    const fmt = formatNumber;
+    io.out(`mixture (${m.mixture.source}${m.mixture.baseline ? ` ${m.mixture.baseline.kind}` : ''}) over ${plural(m.sources.length, 'source')}, budget ${fmt(m.mixture.budget_tokens)} tokens, V = ${m.mixture.vocab_size}`);
     io.out(`  source        weight    retained tokens  repetition  unique seen`);
     for (const s of m.sources) {
       io.out(`  ${s.padEnd(12)} ${fmt(m.mixture.average_weights[s] ?? 0).padStart(8)}  ${String(d.retained_tokens[s]).padStart(15)}  ${fmt(d.repetition_pressure[s]).padStart(10)}  ${fmt(d.unique_tokens_seen[s]).padStart(11)}`);

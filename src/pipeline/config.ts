@@ -67,7 +67,7 @@ export interface CurateConfig {
   mixture: Record<string, unknown>;
 }
 
-const TOP_LEVEL_KEYS = [
+export const TOP_LEVEL_KEYS = [
   'inputs', 'fields', 'tokenizer', 'filters', 'dedup', 'evals', 'contamination', 'seed', 'on_error', 'audit', 'batch_size',
   // mixture keys (tokenmix mix)
   'eval_weights', 'schedule', 'budget_tokens', 'baseline', 'optimize', 'sweep', 'materialize', 'epoch_cap',

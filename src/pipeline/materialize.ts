@@ -12,6 +12,7 @@ import { createSamplingPlan, planEntries, type PlanEntry } from '../mixture/samp
 import type { Schedule } from '../mixture/weights.js';
 import type { RetainedCorpus } from './distributions.js';
 import { writeOutput, type OutputFile } from './outputs.js';
+import { silentProgress, type ProgressFactory } from './progress.js';
 
 export interface MaterializedPlan {
   budget_tokens: number;
@@ -34,6 +35,8 @@ interface MaterializeOptions {
   docsPerShard: number;
   outDir: string;
   keptStore: string;
+  /** Progress display (the CLI passes one on a terminal). */
+  progress?: ProgressFactory;
 }
 
 interface MixedRow {
@@ -48,6 +51,7 @@ interface MixedRow {
 
 export async function materializePlan(options: MaterializeOptions): Promise<MaterializedPlan> {
   const { corpus, outDir } = options;
+  const progress = options.progress?.('mix: sampling plan', options.budgetTokens, 'tokens') ?? silentProgress;
   const plan = createSamplingPlan({
     sources: corpus.sources.map((name, i) => ({ name, docTokens: corpus.docTokens[i] })),
     budgetTokens: options.budgetTokens,
@@ -82,9 +86,11 @@ export async function materializePlan(options: MaterializeOptions): Promise<Mate
       s.epochs_started = Math.max(s.epochs_started, entry.epoch + 1);
       entries++;
       tokens += entry.tokens;
+      progress.advance(1, entry.tokens);
       if (rows.length >= options.docsPerShard) await flush();
     }
     await flush();
+    progress.done();
   } finally {
     await store.close();
   }
@@ -115,7 +121,7 @@ async function writeJsonlShard(outDir: string, path: string, rows: MixedRow[]): 
 
 async function writeParquetShard(outDir: string, path: string, rows: MixedRow[]): Promise<OutputFile> {
   const columnData = [
-    { name: 'plan_index', data: Float64Array.from(rows, (r) => r.plan_index), type: 'DOUBLE' as const, nullable: false },
+    { name: 'plan_index', data: BigInt64Array.from(rows, (r) => BigInt(r.plan_index)), type: 'INT64' as const, nullable: false },
     { name: 'id', data: rows.map((r) => r.id), type: 'STRING' as const, nullable: false },
     { name: 'source', data: rows.map((r) => r.source), type: 'STRING' as const, nullable: false },
     { name: 'epoch', data: Int32Array.from(rows, (r) => r.epoch), type: 'INT32' as const, nullable: false },

@@ -25,6 +25,7 @@ import { retainedCorpus } from './distributions.js';
 import { writeOutput } from './outputs.js';
 import { materializePlan, type MaterializedPlan } from './materialize.js';
 import { certifiedSweep, type SweepReport } from './mix-sweep.js';
+import { terminalProgressFactory } from './progress.js';
 
 export type MixManifest = Manifest & {
   mixture: {
@@ -64,14 +65,15 @@ function diagnosticsOf(evaluation: MixtureEvaluation, epochCap: number) {
     leak_tokens: bySource((s) => s.leakTokens),
     epoch_cap: epochCap,
     stages: evaluation.stages.map((st) => ({ name: st.name ?? null, fraction: st.fraction, weights: roundMap(st.weights), losses: roundMap(st.losses), objective: round(st.objective) })),
-    top_tokens: [] as { token: string | number; probability: number }[],
+    top_tokens: [] as { token: string | number; text?: string; probability: number }[],
     warnings: evaluation.warnings.map((w) => w.message),
   };
 }
 
-function topTokens(q: Float64Array, vocabulary: string[] | null, count = 20) {
+/** Most probable tokens; a BPE id comes with its decoded text (the report shows that). */
+function topTokens(q: Float64Array, vocabulary: string[] | null, decode: ((ids: number[]) => string) | undefined, count = 20) {
   const order = Array.from(q.keys()).sort((a, b) => q[b] - q[a] || a - b).slice(0, count);
-  return order.map((v) => ({ token: vocabulary ? vocabulary[v] : v, probability: round(q[v]) }));
+  return order.map((v) => (vocabulary ? { token: vocabulary[v], probability: round(q[v]) } : { token: v, ...(decode ? { text: decode([v]) } : {}), probability: round(q[v]) }));
 }
 
 export async function mix(options: CurateOptions): Promise<MixResult> {
@@ -95,7 +97,8 @@ export async function mix(options: CurateOptions): Promise<MixResult> {
   const tokenizer = await loadTokenizer(config.tokenizer, { baseDir });
   const workDir = join(outDir, '.tokenmix');
   await mkdir(workDir, { recursive: true });
-  log('tokenmix: building per-source token histograms of the retained documents');
+  const phases = options.progress ? terminalProgressFactory(log) : undefined;
+  if (!phases) log('tokenmix: building per-source token histograms of the retained documents');
   const corpus = await retainedCorpus({
     inputs,
     fields: fieldMap(config),
@@ -106,6 +109,7 @@ export async function mix(options: CurateOptions): Promise<MixResult> {
     backend: options.backend,
     batchSize: config.batch_size,
     ...(mixConfig.materialize ? { keptStore: join(workDir, 'kept.jsonl') } : {}),
+    progress: phases,
   });
   const prepared: PreparedMixtureData = prepareMixtureData({
     sources: manifest.sources.map((name, i) => ({ name, retainedDocs: corpus.retainedDocs[i], leakTokens: corpus.leakTokens[i] })),
@@ -121,7 +125,7 @@ export async function mix(options: CurateOptions): Promise<MixResult> {
   const diagnosticOptions = { budgetTokens, evalWeights: mixConfig.eval_weights, maxEpochs: mixConfig.epoch_cap };
   const evaluation = evaluateMixture(prepared, schedule, diagnosticOptions);
   const diagnostics = diagnosticsOf(evaluation, mixConfig.epoch_cap);
-  diagnostics.top_tokens = topTokens(evaluation.effectiveDistribution, corpus.vocabulary);
+  diagnostics.top_tokens = topTokens(evaluation.effectiveDistribution, corpus.vocabulary, tokenizer.decode?.bind(tokenizer));
 
   let optimized: MixManifest['optimized'] = null;
   if (mixConfig.optimize) {
@@ -152,7 +156,7 @@ export async function mix(options: CurateOptions): Promise<MixResult> {
     : null;
 
   const samplingPlan = mixConfig.materialize
-    ? await materializePlan({ corpus, schedule, budgetTokens, seed: config.seed, format: mixConfig.materialize.format, docsPerShard: mixConfig.materialize.docs_per_shard, outDir, keptStore: join(workDir, 'kept.jsonl') })
+    ? await materializePlan({ corpus, schedule, budgetTokens, seed: config.seed, format: mixConfig.materialize.format, docsPerShard: mixConfig.materialize.docs_per_shard, outDir, keptStore: join(workDir, 'kept.jsonl'), progress: phases })
     : null;
 
   const result: MixManifest = {
