@@ -52,7 +52,6 @@ export async function mixCommand(args: string[], io: CliIo): Promise<number> {
       io.err(`tokenmix: ${result.pendingShards.length} shard(s) still pending on other ranks; the mixture runs once all are curated`);
       return ExitCode.ok;
     }
-    if (result.reused.curation) io.err('tokenmix: curation reused (only mixture keys differ from the curated run)');
     const m = result.manifest;
     const d = m.diagnostics;
     const fmt = (x: number) => (Math.abs(x) >= 1e5 ? x.toExponential(3) : Number(x.toPrecision(6)).toString());

@@ -92,7 +92,7 @@ export async function curatedCorpus(options: MixSourceOptions): Promise<CuratedC
     (await sameInputs(manifest, inputs, await readCacheRecord(curatedDir)))
   ) {
     reusedCuration = true;
-    log('tokenmix: the output directory holds this curation already (only mixture keys changed): reusing it');
+    log('tokenmix: the output directory already holds this curation (same curation keys, same inputs): reusing it, only the mixture runs');
   } else {
     const curated = await curate(run);
     if (curated.status === 'partial') return { status: 'partial', pendingShards: curated.pendingShards };
