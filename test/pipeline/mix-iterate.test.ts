@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fitCommand } from '../../src/cli/fit.js';
+import { main } from '../../src/cli/main.js';
 import { mix } from '../../src/pipeline/mix.js';
 import { CPU, runComplete, snapshot, tempDir } from './helpers.js';
 import { fixtureMixConfig } from './mix-fixture.js';
@@ -92,6 +93,28 @@ describe('tokenmix mix --from DIR', () => {
     expect(result.manifest.outputs.map((o) => o.path)).toEqual(expected);
     expect(expected.filter(mixed).length).toBeGreaterThan(1);
     for (const o of result.manifest.outputs) expect(existsSync(join(out, o.path)), o.path).toBe(true);
+  });
+
+  it('CLI: --out defaults to the curated directory; bad combinations are one-line usage errors (exit 2)', async () => {
+    const config = fixtureMixConfig(temp.dir, 'cli.json', { schedule: late(0.2) });
+    const curated = join(temp.dir, 'cli-curated');
+    await runComplete(config, curated);
+    const lines: string[] = [];
+    const io = { out: (t: string) => lines.push(t), err: (t: string) => lines.push(t), interactive: false };
+    expect(await main(['mix', '--from', curated, '--config', config, '--backend', 'cpu', '--no-report'], io)).toBe(0);
+    // A `curate` output has no histogram cache yet: the first re-mix builds it, the next reads it.
+    expect(lines).toContain('tokenmix: building per-source token histograms of the retained documents');
+    expect(lines).toContain(`manifest: ${join(curated, 'manifest.json')}`);
+    lines.length = 0;
+    expect(await main(['mix', '--from', curated, '--config', config, '--backend', 'cpu', '--no-report'], io)).toBe(0);
+    expect(lines).toContain('tokenmix: reusing the cached token histograms of the retained documents');
+    lines.length = 0;
+    expect(await main(['mix', '--from', curated, '--config', config, '--rank', '0', '--world-size', '2'], io)).toBe(2);
+    expect(lines).toEqual(['tokenmix: mix --from re-mixes a curated directory: --rank/--world-size do not apply (they split curation)']);
+    lines.length = 0;
+    const bad = fixtureMixConfig(temp.dir, 'cli-bad.json', { materialize: { format: 'megatron', eod_token: -1 } });
+    expect(await main(['mix', '--config', bad, '--out', join(temp.dir, 'cli-bad'), '--backend', 'cpu'], io)).toBe(2);
+    expect(lines).toEqual([`tokenmix: ${bad}: config: "materialize.eod_token" must be an integer token id >= 0 (got -1)`]);
   });
 
   it('refuses a directory curated with other curation keys, or whose inputs changed since', async () => {
