@@ -74,6 +74,13 @@ describe('mixture-only changes reuse the curation', () => {
     await expect(mix({ configPath: config, outDir: out, backend: CPU })).rejects.toThrow(message);
     expect(existsSync(out)).toBe(false);
   });
+
+  it('tokenmix curate checks the mixture keys of its config too', async () => {
+    const config = fixtureMixConfig(temp.dir, 'bad-curate.json', { materialize: { format: 'megatorn' } });
+    const out = join(temp.dir, 'bad-curate');
+    await expect(runComplete(config, out)).rejects.toThrow(/bad-curate\.json: config: "materialize\.format" must be/);
+    expect(existsSync(out)).toBe(false);
+  });
 });
 
 describe('tokenmix mix --from DIR', () => {
