@@ -15,6 +15,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { TokenmixError } from '../errors.js';
 import { resolveInputs } from '../io/index.js';
 import { loadTokenizer } from '../text/load-node.js';
+import type { Tokenizer } from '../text/tokenizer.js';
 import { prepareMixtureData, type PreparedMixtureData } from '../mixture/data.js';
 import { evaluateMixture, type MixtureEvaluation } from '../mixture/evaluate.js';
 import { baselineWeights, type BaselineSpec } from '../mixture/baselines.js';
@@ -122,10 +123,24 @@ export async function checkedMixConfig(configPath: string) {
   return { config, mixConfig, evals, law, baseDir };
 }
 
-/** End-of-document id of the token formats: the configured one, tiktoken's <|endoftext|>, else V (a fresh id). */
-function eodTokenOf(configured: number | undefined, tokenizerName: string, vocabSize: number): number {
+/** Spellings of the end-of-document token in tokenizer.json files, most common first. */
+const EOD_SPELLINGS = ['<|endoftext|>', '</s>', '<|end_of_text|>', '<eos>'];
+
+/**
+ * End-of-document id of the token formats: the configured one; tiktoken's <|endoftext|>; for a
+ * tokenizer.json, its added token spelled as in EOD_SPELLINGS (added tokens encode to one id);
+ * for `words`, V (the first id past the corpus vocabulary, which has no model attached).
+ */
+function eodTokenOf(configured: number | undefined, tokenizer: Tokenizer, vocabSize: number): number {
   if (configured !== undefined) return configured;
-  return tokenizerName === 'cl100k_base' ? 100257 : tokenizerName === 'o200k_base' ? 199999 : vocabSize;
+  if (tokenizer.kind === 'words') return vocabSize;
+  if (tokenizer.name === 'cl100k_base') return 100257;
+  if (tokenizer.name === 'o200k_base') return 199999;
+  for (const spelling of EOD_SPELLINGS) {
+    const ids = tokenizer.encode(spelling);
+    if (ids.length === 1) return ids[0];
+  }
+  throw new TokenmixError(`materialize: tokenizer ${tokenizer.name} has none of ${EOD_SPELLINGS.join(', ')} as one token; set "materialize.eod_token" to its end-of-document id`);
 }
 
 export async function mix(options: MixOptions): Promise<MixResult> {
@@ -213,7 +228,7 @@ export async function mix(options: MixOptions): Promise<MixResult> {
           ? {
               encoding: {
                 encode: corpusEncoder(tokenizer, corpus.vocabulary),
-                eodToken: eodTokenOf(m.eod_token, tokenizer.name, corpus.vocabSize),
+                eodToken: eodTokenOf(m.eod_token, tokenizer, corpus.vocabSize),
                 vocabSize: corpus.vocabSize,
                 tokenizer: tokenizer.name,
                 vocabulary: corpus.vocabulary,

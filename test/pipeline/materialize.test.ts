@@ -7,7 +7,7 @@
  * resumes from the finished ones without rewriting them and produces identical bytes.
  */
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -146,6 +146,19 @@ describe('training-ready token shards, read back by tools/read_shards.py', () =>
     expectPlanTotals(manifest, plan, back);
     checkStageShares(plan, back.lengths, manifest.mixture.budget_tokens);
     expect(manifest.sampling_plan!.token_layout).toEqual({ dtype: 'int32', eod_token: 70000, vocab_size: manifest.mixture.vocab_size, tokenizer: 'words' });
+  });
+
+  it('a tokenizer.json: its <|endoftext|> added token ends each document', async () => {
+    const tokenizer = join(root, 'fixtures', 'tokenizers', 'tiny-bpe.json');
+    const config = fixtureMixConfig(temp.dir, 'bpe.json', { tokenizer, schedule: SCHEDULE, materialize: { format: 'megatron', docs_per_shard: 1000 } });
+    const out = join(temp.dir, 'bpe');
+    const { manifest } = await mixComplete(config, out);
+    const back = readBack(join(out, 'mixed'));
+    // tiny-bpe.json: 266 byte-level pieces and merges, then <|endoftext|> added as id 266 (V = 267).
+    expect(back).toMatchObject({ format: 'megatron', dtype: ['uint16'], eod_token: 266 });
+    expect(manifest.mixture.vocab_size).toBe(267);
+    expectPlanTotals(manifest, readJsonl<PlanLine>(join(out, 'sampling_plan.jsonl')), back);
+    expect(existsSync(join(out, 'mixed', 'vocab.json'))).toBe(false);
   });
 
   it('the reader rejects a damaged index (the layout check is real)', async () => {
