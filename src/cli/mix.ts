@@ -8,6 +8,7 @@ import { RUN_HELP, RUN_OPTIONS, openBackend, parse, checkedRunArgs } from './opt
 
 const HELP = [
   'Usage: tokenmix mix --config FILE --out DIR [options]',
+  '       tokenmix mix --config FILE --from CURATED [--out DIR] [options]',
   '',
   'Curate (as tokenmix curate) and then evaluate the mixture a training run will see: per-source',
   'token histograms of the retained documents, smoothed source distributions, the schedule\'s',
