@@ -25,7 +25,7 @@ import { curate, fieldMap, type CurateOptions, type Manifest } from './curate.js
 import { retainedCorpus, type RetainedCorpus } from './distributions.js';
 import type { EvalSet } from './evals.js';
 import { curationDifference } from './mix-config.js';
-import { curatedDigest, curatedPart, keptStorePath, loadRetainedCorpus, readCacheRecord, saveRetainedCorpus, type CacheRecord } from './retained-cache.js';
+import { curatedDigest, curatedPart, dropCacheRecord, keptStorePath, loadRetainedCorpus, readCacheRecord, saveRetainedCorpus, type CacheRecord } from './retained-cache.js';
 
 export interface CuratedCorpus {
   /** The curated manifest (mixture blocks and mixed outputs removed), with the run's config. */
@@ -102,13 +102,14 @@ export async function curatedCorpus(options: MixSourceOptions): Promise<CuratedC
   const digest = curatedDigest(manifest!);
   const keptStore = keptStorePath(curatedDir);
   const record = await readCacheRecord(curatedDir);
-  if (record && record.curated_digest === digest && record.has_store) {
+  const cached = record && record.curated_digest === digest && record.has_store ? await loadRetainedCorpus(curatedDir, record) : null;
+  if (cached) {
     log('tokenmix: reusing the cached token histograms of the retained documents');
-    const corpus = await loadRetainedCorpus(curatedDir, record);
-    return { manifest: curatedManifest, curatedDir, corpus, corpusKey: digest, keptStore, reused: { curation: reusedCuration, histograms: true } };
+    return { manifest: curatedManifest, curatedDir, corpus: cached, corpusKey: digest, keptStore, reused: { curation: reusedCuration, histograms: true } };
   }
   log('tokenmix: building per-source token histograms of the retained documents');
   await mkdir(join(curatedDir, '.tokenmix', 'retained'), { recursive: true });
+  await dropCacheRecord(curatedDir);
   const corpus = await retainedCorpus({
     inputs,
     fields: fieldMap(config),

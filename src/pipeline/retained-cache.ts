@@ -9,7 +9,7 @@
  * and a mixture key never does. `corpus.json` is written last: its presence means a whole cache.
  */
 import { createHash } from 'node:crypto';
-import { readFile, rename, writeFile, mkdir } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Manifest } from './curate.js';
 import type { RetainedCorpus } from './distributions.js';
@@ -91,8 +91,17 @@ export async function saveRetainedCorpus(curatedDir: string, corpus: RetainedCor
   await rename(join(dir, 'corpus.json.partial'), join(dir, 'corpus.json'));
 }
 
-export async function loadRetainedCorpus(curatedDir: string, record: CacheRecord): Promise<RetainedCorpus> {
+/** Forget the cache before rebuilding it: a kill mid-rebuild then leaves no record of a stale store. */
+export async function dropCacheRecord(curatedDir: string): Promise<void> {
+  await rm(join(cacheDir(curatedDir), 'corpus.json'), { force: true });
+}
+
+/** The cached corpus, or null when its arrays do not have the sizes the record says (then rebuild). */
+export async function loadRetainedCorpus(curatedDir: string, record: CacheRecord): Promise<RetainedCorpus | null> {
   const bytes = await readFile(join(cacheDir(curatedDir), 'arrays.f64'));
+  const docs = record.doc_counts.reduce((a, b) => a + b, 0);
+  const expected = record.sources.length * record.vocab_size + docs * (record.has_store ? 3 : 1) + record.eval_names.length * record.vocab_size;
+  if (bytes.byteLength !== expected * 8) return null;
   const all = new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8);
   let at = 0;
   const take = (n: number) => all.slice(at, (at += n));

@@ -60,6 +60,11 @@ describe('mixture-only changes reuse the curation', () => {
     const fresh = join(temp.dir, 'corrected-fresh');
     await mixComplete(fixed, fresh);
     expect(snapshot(out)).toEqual(snapshot(fresh));
+    // A damaged histogram cache is rebuilt, not trusted.
+    const arrays = join(out, '.tokenmix', 'retained', 'arrays.f64');
+    writeFileSync(arrays, readFileSync(arrays).subarray(0, 800));
+    expect((await mixComplete(fixed, out)).reused).toEqual({ curation: true, histograms: false });
+    expect(snapshot(out)).toEqual(snapshot(fresh));
   });
 
   it.each([
