@@ -84,6 +84,22 @@ async function* keptRecords(inputs: ResolvedInput[], fields: FieldMap, outDir: s
   }
 }
 
+/**
+ * Token ids over the corpus vocabulary: the tokenizer's own for BPE; for `words`, the index of
+ * each token in `vocabulary` (sorted distinct tokens of the kept documents and eval sets).
+ */
+export function corpusEncoder(tokenizer: Tokenizer, vocabulary: string[] | null): (text: string) => Uint32Array {
+  if (tokenizer.vocabSize !== null) return (text) => tokenizer.encode(text);
+  invariant(vocabulary !== null, 'corpusEncoder: words needs the corpus vocabulary');
+  const ids = new Map(vocabulary.map((t, i) => [t, i]));
+  return (text) =>
+    Uint32Array.from(tokenizer.tokenize(text)!, (t) => {
+      const id = ids.get(t);
+      invariant(id !== undefined, `corpusEncoder: token ${JSON.stringify(t)} is not in the corpus vocabulary`);
+      return id;
+    });
+}
+
 export interface RetainedCorpusOptions {
   inputs: ResolvedInput[];
   fields: FieldMap;
@@ -108,7 +124,6 @@ export async function retainedCorpus(options: RetainedCorpusOptions): Promise<Re
   const progress = options.progress?.('mix: token histograms', totalBytes, 'bytes') ?? silentProgress;
   const scan = () => keptRecords(inputs, fields, outDir, sourceIndex, batchSize, progress);
 
-  let encode: (text: string) => Uint32Array;
   let vocabulary: string[] | null = null;
   let vocabSize: number;
   if (tokenizer.vocabSize === null) {
@@ -116,13 +131,11 @@ export async function retainedCorpus(options: RetainedCorpusOptions): Promise<Re
     for await (const batch of scan()) for (const r of batch) for (const t of tokenizer.tokenize(r.text)!) distinct.add(t);
     for (const set of evals) for (const text of set.texts) for (const t of tokenizer.tokenize(text)!) distinct.add(t);
     vocabulary = [...distinct].sort(compareCodePoints);
-    const ids = new Map(vocabulary.map((t, i) => [t, i]));
     vocabSize = Math.max(1, vocabulary.length);
-    encode = (text) => Uint32Array.from(tokenizer.tokenize(text)!, (t) => ids.get(t)!);
   } else {
     vocabSize = tokenizer.vocabSize;
-    encode = (text) => tokenizer.encode(text);
   }
+  const encode = corpusEncoder(tokenizer, vocabulary);
 
   const K = sources.length;
   const accumulator = createHistogramAccumulator(backend, { numSources: K, vocabSize });
