@@ -3,6 +3,7 @@ import { parseBackendChoice, resolveBackend, describeBackend, type Backend } fro
 import { dawnGpuOpener } from '../node/dawn.js';
 import { TokenmixError } from '../errors.js';
 import { loadConfig } from '../pipeline/curate.js';
+import { checkDataFormat } from '../pipeline/output-config.js';
 import { resolve } from 'node:path';
 import type { CliIo } from './io.js';
 
@@ -53,6 +54,7 @@ export const RUN_OPTIONS = {
   rank: { type: 'string' },
   'world-size': { type: 'string' },
   'no-report': { type: 'boolean' },
+  'output-format': { type: 'string' },
   ...BACKEND_OPTIONS,
 } as const satisfies ParseArgsConfig['options'];
 
@@ -62,6 +64,8 @@ export const RUN_HELP = [
   '  --rank R --world-size W process input shards i with i mod W == R; the last rank to finish',
   '                          (or a run without --rank) writes the outputs',
   '  --no-report             do not write DIR/report.html (tokenmix report DIR writes it later)',
+  '  --output-format F       write the curated records under DIR/data/ as F: input, jsonl, jsonl.gz,',
+  '                          jsonl.zst or parquet (overrides the config\'s output.format)',
   ...BACKEND_HELP,
 ];
 
@@ -70,6 +74,7 @@ export interface RunArgs {
   outDir: string;
   rank: number;
   worldSize: number;
+  outputFormat?: string;
 }
 
 /**
@@ -83,11 +88,13 @@ export async function checkedRunArgs(command: string, values: Parameters<typeof 
 }
 
 /** Validate the run options; usage errors come before the GPU is opened. */
-export function runArgs(command: string, values: { config?: string; out?: string; rank?: string; 'world-size'?: string }): RunArgs {
+export function runArgs(command: string, values: { config?: string; out?: string; rank?: string; 'world-size'?: string; 'output-format'?: string }): RunArgs {
   if (!values.config) throw new TokenmixError(`${command} needs --config FILE (see tokenmix ${command} --help)`);
   if (!values.out) throw new TokenmixError(`${command} needs --out DIR (see tokenmix ${command} --help)`);
   const worldSize = intOption(values['world-size'], 'world-size', 1, 1);
   const rank = intOption(values.rank, 'rank', 0, 0);
   if (rank >= worldSize) throw new TokenmixError(`--rank must be an integer in 0..${worldSize - 1} (got ${rank})`);
-  return { configPath: values.config, outDir: values.out, rank, worldSize };
+  const outputFormat = values['output-format'];
+  if (outputFormat !== undefined) checkDataFormat(outputFormat, '--output-format');
+  return { configPath: values.config, outDir: values.out, rank, worldSize, ...(outputFormat !== undefined ? { outputFormat } : {}) };
 }
