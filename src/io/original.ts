@@ -10,7 +10,7 @@
  *  - Arrow IPC: every column of each row as plain values (structs as objects, lists as arrays).
  * Memory is bounded by one read chunk (JSONL), one stretch of rows (Parquet) or one record batch (Arrow).
  */
-import { parquetMetadataAsync, parquetReadObjects, type FileMetaData, type ParquetParsers } from 'hyparquet';
+import { parquetMetadataAsync, parquetReadObjects, parquetSchema, type FileMetaData, type ParquetParsers } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { RecordBatchReader, type Schema } from 'apache-arrow';
 import { openByteSource, openInput, unreadable } from './bytes.js';
@@ -79,6 +79,8 @@ async function* parquetRows(input: ResolvedInput, options: OriginalOptions): Asy
     const metadata = await parquetMetadataAsync(file).catch((error: unknown) => {
       throw unreadable(input, 'is not a readable Parquet file (truncated, corrupt or another format?)', error);
     });
+    // Every column, in schema order, null when hyparquet leaves a null group out.
+    const names = parquetSchema(metadata).children.map((child) => child.element.name);
     let groupStart = 0;
     for (const group of metadata.row_groups) {
       const groupRows = Number(group.num_rows);
@@ -93,7 +95,11 @@ async function* parquetRows(input: ResolvedInput, options: OriginalOptions): Asy
         } catch (error) {
           throw unreadable(input, `could not be decoded (rows ${rowStart}-${rowEnd - 1})`, error);
         }
-        for (let i = 0; i < rows.length; i++) yield { row: rowStart + i, value: rows[i] };
+        for (let i = 0; i < rows.length; i++) {
+          const value: Record<string, unknown> = {};
+          for (const name of names) value[name] = rows[i][name] ?? null;
+          yield { row: rowStart + i, value };
+        }
       }
       groupStart += groupRows;
     }

@@ -136,6 +136,7 @@ function finishPlan(
 /** A record's value as JSON text: 64-bit integers as numbers when exact, else as decimal strings; bytes as base64. */
 export function jsonText(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => {
+    if (v === undefined) return null;
     if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
     if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
     if (ArrayBuffer.isView(v)) return Array.from(v as unknown as ArrayLike<unknown>);
