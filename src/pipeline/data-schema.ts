@@ -3,7 +3,8 @@
  *  - from a Parquet input: the file's own schema, nested groups, logical types and
  *    repetition included;
  *  - from an Arrow input: each column's Arrow type mapped to the nearest Parquet type
- *    (strings, booleans, integers, floats, binary); nested and other types become a JSON column;
+ *    (strings, booleans, integers, floats, binary); nested and other types (and unsigned
+ *    64-bit integers, which INT64 cannot hold) become a JSON column;
  *  - from JSONL inputs: one schema for all of them, inferred from every written record:
  *    a top-level key whose values are all strings is STRING, all booleans BOOLEAN, all
  *    integral numbers INT64, all numbers DOUBLE; anything else (objects, arrays, mixed types)
@@ -103,7 +104,7 @@ export function arrowPlan(schema: Schema, extras: readonly ExtraColumn[], where:
     if (DataType.isUtf8(type) || DataType.isLargeUtf8(type)) columns.push({ name, ...STRING });
     else if (DataType.isBool(type)) columns.push({ name, type: 'BOOLEAN', repetition_type: 'OPTIONAL' });
     else if (DataType.isInt(type) && type.bitWidth <= 32 && (type.isSigned || type.bitWidth < 32)) columns.push({ name, type: 'INT32', repetition_type: 'OPTIONAL' });
-    else if (DataType.isInt(type)) {
+    else if (DataType.isInt(type) && (type.isSigned || type.bitWidth < 64)) {
       columns.push({ name, ...INT64 });
       convert.set(name, (value) => (typeof value === 'number' ? BigInt(value) : value));
     } else if (DataType.isFloat(type)) columns.push(type.precision === Precision.DOUBLE ? { name, ...DOUBLE } : { name, type: 'FLOAT', repetition_type: 'OPTIONAL' });
