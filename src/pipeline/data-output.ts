@@ -85,7 +85,7 @@ function jsonlLine(original: OriginalRecord, extras: [string, unknown][], where:
   if (extras.length === 0) return body;
   const object = JSON.parse(body) as Record<string, unknown>;
   for (const [name] of extras) {
-    if (Object.hasOwn(object, name)) throw new TokenmixError(`${where}: records already have a field "${name}"; remove it from output.extra_columns or rename that field`);
+    if (Object.hasOwn(object, name)) throw new TokenmixError(`${where}:${original.row}: field "${name}" already exists; remove it from output.extra_columns or rename that field`, { where: `${where}:${original.row}` });
   }
   const inner = body.slice(1, -1);
   const added = extras.map(([name, value]) => `${JSON.stringify(name)}:${jsonText(value)}`).join(',');

@@ -126,7 +126,7 @@ function finishPlan(
   const added: SchemaElement[] = [];
   for (const extra of extras) {
     const name = `tokenmix_${extra}`;
-    if (names.has(name)) throw new TokenmixError(`${where} already have a column "${name}"; remove "${extra}" from output.extra_columns or rename that column`);
+    if (names.has(name)) throw new TokenmixError(`${where}: column "${name}" already exists; remove "${extra}" from output.extra_columns or rename that column`);
     added.push({ name, ...EXTRA_ELEMENTS[extra] });
     if (extra === 'tokens' || extra === 'cluster') convert.set(name, toBigInt);
   }

@@ -63,6 +63,7 @@ export function parseOutput(value: unknown): OutputConfig | null {
 /** `--output-format` overrides the config's format (and turns data output on when the config has none). */
 export function withOutputFormat(output: OutputConfig | null, format: string | undefined): OutputConfig | null {
   if (format === undefined) return output;
-  const checked = checkDataFormat(format, '--output-format');
-  return { ...(output ?? { shard_bytes: null, extra_columns: [], dropped: false }), format: checked };
+  const base = output ?? { shard_bytes: null, extra_columns: [], dropped: false };
+  // Same key order as parseOutput: the manifest's config is the same however the format was set.
+  return { format: checkDataFormat(format, '--output-format'), shard_bytes: base.shard_bytes, extra_columns: base.extra_columns, dropped: base.dropped };
 }

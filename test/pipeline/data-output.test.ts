@@ -255,6 +255,24 @@ describe('JSONL inputs', () => {
     expect(parts.length).toBeGreaterThan(3);
   });
 
+  it('--output-format gives the same bytes as the same format in the config', async () => {
+    const viaConfig = fresh('json-fmt-config');
+    const viaFlag = fresh('json-fmt-flag');
+    await runData(jsonConfig(dir, { format: 'jsonl.gz' }), viaConfig);
+    await runData(jsonConfig(dir), viaFlag, { outputFormat: 'jsonl.gz' });
+    expect(snapshot(viaFlag)).toEqual(snapshot(viaConfig));
+  });
+
+  it('an extra column that the records already have is a one-line error naming file, line and field', async () => {
+    const clash = fresh('json-clash');
+    writeFileSync(join(clash, 'a.jsonl'), '{"id":"x","source":"web","text":"one two","quality":0.9}\n{"id":"y","source":"web","text":"three","quality":0.9,"tokenmix_tokens":1}\n');
+    writeFileSync(join(clash, 'b.jsonl.gz'), gzipSync(''));
+    writeFileSync(join(clash, 'c.jsonl.zst'), execFileSync('zstd', ['-q', '-c'], { input: '' }));
+    const config = jsonConfig(clash, { format: 'jsonl', extra_columns: ['tokens'] });
+    await expect(runData(config, fresh('json-clash-out'))).rejects.toThrow('tokenmix: a.jsonl:2: field "tokenmix_tokens" already exists; remove it from output.extra_columns or rename that field');
+    await expect(runData(config, fresh('json-clash-out'), { outputFormat: 'parquet' })).rejects.toThrow('tokenmix: the JSONL inputs: column "tokenmix_tokens" already exists');
+  });
+
   it('changing only the output format reuses the map phase', async () => {
     const out = fresh('json-reformat');
     const config = jsonConfig(dir, { format: 'jsonl' });
