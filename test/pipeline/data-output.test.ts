@@ -25,6 +25,7 @@ import type { ResolvedInput } from '../../src/io/types.js';
 import { curate, type Manifest } from '../../src/pipeline/curate.js';
 import { parseConfig } from '../../src/pipeline/config.js';
 import { runArgs } from '../../src/cli/options.js';
+import { main } from '../../src/cli/main.js';
 import { openTestGpu } from '../helpers/gpu.js';
 import { CPU, readJsonl, snapshot, sum, tempDir, writeConfig } from './helpers.js';
 import type { Backend } from '../../src/backend.js';
@@ -110,8 +111,8 @@ async function hyparquetRows(path: string): Promise<Record<string, unknown>[]> {
   return parquetReadObjects({ file, compressors });
 }
 
-function resolved(path: string, format: 'jsonl' | 'parquet', compression: 'none' | 'gzip' | 'zstd' = 'none'): ResolvedInput {
-  return { path, displayPath: path, format, compression, specIndex: 0 };
+function resolved(path: string, format: 'jsonl' | 'parquet', compression: 'none' | 'gzip' | 'zstd' = 'none', source?: string): ResolvedInput {
+  return { path, displayPath: path, format, compression, specIndex: 0, ...(source ? { source } : {}) };
 }
 
 async function tokenmixIds(input: ResolvedInput): Promise<string[]> {
@@ -148,6 +149,29 @@ describe('config: the output key and --output-format', () => {
   it('--output-format is checked before anything runs', () => {
     expect(runArgs('curate', { config: 'c.json', out: 'o', 'output-format': 'parquet' }).outputFormat).toBe('parquet');
     expect(() => runArgs('curate', { config: 'c.json', out: 'o', 'output-format': 'xml' })).toThrow(/--output-format must be one of/);
+  });
+});
+
+describe('the CLI flag', () => {
+  const cli = async (args: string[]) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(args, { out: (t) => out.push(t), err: (t) => err.push(t), interactive: false });
+    return { code, out, err };
+  };
+  it('curate --output-format parquet writes Parquet data; a bad format is one line, exit 2, before any work', async () => {
+    const dir = fresh('cli');
+    writeJsonCorpus(dir);
+    const config = jsonConfig(dir);
+    const out = fresh('cli-out');
+    const ok = await cli(['curate', '--config', config, '--out', out, '--backend', 'cpu', '--no-report', '--output-format', 'parquet']);
+    expect(ok.code).toBe(0);
+    expect(independentParquet(join(out, 'data', '00002-c.parquet')).rows.map((r) => r.id)).toEqual(Array.from({ length: RECORDS }, (_, i) => i).filter(keptIndex).map((i) => `j2-${i}`));
+    const empty = fresh('cli-bad');
+    const bad = await cli(['curate', '--config', config, '--out', empty, '--backend', 'cpu', '--output-format', 'csv']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toEqual(['tokenmix: --output-format must be one of input, jsonl, jsonl.gz, jsonl.zst, parquet (got "csv")']);
+    expect(existsSync(join(empty, '.tokenmix'))).toBe(false);
   });
 });
 
@@ -237,6 +261,7 @@ describe('JSONL inputs', () => {
       expect(row.tokenmix_source).toBe('web');
       expect(Number(row.tokenmix_tokens)).toBe(words);
     });
+    expect(await tokenmixIds(resolved(path, 'parquet'))).toEqual(kept.map(({ object }) => object.id));
     const ours = await hyparquetRows(path);
     expect(ours.map((r) => [r.id, r.text, r.meta ?? null])).toEqual(kept.map(({ object }) => [object.id, object.text, object.meta ?? null]));
     // Excluded records of JSONL inputs share the schema.
@@ -325,10 +350,11 @@ describe('Parquet and Arrow inputs', () => {
   let dir: string;
   const COUNT = 50;
   const keptRow = (i: number) => i % 4 !== 0;
+  const arrowRecords = Array.from({ length: COUNT }, (_, i) => ({ id: `a-${i}`, text: `${WORDS.slice(2, 4 + (i % 6)).join(' ')} a${i}`, quality: i % 4 === 0 ? 0.1 : 0.75 + i / 1000, n: BigInt(i) << 40n }));
   beforeAll(async () => {
     dir = fresh('columnar');
     writeNestedParquet(join(dir, 'nested.parquet'), COUNT);
-    const records = Array.from({ length: COUNT }, (_, i) => ({ id: `a-${i}`, text: `${WORDS.slice(2, 4 + (i % 6)).join(' ')} a${i}`, quality: i % 4 === 0 ? 0.1 : 0.75, n: BigInt(i) << 40n }));
+    const records = arrowRecords;
     const table = new Table({
       id: vectorFromArray(records.map((r) => r.id), new Utf8()),
       text: vectorFromArray(records.map((r) => r.text), new Utf8()),
@@ -367,7 +393,8 @@ describe('Parquet and Arrow inputs', () => {
     await runData(config({ format: 'parquet' }), out);
     const arrow = independentParquet(join(out, 'data', '00001-flat.parquet'));
     expect(arrow.types).toEqual({ id: 'Utf8', text: 'Utf8', quality: 'Float64', n: 'Int64' });
-    expect(arrow.rows.map((r) => [r.id, r.n])).toEqual(Array.from({ length: COUNT }, (_, i) => i).filter(keptRow).map((i) => [`a-${i}`, BigInt(i) << 40n]));
+    expect(arrow.rows).toEqual(arrowRecords.filter((_, i) => keptRow(i)));
+    expect(await tokenmixIds(resolved(join(out, 'data', '00001-flat.parquet'), 'parquet', 'none', 'web'))).toEqual(arrowRecords.filter((_, i) => keptRow(i)).map((r) => r.id));
 
     const jsonOut = fresh('columnar-jsonl');
     await runData(config({ format: 'jsonl' }), jsonOut);
@@ -386,7 +413,7 @@ describe('Parquet and Arrow inputs', () => {
       })),
     );
     const arrowLines = readJsonl(join(jsonOut, 'data', '00001-flat.jsonl'));
-    expect(arrowLines.map((r) => [r.id, r.n])).toEqual(Array.from({ length: COUNT }, (_, i) => i).filter(keptRow).map((i) => [`a-${i}`, i * 2 ** 40]));
+    expect(arrowLines).toEqual(arrowRecords.filter((_, i) => keptRow(i)).map((r) => ({ ...r, n: Number(r.n) })));
   });
 });
 
