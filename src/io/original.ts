@@ -12,7 +12,7 @@
  */
 import { parquetMetadataAsync, parquetReadObjects, parquetSchema, type FileMetaData, type ParquetParsers } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
-import { RecordBatchReader, type Schema } from 'apache-arrow';
+import { RecordBatchReader, Vector, type Schema } from 'apache-arrow';
 import { openByteSource, openInput, unreadable } from './bytes.js';
 import { LineSplitter } from './lines.js';
 import { fileHandleBuffer } from './parquet.js';
@@ -150,12 +150,9 @@ export function plainValue(value: unknown): unknown {
   if (typeof value !== 'object' || value instanceof Uint8Array || value instanceof Date) return value;
   if (ArrayBuffer.isView(value)) return Array.from(value as unknown as ArrayLike<unknown>, plainValue);
   if (Array.isArray(value)) return value.map(plainValue);
-  if (typeof (value as { toArray?: unknown }).toArray === 'function' && Symbol.iterator in value) {
-    // Vector (list values)
-    return Array.from(value as Iterable<unknown>, plainValue);
-  }
+  if (value instanceof Vector) return Array.from(value as Iterable<unknown>, plainValue);
   if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
-    // StructRow / MapRow
+    // StructRow / MapRow (both also iterate and have toArray, so they are told apart from lists here)
     const json = (value as { toJSON(): Record<string, unknown> }).toJSON();
     return Object.fromEntries(Object.entries(json).map(([k, v]) => [k, plainValue(v)]));
   }

@@ -350,7 +350,7 @@ describe('Parquet and Arrow inputs', () => {
   let dir: string;
   const COUNT = 50;
   const keptRow = (i: number) => i % 4 !== 0;
-  const arrowRecords = Array.from({ length: COUNT }, (_, i) => ({ id: `a-${i}`, text: `${WORDS.slice(2, 4 + (i % 6)).join(' ')} a${i}`, quality: i % 4 === 0 ? 0.1 : 0.75 + i / 1000, n: BigInt(i) << 40n }));
+  const arrowRecords = Array.from({ length: COUNT }, (_, i) => ({ id: `a-${i}`, text: `${WORDS.slice(2, 4 + (i % 6)).join(' ')} a${i}`, quality: i % 4 === 0 ? 0.1 : 0.75 + i / 1000, n: BigInt(i) << 40n, meta: { lang: i % 2 ? 'en' : 'fr', pos: i }, tags: Array.from({ length: i % 3 }, (_, k) => `t${k}`) }));
   beforeAll(async () => {
     dir = fresh('columnar');
     writeNestedParquet(join(dir, 'nested.parquet'), COUNT);
@@ -360,6 +360,8 @@ describe('Parquet and Arrow inputs', () => {
       text: vectorFromArray(records.map((r) => r.text), new Utf8()),
       quality: vectorFromArray(records.map((r) => r.quality), new Float64()),
       n: vectorFromArray(records.map((r) => r.n), new Int64()),
+      meta: vectorFromArray(records.map((r) => r.meta)),
+      tags: vectorFromArray(records.map((r) => r.tags)),
     });
     writeFileSync(join(dir, 'flat.arrow'), tableToIPC(table, 'file'));
   });
@@ -392,8 +394,9 @@ describe('Parquet and Arrow inputs', () => {
     const out = fresh('columnar-jsonl');
     await runData(config({ format: 'parquet' }), out);
     const arrow = independentParquet(join(out, 'data', '00001-flat.parquet'));
-    expect(arrow.types).toEqual({ id: 'Utf8', text: 'Utf8', quality: 'Float64', n: 'Int64' });
-    expect(arrow.rows).toEqual(arrowRecords.filter((_, i) => keptRow(i)));
+    expect(arrow.types).toEqual({ id: 'Utf8', text: 'Utf8', quality: 'Float64', n: 'Int64', meta: 'Utf8', tags: 'Utf8' });
+    // Structs and lists are JSON columns: the same value as JSON text.
+    expect(arrow.rows.map((r) => ({ ...r, meta: JSON.parse(r.meta as string), tags: JSON.parse(r.tags as string) }))).toEqual(arrowRecords.filter((_, i) => keptRow(i)));
     expect(await tokenmixIds(resolved(join(out, 'data', '00001-flat.parquet'), 'parquet', 'none', 'web'))).toEqual(arrowRecords.filter((_, i) => keptRow(i)).map((r) => r.id));
 
     const jsonOut = fresh('columnar-jsonl');
@@ -436,6 +439,25 @@ describe('byte-identical for any backend, world size and after kill/resume', () 
     await runData(join(dir, 'curate.json'), join(dir, 'reference'));
     reference = snapshot(join(dir, 'reference'));
     expect(Object.keys(reference).filter((p) => p.startsWith('data/')).length).toBeGreaterThan(3);
+  });
+
+  it('extra columns: the near-dedup cluster of clusters.jsonl, the record\'s source, tokens and score', async () => {
+    const out = join(dir, 'reference');
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as Manifest;
+    const clusters = new Map(readJsonl<{ id: string; cluster: number; kept: boolean }>(join(out, 'clusters.jsonl')).map((c) => [c.id, c]));
+    expect([...clusters.values()].some((c) => !c.kept)).toBe(true);
+    const rows = dataFiles(manifest).filter((f) => f.path.startsWith('data/')).flatMap((f) => independentParquet(join(out, f.path)).rows);
+    expect(rows.length).toBe(manifest.totals.kept);
+    for (const row of rows) {
+      const cluster = clusters.get(row.id as string);
+      expect(row.tokenmix_cluster === null ? null : Number(row.tokenmix_cluster)).toBe(cluster ? cluster.cluster : null);
+      if (cluster) expect(cluster.kept).toBe(true);
+      expect(row.tokenmix_source).toBe(row.source ?? 'web');
+      expect(row.tokenmix_quality).toBe(row.quality);
+    }
+    expect(rows.filter((r) => r.tokenmix_cluster !== null).length).toBe([...clusters.values()].filter((c) => c.kept).length);
+    const nearDropped = dataFiles(manifest).filter((f) => f.path.startsWith('excluded/near_dedup/')).flatMap((f) => independentParquet(join(out, f.path)).rows);
+    expect(nearDropped.map((r) => r.id).sort()).toEqual([...clusters.values()].filter((c) => !c.kept).map((c) => c.id).sort());
   });
 
   it('--world-size 2 (ranks in turn) writes the same bytes', async () => {
