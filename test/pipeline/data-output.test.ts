@@ -18,7 +18,7 @@ import { parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { ByteWriter, parquetWrite } from 'hyparquet-writer';
 import { readParquet } from 'parquet-wasm';
-import { tableFromIPC, Table, vectorFromArray, Utf8, Float64, Int64, tableToIPC } from 'apache-arrow';
+import { Field, Float64, Int64, List, Table, tableFromIPC, tableToIPC, Utf8, vectorFromArray } from 'apache-arrow';
 import { TokenmixError } from '../../src/errors.js';
 import { readRecords } from '../../src/io/index.js';
 import type { ResolvedInput } from '../../src/io/types.js';
@@ -361,7 +361,7 @@ describe('Parquet and Arrow inputs', () => {
       quality: vectorFromArray(records.map((r) => r.quality), new Float64()),
       n: vectorFromArray(records.map((r) => r.n), new Int64()),
       meta: vectorFromArray(records.map((r) => r.meta)),
-      tags: vectorFromArray(records.map((r) => r.tags)),
+      tags: vectorFromArray(records.map((r) => r.tags), new List(new Field('item', new Utf8(), true))),
     });
     writeFileSync(join(dir, 'flat.arrow'), tableToIPC(table, 'file'));
   });
