@@ -16,6 +16,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { join, relative, sep } from 'node:path';
 import { TokenmixError } from '../errors.js';
+import { causeText } from '../io/bytes.js';
 import { arrowFileSchema, parquetFileMetadata, readOriginals, type OriginalRecord } from '../io/original.js';
 import type { ResolvedInput } from '../io/types.js';
 import { JsonlWriter } from '../io/write-jsonl.js';
@@ -204,9 +205,11 @@ export async function writeData(ctx: ReduceContext): Promise<OutputFile[]> {
   const kept = new FileGroup(join(outDir, 'data'), outDir, output.shard_bytes);
   const excluded = new Map<string, FileGroup>();
   const groups = () => [kept, ...[...excluded.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, group]) => group)];
+  let writing = { file: '', format: '' };
   try {
     for (const [shard, marker] of markers.entries()) {
       const input = inputs[shard];
+      writing = { file: input.displayPath, format: formats[shard] };
       const format = formats[shard];
       const name = shardName(shard, marker.file);
       let plan: ParquetSchemaPlan | null = null;
@@ -234,7 +237,12 @@ export async function writeData(ctx: ReduceContext): Promise<OutputFile[]> {
     for (const group of groups()) await group.close();
   } catch (error) {
     for (const group of groups()) await group.abort();
-    throw error;
+    if (error instanceof TokenmixError) throw error;
+    // A writer's own failure (e.g. a Parquet type hyparquet-writer cannot encode): say where, and what to do.
+    throw new TokenmixError(
+      `could not write the curated data of ${writing.file} as ${writing.format}: ${causeText(error)}; choose another output.format (jsonl writes any record)`,
+      { where: writing.file, cause: error },
+    );
   }
   return groups().flatMap((group) => group.files);
 }
