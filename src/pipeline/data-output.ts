@@ -25,7 +25,7 @@ import { arrowPlan, JsonSchemaInference, jsonText, parquetPlan, RAW_PARSERS, typ
 import type { DataFormat, ExtraColumn, OutputConfig } from './output-config.js';
 import { dropOf, shardName, type OutputFile, type ReduceContext } from './outputs.js';
 import { Fate, type FateCode } from './reduce.js';
-import { shardPaths, type ShardRecord } from './shard.js';
+import type { ShardRecord } from './shard.js';
 import { shardRecords } from './records.js';
 
 type Valid = Extract<ShardRecord, { hash: string }>;
@@ -53,7 +53,7 @@ async function* written(ctx: ReduceContext, shard: number, parsers: 'raw' | 'jso
   const fates = ctx.decisions.fates[shard];
   let index = 0;
   try {
-    for await (const record of shardRecords(shardPaths(ctx.workDir, shard).records)) {
+    for await (const record of shardRecords(ctx.workDir, ctx.markers[shard])) {
       const fate = fates[index++] as FateCode;
       if (fate === Fate.quarantined || record.id === undefined) continue;
       let next = await originals.next();

@@ -233,7 +233,7 @@ describe('JSONL inputs', () => {
     await runData(config, out);
     const messages: string[] = [];
     const manifest = await runData(config, out, { outputFormat: 'jsonl.gz', log: (m) => messages.push(m) });
-    expect(messages).toContain('tokenmix: 3 of 3 shards already complete, skipping them');
+    expect(messages).toContain('tokenmix: 3 of 3 work units already complete, skipping them');
     expect(dataFiles(manifest).map((f) => f.path)).toEqual(['data/00000-a.jsonl.gz', 'data/00001-b.jsonl.gz', 'data/00002-c.jsonl.gz']);
     expect(existsSync(join(out, 'data', '00000-a.jsonl'))).toBe(false);
   });
