@@ -7,6 +7,7 @@ import type { HeuristicFilterConfig } from '../filters/heuristics.js';
 import { TokenmixError } from '../errors.js';
 import type { InputFormat, InputSpec } from '../io/types.js';
 import { parseMixtureConfig } from './mix-config.js';
+import { parseOutput, type OutputConfig } from './output-config.js';
 
 export type OnError = 'fail' | 'quarantine';
 export type KeepRule = 'first' | 'best-quality';
@@ -64,12 +65,14 @@ export interface CurateConfig {
   on_error: OnError;
   audit: { per_reason: number; excerpt_chars: number };
   batch_size: number;
+  /** Curated data under DIR/data/ (null: keep and drop lists only). */
+  output: OutputConfig | null;
   /** Mixture keys (used by `tokenmix mix`), kept verbatim for the manifest. */
   mixture: Record<string, unknown>;
 }
 
 export const TOP_LEVEL_KEYS = [
-  'inputs', 'fields', 'tokenizer', 'filters', 'dedup', 'evals', 'contamination', 'seed', 'on_error', 'audit', 'batch_size',
+  'inputs', 'fields', 'tokenizer', 'filters', 'dedup', 'evals', 'contamination', 'seed', 'on_error', 'audit', 'batch_size', 'output',
   // mixture keys (tokenmix mix)
   'eval_weights', 'schedule', 'budget_tokens', 'baseline', 'optimize', 'sweep', 'materialize', 'epoch_cap',
 ];
@@ -281,6 +284,7 @@ export function parseConfig(raw: unknown): CurateConfig {
       excerpt_chars: audit.excerpt_chars === undefined ? 500 : numberAt(audit.excerpt_chars, 'audit.excerpt_chars', { min: 0, integer: true }),
     },
     batch_size: c.batch_size === undefined ? 8192 : numberAt(c.batch_size, 'batch_size', { min: 1, max: 1 << 22, integer: true }),
+    output: parseOutput(c.output),
     mixture,
   };
 }

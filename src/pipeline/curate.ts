@@ -28,6 +28,7 @@ import { createExecutor } from '../exec/local.js';
 import type { TaskHandler } from '../exec/executor.js';
 import { runMapPhase, type CountNewlinesTask } from '../exec/run-units.js';
 import { countNewlines, DEFAULT_UNIT_BYTES, describeUnit, planUnits } from '../exec/units.js';
+import { withOutputFormat } from './output-config.js';
 
 export interface CurateOptions {
   configPath: string;
@@ -47,6 +48,8 @@ export interface CurateOptions {
   log?: (text: string) => void;
   /** Show a live progress line (only on a terminal). */
   progress?: boolean;
+  /** `--output-format`: overrides (or sets) the config's `output.format`. */
+  outputFormat?: string;
 }
 
 export type CurateResult =
@@ -102,7 +105,8 @@ export { fieldMap };
 function fingerprint(config: CurateConfig, tokenizer: Tokenizer, inputs: ResolvedInput[], evals: EvalSet[]): string {
   const relevant = {
     version: VERSION,
-    config,
+    // How the curated data is written does not change what the map phase computes.
+    config: { ...config, output: undefined },
     tokenizer: tokenizer.name,
     // Size and modification time: an edited input invalidates completed shards without a full re-read.
     inputs: inputs.map((i) => {
@@ -123,7 +127,8 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
   const log = options.log ?? (() => {});
   const configPath = resolve(options.configPath);
   const baseDir = dirname(configPath);
-  const config = await loadConfig(configPath);
+  const loaded = await loadConfig(configPath);
+  const config = { ...loaded, output: withOutputFormat(loaded.output, options.outputFormat) };
   const rank = options.rank ?? 0;
   const worldSize = options.worldSize ?? 1;
   if (!Number.isInteger(worldSize) || worldSize < 1) throw new TokenmixError(`--world-size must be a positive integer (got ${worldSize})`);

@@ -17,11 +17,15 @@ import { AuditSampler } from './audit.js';
 import { Fate, type Decisions } from './reduce.js';
 import type { ShardMarker } from './shard.js';
 import { shardRecords } from './records.js';
+import { writeData } from './data-output.js';
 
 export interface OutputFile {
   path: string;
   bytes: number;
   sha256: string;
+  /** Data files (data-output.ts): records and their tokens. */
+  rows?: number;
+  tokens?: number;
 }
 
 export interface Accounting {
@@ -75,6 +79,16 @@ export function shardName(shard: number, file: string): string {
 /** Records are located by `line` (1-based) in JSONL and by `row` (0-based) in Parquet/Arrow. */
 function positionKey(input: ResolvedInput): 'line' | 'row' {
   return input.format === 'jsonl' ? 'line' : 'row';
+}
+
+/** The stage that dropped a record with this fate, and why; null for kept and quarantined records. */
+export function dropOf(fate: number, heuristic: string | null): { stage: string; reason: string } | null {
+  if (fate === Fate.quality) return { stage: 'quality', reason: 'below_threshold' };
+  if (fate === Fate.heuristics) return { stage: 'heuristics', reason: heuristic! };
+  if (fate === Fate.contaminated) return { stage: 'contamination', reason: 'eval_overlap' };
+  if (fate === Fate.exactDuplicate) return { stage: 'exact_dedup', reason: 'duplicate' };
+  if (fate === Fate.nearDuplicate) return { stage: 'near_dedup', reason: 'near_duplicate' };
+  return null;
 }
 
 /** What the reduce phase's steps after `decide()` share. */
@@ -134,21 +148,16 @@ export async function writeOutputs({ config, fields, inputs, markers, decisions,
       totalsTokens.input += record.tokens;
       if (record.eval_like) addFlag(flagged, record.source, record.tokens);
       // Walk the stages in order: each passes the record or drops it with its reason.
+      const drop = dropOf(fate, record.heuristic);
       let droppedAt: { stage: string; reason: string } | null = null;
       for (const stage of active) {
         const counter = counters.get(stage)!;
-        let reason: string | null = null;
-        if (stage === 'quality' && fate === Fate.quality) reason = 'below_threshold';
-        if (stage === 'heuristics' && fate === Fate.heuristics) reason = record.heuristic!;
-        if (stage === 'contamination' && fate === Fate.contaminated) reason = 'eval_overlap';
-        if (stage === 'exact_dedup' && fate === Fate.exactDuplicate) reason = 'duplicate';
-        if (stage === 'near_dedup' && fate === Fate.nearDuplicate) reason = 'near_duplicate';
-        if (reason === null) {
+        if (drop?.stage !== stage) {
           counter.keep(record.source, record.tokens);
           continue;
         }
-        counter.drop(record.source, record.tokens, reason);
-        droppedAt = { stage, reason };
+        counter.drop(record.source, record.tokens, drop.reason);
+        droppedAt = drop;
         break;
       }
       const candidate = { shard, row: record.row, id: record.id, source: record.source, tokens: record.tokens };
@@ -179,6 +188,7 @@ export async function writeOutputs({ config, fields, inputs, markers, decisions,
   }
 
   files.push(...(await writeAudit(config, fields, inputs, sampler, outDir)));
+  files.push(...(await writeData({ config, fields, inputs, markers, decisions, workDir, outDir })));
   const stages = active.map((name) => reportStage(counters.get(name)!, decisions.sources));
   const sortKeys = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
   return {
