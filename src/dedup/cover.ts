@@ -43,7 +43,7 @@ export interface PairVerdict {
  * Judges pairs the way grouping verified them (--verify): exact shingle-set Jaccard on the
  * integers (inter >= T·union − 1e-9, as the ground truth's scorer), the signature estimate, or
  * (`none`) every pair passes with an unknown J. Exact-text duplicates (same exact class) always
- * pass with J = 1, also when they have no words. `measure` asks for J even below the size bound.
+ * pass, also when they have no words (J = 1 then). `measure` asks for J even below the size bound.
  */
 export function makeJudge(
   verify: VerifyMode,
@@ -52,20 +52,25 @@ export function makeJudge(
   exactClass: Uint32Array,
 ): (a: number, b: number, measure: boolean) => PairVerdict {
   return (a, b, measure) => {
-    if (exactClass[a] === exactClass[b]) return { pass: true, jaccard: 1 };
-    if (verify === 'none' || store === null) return { pass: true, jaccard: Number.NaN };
+    const exact = exactClass[a] === exactClass[b];
+    if (verify === 'none' || store === null) return { pass: true, jaccard: exact ? 1 : Number.NaN };
+    // Same exact text passes, but its shingle J is still measured (NFC vs NFD differ there).
+    if (exact) return { pass: true, jaccard: store.length(a) + store.length(b) === 0 ? 1 : judgeSets(a, b, true).jaccard };
+    return judgeSets(a, b, measure);
+  };
+  function judgeSets(a: number, b: number, measure: boolean): PairVerdict {
     if (verify === 'signature') {
-      const jaccard = estimateJaccard(store.get(a), store.get(b));
+      const jaccard = estimateJaccard(store!.get(a), store!.get(b));
       return { pass: jaccard >= threshold - 1e-9, jaccard };
     }
-    const la = store.length(a);
-    const lb = store.length(b);
+    const la = store!.length(a);
+    const lb = store!.length(b);
     if (la === 0 || lb === 0) return { pass: false, jaccard: 0 };
     if (!measure && Math.min(la, lb) < threshold * Math.max(la, lb) - 1e-9) return { pass: false, jaccard: Math.min(la, lb) / Math.max(la, lb) };
-    const shared = intersectionSize(store.get(a), store.get(b));
+    const shared = intersectionSize(store!.get(a), store!.get(b));
     const union = la + lb - shared;
     return { pass: shared >= threshold * union - 1e-9, jaccard: shared / union };
-  };
+  }
 }
 
 /** Removed documents per 0.05-wide Jaccard bin (bin 19 holds J = 1), and those of unknown J. */

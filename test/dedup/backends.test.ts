@@ -17,7 +17,8 @@ writeFileSync(path, corpusJsonl(corpus.docs));
 
 describe.skipIf(!gpu.ctx)(`dedup outputs are byte-identical on GPU and CPU (${gpu.label})`, () => {
   const cases = [
-    { name: 'defaults', options: {} },
+    { name: 'defaults (cover rule)', options: {} },
+    { name: 'components rule', options: { cluster: 'components' as const } },
     { name: 'small batches and another seed', options: { batchSize: 7, seed: 12345 } },
     { name: 'signature verification, 64 hashes, 3-grams', options: { verify: 'signature' as const, numHashes: 64, ngram: 3 } },
   ];

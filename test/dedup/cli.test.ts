@@ -42,7 +42,10 @@ describe('tokenmix dedup', () => {
     const printed = io.stdout.join('\n');
     expect(printed).toMatch(/b = 18 bands × r = 7 rows \(tuned for J = 0\.6/);
     expect(printed).toMatch(/0\.8→0\.9855/);
-    expect(readFileSync(join(out, 'clusters.jsonl'), 'utf8')).toBe('{"id":"a","cluster":0,"kept":true}\n{"id":"b","cluster":0,"kept":false}\n');
+    expect(readFileSync(join(out, 'clusters.jsonl'), 'utf8')).toBe(
+      // b's 37 shingles are a's 36 and one more: J = 36/37.
+      '{"id":"a","cluster":0,"kept":true}\n{"id":"b","cluster":0,"kept":false,"of":"a","jaccard":0.972973}\n',
+    );
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
     expect(manifest.lsh).toMatchObject({ bands: 18, rows: 7, threshold: 0.8, aimedAt: 0.6 });
     expect(manifest.sources.default).toMatchObject({ docs_in: 3, docs_out: 2 });
