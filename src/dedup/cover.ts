@@ -24,8 +24,13 @@
  */
 import { estimateJaccard } from '../cpu/minhash.js';
 import { intersectionSize } from './shingles.js';
-import type { VectorStore } from './set-store.js';
 import type { VerifyMode } from './options.js';
+
+/** Per-document vectors (set-store.ts's VectorStore, or in-memory sets in the explorer). */
+export interface Vectors {
+  get(doc: number): Uint32Array;
+  length(doc: number): number;
+}
 
 export type ClusterRule = 'cover' | 'components';
 export const CLUSTER_RULES: readonly ClusterRule[] = ['cover', 'components'];
@@ -48,7 +53,7 @@ export interface PairVerdict {
 export function makeJudge(
   verify: VerifyMode,
   threshold: number,
-  store: VectorStore | null,
+  store: Vectors | null,
   exactClass: Uint32Array,
 ): (a: number, b: number, measure: boolean) => PairVerdict {
   return (a, b, measure) => {
