@@ -23,6 +23,7 @@ import { createInterface } from 'node:readline';
 import type { ResolvedInput } from '../io/types.js';
 import { LineFile, type OutputFile } from './line-file.js';
 import { decide, KEPT, type ClusterRule, type PairVerdict, type RuleStats } from './cover.js';
+import type { KeptIndex } from './kept-index.js';
 import type { KeepRule } from './options.js';
 import { shardFiles, type SignatureMarker } from './signature-phase.js';
 
@@ -69,6 +70,8 @@ export interface ClusterRuleRequest {
   rule: ClusterRule;
   /** The pair judge, given each document's exact-text class (cover.ts makeJudge). */
   judge: (exactClass: Uint32Array) => (a: number, b: number, measure: boolean) => PairVerdict;
+  /** Candidates among the kept for exact verification (kept-index.ts), or null. */
+  index?: (exactClass: Uint32Array) => KeptIndex | null;
 }
 
 /** JSON of a Jaccard in clusters.jsonl: 6 decimals, null when unknown (--verify none). */
@@ -76,7 +79,7 @@ const jaccardJson = (j: number) => (Number.isNaN(j) ? 'null' : String(Math.round
 
 export async function writeClusters(
   components: Uint32Array,
-  { keep, rule, judge }: ClusterRuleRequest,
+  { keep, rule, judge, index }: ClusterRuleRequest,
   inputs: ResolvedInput[],
   markers: SignatureMarker[],
   workDir: string,
@@ -119,7 +122,7 @@ export async function writeClusters(
         return x < y ? -1 : x > y ? 1 : a - b;
       }
     : null;
-  const decisions = decide({ rule, components, sizes, before, judge: judge(exactClass) });
+  const decisions = decide({ rule, components, sizes, before, judge: judge(exactClass), index: index?.(exactClass) ?? null });
   const { of, jaccard } = decisions;
 
   // Pass 2: the files.

@@ -15,14 +15,18 @@
  *
  * Cost: one check per member against the component's first kept member (which also gives
  * the components rule's Jaccard, for the manifest), then, only for members below T with it,
- * checks against the other kept members in keep order up to the first success. Checks first
- * compare set sizes (J <= min/max) before any read. Worst case Σ over components of
- * members × kept members; a clique-like cluster costs one check per member. Memory: 8 bytes
+ * checks against other kept members in keep order up to the first success. Under exact
+ * verification only the kept members that prefix filtering (kept-index.ts) cannot rule out
+ * are checked, so the work follows the overlap of the sets, not the number kept; otherwise
+ * (signature estimates) every kept member is, with sizes compared before any read: worst case
+ * Σ over components of members × kept members. A clique-like cluster costs one check per
+ * member. Memory: 8 bytes
  * per document (CSR of members) plus 4 transient, plus the outputs (`of` u32 and Jaccard f32 per document).
  * The decisions depend only on the component's members and their exact sets, so they are
  * the same for any band-file partition, memory budget, rank split or resume.
  */
 import { estimateJaccard } from '../cpu/minhash.js';
+import type { KeptIndex } from './kept-index.js';
 import { intersectionSize } from './shingles.js';
 import type { VerifyMode } from './options.js';
 
@@ -132,10 +136,12 @@ export interface DecideRequest {
   /** Keep order among the members of one component (negative: a first); null = input order. */
   before: ((a: number, b: number) => number) | null;
   judge: (a: number, b: number, measure: boolean) => PairVerdict;
+  /** Exact verification: candidates among the kept by prefix filtering (kept-index.ts). */
+  index?: KeptIndex | null;
 }
 
 /** Both rules on every component of two or more members; the outputs follow `rule`. */
-export function decide({ rule, components, sizes, before, judge }: DecideRequest): Decisions {
+export function decide({ rule, components, sizes, before, judge, index = null }: DecideRequest): Decisions {
   const count = components.length;
   // Members of each component, contiguous, in input order (CSR keyed by component id).
   const start = new Uint32Array(count);
@@ -173,6 +179,8 @@ export function decide({ rule, components, sizes, before, judge }: DecideRequest
     }
     kept.length = 0;
     kept.push(group[0]);
+    index?.clear();
+    index?.add(group[0], 0);
     for (let m = 1; m < group.length; m++) {
       const d = group[m];
       const first = judge(d, group[0], true);
@@ -182,7 +190,12 @@ export function decide({ rule, components, sizes, before, judge }: DecideRequest
       if (!first.pass) stats.components_removed_below_threshold++;
       let keeper = first.pass ? group[0] : KEPT;
       let similarity = first.jaccard;
-      for (let k = 1; keeper === KEPT && k < kept.length; k++) {
+      // The first passing kept member in keep order (kept[0] is already checked).
+      const positions = keeper === KEPT && index ? index.candidates(d) : null;
+      const tries = positions ? positions.length : kept.length;
+      for (let i = 0; keeper === KEPT && i < tries; i++) {
+        const k = positions ? positions[i] : i;
+        if (k === 0) continue;
         const verdict = judge(d, kept[k], false);
         checks++;
         if (verdict.pass) {
@@ -190,7 +203,10 @@ export function decide({ rule, components, sizes, before, judge }: DecideRequest
           similarity = verdict.jaccard;
         }
       }
-      if (keeper === KEPT) kept.push(d);
+      if (keeper === KEPT) {
+        index?.add(d, kept.length);
+        kept.push(d);
+      }
       else {
         stats.removed_cover++;
         stats.jaccard_to_kept.cover.add(similarity);

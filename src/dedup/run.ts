@@ -24,6 +24,7 @@ import { VERSION } from '../version.js';
 import { describeInputs } from '../pipeline/markers.js';
 import { BucketTable } from './bucket-table.js';
 import { makeJudge, type RuleStats } from './cover.js';
+import { jaccardPrefix, KeptIndex } from './kept-index.js';
 import { writeClusters, type ClusterSummary, type SourceTotals } from './clusters.js';
 import { emptyGroupStats, makeVerifier, PairCache, processRange, reloadRange, type GroupStats } from './group-phase.js';
 import { LineFile, writeWholeFile } from './line-file.js';
@@ -234,7 +235,9 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
   let summary: ClusterSummary;
   try {
     const judge = (exactClass: Uint32Array) => makeJudge(options.verify, options.threshold, store, exactClass);
-    summary = await writeClusters(components, { keep: options.keep, rule: options.cluster, judge }, inputs, markers, workDir, outDir);
+    const index = (exactClass: Uint32Array) =>
+      options.verify === 'exact' && store ? new KeptIndex((doc) => jaccardPrefix(store.get(doc), options.threshold), exactClass) : null;
+    summary = await writeClusters(components, { keep: options.keep, rule: options.cluster, judge, index }, inputs, markers, workDir, outDir);
   } finally {
     store?.close();
   }

@@ -16,6 +16,7 @@
 import type { Backend } from '../backend.js';
 import { minhashConstants } from '../cpu/minhash.js';
 import { decide, KEPT, makeJudge, type ClusterRule } from '../dedup/cover.js';
+import { jaccardPrefix, KeptIndex } from '../dedup/kept-index.js';
 import { bandKeys, planLsh, type LshPlan } from '../dedup/lsh.js';
 import { jaccardAtLeast, shingleSet, shingleWords } from '../dedup/shingles.js';
 import { UnionFind } from '../dedup/union-find.js';
@@ -135,7 +136,8 @@ export function nearDuplicates(index: NearDedupIndex, survivors: readonly number
   const exactClass = Uint32Array.from(survivors, (_, position) => position);
   const vectors = { get: (p: number) => sets[survivors[p]], length: (p: number) => sets[survivors[p]].length };
   const judge = makeJudge('exact', plan.threshold, vectors, exactClass);
-  const decisions = decide({ rule: request.cluster ?? 'cover', components: root, sizes, before, judge });
+  const kept = new KeptIndex((p) => jaccardPrefix(vectors.get(p), plan.threshold), exactClass);
+  const decisions = decide({ rule: request.cluster ?? 'cover', components: root, sizes, before, judge, index: kept });
   const dropped = survivors.filter((_, position) => decisions.of[position] !== KEPT);
   let clusters = 0;
   for (const size of sizes) if (size > 1) clusters++;

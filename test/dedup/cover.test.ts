@@ -2,7 +2,9 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { corpusJsonl, generateNearPairs, shingleStrings } from '../../fixtures/dedup/near-pairs.js';
-import { decide, KEPT, type PairVerdict } from '../../src/dedup/cover.js';
+import { rng } from '../../fixtures/random.js';
+import { decide, KEPT, makeJudge, type PairVerdict } from '../../src/dedup/cover.js';
+import { jaccardPrefix, KeptIndex } from '../../src/dedup/kept-index.js';
 import { clusterLines, runComplete, snapshot, tempDir, writeJsonl } from './helpers.js';
 
 const root = tempDir('dedup-cover');
@@ -173,5 +175,55 @@ describe('decide() on a hand-made pair table', () => {
     const d = decide({ rule: 'components', components, sizes, before: null, judge });
     expect([...d.of]).toEqual([KEPT, 0, 0, 0, 0, KEPT]);
     expect(d.stats.jaccard_to_kept.components.toJSON()).toEqual({ '0.50-0.55': 2, '0.90-0.95': 2 });
+  });
+});
+
+describe('prefix filtering (kept-index.ts) changes the cost, never a decision', () => {
+  // One component of 400 documents: a 120-element base set with 0–40 elements replaced each,
+  // so pairs spread over J ≈ 0.4–1 around the threshold; a few share an exact-text class
+  // (one pair with no elements at all), which passes whatever the sets.
+  const r = rng(11);
+  let fresh = 1_000_000;
+  const base = Array.from({ length: 120 }, (_, i) => i * 7919);
+  const sets = Array.from({ length: 400 }, (_, d) => {
+    if (d === 17 || d === 18) return new Uint32Array(0);
+    const set = [...base];
+    const replaced = r.int(41);
+    for (let i = 0; i < replaced; i++) set[r.int(set.length)] = fresh++;
+    return Uint32Array.from(new Set(set)).sort();
+  });
+  const exactClass = Uint32Array.from(sets, (_, d) => (d === 18 ? 17 : d === 250 ? 40 : d));
+  const vectors = { get: (d: number) => sets[d], length: (d: number) => sets[d].length };
+  const components = new Uint32Array(400);
+  const sizes = new Uint32Array(400);
+  sizes[0] = 400;
+  const rank = Array.from({ length: 400 }, () => r.int(1000));
+
+  for (const threshold of [0.7, 0.8, 0.9]) {
+    for (const order of ['input', 'random'] as const) {
+      it(`T = ${threshold}, ${order} keep order`, () => {
+        const judge = makeJudge('exact', threshold, vectors, exactClass);
+        const before = order === 'input' ? null : (a: number, b: number) => rank[a] - rank[b] || a - b;
+        const linear = decide({ rule: 'cover', components, sizes, before, judge });
+        const index = new KeptIndex((d) => jaccardPrefix(sets[d], threshold), exactClass);
+        const filtered = decide({ rule: 'cover', components, sizes, before, judge, index });
+        expect([...filtered.of]).toEqual([...linear.of]);
+        expect([...filtered.jaccard]).toEqual([...linear.jaccard]);
+        expect(linear.stats.kept_in_clusters).toBeGreaterThan(5); // several kept: the filter has work
+        expect(filtered.checks).toBeLessThan(linear.checks);
+        // No words, same text: one of 17 and 18 stays, the other goes for it.
+        const [of17, of18] = [filtered.of[17], filtered.of[18]];
+        expect(of17 === KEPT ? [of18, 17] : [of17, of18]).toEqual(of17 === KEPT ? [17, 17] : [18, KEPT]);
+      });
+    }
+  }
+
+  it('the prefix is the first |x| − ⌈T·|x|⌉ + 1 elements', () => {
+    const set = Uint32Array.from({ length: 10 }, (_, i) => i);
+    expect([...jaccardPrefix(set, 0.8)]).toEqual([0, 1, 2]);
+    expect([...jaccardPrefix(set, 0.75)]).toEqual([0, 1, 2]); // ⌈7.5⌉ = 8
+    expect([...jaccardPrefix(set, 0.7)]).toEqual([0, 1, 2, 3]);
+    expect([...jaccardPrefix(set, 1)]).toEqual([0]);
+    expect(jaccardPrefix(new Uint32Array(0), 0.8).length).toBe(0);
   });
 });
