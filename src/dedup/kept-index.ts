@@ -25,6 +25,9 @@ export function jaccardPrefix(set: Uint32Array, threshold: number): Uint32Array 
 export class KeptIndex {
   private readonly byElement = new Map<number, number[]>();
   private readonly byClass = new Map<number, number>();
+  /** Generation stamps per kept position (dedupe candidates without sorting duplicates). */
+  private seen = new Uint32Array(64);
+  private generation = 0;
 
   constructor(
     private readonly prefix: (doc: number) => Uint32Array,
@@ -34,6 +37,8 @@ export class KeptIndex {
   clear(): void {
     this.byElement.clear();
     this.byClass.clear();
+    this.seen.fill(0);
+    this.generation = 0;
   }
 
   /** Index kept document `doc`, the `position`-th kept member of its component. */
@@ -48,17 +53,26 @@ export class KeptIndex {
 
   /** Positions of the kept members that may pass with `doc`, ascending, without duplicates. */
   candidates(doc: number): number[] {
+    // A kept member shares many prefix elements with a similar document: mark, then sort the few.
+    this.generation++;
     const found: number[] = [];
+    const note = (position: number) => {
+      if (position >= this.seen.length) {
+        const grown = new Uint32Array(Math.max(2 * this.seen.length, position + 1));
+        grown.set(this.seen);
+        this.seen = grown;
+      }
+      if (this.seen[position] !== this.generation) {
+        this.seen[position] = this.generation;
+        found.push(position);
+      }
+    };
     const same = this.byClass.get(this.exactClass[doc]);
-    if (same !== undefined) found.push(same);
+    if (same !== undefined) note(same);
     for (const element of this.prefix(doc)) {
       const list = this.byElement.get(element);
-      if (list) for (const position of list) found.push(position);
+      if (list) for (const position of list) note(position);
     }
-    found.sort((a, b) => a - b);
-    let unique = 0;
-    for (let i = 0; i < found.length; i++) if (i === 0 || found[i] !== found[i - 1]) found[unique++] = found[i];
-    found.length = unique;
-    return found;
+    return found.sort((a, b) => a - b);
   }
 }
