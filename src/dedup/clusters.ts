@@ -13,8 +13,9 @@
  *  2. clusters.jsonl (one line per clustered record: {"id","cluster","kept"}, with cluster =
  *     the component id, and on removed records "of" (the kept id) and "jaccard"),
  *     cluster_rules.jsonl, and per input shard keep/ and drops/ lists.
- * Memory: 4 bytes per document (component) + cover.ts's 16, the exact-text hashes of
- * clustered records during pass 1, and for `best-quality` their scores and ids.
+ * Memory per document: 4 bytes (component) + 4 (exact-text class) + cover.ts's 8 (+ 4 per
+ * clustered one); per clustered record: its exact-text hash during pass 1, for
+ * `best-quality` its score (8 bytes per document) and id; per kept clustered record its id.
  */
 import { createReadStream } from 'node:fs';
 import { mkdirSync, rmSync } from 'node:fs';

@@ -20,8 +20,8 @@
  * are checked, so the work follows the overlap of the sets, not the number kept; otherwise
  * (signature estimates) every kept member is, with sizes compared before any read: worst case
  * Σ over components of members × kept members. A clique-like cluster costs one check per
- * member. Memory: 8 bytes
- * per document (CSR of members) plus 4 transient, plus the outputs (`of` u32 and Jaccard f32 per document).
+ * member. Memory: 4 bytes per clustered document (members) plus the outputs (`of` u32 and
+ * Jaccard f32 per document).
  * The decisions depend only on the component's members and their exact sets, so they are
  * the same for any band-file partition, memory budget, rank split or resume.
  */
@@ -143,21 +143,22 @@ export interface DecideRequest {
 /** Both rules on every component of two or more members; the outputs follow `rule`. */
 export function decide({ rule, components, sizes, before, judge, index = null }: DecideRequest): Decisions {
   const count = components.length;
-  // Members of each component, contiguous, in input order (CSR keyed by component id).
-  const start = new Uint32Array(count);
+  // Members of each component, contiguous, in input order and component-id order (CSR);
+  // `of` serves as each component's fill cursor before it holds the decisions.
+  const of = new Uint32Array(count);
   let next = 0;
   for (let d = 0; d < count; d++) {
-    start[d] = next;
-    if (components[d] === d && sizes[d] > 1) next += sizes[d];
+    if (components[d] === d && sizes[d] > 1) {
+      of[d] = next;
+      next += sizes[d];
+    }
   }
   const members = new Uint32Array(next);
-  const filled = new Uint32Array(count);
   for (let d = 0; d < count; d++) {
     const root = components[d];
-    if (sizes[root] > 1) members[start[root] + filled[root]++] = d;
+    if (sizes[root] > 1) members[of[root]++] = d;
   }
-
-  const of = new Uint32Array(count).fill(KEPT);
+  of.fill(KEPT);
   const jaccard = new Float32Array(count).fill(Number.NaN);
   const stats: RuleStats = {
     rule,
@@ -170,9 +171,11 @@ export function decide({ rule, components, sizes, before, judge, index = null }:
   let checks = 0;
   const leaders = new Map<number, number>();
   const kept: number[] = [];
+  let offset = 0;
   for (let root = 0; root < count; root++) {
     if (components[root] !== root || sizes[root] < 2) continue;
-    const group = members.subarray(start[root], start[root] + sizes[root]);
+    const group = members.subarray(offset, offset + sizes[root]);
+    offset += sizes[root];
     if (before) {
       group.sort(before);
       leaders.set(root, group[0]);

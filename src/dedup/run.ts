@@ -5,8 +5,9 @@
  *      the GPU or CPU (bit-identical), band keys into partitioned band files;
  *   2. grouping (per range of band-key buckets, markers): buckets → star/chain candidate
  *      edges → exact-Jaccard verification → union-find;
- *   3. clusters and outputs: clusters.jsonl, cluster_rules.jsonl, keep/ and drops/ lists per
- *      input shard, quarantine.jsonl, manifest.json.
+ *   3. cluster rule and outputs: per component, `cover` (default) or `components` decides
+ *      who is removed (cover.ts); clusters.jsonl, cluster_rules.jsonl, keep/ and drops/ lists
+ *      per input shard, quarantine.jsonl, manifest.json.
  * The manifest holds only what equal runs share (no backend, timing or verification
  * counters, which depend on resume order): same inputs + options + seed ⇒ same bytes.
  * Run-specific facts go to OUT/run.json.
