@@ -146,6 +146,11 @@ export async function dedupCommand(args: string[], io: CliIo): Promise<number> {
         `${totals.clusters} clusters (${totals.clusters_exact} exact, ${totals.clusters_near} near, largest ${totals.largest_cluster}), ` +
         `${totals.docs_in_clusters} records in clusters, removed ${totals.removed_exact} exact + ${totals.removed_near} near; quarantined ${totals.quarantined}`,
     );
+    const rule = manifest.cluster_rule;
+    io.out(
+      `cluster rule ${rule.rule}: cover removes ${rule.removed_cover}, components ${rule.removed_components} ` +
+        `(${rule.components_removed_below_threshold} of them below J ${lsh.threshold} with the one kept member)`,
+    );
     io.out(`manifest: ${result.manifestPath}`);
     if (!values['no-report']) io.out(`report: ${await writeReport(dirname(result.manifestPath))}`);
     return ExitCode.ok;
