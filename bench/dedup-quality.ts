@@ -12,7 +12,8 @@
  *     pairs that end in one cluster.
  *
  * Both corpora also run `--cluster components` (the connected-component rule) for comparison.
- * Options: --seeds 1,2,3 (synthetic seeds), --templates N --families N (synthetic size),
+ * Options: --seeds 1,2,3 (synthetic seeds), --templates N --families N --chains N (synthetic size;
+ * planted 7-document chains per template, default 1),
  * --ablations (also --links chain|star and --margin 0, i.e. datasketch's b × r, on both sets),
  * --check-truth (recompute the synthetic truth with tools/truth.py and compare bytes).
  * Results: bench/results/dedup-quality-*.json. Recorded numbers: src/dedup/README.md.
@@ -157,6 +158,7 @@ async function main(): Promise<void> {
       seeds: { type: 'string', default: '1,2,3' },
       templates: { type: 'string', default: '60' },
       families: { type: 'string', default: '40' },
+      chains: { type: 'string', default: '1' },
       ablations: { type: 'boolean', default: false },
       'check-truth': { type: 'boolean', default: false },
     },
@@ -183,7 +185,7 @@ async function main(): Promise<void> {
     // 2. Synthetic hard set.
     const synthetic: unknown[] = [];
     for (const seed of values.seeds!.split(',').map(Number)) {
-      const corpus = generateNearPairs({ seed, templates: Number(values.templates), familiesPerTemplate: Number(values.families) });
+      const corpus = generateNearPairs({ seed, templates: Number(values.templates), familiesPerTemplate: Number(values.families), chainsPerTemplate: Number(values.chains) });
       const dir = join(work, `syn-${seed}`);
       rmSync(dir, { recursive: true, force: true });
       const input = join(work, `syn-${seed}.jsonl`);

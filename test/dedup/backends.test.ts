@@ -11,7 +11,7 @@ afterAll(() => gpu.ctx?.destroy());
 const root = tempDir('dedup-backends');
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-const corpus = generateNearPairs({ seed: 9, templates: 3, familiesPerTemplate: 6 });
+const corpus = generateNearPairs({ seed: 9, templates: 3, familiesPerTemplate: 6, chainsPerTemplate: 1 });
 const path = join(root, 'corpus.jsonl');
 writeFileSync(path, corpusJsonl(corpus.docs));
 

@@ -98,7 +98,7 @@ describe('cover rule on a planted chain (7 documents, neighbour J 0.914, ends 0.
 });
 
 describe('cover on the synthetic hard set (planted chains, near-threshold negatives)', () => {
-  const corpus = generateNearPairs({ seed: 5, templates: 4, familiesPerTemplate: 8 });
+  const corpus = generateNearPairs({ seed: 5, templates: 4, familiesPerTemplate: 8, chainsPerTemplate: 1 });
   const path = join(root, 'synthetic.jsonl');
   writeFileSync(path, corpusJsonl(corpus.docs));
   const truth = new Map<string, number>();
