@@ -5,6 +5,7 @@
 import { TokenmixError } from '../errors.js';
 import type { FieldMap, InputSpec } from '../io/types.js';
 import { BUCKET_LINKS, type BucketLinks } from './bucket-table.js';
+import { CLUSTER_RULES, type ClusterRule } from './cover.js';
 import { DEFAULT_MARGIN, DEFAULT_WEIGHTS, type LshWeights } from './lsh.js';
 
 export type KeepRule = 'first' | 'best-quality';
@@ -37,6 +38,8 @@ export interface DedupOptions {
   fields?: Partial<Pick<FieldMap, 'id' | 'text' | 'source'>>;
   verify?: VerifyMode;
   links?: BucketLinks;
+  /** Which members of a cluster go (cover.ts; default cover). */
+  cluster?: ClusterRule;
   /** Memory budget of the grouping phase's hash table (default 1 GiB). */
   memoryBytes?: number;
   batchSize?: number;
@@ -69,6 +72,7 @@ export interface ResolvedDedupOptions {
   fields: { id: string; text: string; source: string };
   verify: VerifyMode;
   links: BucketLinks;
+  cluster: ClusterRule;
   memoryBytes: number;
   batchSize: number;
   onError: 'fail' | 'quarantine';
@@ -113,6 +117,7 @@ export function resolveDedupOptions(options: DedupOptions): ResolvedDedupOptions
     fields,
     verify: oneOf(options.verify, VERIFY_MODES, 'exact', '--verify'),
     links: oneOf(options.links, BUCKET_LINKS, 'star-chain', '--links'),
+    cluster: oneOf(options.cluster, CLUSTER_RULES, 'cover', '--cluster'),
     memoryBytes: integer(options.memoryBytes, 2 ** 30, 'memoryBytes', 4096, 2 ** 45),
     batchSize: integer(options.batchSize, 4096, 'batchSize', 1, 1 << 22),
     onError: oneOf(options.onError, ['fail', 'quarantine'] as const, 'fail', '--on-error'),

@@ -5,8 +5,9 @@
  *      the GPU or CPU (bit-identical), band keys into partitioned band files;
  *   2. grouping (per range of band-key buckets, markers): buckets → star/chain candidate
  *      edges → exact-Jaccard verification → union-find;
- *   3. clusters and outputs: clusters.jsonl, cluster_rules.jsonl, keep/ and drops/ lists per
- *      input shard, quarantine.jsonl, manifest.json.
+ *   3. cluster rule and outputs: per component, `cover` (default) or `components` decides
+ *      who is removed (cover.ts); clusters.jsonl, cluster_rules.jsonl, keep/ and drops/ lists
+ *      per input shard, quarantine.jsonl, manifest.json.
  * The manifest holds only what equal runs share (no backend, timing or verification
  * counters, which depend on resume order): same inputs + options + seed ⇒ same bytes.
  * Run-specific facts go to OUT/run.json.
@@ -23,6 +24,8 @@ import type { FieldMap, ResolvedInput } from '../io/types.js';
 import { VERSION } from '../version.js';
 import { describeInputs, type InputCounts } from '../pipeline/markers.js';
 import { BucketTable } from './bucket-table.js';
+import { makeJudge, type RuleStats } from './cover.js';
+import { jaccardPrefix, KeptIndex } from './kept-index.js';
 import { writeClusters, type ClusterSummary, type SourceTotals } from './clusters.js';
 import { emptyGroupStats, makeVerifier, PairCache, processRange, reloadRange, type GroupStats } from './group-phase.js';
 import { LineFile, writeWholeFile } from './line-file.js';
@@ -82,7 +85,9 @@ export interface DedupManifest {
     token_acceptance: number;
     quarantined: number;
     without_words: number;
-  } & Omit<ClusterSummary, 'sources' | 'files'>;
+  } & Omit<ClusterSummary, 'sources' | 'files' | 'decision' | 'checks'>;
+  /** What each cluster rule removes on these components (cover.ts). */
+  cluster_rule: RuleStats;
   sources: Record<string, SourceTotals & { doc_acceptance: number; token_acceptance: number }>;
   quarantine: Record<string, number>;
   outputs: ClusterSummary['files'];
@@ -298,15 +303,24 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
     }
     grouping?.done();
     if (reloaded > 0) log(`tokenmix: ${reloaded} of ${ranges.length} bucket ranges already grouped, reusing them`);
-  } finally {
+  } catch (error) {
     store?.close();
+    throw error;
   }
   if (times) times.groupMs += performance.now() - started;
 
-  // Phase 3: clusters and outputs.
+  // Phase 3: cluster rule (reads the sets again), clusters and outputs.
   started = performance.now();
   const components = uf.flatten();
-  const summary = await writeClusters(components, options.keep, inputs, markers, workDir, outDir);
+  let summary: ClusterSummary;
+  try {
+    const judge = (exactClass: Uint32Array) => makeJudge(options.verify, options.threshold, store, exactClass);
+    const index = (exactClass: Uint32Array) =>
+      options.verify === 'exact' && store ? new KeptIndex((doc) => jaccardPrefix(store.get(doc), options.threshold), exactClass) : null;
+    summary = await writeClusters(components, { keep: options.keep, rule: options.cluster, judge, index }, inputs, markers, workDir, outDir);
+  } finally {
+    store?.close();
+  }
   const quarantine = new LineFile(join(outDir, 'quarantine.jsonl'));
   const quarantineReasons: Record<string, number> = {};
   for (const [s] of markers.entries()) {
@@ -328,7 +342,7 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
     totals.tokens_out += t.tokens_out;
     sources[name] = { ...t, doc_acceptance: ratio(t.docs_out, t.docs_in), token_acceptance: ratio(t.tokens_out, t.tokens_in) };
   }
-  const { files: _files, sources: _sources, ...clusterCounts } = summary;
+  const { files: _files, sources: _sources, decision, checks, ...clusterCounts } = summary;
   const manifest: DedupManifest = {
     tool: { name: 'tokenmix', version: VERSION },
     command: 'dedup',
@@ -343,6 +357,7 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
       fields: options.fields,
       verify: options.verify,
       links: options.links,
+      cluster: options.cluster,
       on_error: options.onError,
     },
     lsh,
@@ -356,6 +371,7 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
       without_words: markers.reduce((a, m) => a + m.without_words, 0),
       ...clusterCounts,
     },
+    cluster_rule: decision,
     sources,
     quarantine: Object.fromEntries(Object.entries(quarantineReasons).sort(([a], [b]) => (a < b ? -1 : 1))),
     outputs,
@@ -365,7 +381,7 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
   if (times) times.outputMs += performance.now() - started;
   writeFileSync(
     join(outDir, 'run.json'),
-    `${JSON.stringify({ backend: describeBackend(backend), rank, world_size: worldSize, ranges: ranges.length, grouping: stats, times: times ?? null }, null, 2)}\n`,
+    `${JSON.stringify({ backend: describeBackend(backend), rank, world_size: worldSize, ranges: ranges.length, grouping: stats, cluster_rule_checks: checks, times: times ?? null }, null, 2)}\n`,
   );
   if (!request.keepWork) rmSync(workDir, { recursive: true, force: true });
   else rmSync(join(workDir, 'reduce.lock'), { force: true });

@@ -151,9 +151,9 @@ export class Curator {
     let near: NearDedupOutcome | null = null;
     if (config.dedup.near) {
       const entering = alive();
-      const { ngram, num_hashes: numHashes, threshold: jaccard, bands, rows } = config.dedup.near;
+      const { ngram, num_hashes: numHashes, threshold: jaccard, bands, rows, cluster } = config.dedup.near;
       const index = await this.nearIndex({ ngram, numHashes, seed: config.seed });
-      near = nearDuplicates(index, entering, { threshold: jaccard, bands, rows, keep: config.dedup.keep, score: scoreOf, id: idOf });
+      near = nearDuplicates(index, entering, { threshold: jaccard, bands, rows, keep: config.dedup.keep, cluster, score: scoreOf, id: idOf });
       drop('near_dedup', near.dropped);
       ledger.record('near_dedup', entering, alive());
     }

@@ -33,7 +33,7 @@ export interface ExploreSettings {
   /** Quality threshold by source; null = that source is not filtered. */
   thresholds: Record<string, number | null>;
   exactDedup: boolean;
-  near: { enabled: boolean; threshold: number; ngram: number; numHashes: number };
+  near: { enabled: boolean; threshold: number; ngram: number; numHashes: number; cluster?: 'cover' | 'components' };
   /** Late stage (SPEC §3 schedule): its share of the budget (0 = none) and its weights. */
   anneal: { fraction: number; weights: Record<string, number> };
   budgetTokens: number;
@@ -69,7 +69,7 @@ export function configFromSettings(settings: ExploreSettings): Record<string, un
           exact: settings.exactDedup,
           keep: 'first',
           ...(settings.near.enabled
-            ? { near: { threshold: settings.near.threshold, ngram: settings.near.ngram, num_hashes: settings.near.numHashes } }
+            ? { near: { threshold: settings.near.threshold, ngram: settings.near.ngram, num_hashes: settings.near.numHashes, cluster: settings.near.cluster ?? 'cover' } }
             : {}),
         }
       : undefined;
@@ -118,7 +118,7 @@ export function settingsFromConfig(config: ExploreConfig, sources: readonly stri
     thresholds: Object.fromEntries(sources.map((s) => [s, quality?.thresholds[s] ?? null])),
     exactDedup: curate.dedup.exact,
     near: curate.dedup.near
-      ? { enabled: true, threshold: curate.dedup.near.threshold, ngram: curate.dedup.near.ngram, numHashes: curate.dedup.near.num_hashes }
+      ? { enabled: true, threshold: curate.dedup.near.threshold, ngram: curate.dedup.near.ngram, numHashes: curate.dedup.near.num_hashes, cluster: curate.dedup.near.cluster }
       : { enabled: false, threshold: 0.8, ngram: 5, numHashes: 128 },
     anneal: schedule.length === 2 ? { fraction: schedule[1].fraction, weights: fill(schedule[1].weights) } : { fraction: 0, weights: fill(schedule[0].weights) },
     budgetTokens: mixture.budget_tokens,

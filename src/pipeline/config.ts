@@ -39,6 +39,8 @@ export interface NearDedupConfig {
   num_hashes: number;
   bands?: number;
   rows?: number;
+  /** Which members of a cluster go (src/dedup/cover.ts): `cover` (default) or `components`. */
+  cluster: 'cover' | 'components';
 }
 
 export interface DedupConfig {
@@ -201,13 +203,15 @@ function parseDedup(value: unknown): DedupConfig {
   if (keep !== 'first' && keep !== 'best-quality') fail('dedup.keep', '"first" or "best-quality"', keep);
   let near: NearDedupConfig | null = null;
   if (d.near !== undefined && d.near !== null && d.near !== false) {
-    const n = d.near === true ? {} : objectAt(d.near, 'dedup.near', ['threshold', 'ngram', 'num_hashes', 'bands', 'rows']);
+    const n = d.near === true ? {} : objectAt(d.near, 'dedup.near', ['threshold', 'ngram', 'num_hashes', 'bands', 'rows', 'cluster']);
+    if (n.cluster !== undefined && n.cluster !== 'cover' && n.cluster !== 'components') fail('dedup.near.cluster', '"cover" or "components"', n.cluster);
     near = {
       threshold: n.threshold === undefined ? 0.8 : numberAt(n.threshold, 'dedup.near.threshold', { min: 0, max: 1 }),
       ngram: n.ngram === undefined ? 5 : numberAt(n.ngram, 'dedup.near.ngram', { min: 1, max: 64, integer: true }),
       num_hashes: n.num_hashes === undefined ? 128 : numberAt(n.num_hashes, 'dedup.near.num_hashes', { min: 1, max: 4096, integer: true }),
       ...(n.bands !== undefined ? { bands: numberAt(n.bands, 'dedup.near.bands', { min: 1, integer: true }) } : {}),
       ...(n.rows !== undefined ? { rows: numberAt(n.rows, 'dedup.near.rows', { min: 1, integer: true }) } : {}),
+      cluster: n.cluster === undefined ? 'cover' : (n.cluster as 'cover' | 'components'),
     };
   }
   return { exact: d.exact === true, keep, near };

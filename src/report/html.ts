@@ -7,6 +7,7 @@
  */
 import { invariant } from '../errors.js';
 import type { ClusterSizes } from './clusters.js';
+import { clusterRulePlot, clusterRuleTable } from './cluster-rule.js';
 import { escapeHtml, jsonForScript } from './format.js';
 import { PAGE_CSS, PAGE_SCRIPT } from './page-script.js';
 import type { PlotSpec } from './plot-spec.js';
@@ -64,7 +65,7 @@ export function reportSections(input: ReportInput): Section[] {
     { id: 'run', title: 'Run', plots: [], html: [overviewTable(manifest, view), inputsTable(manifest)] },
     { id: 'curation', title: 'Curation funnel', plots: funnelPlots(view), html: [totalsTable(manifest, view), stagesTable(view)] },
     { id: 'quality', title: 'Quality scores and thresholds', plots: scorePlots(manifest, view.sources), html: [qualityTable(manifest, view)] },
-    { id: 'dedup', title: 'Near-duplicate removal', plots: [...only(clusterPlot(clusters)), ...only(lshPlot(manifest))], html: [dedupTable(manifest, clusters)] },
+    { id: 'dedup', title: 'Near-duplicate removal', plots: [...only(clusterPlot(clusters)), ...only(lshPlot(manifest)), ...only(clusterRulePlot(manifest))], html: [dedupTable(manifest, clusters), clusterRuleTable(manifest)] },
     { id: 'mixture', title: 'Mixture', plots: only(weightsPlot(manifest, view.sources)), html: [weightsTable(manifest, view.sources)] },
     {
       id: 'diagnostics',
