@@ -1,0 +1,176 @@
+/**
+ * One-permutation MinHash with optimal densification (Shrivastava, ICML 2017): the CPU
+ * oracle. It costs O(shingles + K) per document where K-permutation MinHash
+ * (src/cpu/minhash.ts) costs O(shingles × K); the estimator is the same (estimateJaccard:
+ * the fraction of equal slots).
+ *
+ * THE SKETCH (this header is the specification; shaders/oph.wgsl implements the same
+ * arithmetic and must agree bit for bit). All arithmetic is on u32, wrapping mod 2^32.
+ *
+ * Input: documents as CSR over their shingle sets: document d is
+ * shingles[offsets[d] .. offsets[d+1]), the u32 shingle hashes of src/dedup/shingles.ts
+ * shingleSet() (sorted, duplicate-free; the result does not depend on order or repeats).
+ * Parameters: numHashes K (1..1024, default 128), seed (u32).
+ *
+ * 1. Constants, from `seed` by splitmix32 (src/cpu/minhash.ts header step 1), in order:
+ *      skip one output (it is MinHash's shingleSeed, which hashed the shingles);
+ *      bin mixer   (a_b, b_b, c_b) = next(), next() | 1, next();
+ *      value mixer (a_v, b_v, c_v) = next(), next() | 1, next();
+ *      probeSeed = next().
+ *    So the two mixers are MinHash's slots 0 and 1 for the same seed: the bin hash and the
+ *    value hash are as independent as two K-permutation MinHash slots.
+ * 2. Each shingle x goes to bin(x) = mulhi(h(x), K) with h(x) = fmix32(((x ^ a_b) * b_b) + c_b),
+ *    where mulhi(h, K) = floor(h · K / 2^32) (the high word of the 64-bit product: uniform
+ *    bins for any K). Its value is v(x) = fmix32(((x ^ a_v) * b_v) + c_v).
+ *    raw[j] = min of v(x) over the shingles with bin(x) = j (unsigned). Bin j is EMPTY when
+ *    no shingle falls in it (emptiness is tracked apart from values, so a value of
+ *    0xFFFFFFFF is an ordinary value).
+ * 3. Optimal densification. A non-empty bin keeps raw[j]. An empty bin j takes raw[c] of the
+ *    first non-empty bin c of its probe sequence
+ *      c_j(t) = mulhi(g_j(t), K),  t = 0, 1, 2, …,  where g_j(t) is the t-th output
+ *      (counting from 0) of splitmix32(fmix32(j ^ probeSeed)), i.e.
+ *      g_j(t) = fmix32(fmix32(j ^ probeSeed) + (t + 1) · 0x9e3779b9).
+ *    The sequence depends only on (j, K, seed), never on the document: that is what makes
+ *    P(sig_A[j] = sig_B[j]) = J(A, B) for every slot. Values are always copied from raw
+ *    (non-empty) bins, never from bins filled earlier in this step.
+ *    Bound: after PROBE_ROUNDS · K probes (t = 0 .. 64K−1) without a non-empty bin, the bin
+ *    takes the first non-empty bin of the scan j+1, j+2, … (mod K). For a document with at
+ *    least one non-empty bin, each probe misses with probability at most 1 − 1/K, so the
+ *    fallback runs with probability below e^−64 per bin; it exists so that the GPU loop has
+ *    a fixed bound, not for accuracy.
+ * 4. A document with no shingles has every slot 0xFFFFFFFF (as in MinHash: two empty
+ *    documents estimate 1, an empty and a non-empty one 0).
+ * Output: Uint32Array of N·K values, row-major by document (d's sketch at d·K .. d·K+K).
+ */
+import { invariant, TokenmixError } from '../errors.js';
+import { fmix32 } from '../text/hash.js';
+import { DEFAULT_NUM_HASHES, EMPTY_SLOT, mixShingle, splitmix32 } from './minhash.js';
+
+/** Documents as CSR shingle sets: document d is shingles[offsets[d] .. offsets[d+1]). */
+export interface ShingleBatch {
+  /** N+1 non-decreasing offsets, offsets[0] = 0, offsets[N] = shingles.length. */
+  offsets: Uint32Array;
+  shingles: Uint32Array;
+}
+
+export interface OphParams {
+  /** Bins (= signature slots) per document, 1..OPH_MAX_HASHES. Defaults to 128. */
+  numHashes?: number;
+  /** u32 seed (the same as MinHash's: shingles hashed with its shingleSeed). */
+  seed: number;
+}
+
+/** Largest K: the shader holds K bins in workgroup memory (4 KiB at 1024). */
+export const OPH_MAX_HASHES = 1024;
+
+/** Random probes per empty bin, in units of K, before the deterministic scan (header step 3). */
+export const PROBE_ROUNDS = 64;
+
+/** What both backends compute from the parameters (header step 1). */
+export interface OphConstants {
+  numHashes: number;
+  /** a_b, b_b, c_b, a_v, b_v, c_v, probeSeed. */
+  binA: number;
+  binB: number;
+  binC: number;
+  valueA: number;
+  valueB: number;
+  valueC: number;
+  probeSeed: number;
+}
+
+function isU32(value: number): boolean {
+  return Number.isInteger(value) && value >= 0 && value <= 0xffffffff;
+}
+
+/** Check and complete the parameters (user errors name the field and the fix). */
+export function resolveOphParams(params: OphParams): Required<OphParams> {
+  const numHashes = params.numHashes ?? DEFAULT_NUM_HASHES;
+  if (!Number.isInteger(numHashes) || numHashes < 1 || numHashes > OPH_MAX_HASHES) {
+    throw new TokenmixError(`one-permutation MinHash numHashes must be an integer from 1 to ${OPH_MAX_HASHES} (got ${numHashes}); set dedup.numHashes`);
+  }
+  if (!isU32(params.seed)) {
+    throw new TokenmixError(`one-permutation MinHash seed must be an integer from 0 to 4294967295 (got ${params.seed}); set dedup.seed`);
+  }
+  return { numHashes, seed: params.seed };
+}
+
+/** Derive the two mixers and the probe seed (header step 1). */
+export function ophConstants(params: OphParams): OphConstants {
+  const { numHashes, seed } = resolveOphParams(params);
+  const next = splitmix32(seed);
+  next(); // MinHash's shingleSeed
+  const binA = next();
+  const binB = (next() | 1) >>> 0;
+  const binC = next();
+  const valueA = next();
+  const valueB = (next() | 1) >>> 0;
+  const valueC = next();
+  return { numHashes, binA, binB, binC, valueA, valueB, valueC, probeSeed: next() };
+}
+
+/** Check the CSR layout of a batch; returns the number of documents. */
+export function validateShingleBatch(batch: ShingleBatch): number {
+  const { offsets, shingles } = batch;
+  if (offsets.length < 1 || offsets[0] !== 0) {
+    throw new TokenmixError('one-permutation MinHash batch offsets must start with 0 and hold N+1 entries for N documents');
+  }
+  const count = offsets.length - 1;
+  for (let d = 0; d < count; d++) {
+    if (offsets[d + 1] < offsets[d]) {
+      throw new TokenmixError(`one-permutation MinHash batch offsets must not decrease (document ${d}: ${offsets[d]} > ${offsets[d + 1]})`);
+    }
+  }
+  if (offsets[count] !== shingles.length) {
+    throw new TokenmixError(`one-permutation MinHash batch offsets end at ${offsets[count]} but there are ${shingles.length} shingles; they must agree`);
+  }
+  return count;
+}
+
+/** floor(h · K / 2^32): exact in a double since h · K < 2^42. */
+export function mulhi(h: number, numBins: number): number {
+  return Math.floor((h >>> 0) * numBins / 4294967296);
+}
+
+/** The bin that empty bin j copies from (header step 3); the document has a non-empty bin. */
+function sourceBin(j: number, occupied: Uint8Array, probeSeed: number, probeRounds: number): number {
+  const numBins = occupied.length;
+  const next = splitmix32(fmix32(j ^ probeSeed));
+  for (let t = 0; t < probeRounds * numBins; t++) {
+    const bin = mulhi(next(), numBins);
+    if (occupied[bin]) return bin;
+  }
+  for (let step = 1; step < numBins; step++) {
+    const bin = (j + step) % numBins;
+    if (occupied[bin]) return bin;
+  }
+  invariant(false, 'oph: densifying a document without a non-empty bin');
+}
+
+/**
+ * One-permutation MinHash sketches of every document: N·K u32, row-major by document.
+ * `probeRounds` is for tests only (0 sends every empty bin straight to the fallback scan).
+ */
+export function ophCpu(batch: ShingleBatch, params: OphParams, probeRounds = PROBE_ROUNDS): Uint32Array {
+  const count = validateShingleBatch(batch);
+  const c = ophConstants(params);
+  const numBins = c.numHashes;
+  const { offsets, shingles } = batch;
+  const sketches = new Uint32Array(count * numBins).fill(EMPTY_SLOT);
+  const raw = new Uint32Array(numBins);
+  const occupied = new Uint8Array(numBins);
+  for (let d = 0; d < count; d++) {
+    if (offsets[d + 1] === offsets[d]) continue;
+    raw.fill(EMPTY_SLOT);
+    occupied.fill(0);
+    for (let i = offsets[d]; i < offsets[d + 1]; i++) {
+      const bin = mulhi(mixShingle(shingles[i], c.binA, c.binB, c.binC), numBins);
+      const value = mixShingle(shingles[i], c.valueA, c.valueB, c.valueC);
+      occupied[bin] = 1;
+      if (value < raw[bin]) raw[bin] = value;
+    }
+    const row = d * numBins;
+    for (let j = 0; j < numBins; j++) sketches[row + j] = occupied[j] ? raw[j] : raw[sourceBin(j, occupied, c.probeSeed, probeRounds)];
+  }
+  return sketches;
+}
