@@ -1,9 +1,15 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { rng } from '../fixtures/random.js';
+import type { Backend } from '../src/backend.js';
 import { estimateJaccard, minhashConstants } from '../src/cpu/minhash.js';
 import { mulhi, OPH_MAX_HASHES, ophConstants, ophCpu, PROBE_ROUNDS, type OphParams, type ShingleBatch } from '../src/cpu/oph.js';
 import { shingleSet } from '../src/dedup/shingles.js';
 import { TokenmixError } from '../src/errors.js';
+import { OPH_WORKGROUP_SIZE, oph, ophGpu, planOphRanges } from '../src/kernels/oph.js';
+import { openTestGpu } from './helpers/gpu.js';
+
+const gpu = await openTestGpu();
+afterAll(() => gpu.ctx?.destroy());
 
 // ---------------------------------------------------------------------------------------
 // An independent reference, written from the header of src/cpu/oph.ts with BigInt
@@ -168,6 +174,98 @@ describe('input checks', () => {
     { name: 'no offsets', batch: { offsets: new Uint32Array(0), shingles: new Uint32Array(0) } },
   ])('rejects $name', ({ batch }) => {
     expect(() => ophCpu(batch, { seed: 1 })).toThrow(TokenmixError);
+  });
+});
+
+interface Case {
+  name: string;
+  docs: () => number[][];
+  params: OphParams;
+  /** Internal planner limit to force several batches. */
+  maxBindingBytes?: number;
+  /** Random probes per empty bin in units of K (0 forces the fallback scan). */
+  probeRounds?: number;
+}
+const WG = OPH_WORKGROUP_SIZE;
+const cases: Case[] = [
+  { name: 'no documents', docs: () => [], params: { seed: 1 } },
+  { name: 'one document', docs: () => randomSets(1, 1, 300, 300), params: { seed: 1 } },
+  { name: 'empty documents only', docs: () => [[], [], []], params: { numHashes: 16, seed: 2 } },
+  { name: 'one-shingle documents (densification copies one bin everywhere)', docs: () => randomSets(3, 9, 1, 1), params: { seed: 3 } },
+  { name: 'empty, 1-shingle and larger documents mixed', docs: () => [[], [5], ...randomSets(4, 6, 0, 60), [], [0xffffffff]], params: { numHashes: 32, seed: 4 } },
+  { name: 'WG-1, WG, WG+1 shingles per document', docs: () => [WG - 1, WG, WG + 1, 2 * WG + 1].map((n, i) => randomSets(50 + i, 1, n, n)[0]), params: { seed: 5 } },
+  { name: 'WG-1 documents', docs: () => randomSets(6, WG - 1, 0, 40), params: { numHashes: 7, seed: 6 } },
+  { name: 'WG+1 documents', docs: () => randomSets(7, WG + 1, 0, 40), params: { numHashes: 7, seed: 7 } },
+  { name: 'K = 1', docs: () => randomSets(8, 12, 0, 30), params: { numHashes: 1, seed: 8 } },
+  { name: 'K = 7 (not a power of two)', docs: () => randomSets(9, 12, 0, 30), params: { numHashes: 7, seed: 9 } },
+  { name: 'K = 128, sparse to full bins', docs: () => randomSets(10, 20, 0, 600), params: { numHashes: 128, seed: 10 } },
+  { name: 'K = 256', docs: () => randomSets(11, 10, 0, 700), params: { numHashes: 256, seed: 11 } },
+  { name: 'K = 1024 (the largest)', docs: () => randomSets(12, 4, 0, 2000), params: { numHashes: 1024, seed: 12 } },
+  { name: 'small vocabulary: many shingles share bins', docs: () => randomSets(13, 10, 50, 300, 40), params: { numHashes: 64, seed: 13 } },
+  { name: 'seed 0xFFFFFFFF', docs: () => randomSets(14, 6, 0, 20), params: { numHashes: 8, seed: 0xffffffff } },
+  { name: 'fallback scan (probeRounds = 0)', docs: () => randomSets(15, 20, 0, 12), params: { numHashes: 64, seed: 15 }, probeRounds: 0 },
+  { name: 'several planned batches', docs: () => randomSets(16, 300, 0, 60), params: { numHashes: 16, seed: 16 }, maxBindingBytes: 2048 },
+  { name: 'more than 65535 documents (2D grid)', docs: () => randomSets(17, 65535 + 1000, 0, 3), params: { numHashes: 2, seed: 17 } },
+];
+
+const backends: { label: string; backend: () => Backend | null }[] = [
+  { label: 'cpu', backend: () => ({ kind: 'cpu', reason: 'test' }) },
+  { label: gpu.label, backend: () => (gpu.ctx ? { kind: 'gpu', ctx: gpu.ctx } : null) },
+];
+
+describe.each(backends)('conformance ($label)', ({ label, backend }) => {
+  it.skipIf(label !== 'cpu' && !gpu.ctx).each(cases)('$name', async ({ docs, params, maxBindingBytes, probeRounds }) => {
+    const input = docs();
+    const batch = toBatch(input);
+    const expected = refSketches(input, params, probeRounds);
+    const chosen = backend()!;
+    let actual: Uint32Array;
+    if (chosen.kind === 'gpu' && (maxBindingBytes !== undefined || probeRounds !== undefined)) {
+      actual = await ophGpu(chosen.ctx, batch, params, undefined, { maxBindingBytes, probeRounds });
+    } else if (probeRounds !== undefined) {
+      actual = ophCpu(batch, params, probeRounds);
+    } else {
+      actual = await oph(chosen, batch, params);
+    }
+    expect(actual.length).toBe(input.length * (params.numHashes ?? 128));
+    expect(Buffer.from(actual.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
+  });
+});
+
+describe('planOphRanges', () => {
+  const offsets = toBatch([0, 5, 100, 3, 0, 40, 7].map((n) => Array.from({ length: n }, (_, i) => i))).offsets;
+  it('covers every document in order, each range within the byte and document limits', () => {
+    for (const [maxBytes, maxDocs] of [[4096, 100], [512, 100], [512, 2], [1 << 20, 1]]) {
+      const ranges = planOphRanges(offsets, 4, maxBytes, maxDocs);
+      expect(ranges[0].start).toBe(0);
+      expect(ranges.at(-1)!.end).toBe(7);
+      ranges.forEach((range, i) => {
+        if (i > 0) expect(range.start).toBe(ranges[i - 1].end);
+        const docs = range.end - range.start;
+        expect(docs).toBeGreaterThan(0);
+        expect(docs).toBeLessThanOrEqual(maxDocs);
+        expect((offsets[range.end] - offsets[range.start]) * 4).toBeLessThanOrEqual(maxBytes);
+        expect(docs * 4 * 4).toBeLessThanOrEqual(maxBytes);
+      });
+    }
+  });
+  it("splits the conformance case 'several planned batches' into many batches", () => {
+    expect(planOphRanges(toBatch(randomSets(16, 300, 0, 60)).offsets, 16, 2048, 1 << 30).length).toBeGreaterThan(3);
+  });
+  it('plans nothing for no documents; names a document too large for one binding', () => {
+    expect(planOphRanges(new Uint32Array([0]), 128, 1024, 10)).toEqual([]);
+    expect(() => planOphRanges(offsets, 4, 256, 10)).toThrow(/too large for one GPU binding/);
+  });
+});
+
+describe.skipIf(!gpu.ctx)(`GPU pipeline (${gpu.label})`, () => {
+  it('two batch sizes and three K reuse one compiled pipeline', async () => {
+    const ctx = gpu.ctx!;
+    await ophGpu(ctx, toBatch(randomSets(20, 3, 1, 10)), { numHashes: 8, seed: 1 });
+    const compiled = ctx.pipelines.compiledCount;
+    await ophGpu(ctx, toBatch(randomSets(21, 40, 1, 100)), { numHashes: 128, seed: 2 });
+    await ophGpu(ctx, toBatch(randomSets(22, 7, 0, 10)), { numHashes: 1024, seed: 3 });
+    expect(ctx.pipelines.compiledCount).toBe(compiled);
   });
 });
 
