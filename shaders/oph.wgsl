@@ -1,12 +1,17 @@
 // One-permutation MinHash with optimal densification (issue 9 item 7). The sketch is
 // specified in the header of src/cpu/oph.ts; this shader must agree with it bit for bit.
 //
-// One workgroup per document (2D grid: doc = wg.x + wg.y * grid_x). The K bins live in
-// workgroup memory: the invocations stride over the document's shingles and fold each into
-// its bin with atomicMin (the minimum does not depend on the order of the atomics), marking
-// the bin in an occupancy bitmap, so a value of 0xFFFFFFFF stays an ordinary value. After a
-// barrier the bins are read-only, and each invocation densifies and writes its slots
-// j = lid, lid + WORKGROUP_SIZE, ….
+// One workgroup per document (2D grid: doc = wg.x + wg.y * grid_x). The bins live in
+// workgroup memory, which WGSL zero-initializes, so a bin holds the COMPLEMENT of its
+// minimum, folded in with atomicMax: 0 means empty (values are at most 0xFFFFFFFE, so their
+// complements are at least 1), and no initialization pass or extra barrier is needed. The
+// invocations stride over the document's shingles (the order of the atomics cannot change a
+// maximum); after one barrier the bins are read-only and each invocation densifies and writes
+// its slots j = lid, lid + WORKGROUP_SIZE, …. An empty bin probes its sequence (about K/m
+// probes with m non-empty bins) unless the document is sparse (m² < K): then it takes the
+// non-empty bin of least rank in the host's table (src/cpu/oph.ts densifyRanks), which is the
+// same bin in m lookups. MAX_BINS (a power of two >= K, chosen by the
+// host) sizes the bins so that small K does not pay for zero-initializing 1024 of them.
 struct Params {
   num_docs: u32,
   num_bins: u32,
@@ -27,16 +32,24 @@ struct Params {
 @group(0) @binding(1) var<storage, read> offsets: array<u32>;
 @group(0) @binding(2) var<storage, read> shingles: array<u32>;
 @group(0) @binding(3) var<storage, read_write> sketches: array<u32>;
+// K×K: ranks[j * K + s] = position of bin s in empty bin j's densification list.
+@group(0) @binding(4) var<storage, read> ranks: array<u32>;
 
 override WORKGROUP_SIZE: u32 = 64u;
-// Largest K (OPH_MAX_HASHES on the host): sizes the bins in workgroup memory.
+// Bins held in workgroup memory (>= K; at most OPH_MAX_HASHES).
 override MAX_BINS: u32 = 1024u;
 
 const EMPTY: u32 = 0xffffffffu;
 const WEYL: u32 = 0x9e3779b9u;
 
+// sqrt(OPH_MAX_HASHES): a sparse document (m² < K) has fewer non-empty bins than this.
+const SPARSE_LIST: u32 = 32u;
+
+// ~min(value) per bin; 0 = empty.
 var<workgroup> raw_bins: array<atomic<u32>, MAX_BINS>;
-var<workgroup> occupied: array<atomic<u32>, MAX_BINS / 32u>;
+// The non-empty bins (in any order; only the first SPARSE_LIST are kept) and their count.
+var<workgroup> non_empty: array<u32, SPARSE_LIST>;
+var<workgroup> non_empty_count: atomic<u32>;
 
 fn fmix32(x: u32) -> u32 {
   var h = x;
@@ -67,7 +80,7 @@ fn mulhi(a: u32, b: u32) -> u32 {
 }
 
 fn is_occupied(bin: u32) -> bool {
-  return (atomicLoad(&occupied[bin >> 5u]) & (1u << (bin & 31u))) != 0u;
+  return atomicLoad(&raw_bins[bin]) != 0u;
 }
 
 // The bin that empty bin j copies from: the first occupied bin of its probe sequence
@@ -93,6 +106,19 @@ fn source_bin(j: u32) -> u32 {
   return j;
 }
 
+// The non-empty bin of least rank for empty bin j (ranks within a row are distinct).
+fn source_by_rank(j: u32, m: u32) -> u32 {
+  let row = j * params.num_bins;
+  var best = non_empty[0];
+  for (var i = 1u; i < m; i++) {
+    let bin = non_empty[i];
+    if (ranks[row + bin] < ranks[row + best]) {
+      best = bin;
+    }
+  }
+  return best;
+}
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let doc = wg.x + wg.y * params.grid_x;
@@ -100,35 +126,42 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     return;
   }
   let num_bins = params.num_bins;
-  for (var j = lid; j < num_bins; j += WORKGROUP_SIZE) {
-    atomicStore(&raw_bins[j], EMPTY);
-  }
-  for (var w = lid; w < (num_bins + 31u) / 32u; w += WORKGROUP_SIZE) {
-    atomicStore(&occupied[w], 0u);
-  }
-  workgroupBarrier();
   let start = offsets[doc];
   let end = offsets[doc + 1u];
   for (var i = start + lid; i < end; i += WORKGROUP_SIZE) {
     let x = shingles[i];
     let bin = mulhi(mix(x, params.bin_mixer), num_bins);
-    atomicMin(&raw_bins[bin], mix(x, params.value_mixer));
-    atomicOr(&occupied[bin >> 5u], 1u << (bin & 31u));
+    atomicMax(&raw_bins[bin], ~min(mix(x, params.value_mixer), EMPTY - 1u));
+  }
+  workgroupBarrier();
+  for (var j = lid; j < num_bins; j += WORKGROUP_SIZE) {
+    if (is_occupied(j)) {
+      let index = atomicAdd(&non_empty_count, 1u);
+      if (index < SPARSE_LIST) {
+        non_empty[index] = j;
+      }
+    }
   }
   workgroupBarrier();
   let row = doc * num_bins;
-  if (end == start) {
+  let m = atomicLoad(&non_empty_count);
+  if (m == 0u) {
     // No shingles: every slot is EMPTY (header step 4), with nothing to densify from.
     for (var j = lid; j < num_bins; j += WORKGROUP_SIZE) {
       sketches[row + j] = EMPTY;
     }
     return;
   }
+  let sparse = m * m < num_bins;
   for (var j = lid; j < num_bins; j += WORKGROUP_SIZE) {
     var source = j;
     if (!is_occupied(j)) {
-      source = source_bin(j);
+      if (sparse) {
+        source = source_by_rank(j, m);
+      } else {
+        source = source_bin(j);
+      }
     }
-    sketches[row + j] = atomicLoad(&raw_bins[source]);
+    sketches[row + j] = ~atomicLoad(&raw_bins[source]);
   }
 }

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { rng } from '../fixtures/random.js';
 import type { Backend } from '../src/backend.js';
 import { estimateJaccard, minhashConstants } from '../src/cpu/minhash.js';
-import { mulhi, OPH_MAX_HASHES, ophConstants, ophCpu, PROBE_ROUNDS, type OphParams, type ShingleBatch } from '../src/cpu/oph.js';
+import { densifyRanks, mulhi, OPH_MAX_HASHES, ophConstants, ophCpu, PROBE_ROUNDS, type OphParams, type ShingleBatch } from '../src/cpu/oph.js';
 import { shingleSet } from '../src/dedup/shingles.js';
 import { TokenmixError } from '../src/errors.js';
 import { OPH_WORKGROUP_SIZE, oph, ophGpu, planOphRanges } from '../src/kernels/oph.js';
@@ -45,7 +45,8 @@ function refSketches(docs: number[][], params: OphParams, probeRounds = PROBE_RO
     const raw = new Map<number, bigint>();
     for (const x of shingles) {
       const j = refMulhi(refMix(BigInt(x), bin), K);
-      const v = refMix(BigInt(x), value);
+      const mixed = refMix(BigInt(x), value);
+      const v = mixed < 0xfffffffen ? mixed : 0xfffffffen;
       if (!raw.has(j) || v < raw.get(j)!) raw.set(j, v);
     }
     if (raw.size === 0) return;
@@ -62,6 +63,25 @@ function refSketches(docs: number[][], params: OphParams, probeRounds = PROBE_RO
     }
   });
   return out;
+}
+
+// The shingle x with v(x) = value for a seed: fmix32 and the mixer inverted step by step.
+const inverse = (m: bigint) => {
+  let inv = m; // Newton's iteration doubles the correct low bits: 5 steps reach 32
+  for (let i = 0; i < 5; i++) inv = mul(inv, (2n - mul(m, inv)) & MASK);
+  return inv;
+};
+const unXorShift = (h: bigint, s: bigint) => (s >= 16n ? xorShift(h, s) : h ^ (h >> s) ^ (h >> (2n * s)));
+function shingleWithValue(seed: number, value: number): number {
+  const [a, b, c] = refConstants(seed).value;
+  let h = unXorShift(BigInt(value), 16n);
+  h = mul(h, inverse(0xc2b2ae35n));
+  h = unXorShift(h, 13n);
+  h = mul(h, inverse(0x85ebca6bn));
+  h = unXorShift(h, 16n);
+  const x = mul((h - c) & MASK, inverse(b)) ^ a;
+  expect(refMix(x, [a, b, c])).toBe(BigInt(value));
+  return Number(x);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -121,6 +141,23 @@ describe('the documented sketch', () => {
     const first = sketches.subarray(0, 64);
     expect(first.every((v) => v === first[0])).toBe(true);
     expect(sketches.subarray(64).every((v) => v === 0xffffffff)).toBe(true);
+  });
+  it('a value of 0xFFFFFFFF is clamped to 0xFFFFFFFE, so the document is not mistaken for an empty one', () => {
+    const sketches = ophCpu(toBatch([[shingleWithValue(19, 0xffffffff)]]), { numHashes: 16, seed: 19 });
+    expect(Array.from(sketches)).toEqual(new Array(16).fill(0xfffffffe));
+  });
+  it('densifyRanks with no probes ranks bins in scan order j+1, j+2, … (hand-checked)', () => {
+    const ranks = densifyRanks(4, 123, 0);
+    const U = 0xffffffff;
+    expect(Array.from(ranks)).toEqual([U, 0, 1, 2, 2, U, 0, 1, 1, 2, U, 0, 0, 1, 2, U]);
+  });
+  it('densifyRanks lists every other bin once per row', () => {
+    const K = 37;
+    const ranks = densifyRanks(K, ophConstants({ numHashes: K, seed: 4 }).probeSeed);
+    for (let j = 0; j < K; j++) {
+      const row = Array.from(ranks.subarray(j * K, (j + 1) * K)).filter((_, s) => s !== j);
+      expect(row.sort((x, y) => x - y)).toEqual(Array.from({ length: K - 1 }, (_, i) => i));
+    }
   });
   it('order and repeats of shingles do not matter', () => {
     const [doc] = randomSets(6, 1, 50, 50);
@@ -202,6 +239,8 @@ const cases: Case[] = [
   { name: 'K = 256', docs: () => randomSets(11, 10, 0, 700), params: { numHashes: 256, seed: 11 } },
   { name: 'K = 1024 (the largest)', docs: () => randomSets(12, 4, 0, 2000), params: { numHashes: 1024, seed: 12 } },
   { name: 'small vocabulary: many shingles share bins', docs: () => randomSets(13, 10, 50, 300, 40), params: { numHashes: 64, seed: 13 } },
+  { name: 'around the sparse threshold (m² < K uses the rank table)', docs: () => randomSets(18, 40, 6, 16), params: { numHashes: 128, seed: 18 } },
+  { name: 'a shingle whose value hash is 0xFFFFFFFF (clamped, not empty)', docs: () => [[shingleWithValue(19, 0xffffffff)], [shingleWithValue(19, 0xffffffff), 5, 6]], params: { numHashes: 16, seed: 19 } },
   { name: 'seed 0xFFFFFFFF', docs: () => randomSets(14, 6, 0, 20), params: { numHashes: 8, seed: 0xffffffff } },
   { name: 'fallback scan (probeRounds = 0)', docs: () => randomSets(15, 20, 0, 12), params: { numHashes: 64, seed: 15 }, probeRounds: 0 },
   { name: 'several planned batches', docs: () => randomSets(16, 300, 0, 60), params: { numHashes: 16, seed: 16 }, maxBindingBytes: 2048 },

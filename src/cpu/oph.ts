@@ -21,10 +21,11 @@
  *    value hash are as independent as two K-permutation MinHash slots.
  * 2. Each shingle x goes to bin(x) = mulhi(h(x), K) with h(x) = fmix32(((x ^ a_b) * b_b) + c_b),
  *    where mulhi(h, K) = floor(h · K / 2^32) (the high word of the 64-bit product: uniform
- *    bins for any K). Its value is v(x) = fmix32(((x ^ a_v) * b_v) + c_v).
- *    raw[j] = min of v(x) over the shingles with bin(x) = j (unsigned). Bin j is EMPTY when
- *    no shingle falls in it (emptiness is tracked apart from values, so a value of
- *    0xFFFFFFFF is an ordinary value).
+ *    bins for any K). Its value is v(x) = min(fmix32(((x ^ a_v) * b_v) + c_v), 0xFFFFFFFE):
+ *    clamped so that 0xFFFFFFFF can only mean "no shingle" (an empty bin, an empty document;
+ *    the clamp merges two of 2^32 values, which changes no estimate measurably).
+ *    raw[j] = min of v(x) over the shingles with bin(x) = j (unsigned), 0xFFFFFFFF if none:
+ *    bin j is EMPTY exactly when raw[j] = 0xFFFFFFFF.
  * 3. Optimal densification. A non-empty bin keeps raw[j]. An empty bin j takes raw[c] of the
  *    first non-empty bin c of its probe sequence
  *      c_j(t) = mulhi(g_j(t), K),  t = 0, 1, 2, …,  where g_j(t) is the t-th output
@@ -62,6 +63,9 @@ export interface OphParams {
 
 /** Largest K: the shader holds K bins in workgroup memory (4 KiB at 1024). */
 export const OPH_MAX_HASHES = 1024;
+
+/** The largest value of a shingle (header step 2): 0xFFFFFFFF is reserved for "empty". */
+export const MAX_VALUE = 0xfffffffe;
 
 /** Random probes per empty bin, in units of K, before the deterministic scan (header step 3). */
 export const PROBE_ROUNDS = 64;
@@ -133,18 +137,60 @@ export function mulhi(h: number, numBins: number): number {
 }
 
 /** The bin that empty bin j copies from (header step 3); the document has a non-empty bin. */
-function sourceBin(j: number, occupied: Uint8Array, probeSeed: number, probeRounds: number): number {
-  const numBins = occupied.length;
+function sourceBin(j: number, raw: Uint32Array, probeSeed: number, probeRounds: number): number {
+  const numBins = raw.length;
+  const occupied = (bin: number) => raw[bin] !== EMPTY_SLOT;
   const next = splitmix32(fmix32(j ^ probeSeed));
   for (let t = 0; t < probeRounds * numBins; t++) {
     const bin = mulhi(next(), numBins);
-    if (occupied[bin]) return bin;
+    if (occupied(bin)) return bin;
   }
   for (let step = 1; step < numBins; step++) {
     const bin = (j + step) % numBins;
-    if (occupied[bin]) return bin;
+    if (occupied(bin)) return bin;
   }
   invariant(false, 'oph: densifying a document without a non-empty bin');
+}
+
+/**
+ * Header step 3 as a table, for documents with few non-empty bins, where probing costs about
+ * K/m probes per empty bin (K² per document at m = 1). ranks[j·K + s] is the position of bin
+ * s in L_j: the distinct bins of empty bin j's first probeRounds·K probes in order of first
+ * appearance, then the remaining bins in scan order j+1, j+2, … (mod K). The first non-empty
+ * bin of L_j is exactly the bin step 3 picks, so it is the non-empty bin of least rank:
+ * m lookups instead of ~K/m probes. The table depends only on (K, seed, probeRounds).
+ * ranks[j·K + j] is unused (bin j is the empty one).
+ */
+export function densifyRanks(numBins: number, probeSeed: number, probeRounds = PROBE_ROUNDS): Uint32Array {
+  const ranks = new Uint32Array(numBins * numBins).fill(UNRANKED);
+  for (let j = 0; j < numBins; j++) {
+    const row = j * numBins;
+    let ranked = 0;
+    const next = splitmix32(fmix32(j ^ probeSeed));
+    for (let t = 0; t < probeRounds * numBins && ranked < numBins - 1; t++) {
+      const bin = mulhi(next(), numBins);
+      if (bin !== j && ranks[row + bin] === UNRANKED) ranks[row + bin] = ranked++;
+    }
+    for (let step = 1; step < numBins; step++) {
+      const bin = (j + step) % numBins;
+      if (ranks[row + bin] === UNRANKED) ranks[row + bin] = ranked++;
+    }
+  }
+  return ranks;
+}
+
+const UNRANKED = 0xffffffff;
+
+/** Use the rank table when m lookups beat ~K/m probes per empty bin (m < sqrt(K)). */
+export function isSparse(nonEmptyBins: number, numBins: number): boolean {
+  return nonEmptyBins * nonEmptyBins < numBins;
+}
+
+/** The non-empty bin of least rank in empty bin j's list (see densifyRanks). */
+function sourceByRank(j: number, nonEmpty: number[], ranks: Uint32Array, numBins: number): number {
+  let best = nonEmpty[0];
+  for (const bin of nonEmpty) if (ranks[j * numBins + bin] < ranks[j * numBins + best]) best = bin;
+  return best;
 }
 
 /**
@@ -158,19 +204,24 @@ export function ophCpu(batch: ShingleBatch, params: OphParams, probeRounds = PRO
   const { offsets, shingles } = batch;
   const sketches = new Uint32Array(count * numBins).fill(EMPTY_SLOT);
   const raw = new Uint32Array(numBins);
-  const occupied = new Uint8Array(numBins);
+  let ranks: Uint32Array | undefined;
   for (let d = 0; d < count; d++) {
     if (offsets[d + 1] === offsets[d]) continue;
     raw.fill(EMPTY_SLOT);
-    occupied.fill(0);
     for (let i = offsets[d]; i < offsets[d + 1]; i++) {
       const bin = mulhi(mixShingle(shingles[i], c.binA, c.binB, c.binC), numBins);
-      const value = mixShingle(shingles[i], c.valueA, c.valueB, c.valueC);
-      occupied[bin] = 1;
+      const value = Math.min(mixShingle(shingles[i], c.valueA, c.valueB, c.valueC), MAX_VALUE);
       if (value < raw[bin]) raw[bin] = value;
     }
+    const nonEmpty: number[] = [];
+    for (let j = 0; j < numBins; j++) if (raw[j] !== EMPTY_SLOT) nonEmpty.push(j);
+    const sparse = isSparse(nonEmpty.length, numBins);
+    if (sparse) ranks ??= densifyRanks(numBins, c.probeSeed, probeRounds);
     const row = d * numBins;
-    for (let j = 0; j < numBins; j++) sketches[row + j] = occupied[j] ? raw[j] : raw[sourceBin(j, occupied, c.probeSeed, probeRounds)];
+    for (let j = 0; j < numBins; j++) {
+      if (raw[j] !== EMPTY_SLOT) sketches[row + j] = raw[j];
+      else sketches[row + j] = raw[sparse ? sourceByRank(j, nonEmpty, ranks!, numBins) : sourceBin(j, raw, c.probeSeed, probeRounds)];
+    }
   }
   return sketches;
 }

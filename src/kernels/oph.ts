@@ -5,9 +5,9 @@
  * sketches back. The sketch is specified in src/cpu/oph.ts; both paths return identical bits.
  */
 import type { Backend } from '../backend.js';
-import { OPH_MAX_HASHES, ophConstants, ophCpu, PROBE_ROUNDS, validateShingleBatch, type OphConstants, type OphParams, type ShingleBatch } from '../cpu/oph.js';
+import { densifyRanks, OPH_MAX_HASHES, ophConstants, ophCpu, PROBE_ROUNDS, validateShingleBatch, type OphConstants, type OphParams, type ShingleBatch } from '../cpu/oph.js';
 import { TokenmixError } from '../errors.js';
-import { readBack, uploadStorage, uploadUniform } from '../gpu/buffers.js';
+import { readBack, uploadStorage, uploadUniform, type BoundBuffer } from '../gpu/buffers.js';
 import { BufferUsage } from '../gpu/constants.js';
 import type { GpuContext } from '../gpu/context.js';
 import { alignBytes, planRanges, type ItemRange } from '../gpu/dispatch.js';
@@ -24,6 +24,18 @@ export interface OphGpuOptions {
   workgroupSize?: number;
   /** Tests only: random probes per empty bin in units of K (0 forces the fallback scan). */
   probeRounds?: number;
+}
+
+/**
+ * Bins the shader holds in workgroup memory for K slots: the smallest power of two >= K (at
+ * least 64). WGSL zero-initializes workgroup memory for every workgroup, so a small K must
+ * not pay for OPH_MAX_HASHES bins (1.5× slower at K = 128 on llvmpipe); powers of two bound
+ * the pipelines to five (64 … 1024), each compiled once.
+ */
+export function ophBinCapacity(numHashes: number): number {
+  let capacity = 64;
+  while (capacity < numHashes) capacity *= 2;
+  return Math.min(capacity, OPH_MAX_HASHES);
 }
 
 /**
@@ -68,12 +80,17 @@ export async function ophGpu(
   const probeRounds = options.probeRounds ?? PROBE_ROUNDS;
   return ctx.checked('oph', async () => {
     const pipeline = await ctx.pipelines.get('oph', {
-      constants: { WORKGROUP_SIZE: options.workgroupSize ?? OPH_WORKGROUP_SIZE, MAX_BINS: OPH_MAX_HASHES },
+      constants: { WORKGROUP_SIZE: options.workgroupSize ?? OPH_WORKGROUP_SIZE, MAX_BINS: ophBinCapacity(constants.numHashes) },
       times,
     });
-    for (const range of ranges) {
-      const rows = await runRange(ctx, pipeline, batch, range, constants, probeRounds, times);
-      sketches.set(rows, range.start * constants.numHashes);
+    const ranks = uploadStorage(ctx.device, ctx.buffers, densifyRanks(constants.numHashes, constants.probeSeed, probeRounds), 'oph:ranks');
+    try {
+      for (const range of ranges) {
+        const rows = await runRange(ctx, pipeline, batch, range, constants, probeRounds, ranks, times);
+        sketches.set(rows, range.start * constants.numHashes);
+      }
+    } finally {
+      ctx.buffers.release(ranks.buffer);
     }
     return sketches;
   });
@@ -86,6 +103,7 @@ async function runRange(
   range: ItemRange,
   c: OphConstants,
   probeRounds: number,
+  ranks: BoundBuffer,
   times: PhaseTimes | undefined,
 ): Promise<Uint32Array> {
   const { device, buffers } = ctx;
@@ -107,7 +125,7 @@ async function runRange(
       // Every slot is written by the shader: no clear needed.
       const out = { buffer: buffers.acquire(outBytes, BufferUsage.STORAGE | BufferUsage.COPY_SRC, 'oph:sketches'), bytes: alignBytes(outBytes) };
       held.push(uniform.buffer, offsetsBuffer.buffer, shingles.buffer, out.buffer);
-      return [uniform, offsetsBuffer, shingles, out];
+      return [uniform, offsetsBuffer, shingles, out, ranks];
     });
     await timed(times, 'dispatchMs', device.queue, () => dispatch(ctx, pipeline, bound, grid, 'oph'));
     const bytes = await timed(times, 'readbackMs', device.queue, () => readBack(device, buffers, bound[3].buffer, outBytes, 'oph:sketches'));
