@@ -5,7 +5,7 @@ import { estimateJaccard, minhashConstants } from '../src/cpu/minhash.js';
 import { densifyRanks, mulhi, OPH_MAX_HASHES, ophConstants, ophCpu, PROBE_ROUNDS, type OphParams, type ShingleBatch } from '../src/cpu/oph.js';
 import { shingleSet } from '../src/dedup/shingles.js';
 import { TokenmixError } from '../src/errors.js';
-import { OPH_WORKGROUP_SIZE, oph, ophGpu, planOphRanges } from '../src/kernels/oph.js';
+import { OPH_WORKGROUP_SIZE, oph, ophBinCapacity, ophGpu, planOphRanges } from '../src/kernels/oph.js';
 import { openTestGpu } from './helpers/gpu.js';
 
 const gpu = await openTestGpu();
@@ -298,13 +298,20 @@ describe('planOphRanges', () => {
 });
 
 describe.skipIf(!gpu.ctx)(`GPU pipeline (${gpu.label})`, () => {
-  it('two batch sizes and three K reuse one compiled pipeline', async () => {
+  it('two batch sizes and three K of one bin capacity class reuse one compiled pipeline', async () => {
     const ctx = gpu.ctx!;
-    await ophGpu(ctx, toBatch(randomSets(20, 3, 1, 10)), { numHashes: 8, seed: 1 });
+    expect([65, 100, 128].map(ophBinCapacity)).toEqual([128, 128, 128]);
+    await ophGpu(ctx, toBatch(randomSets(20, 3, 1, 10)), { numHashes: 100, seed: 1 });
     const compiled = ctx.pipelines.compiledCount;
     await ophGpu(ctx, toBatch(randomSets(21, 40, 1, 100)), { numHashes: 128, seed: 2 });
-    await ophGpu(ctx, toBatch(randomSets(22, 7, 0, 10)), { numHashes: 1024, seed: 3 });
+    await ophGpu(ctx, toBatch(randomSets(22, 7, 0, 10)), { numHashes: 65, seed: 3 });
     expect(ctx.pipelines.compiledCount).toBe(compiled);
+  });
+});
+
+describe('ophBinCapacity', () => {
+  it('is the smallest power of two >= K, at least 64, at most 1024', () => {
+    expect([1, 64, 65, 128, 129, 700, 1024].map(ophBinCapacity)).toEqual([64, 64, 128, 128, 256, 1024, 1024]);
   });
 });
 
