@@ -271,29 +271,12 @@ describe.each(backends)('conformance ($label)', ({ label, backend }) => {
   });
 });
 
-describe('planOphRanges', () => {
-  const offsets = toBatch([0, 5, 100, 3, 0, 40, 7].map((n) => Array.from({ length: n }, (_, i) => i))).offsets;
-  it('covers every document in order, each range within the byte and document limits', () => {
-    for (const [maxBytes, maxDocs] of [[4096, 100], [512, 100], [512, 2], [1 << 20, 1]]) {
-      const ranges = planOphRanges(offsets, 4, maxBytes, maxDocs);
-      expect(ranges[0].start).toBe(0);
-      expect(ranges.at(-1)!.end).toBe(7);
-      ranges.forEach((range, i) => {
-        if (i > 0) expect(range.start).toBe(ranges[i - 1].end);
-        const docs = range.end - range.start;
-        expect(docs).toBeGreaterThan(0);
-        expect(docs).toBeLessThanOrEqual(maxDocs);
-        expect((offsets[range.end] - offsets[range.start]) * 4).toBeLessThanOrEqual(maxBytes);
-        expect(docs * 4 * 4).toBeLessThanOrEqual(maxBytes);
-      });
-    }
-  });
+describe('planOphRanges (planCsrRanges, tested with planMinhashRanges in test/minhash.test.ts)', () => {
   it("splits the conformance case 'several planned batches' into many batches", () => {
     expect(planOphRanges(toBatch(randomSets(16, 300, 0, 60)).offsets, 16, 2048, 1 << 30).length).toBeGreaterThan(3);
   });
-  it('plans nothing for no documents; names a document too large for one binding', () => {
-    expect(planOphRanges(new Uint32Array([0]), 128, 1024, 10)).toEqual([]);
-    expect(() => planOphRanges(offsets, 4, 256, 10)).toThrow(/too large for one GPU binding/);
+  it('names the kernel when a document is too large for one binding', () => {
+    expect(() => planOphRanges(toBatch([[1, 2, 3, 4, 5]]).offsets, 128, 256, 10)).toThrow(/one-permutation MinHash: a document is too large for one GPU binding/);
   });
 });
 

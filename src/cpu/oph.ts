@@ -39,13 +39,16 @@
  *    least one non-empty bin, each probe misses with probability at most 1 − 1/K, so the
  *    fallback runs with probability below e^−64 per bin; it exists so that the GPU loop has
  *    a fixed bound, not for accuracy.
+ *    Cost: about K/m probes per empty bin with m non-empty bins, so K² for a one-shingle
+ *    document. Both backends take an exact shortcut for sparse documents (m² < K): see
+ *    densifyRanks. Total work per document: O(shingles + K·min(√K, K/m)).
  * 4. A document with no shingles has every slot 0xFFFFFFFF (as in MinHash: two empty
- *    documents estimate 1, an empty and a non-empty one 0).
+ *    documents estimate 1; an empty and a non-empty one estimate exactly 0, by the clamp).
  * Output: Uint32Array of N·K values, row-major by document (d's sketch at d·K .. d·K+K).
  */
 import { invariant, TokenmixError } from '../errors.js';
 import { fmix32 } from '../text/hash.js';
-import { DEFAULT_NUM_HASHES, EMPTY_SLOT, mixShingle, splitmix32 } from './minhash.js';
+import { DEFAULT_NUM_HASHES, EMPTY_SLOT, mixShingle, splitmix32, validateCsr } from './minhash.js';
 
 /** Documents as CSR shingle sets: document d is shingles[offsets[d] .. offsets[d+1]). */
 export interface ShingleBatch {
@@ -115,20 +118,7 @@ export function ophConstants(params: OphParams): OphConstants {
 
 /** Check the CSR layout of a batch; returns the number of documents. */
 export function validateShingleBatch(batch: ShingleBatch): number {
-  const { offsets, shingles } = batch;
-  if (offsets.length < 1 || offsets[0] !== 0) {
-    throw new TokenmixError('one-permutation MinHash batch offsets must start with 0 and hold N+1 entries for N documents');
-  }
-  const count = offsets.length - 1;
-  for (let d = 0; d < count; d++) {
-    if (offsets[d + 1] < offsets[d]) {
-      throw new TokenmixError(`one-permutation MinHash batch offsets must not decrease (document ${d}: ${offsets[d]} > ${offsets[d + 1]})`);
-    }
-  }
-  if (offsets[count] !== shingles.length) {
-    throw new TokenmixError(`one-permutation MinHash batch offsets end at ${offsets[count]} but there are ${shingles.length} shingles; they must agree`);
-  }
-  return count;
+  return validateCsr(batch.offsets, batch.shingles.length, 'one-permutation MinHash', 'shingles');
 }
 
 /** floor(h · K / 2^32): exact in a double since h · K < 2^42. */

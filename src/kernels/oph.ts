@@ -6,11 +6,10 @@
  */
 import type { Backend } from '../backend.js';
 import { densifyRanks, OPH_MAX_HASHES, ophConstants, ophCpu, PROBE_ROUNDS, validateShingleBatch, type OphConstants, type OphParams, type ShingleBatch } from '../cpu/oph.js';
-import { TokenmixError } from '../errors.js';
 import { readBack, uploadStorage, uploadUniform, type BoundBuffer } from '../gpu/buffers.js';
 import { BufferUsage } from '../gpu/constants.js';
 import type { GpuContext } from '../gpu/context.js';
-import { alignBytes, planRanges, type ItemRange } from '../gpu/dispatch.js';
+import { alignBytes, planCsrRanges, type ItemRange } from '../gpu/dispatch.js';
 import { dispatch, gridFor } from '../gpu/run.js';
 import { timed, type PhaseTimes } from '../gpu/timing.js';
 
@@ -38,24 +37,9 @@ export function ophBinCapacity(numHashes: number): number {
   return Math.min(capacity, OPH_MAX_HASHES);
 }
 
-/**
- * Split documents into contiguous ranges whose largest binding (shingles, offsets or the
- * N·K output) fits in `maxBindingBytes`, with at most `maxDocs` documents (one workgroup
- * each) per range. Pure: tested on its own.
- */
+/** Batches of documents within the adapter's limits (src/gpu/dispatch.ts planCsrRanges). */
 export function planOphRanges(offsets: Uint32Array, numHashes: number, maxBindingBytes: number, maxDocs: number): ItemRange[] {
-  const count = offsets.length - 1;
-  const bytesOf = (start: number, end: number): number =>
-    Math.max((offsets[end] - offsets[start]) * 4, (end - start + 1) * 4, (end - start) * numHashes * 4);
-  try {
-    return planRanges(count, maxDocs, maxBindingBytes, bytesOf);
-  } catch (error) {
-    if (!(error instanceof RangeError)) throw error;
-    throw new TokenmixError(
-      `one-permutation MinHash: a document is too large for one GPU binding of ${maxBindingBytes} bytes (${error.message}); ` +
-        'split the document or use --backend cpu',
-    );
-  }
+  return planCsrRanges(offsets, numHashes, maxBindingBytes, maxDocs, 'one-permutation MinHash');
 }
 
 /** One-permutation MinHash sketches on the GPU: N·K u32, row-major by document, identical to ophCpu. */
