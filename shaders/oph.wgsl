@@ -7,7 +7,8 @@
 // complements are at least 1), and no initialization pass or extra barrier is needed. The
 // invocations stride over the document's shingles (the order of the atomics cannot change a
 // maximum); after one barrier the bins are read-only and each invocation densifies and writes
-// its slots j = lid, lid + WORKGROUP_SIZE, …. An empty bin probes its sequence (about K/m
+// its slots j = lid, lid + WORKGROUP_SIZE, …. The invocation whose atomicMax fills an empty
+// bin also lists it, so the non-empty bins are known without another pass. An empty bin probes its sequence (about K/m
 // probes with m non-empty bins) unless the document is sparse (m² < K): then it takes the
 // non-empty bin of least rank in the host's table (src/cpu/oph.ts densifyRanks), which is the
 // same bin in m lookups. MAX_BINS (a power of two >= K, chosen by the
@@ -35,7 +36,7 @@ struct Params {
 // K×K: ranks[j * K + s] = position of bin s in empty bin j's densification list.
 @group(0) @binding(4) var<storage, read> ranks: array<u32>;
 
-override WORKGROUP_SIZE: u32 = 64u;
+override WORKGROUP_SIZE: u32 = 32u;
 // Bins held in workgroup memory (>= K; at most OPH_MAX_HASHES).
 override MAX_BINS: u32 = 1024u;
 
@@ -131,14 +132,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   for (var i = start + lid; i < end; i += WORKGROUP_SIZE) {
     let x = shingles[i];
     let bin = mulhi(mix(x, params.bin_mixer), num_bins);
-    atomicMax(&raw_bins[bin], ~min(mix(x, params.value_mixer), EMPTY - 1u));
-  }
-  workgroupBarrier();
-  for (var j = lid; j < num_bins; j += WORKGROUP_SIZE) {
-    if (is_occupied(j)) {
+    // The one invocation that fills an empty bin (old = 0) lists it: no separate pass.
+    let old = atomicMax(&raw_bins[bin], ~min(mix(x, params.value_mixer), EMPTY - 1u));
+    if (old == 0u) {
       let index = atomicAdd(&non_empty_count, 1u);
       if (index < SPARSE_LIST) {
-        non_empty[index] = j;
+        non_empty[index] = bin;
       }
     }
   }

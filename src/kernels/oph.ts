@@ -13,8 +13,11 @@ import { alignBytes, planCsrRanges, type ItemRange } from '../gpu/dispatch.js';
 import { dispatch, gridFor } from '../gpu/run.js';
 import { timed, type PhaseTimes } from '../gpu/timing.js';
 
-/** Invocations per workgroup (one workgroup per document; they share its shingles and its K slots). */
-export const OPH_WORKGROUP_SIZE = 64;
+/**
+ * Invocations per workgroup (one workgroup per document; they share its shingles and its K
+ * slots). 32 measured best of 8…64 on llvmpipe (noisy, shared machine), and is one warp.
+ */
+export const OPH_WORKGROUP_SIZE = 32;
 
 /** Knobs for tests and benchmarks; the defaults come from the adapter and the spec. */
 export interface OphGpuOptions {
