@@ -10,7 +10,7 @@ import { emptyPhaseTimes, type PhaseTimes } from '../src/gpu/timing.js';
 import { minhashGpu } from '../src/kernels/minhash.js';
 import { minhashConstants, minhashCpu } from '../src/cpu/minhash.js';
 import { ophGpu } from '../src/kernels/oph.js';
-import { ophCpu, type ShingleBatch } from '../src/cpu/oph.js';
+import { ophCpu, shingleBatch, type ShingleBatch } from '../src/cpu/oph.js';
 import { shingleSet } from '../src/dedup/shingles.js';
 import { thresholdGpu } from '../src/kernels/threshold.js';
 import { thresholdCpu } from '../src/cpu/threshold.js';
@@ -92,12 +92,7 @@ async function compare(
 function shingleSets(batch: { offsets: Uint32Array; tokens: Uint32Array }, ngram: number, seed: number): ShingleBatch {
   const { shingleSeed } = minhashConstants({ ngram, seed });
   const count = batch.offsets.length - 1;
-  const sets = Array.from({ length: count }, (_, d) => shingleSet(batch.tokens, ngram, shingleSeed, batch.offsets[d], batch.offsets[d + 1] - batch.offsets[d]));
-  const offsets = new Uint32Array(count + 1);
-  sets.forEach((set, d) => (offsets[d + 1] = offsets[d] + set.length));
-  const shingles = new Uint32Array(offsets[count]);
-  sets.forEach((set, d) => shingles.set(set, offsets[d]));
-  return { offsets, shingles };
+  return shingleBatch(Array.from({ length: count }, (_, d) => shingleSet(batch.tokens, ngram, shingleSeed, batch.offsets[d], batch.offsets[d + 1] - batch.offsets[d])));
 }
 
 /** `--only minhash,oph` runs a subset of the kernels (default: all). */

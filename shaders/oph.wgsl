@@ -4,15 +4,15 @@
 // One workgroup per document (2D grid: doc = wg.x + wg.y * grid_x). The bins live in
 // workgroup memory, which WGSL zero-initializes, so a bin holds the COMPLEMENT of its
 // minimum, folded in with atomicMax: 0 means empty (values are at most 0xFFFFFFFE, so their
-// complements are at least 1), and no initialization pass or extra barrier is needed. The
-// invocations stride over the document's shingles (the order of the atomics cannot change a
-// maximum); after one barrier the bins are read-only and each invocation densifies and writes
-// its slots j = lid, lid + WORKGROUP_SIZE, …. The invocation whose atomicMax fills an empty
-// bin also lists it, so the non-empty bins are known without another pass. An empty bin probes its sequence (about K/m
-// probes with m non-empty bins) unless the document is sparse (m² < K): then it takes the
-// non-empty bin of least rank in the host's table (src/cpu/oph.ts densifyRanks), which is the
-// same bin in m lookups. MAX_BINS (a power of two >= K, chosen by the
-// host) sizes the bins so that small K does not pay for zero-initializing 1024 of them.
+// complements are at least 1), and no initialization pass is needed. The invocations stride
+// over the document's shingles (the order of the atomics cannot change a maximum); the one
+// whose atomicMax fills an empty bin also lists it, so the non-empty bins are known without
+// another pass. After one barrier the bins are read-only and each invocation densifies and
+// writes its slots j = lid, lid + WORKGROUP_SIZE, …: an empty bin probes its sequence (about
+// K/m probes with m non-empty bins) unless the document is sparse (m² < K); then it takes the
+// non-empty bin of least rank in the host's table (src/cpu/oph.ts densifyRanks), the same bin
+// in m lookups. MAX_BINS (a power of two >= K, chosen by the host) sizes the bins so that a
+// small K does not pay for zero-initializing 1024 of them.
 struct Params {
   num_docs: u32,
   num_bins: u32,

@@ -20,7 +20,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { rng } from '../fixtures/random.js';
 import type { Backend } from '../src/backend.js';
 import { estimateJaccard } from '../src/cpu/minhash.js';
-import type { ShingleBatch } from '../src/cpu/oph.js';
+import { shingleBatch, type ShingleBatch } from '../src/cpu/oph.js';
 import { oph } from '../src/kernels/oph.js';
 import { openTestGpu } from './helpers/gpu.js';
 
@@ -43,11 +43,7 @@ function pairs(union: number, shared: number, seed: number): ShingleBatch {
     docs.push([...all.slice(0, shared), ...rest.slice(0, half)].sort((a, b) => a - b));
     docs.push([...all.slice(0, shared), ...rest.slice(half)].sort((a, b) => a - b));
   }
-  const offsets = new Uint32Array(docs.length + 1);
-  docs.forEach((doc, d) => (offsets[d + 1] = offsets[d] + doc.length));
-  const shingles = new Uint32Array(offsets[docs.length]);
-  docs.forEach((doc, d) => shingles.set(doc, offsets[d]));
-  return { offsets, shingles };
+  return shingleBatch(docs.map((doc) => Uint32Array.from(doc)));
 }
 
 interface Cell {

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { rng } from '../fixtures/random.js';
 import type { Backend } from '../src/backend.js';
 import { estimateJaccard, minhashConstants } from '../src/cpu/minhash.js';
-import { densifyRanks, mulhi, OPH_MAX_HASHES, ophConstants, ophCpu, PROBE_ROUNDS, type OphParams, type ShingleBatch } from '../src/cpu/oph.js';
+import { densifyRanks, mulhi, OPH_MAX_HASHES, ophConstants, ophCpu, PROBE_ROUNDS, shingleBatch, type OphParams, type ShingleBatch } from '../src/cpu/oph.js';
 import { shingleSet } from '../src/dedup/shingles.js';
 import { TokenmixError } from '../src/errors.js';
 import { OPH_WORKGROUP_SIZE, oph, ophBinCapacity, ophGpu, planOphRanges } from '../src/kernels/oph.js';
@@ -86,11 +86,7 @@ function shingleWithValue(seed: number, value: number): number {
 
 // ---------------------------------------------------------------------------------------
 function toBatch(docs: number[][]): ShingleBatch {
-  const offsets = new Uint32Array(docs.length + 1);
-  docs.forEach((doc, d) => (offsets[d + 1] = offsets[d] + doc.length));
-  const shingles = new Uint32Array(offsets[docs.length]);
-  docs.forEach((doc, d) => shingles.set(doc, offsets[d]));
-  return { offsets, shingles };
+  return shingleBatch(docs.map((doc) => Uint32Array.from(doc)));
 }
 /** Sorted unique random shingle sets of minSize..maxSize elements (fewer if the vocabulary is small). */
 function randomSets(seed: number, count: number, minSize: number, maxSize: number, vocabulary = 0): number[][] {
@@ -141,6 +137,11 @@ describe('the documented sketch', () => {
     const first = sketches.subarray(0, 64);
     expect(first.every((v) => v === first[0])).toBe(true);
     expect(sketches.subarray(64).every((v) => v === 0xffffffff)).toBe(true);
+  });
+  it('shingleBatch packs sets as CSR', () => {
+    const batch = shingleBatch([Uint32Array.of(4, 9), Uint32Array.of(), Uint32Array.of(7)]);
+    expect(Array.from(batch.offsets)).toEqual([0, 2, 2, 3]);
+    expect(Array.from(batch.shingles)).toEqual([4, 9, 7]);
   });
   it('a value of 0xFFFFFFFF is clamped to 0xFFFFFFFE, so the document is not mistaken for an empty one', () => {
     const sketches = ophCpu(toBatch([[shingleWithValue(19, 0xffffffff)]]), { numHashes: 16, seed: 19 });

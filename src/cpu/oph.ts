@@ -116,6 +116,15 @@ export function ophConstants(params: OphParams): OphConstants {
   return { numHashes, binA, binB, binC, valueA, valueB, valueC, probeSeed: next() };
 }
 
+/** Pack per-document shingle sets (e.g. shingleSet() results) into one CSR batch. */
+export function shingleBatch(sets: readonly Uint32Array[]): ShingleBatch {
+  const offsets = new Uint32Array(sets.length + 1);
+  sets.forEach((set, d) => (offsets[d + 1] = offsets[d] + set.length));
+  const shingles = new Uint32Array(offsets[sets.length]);
+  sets.forEach((set, d) => shingles.set(set, offsets[d]));
+  return { offsets, shingles };
+}
+
 /** Check the CSR layout of a batch; returns the number of documents. */
 export function validateShingleBatch(batch: ShingleBatch): number {
   return validateCsr(batch.offsets, batch.shingles.length, 'one-permutation MinHash', 'shingles');
