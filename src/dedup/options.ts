@@ -13,6 +13,15 @@ export type VerifyMode = 'exact' | 'signature' | 'none';
 export const KEEP_RULES: readonly KeepRule[] = ['first', 'best-quality'];
 export const VERIFY_MODES: readonly VerifyMode[] = ['exact', 'signature', 'none'];
 
+/**
+ * `minhash`: K independent permutations, O(shingles × K) per document. `oph`: one permutation
+ * split into K bins with optimal densification (src/cpu/oph.ts), O(shingles + K); the same
+ * estimator and LSH banding.
+ */
+export const SKETCHES = ['minhash', 'oph'] as const;
+export type SketchKind = (typeof SKETCHES)[number];
+export const DEFAULT_SKETCH: SketchKind = 'minhash';
+
 export interface DedupOptions {
   inputs: InputSpec[];
   /** Base directory of relative input paths (default: the current directory). */
@@ -37,6 +46,8 @@ export interface DedupOptions {
   qualityField?: string;
   fields?: Partial<Pick<FieldMap, 'id' | 'text' | 'source'>>;
   verify?: VerifyMode;
+  /** Signature sketch: K-permutation MinHash, or one-permutation MinHash with optimal densification. */
+  sketch?: SketchKind;
   links?: BucketLinks;
   /** Which members of a cluster go (cover.ts; default cover). */
   cluster?: ClusterRule;
@@ -71,6 +82,7 @@ export interface ResolvedDedupOptions {
   qualityField: string | null;
   fields: { id: string; text: string; source: string };
   verify: VerifyMode;
+  sketch: SketchKind;
   links: BucketLinks;
   cluster: ClusterRule;
   memoryBytes: number;
@@ -116,6 +128,7 @@ export function resolveDedupOptions(options: DedupOptions): ResolvedDedupOptions
     qualityField,
     fields,
     verify: oneOf(options.verify, VERIFY_MODES, 'exact', '--verify'),
+    sketch: oneOf(options.sketch, SKETCHES, DEFAULT_SKETCH, '--sketch'),
     links: oneOf(options.links, BUCKET_LINKS, 'star-chain', '--links'),
     cluster: oneOf(options.cluster, CLUSTER_RULES, 'cover', '--cluster'),
     memoryBytes: integer(options.memoryBytes, 2 ** 30, 'memoryBytes', 4096, 2 ** 45),

@@ -34,13 +34,12 @@ import { resolveDedupOptions, type DedupOptions, type ResolvedDedupOptions } fro
 import { planBucketRanges, FINE_BUCKETS, RECORD_WORDS } from './partition.js';
 import { VectorStore } from './set-store.js';
 import { markerFiles, processSignatureUnit, readSignatureMarker, type SignatureContext, type SignatureMarker } from './signature-phase.js';
-import { cpuSigner, type SignatureUnitResult, type SignatureUnitTask } from './signature-task.js';
+import { cpuSigner, signBatch, type SignatureUnitResult, type SignatureUnitTask } from './signature-task.js';
 import { createExecutor } from '../exec/local.js';
 import type { SignRequest, TaskHandler } from '../exec/executor.js';
 import { BusyClock } from '../exec/busy.js';
 import { runMapPhase, type CountNewlinesTask } from '../exec/run-units.js';
 import { countNewlines, DEFAULT_UNIT_BYTES, describeUnit, planUnits } from '../exec/units.js';
-import { minhash } from '../kernels/minhash.js';
 import { UnionFind } from './union-find.js';
 import type { Progress, ProgressFactory } from '../pipeline/progress.js';
 
@@ -111,6 +110,7 @@ function signatureFingerprint(options: ResolvedDedupOptions, lsh: LshPlan, input
     fields: options.fields,
     qualityField: options.qualityField,
     signatures: options.verify === 'signature',
+    sketch: options.sketch,
     onError: options.onError,
     bands: lsh.bands,
     rows: lsh.rows,
@@ -199,8 +199,7 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
   const units = await planUnits(inputs, request.unitBytes ?? DEFAULT_UNIT_BYTES);
   const gpu = backend.kind === 'gpu';
   const busy = new BusyClock();
-  const signOnDevice = (csr: SignRequest) =>
-    busy.track(minhash(backend, csr, { ngram: options.ngram, numHashes: options.numHashes, seed: options.seed }, times?.signature.gpu));
+  const signOnDevice = (csr: SignRequest) => busy.track(signBatch(backend, options, csr, times?.signature.gpu));
   const inProcessTimes = times?.signature ?? { readMs: 0, wordsMs: 0, minhashMs: 0, writeMs: 0 };
   const inProcess: TaskHandler = async (task, link) => {
     if (task.kind === 'count-newlines') {
@@ -356,6 +355,7 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
       quality_field: options.qualityField,
       fields: options.fields,
       verify: options.verify,
+      sketch: options.sketch,
       links: options.links,
       cluster: options.cluster,
       on_error: options.onError,

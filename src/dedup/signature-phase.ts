@@ -158,6 +158,13 @@ class OutFile {
   }
 }
 
+/** CSR offsets (N+1, from 0) of consecutive lists of these lengths. */
+function csrOffsets(lengths: Uint32Array): Uint32Array {
+  const offsets = new Uint32Array(lengths.length + 1);
+  for (let i = 0; i < lengths.length; i++) offsets[i + 1] = offsets[i] + lengths[i];
+  return offsets;
+}
+
 const u8 = (a: Uint32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 export async function processSignatureUnit(input: ResolvedInput, unit: WorkUnit, firstLine: number, ctx: SignatureContext): Promise<SignatureMarker> {
@@ -263,7 +270,9 @@ export async function processSignatureUnit(input: ResolvedInput, unit: WorkUnit,
       await finish();
       const launched = clock();
       // On the CPU this call does all the work before returning; the GPU owner answers later.
-      const signatures = ctx.sign({ offsets, tokens });
+      // One-permutation MinHash signs the shingle sets (written to their file above, so the
+      // buffer can be handed over); MinHash hashes the words' shingles itself.
+      const signatures = ctx.sign(options.sketch === 'oph' ? { offsets: csrOffsets(setLengths), tokens: packed } : { offsets, tokens });
       if (times) times.minhashMs += clock() - launched;
       signatures.catch(() => {}); // awaited by finish(); this only keeps Node from calling it unhandled meanwhile
       pending = { base, count: batch.length, setLengths, signatures };
