@@ -7,7 +7,7 @@
  */
 import { parquetMetadata, parquetReadObjects, parquetSchema } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
-import { decompress as zstdDecompress } from 'fzstd';
+import { ZstdDataError, zstdDecompressChecked } from '../io/zstd.js';
 import { TokenmixError } from '../errors.js';
 import { BatchBuilder, WHOLE_LINE } from '../io/batch.js';
 import { locateColumns, valueAt } from '../io/columns.js';
@@ -47,9 +47,10 @@ export async function openDroppedFile(name: string, raw: Uint8Array): Promise<Dr
   if (starts([0x1f, 0x8b])) return { name, format: 'jsonl', bytes: await gunzip(raw, name) };
   if (starts([0x28, 0xb5, 0x2f, 0xfd])) {
     try {
-      return { name, format: 'jsonl', bytes: zstdDecompress(raw) };
+      return { name, format: 'jsonl', bytes: await zstdDecompressChecked(raw) };
     } catch (error) {
-      throw new TokenmixError(`${name}: is not a readable zstd file (${(error as Error).message})`);
+      const where = error instanceof ZstdDataError ? ` at byte offset ${error.offset}` : '';
+      throw new TokenmixError(`${name}: is not a readable zstd file${where} (${(error as Error).message})`);
     }
   }
   if (/\.(jsonl|ndjson|json)(\.(gz|zst))?$/i.test(name)) return { name, format: 'jsonl', bytes: raw };

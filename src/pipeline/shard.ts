@@ -7,10 +7,10 @@
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { TokenmixError } from '../errors.js';
+import { InputCorruptError, TokenmixError } from '../errors.js';
 import { readShardMarker, sortedKeys, writeShardMarker, type ShardMarkerBase } from './markers.js';
 import { readRecords } from '../io/index.js';
 import type { ResolvedInput, FieldMap } from '../io/types.js';
@@ -130,7 +130,8 @@ export async function processShard(input: ResolvedInput, shard: number, ctx: Sha
     await once(out, 'finish');
   } catch (error) {
     out.destroy();
-    throw error;
+    if (!(error instanceof InputCorruptError) || ctx.config.on_error !== 'quarantine') throw error;
+    return quarantineFile(input, shard, ctx, error);
   }
   await rename(temp, paths.records);
   const marker: ShardMarker = {
@@ -142,6 +143,31 @@ export async function processShard(input: ResolvedInput, shard: number, ctx: Sha
     blank_lines: blankLines,
     sources: sortedKeys(sources),
     intermediate_sha256: digest.digest('hex'),
+  };
+  await writeShardMarker(paths.marker, marker);
+  return marker;
+}
+
+/**
+ * A damaged file (bad checksum, truncated, garbage) under `on_error: quarantine`: what was
+ * read before the damage is discarded, since nothing proves it sound, and the whole file
+ * becomes one quarantine entry (`field: "(file)"`, reason `unreadable-file`, row 0).
+ */
+async function quarantineFile(input: ResolvedInput, shard: number, ctx: ShardContext, error: InputCorruptError): Promise<ShardMarker> {
+  const paths = shardPaths(ctx.workDir, shard);
+  const entry: ShardRecord = { row: 0, problem: 'unreadable-file', field: '(file)', message: error.message.replace(/^tokenmix: /, '') };
+  const line = `${JSON.stringify(entry)}\n`;
+  await writeFile(`${paths.records}.partial`, line);
+  await rename(`${paths.records}.partial`, paths.records);
+  const marker: ShardMarker = {
+    shard,
+    file: input.displayPath,
+    fingerprint: ctx.fingerprint,
+    records: 0,
+    problems: 1,
+    blank_lines: 0,
+    sources: {},
+    intermediate_sha256: createHash('sha256').update(line).digest('hex'),
   };
   await writeShardMarker(paths.marker, marker);
   return marker;
