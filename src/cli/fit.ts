@@ -6,6 +6,7 @@ import { fitMixtureLaws, parseExperimentsCsv, type MixtureLawFit } from '../mixt
 import { VERSION } from '../version.js';
 import { ExitCode, type CliIo } from './io.js';
 import { intOption, parse } from './options.js';
+import { dict } from '../dict.js';
 
 const HELP = [
   'Usage: tokenmix fit --experiments FILE.csv --out DIR [options]',
@@ -91,7 +92,7 @@ export async function fitCommand(args: string[], io: CliIo): Promise<number> {
 /** `a=1,b=0.5` → { a: 1, b: 0.5 }; undefined when the option is absent. */
 export function nameValueList(value: string | undefined, option: string): Record<string, number> | undefined {
   if (value === undefined) return undefined;
-  const result: Record<string, number> = {};
+  const result: Record<string, number> = dict();
   for (const item of value.split(',')) {
     const match = /^\s*([^=\s][^=]*?)\s*=\s*([^=]+?)\s*$/.exec(item);
     const number = match ? Number(match[2]) : NaN;

@@ -21,6 +21,7 @@ import type { ResolvedInput } from '../io/types.js';
 import { LineFile, type OutputFile } from './line-file.js';
 import type { KeepRule } from './options.js';
 import { shardFiles, type SignatureMarker } from './signature-phase.js';
+import { dict } from '../dict.js';
 
 /** One line of docs.jsonl. */
 type DocLine = [row: number, id: string, source: string, tokens: number, score: number | null, hash: string];
@@ -70,10 +71,14 @@ export async function writeClusters(
   markers: SignatureMarker[],
   workDir: string,
   outDir: string,
+  /** Documents quarantined for a duplicate id: in no cluster, kept nor dropped. */
+  excluded: ReadonlySet<number> = new Set(),
 ): Promise<ClusterSummary> {
   const count = components.length;
   const sizes = new Uint32Array(count);
-  for (let d = 0; d < count; d++) sizes[components[d]]++;
+  for (let d = 0; d < count; d++) if (!excluded.has(d)) sizes[components[d]]++;
+  // With exclusions the root may be an excluded document: `first` keeps the first member left.
+  const firstMember = new Map<number, number>();
 
   // Pass 1: rule and kept member of every cluster (Maps are in component-id order).
   const firstHash = new Map<number, string>();
@@ -82,6 +87,11 @@ export async function writeClusters(
   let doc = 0;
   for await (const { doc: line } of docLines(workDir, markers)) {
     const root = components[doc];
+    if (excluded.has(doc)) {
+      doc++;
+      continue;
+    }
+    if (!firstMember.has(root)) firstMember.set(root, doc);
     if (sizes[root] > 1) {
       const hash = firstHash.get(root);
       if (hash === undefined) firstHash.set(root, line[5]);
@@ -94,7 +104,7 @@ export async function writeClusters(
     }
     doc++;
   }
-  const keptOf = (root: number) => (keep === 'first' ? root : best.get(root)!.doc);
+  const keptOf = (root: number) => (keep === 'first' ? firstMember.get(root)! : best.get(root)!.doc);
 
   // Pass 2: the files.
   for (const dir of ['keep', 'drops']) {
@@ -104,7 +114,7 @@ export async function writeClusters(
   const files: OutputFile[] = [];
   const clusters = new LineFile(join(outDir, 'clusters.jsonl'));
   const keptIds = new Map<number, string>();
-  const sources: Record<string, SourceTotals> = {};
+  const sources: Record<string, SourceTotals> = dict();
   let removedExact = 0;
   let removedNear = 0;
   let docsInClusters = 0;
@@ -125,6 +135,10 @@ export async function writeClusters(
     while (nextShard <= shard) {
       closeShard();
       openShard(nextShard++);
+    }
+    if (excluded.has(doc)) {
+      doc++;
+      continue;
     }
     const [row, id, source, tokens] = line;
     const root = components[doc];
@@ -167,7 +181,7 @@ export async function writeClusters(
     rules.line(`{"cluster":${root},"size":${sizes[root]},"rule":"${rule}","kept":${JSON.stringify(keptIds.get(root))}}`);
   }
   files.push(rules.close(outDir));
-  const sortedSources: Record<string, SourceTotals> = {};
+  const sortedSources: Record<string, SourceTotals> = dict();
   for (const s of Object.keys(sources).sort()) sortedSources[s] = sources[s];
   return {
     clusters: firstHash.size,

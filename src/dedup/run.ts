@@ -32,6 +32,8 @@ import { planBucketRanges, FINE_BUCKETS, RECORD_WORDS } from './partition.js';
 import { VectorStore } from './set-store.js';
 import { processSignatureShard, readSignatureMarker, shardFiles, type SignatureContext, type SignatureMarker } from './signature-phase.js';
 import { UnionFind } from './union-find.js';
+import { dict } from '../dict.js';
+import { findDuplicateIds } from './unique-ids.js';
 
 export interface DedupHooks {
   log?: (message: string) => void;
@@ -186,6 +188,8 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
     return { status: 'partial', pendingShards: [], completedShards: inputs.length };
   }
 
+  const duplicates = await findDuplicateIds(inputs, markers, workDir, options.onError, options.fields.id);
+
   // Phase 2: group and verify, range by range.
   started = performance.now();
   const bases = [0];
@@ -227,9 +231,9 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
   // Phase 3: clusters and outputs.
   started = performance.now();
   const components = uf.flatten();
-  const summary = await writeClusters(components, options.keep, inputs, markers, workDir, outDir);
+  const summary = await writeClusters(components, options.keep, inputs, markers, workDir, outDir, duplicates.excluded);
   const quarantine = new LineFile(join(outDir, 'quarantine.jsonl'));
-  const quarantineReasons: Record<string, number> = {};
+  const quarantineReasons: Record<string, number> = dict();
   for (const [s] of markers.entries()) {
     const text = await readFile(shardFiles(workDir, s).problems, 'utf8');
     for (const line of text.split('\n')) {
@@ -239,9 +243,13 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
       quarantine.line(line);
     }
   }
+  for (const line of duplicates.lines) {
+    quarantineReasons['duplicate-id'] = (quarantineReasons['duplicate-id'] ?? 0) + 1;
+    quarantine.line(line);
+  }
   const outputs = [...summary.files, quarantine.close(outDir)].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const totals: SourceTotals = { docs_in: 0, docs_out: 0, tokens_in: 0, tokens_out: 0 };
-  const sources: DedupManifest['sources'] = {};
+  const sources: DedupManifest['sources'] = dict();
   for (const [name, t] of Object.entries(summary.sources)) {
     totals.docs_in += t.docs_in;
     totals.docs_out += t.docs_out;

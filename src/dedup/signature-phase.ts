@@ -31,6 +31,7 @@ import { bandKeys } from './lsh.js';
 import type { ResolvedDedupOptions } from './options.js';
 import { BandRecordWriter, type BandFileSummary } from './partition.js';
 import { shingleSet, shingleWords } from './shingles.js';
+import { dict } from '../dict.js';
 
 /** Set on the document word of exact-text records (so at most 2^31 − 1 documents per shard). */
 export const EXACT_FLAG = 0x80000000;
@@ -151,7 +152,7 @@ export async function processSignatureShard(input: ResolvedInput, shard: number,
   const signaturesFile = options.verify === 'signature' ? new OutFile(paths.signatures) : null;
   const files = [docs, problemsFile, shingles, lengths, ...(signaturesFile ? [signaturesFile] : [])];
   const bandWriter = new BandRecordWriter(`${paths.bands}.partial`);
-  const sources: Record<string, SourceCounts> = {};
+  const sources: Record<string, SourceCounts> = dict();
   let records = 0;
   let problems = 0;
   let blankLines = 0;

@@ -14,6 +14,7 @@ import { locateColumns, valueAt } from '../io/columns.js';
 import { fieldPath, getField, MISSING, strictString } from '../io/fields.js';
 import type { BadRecord, FieldMap, RecordBatch } from '../io/types.js';
 import type { ExploreRecord } from './corpus.js';
+import { dict } from '../dict.js';
 
 export type DroppedFormat = 'jsonl' | 'parquet';
 
@@ -148,7 +149,7 @@ export async function readDroppedFile(file: DroppedFile, fields: FieldMap, optio
   const collect = (batch: RecordBatch | undefined) => {
     if (!batch) return;
     for (let i = 0; i < batch.length; i++) {
-      const scores: Record<string, number> = {};
+      const scores: Record<string, number> = dict();
       for (const name of fields.quality ?? []) scores[name] = batch.scores[name][i];
       outcome.records.push({ id: batch.ids[i], source: batch.sources[i], text: batch.texts[i], scores });
     }

@@ -7,6 +7,7 @@
 import { TokenmixError } from '../errors.js';
 import type { ContaminationConfig } from '../pipeline/config.js';
 import type { ExploreConfig } from './session.js';
+import { dict, own } from '../dict.js';
 
 export interface ExploreFields {
   id: string;
@@ -44,7 +45,7 @@ const ANNEAL_NAME = 'late';
 /** The raw run config for `settings` (keys as documented for `tokenmix mix`). */
 export function configFromSettings(settings: ExploreSettings): Record<string, unknown> {
   const { fields } = settings;
-  const thresholds: Record<string, number> = {};
+  const thresholds: Record<string, number> = dict();
   for (const name of Object.keys(settings.thresholds).sort()) {
     const t = settings.thresholds[name];
     if (t !== null && t !== undefined) thresholds[name] = t;
@@ -96,7 +97,7 @@ export function settingsFromConfig(config: ExploreConfig, sources: readonly stri
   if (!schedule || schedule.length > 2) {
     throw new TokenmixError('explorer: the controls show a schedule of one stage, or two (main + late); this config has ' + (schedule ? `${schedule.length} stages` : 'none'));
   }
-  const fill = (weights: Record<string, number>) => Object.fromEntries(sources.map((s) => [s, weights[s] ?? 0]));
+  const fill = (weights: Record<string, number>) => Object.fromEntries(sources.map((s) => [s, own(weights, s) ?? 0]));
   const quality = curate.filters.quality;
   const qualityField = quality?.field ?? curate.fields.quality[0];
   return {

@@ -5,6 +5,7 @@
  */
 import { INVALID_UTF8, MISSING } from './fields.js';
 import type { BadRecord, FieldMap, ProblemReason, RecordBatch, ResolvedInput } from './types.js';
+import { dict } from '../dict.js';
 
 /** Field name used in problems about the whole line rather than one field. */
 export const WHOLE_LINE = '(line)';
@@ -103,7 +104,7 @@ export class BatchBuilder {
   take(bytesRead: number): RecordBatch | undefined {
     const length = this.ids.length;
     if (length === 0 && this.problems.length === 0 && this.blankLines === 0) return undefined;
-    const scores: Record<string, Float64Array> = {};
+    const scores: Record<string, Float64Array> = dict();
     this.qualityNames.forEach((name, q) => {
       scores[name] = this.scores[q].slice(0, length);
     });

@@ -27,6 +27,7 @@ import {
   type Schedule,
   type Weights,
 } from './weights.js';
+import { own } from '../dict.js';
 
 /** M×E losses for M candidate weight rows (SPEC §4); CPU oracle by default, GPU when plugged in. */
 export type LossFn = (input: MixtureLossInput) => Float64Array | Promise<Float64Array>;
@@ -127,7 +128,7 @@ export function evaluateMixture(data: PreparedMixtureData, schedule: Schedule, o
         message: `source "${name}" is repeated ${rho.toFixed(2)} epochs (rho = B·w/M) > cap ${maxEpochs}; lower its weight or the budget, or retain more of its tokens`,
       });
     }
-    if (retainedTokens === 0 && schedule.some((stage) => (stage.weights[name] ?? 0) > 0)) {
+    if (retainedTokens === 0 && schedule.some((stage) => (own(stage.weights, name) ?? 0) > 0)) {
       warnings.push({
         kind: 'inactive-source-weight',
         source: name,

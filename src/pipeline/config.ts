@@ -5,6 +5,7 @@
  */
 import { TokenmixError } from '../errors.js';
 import type { InputFormat, InputSpec } from '../io/types.js';
+import { dict } from '../dict.js';
 
 export type OnError = 'fail' | 'quarantine';
 export type KeepRule = 'first' | 'best-quality';
@@ -120,9 +121,9 @@ function optionalNumber(value: unknown, key: string, options?: Parameters<typeof
 }
 
 function numberMap(value: unknown, key: string, options?: Parameters<typeof numberAt>[2]): Record<string, number> {
-  if (value === undefined) return {};
+  if (value === undefined) return dict();
   if (!isObject(value)) fail(key, 'an object of { source: number }', value);
-  const out: Record<string, number> = {};
+  const out: Record<string, number> = dict();
   for (const name of Object.keys(value).sort()) out[name] = numberAt(value[name], `${key}.${name}`, options);
   return out;
 }
@@ -254,7 +255,7 @@ export function parseConfig(raw: unknown): CurateConfig {
   const c = objectAt(raw, 'config', TOP_LEVEL_KEYS);
   const filters = c.filters === undefined ? {} : objectAt(c.filters, 'filters', ['quality', 'heuristics']);
   const quality = parseQuality(filters.quality);
-  const evals: Record<string, string> = {};
+  const evals: Record<string, string> = dict();
   if (c.evals !== undefined) {
     const e = objectAt(c.evals, 'evals', Object.keys(isObject(c.evals) ? c.evals : {}));
     for (const name of Object.keys(e).sort()) evals[name] = stringAt(e[name], `evals.${name}`);
@@ -262,7 +263,7 @@ export function parseConfig(raw: unknown): CurateConfig {
   const onError = c.on_error === undefined ? 'fail' : c.on_error;
   if (onError !== 'fail' && onError !== 'quarantine') fail('on_error', '"fail" or "quarantine"', onError);
   const audit = c.audit === undefined ? {} : objectAt(c.audit, 'audit', ['per_reason', 'excerpt_chars']);
-  const mixture: Record<string, unknown> = {};
+  const mixture: Record<string, unknown> = dict();
   for (const key of MIXTURE_KEYS) if (c[key] !== undefined) mixture[key] = c[key];
   const fields = parseFields(c.fields, quality?.field);
   const dedup = parseDedup(c.dedup);

@@ -7,6 +7,7 @@ import { statSync } from 'node:fs';
 import { TokenmixError } from '../errors.js';
 import { contentHash } from '../io/index.js';
 import type { ResolvedInput } from '../io/types.js';
+import { dict } from '../dict.js';
 
 /**
  * The marker at `path` if it was made with `fingerprint`; null when there is none. A marker of
@@ -32,7 +33,7 @@ export async function writeShardMarker(path: string, marker: { fingerprint: stri
 
 /** A copy of `record` with its keys in sorted order (stable JSON whatever the insertion order). */
 export function sortedKeys<T>(record: Record<string, T>): Record<string, T> {
-  const out: Record<string, T> = {};
+  const out: Record<string, T> = dict();
   for (const key of Object.keys(record).sort()) out[key] = record[key];
   return out;
 }

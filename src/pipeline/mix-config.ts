@@ -6,6 +6,7 @@
 import { TokenmixError } from '../errors.js';
 import type { Schedule } from '../mixture/weights.js';
 import { BASELINE_KINDS } from '../mixture/baselines.js';
+import { dict } from '../dict.js';
 
 export interface BaselineConfig {
   kind: (typeof BASELINE_KINDS)[number];
@@ -49,7 +50,7 @@ function positive(value: unknown, key: string, integer = false): number {
 
 function weightMap(value: unknown, key: string): Record<string, number> {
   if (!isObject(value)) fail(key, 'an object of { name: number }', value);
-  const out: Record<string, number> = {};
+  const out: Record<string, number> = dict();
   for (const name of Object.keys(value).sort()) {
     const w = value[name];
     if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) fail(`${key}.${name}`, 'a number >= 0', w);

@@ -20,6 +20,7 @@ import { checkQualitySources, type CurateConfig } from './config.js';
 import type { ShardMarker, ShardRecord } from './shard.js';
 import { shardPaths } from './shard.js';
 import { chunked, shardRecords } from './records.js';
+import { dict, own } from '../dict.js';
 
 /** A record's fate. */
 export const Fate = { kept: 0, quarantined: 1, quality: 2, heuristics: 3, exactDuplicate: 4, contaminated: 5, nearDuplicate: 6 } as const;
@@ -101,14 +102,14 @@ export async function decide(config: CurateConfig, inputs: ResolvedInput[], mark
   const final = Float32Array.from(fixed);
   if (quality && totals) {
     const edges = histogramEdges(histogramSpec);
-    const applied: Record<string, number | null> = {};
-    const byBin: Record<string, number[]> = {};
+    const applied: Record<string, number | null> = dict();
+    const byBin: Record<string, number[]> = dict();
     for (const [s, name] of sources.entries()) {
       const row = totals.histogram.subarray(s * histogramSpec.bins, (s + 1) * histogramSpec.bins);
       byBin[name] = Array.from(row);
       // Report thresholds as the user wrote them (f64); the kernel compares their f32 value.
-      let reported: number | null = quality.thresholds[name] ?? null;
-      const p = quality.top_fraction[name];
+      let reported: number | null = own(quality.thresholds, name) ?? null;
+      const p = own(quality.top_fraction, name);
       if (p !== undefined) {
         const choice = topTokensThreshold(row, edges, p);
         // Bin 0 also holds scores below histogram.min: cutting at edges[0] would drop those

@@ -20,6 +20,7 @@ import { heuristicVerdict } from '../filters/heuristics.js';
 import type { ContaminationIndex } from '../filters/contamination.js';
 import { scoreField, type CurateConfig } from './config.js';
 import type { Progress } from './progress.js';
+import { dict, own } from '../dict.js';
 
 /** One line of a shard's intermediate file. */
 export type ShardRecord =
@@ -86,7 +87,7 @@ export async function processShard(input: ResolvedInput, shard: number, ctx: Sha
   // The score that the quality filter and `keep: best-quality` use (see scoreField in config.ts).
   const qualityField = scoreField(ctx.config);
   const heuristics = ctx.config.filters.heuristics;
-  const sources: Record<string, number> = {};
+  const sources: Record<string, number> = dict();
   let records = 0;
   let problems = 0;
   let blankLines = 0;
@@ -115,7 +116,7 @@ export async function processShard(input: ResolvedInput, shard: number, ctx: Sha
           hash: exactHash(text),
           eval_like: ctx.contamination ? ctx.contamination.flags(text) : false,
         };
-        sources[source] = (sources[source] ?? 0) + 1;
+        sources[source] = (own(sources, source) ?? 0) + 1;
         lines.push({ row: record.row, text: JSON.stringify(record) });
       }
       lines.sort((a, b) => a.row - b.row);

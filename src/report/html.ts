@@ -16,6 +16,7 @@ import type { JsonRecord } from './read.js';
 import { readStages } from './stages.js';
 import { dedupTable, inputsTable, manifestKind, overviewTable, qualityTable, stagesTable, totalsTable } from './tables-curation.js';
 import { diagnosticsTable, lossesTable, samplingTable, topTokensTable, warningsList, weightsTable } from './tables-mixture.js';
+import { dict } from '../dict.js';
 
 /** uPlot's browser build and stylesheet, inlined into the page. */
 export interface ReportAssets {
@@ -55,7 +56,7 @@ function assertInlineSafe(text: string, what: string): string {
 export function reportSections(input: ReportInput): Section[] {
   const { manifest, clusters } = input;
   const view = readStages(manifest);
-  const retained: Record<string, number> = {};
+  const retained: Record<string, number> = dict();
   const lastStage = view.stages[view.stages.length - 1];
   for (const [source, c] of Object.entries(lastStage?.perSource ?? {})) retained[source] = c.tokensOut;
   const only = (p: PlotSpec | null) => (p ? [p] : []);
