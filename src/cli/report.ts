@@ -1,3 +1,5 @@
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { TokenmixError } from '../errors.js';
 import { writeReport } from '../report/index.js';
 import { ExitCode, type CliIo } from './io.js';
@@ -21,6 +23,11 @@ export async function reportCommand(args: string[], io: CliIo): Promise<number> 
     return ExitCode.ok;
   }
   if (positionals.length !== 1) throw new TokenmixError(`report needs exactly one run directory (got ${positionals.length}); see tokenmix report --help`);
-  io.out(`report: ${await writeReport(positionals[0])}`);
+  const dir = positionals[0];
+  if (existsSync(dir) && !statSync(dir).isDirectory()) {
+    throw new TokenmixError(`report needs a run directory (the --out of curate, mix or dedup); ${dir} is a file`);
+  }
+  if (!existsSync(join(dir, 'manifest.json'))) throw new TokenmixError(`${dir} holds no manifest.json: give the --out directory of a finished curate, mix or dedup run`);
+  io.out(`report: ${await writeReport(dir)}`);
   return ExitCode.ok;
 }

@@ -44,7 +44,8 @@ export interface DiagnosticOptions {
 }
 
 export interface MixtureWarning {
-  kind: 'epoch-cap' | 'inactive-source-weight';
+  kind: 'epoch-cap' | 'inactive-source-weight' | 'zero-weights-uniform';
+  /** The source concerned (empty for a whole-stage warning). */
   source: string;
   message: string;
 }
@@ -116,6 +117,17 @@ export function evaluateMixture(data: PreparedMixtureData, schedule: Schedule, o
   const lossRecord = (m: number) => Object.fromEntries(evalNames.map((name, j) => [name, losses[m * numEvals + j]]));
 
   const warnings: MixtureWarning[] = [];
+  schedule.forEach((stage, s) => {
+    // SPEC §3: weights summing to 0 make the mixture uniform; say so instead of doing it silently.
+    if (activeSources.every((name) => (own(stage.weights, name) ?? 0) === 0)) {
+      const label = stage.name === undefined ? `schedule stage ${s}` : `schedule stage ${s} ("${stage.name}")`;
+      warnings.push({
+        kind: 'zero-weights-uniform',
+        source: '',
+        message: `${label} gives every active source weight 0: it was made uniform over ${activeSources.join(', ')} (give it weights to choose the mixture)`,
+      });
+    }
+  });
   const maxEpochs = options.maxEpochs ?? DEFAULT_MAX_EPOCHS;
   const halfLife = options.repeatHalfLifeEpochs ?? DEFAULT_REPEAT_HALF_LIFE_EPOCHS;
   const sources = sourceNames.map((name, i): SourceDiagnostics => {

@@ -212,6 +212,14 @@ function parseDedup(value: unknown): DedupConfig {
       ...(n.bands !== undefined ? { bands: numberAt(n.bands, 'dedup.near.bands', { min: 1, integer: true }) } : {}),
       ...(n.rows !== undefined ? { rows: numberAt(n.rows, 'dedup.near.rows', { min: 1, integer: true }) } : {}),
     };
+    // Checked here with config key names (the dedup engine would name its CLI flags).
+    if (near.threshold <= 0) fail('dedup.near.threshold', 'a number in (0, 1]', near.threshold);
+    if ((near.bands === undefined) !== (near.rows === undefined)) {
+      throw new TokenmixError('config: "dedup.near.bands" and "dedup.near.rows" go together: give both, or neither (then "dedup.near.threshold" picks them)');
+    }
+    if (near.bands !== undefined && near.rows !== undefined && near.bands * near.rows > near.num_hashes) {
+      throw new TokenmixError(`config: "dedup.near.bands" × "dedup.near.rows" (${near.bands} × ${near.rows}) must be at most "dedup.near.num_hashes" (${near.num_hashes})`);
+    }
   }
   return { exact: d.exact === true, keep, near };
 }
@@ -237,11 +245,12 @@ export function scoreField(config: Pick<CurateConfig, 'filters' | 'fields'>): st
 }
 
 /** The quality filter may only name sources the input records have (catches typos). */
-export function checkQualitySources(quality: QualityFilterConfig | null, sources: readonly string[]): void {
+export function checkQualitySources(quality: QualityFilterConfig | null, sources: readonly string[], quarantinedSources: readonly string[] = []): void {
   if (!quality) return;
   for (const [key, map] of [['thresholds', quality.thresholds], ['top_fraction', quality.top_fraction]] as const) {
     for (const name of Object.keys(map)) {
-      if (!sources.includes(name)) {
+      // A source whose every record was quarantined exists: its records are counted there.
+      if (!sources.includes(name) && !quarantinedSources.includes(name)) {
         throw new TokenmixError(
           `config: filters.quality.${key} names source "${name}", which no input record has (sources: ${sources.join(', ') || 'none'}); fix the name or remove it`,
         );

@@ -5,7 +5,7 @@
  * ranks, or how often the run was killed and restarted (SPEC §6, §7).
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { TokenmixError } from '../errors.js';
 import type { Backend } from '../backend.js';
@@ -36,6 +36,11 @@ export interface CurateOptions {
   log?: (text: string) => void;
   /** Show a live progress line (only on a terminal). */
   progress?: boolean;
+  /**
+   * Write DIR/manifest.json (default true). `mix` writes its own manifest at the very end
+   * instead, so a failed or killed mix never leaves a curate-only manifest behind.
+   */
+  writeManifest?: boolean;
 }
 
 export type CurateResult =
@@ -164,6 +169,9 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
 
   // Reduce phase.
   const started = performance.now();
+  // The manifest says the outputs are complete: the previous one goes before any is rewritten.
+  const manifestPath = join(outDir, 'manifest.json');
+  await rm(manifestPath, { force: true });
   const decisions = await decide(config, inputs, complete, workDir, options.backend);
   const reduce = { config, fields, inputs, markers: complete, decisions, workDir, outDir };
   const near = await nearDedupStage(reduce, options.backend);
@@ -187,8 +195,7 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
         : null,
     outputs: near ? [...accounting.files, await describeFile(outDir, 'clusters.jsonl')].sort((a, b) => (a.path < b.path ? -1 : 1)) : accounting.files,
   };
-  const manifestPath = join(outDir, 'manifest.json');
-  await writeOutput(outDir, manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+  if (options.writeManifest !== false) await writeOutput(outDir, manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
   // What differs between equivalent runs (backend, timing) stays out of the manifest.
   await writeFile(
     join(outDir, 'run.json'),

@@ -20,8 +20,14 @@ export async function readShardMarker<T extends { fingerprint: string }>(path: s
   } catch {
     return null;
   }
-  const marker = JSON.parse(text) as T;
-  if (marker.fingerprint !== fingerprint) throw new TokenmixError(stale);
+  let marker: T;
+  try {
+    marker = JSON.parse(text) as T;
+  } catch {
+    // Markers are renamed into place whole, so an unreadable one was damaged outside tokenmix.
+    throw new TokenmixError(`${path} is not a valid shard marker (empty or damaged); delete it to redo that shard, or use a new --out directory`, { where: path });
+  }
+  if (marker === null || typeof marker !== 'object' || marker.fingerprint !== fingerprint) throw new TokenmixError(stale);
   return marker;
 }
 

@@ -76,7 +76,7 @@ function topTokens(q: Float64Array, vocabulary: string[] | null, count = 20) {
 
 export async function mix(options: CurateOptions): Promise<MixResult> {
   const log = options.log ?? (() => {});
-  const curated = await curate(options);
+  const curated = await curate({ ...options, writeManifest: false });
   if (curated.status === 'partial') return { status: 'partial', pendingShards: curated.pendingShards };
   const manifest = curated.manifest;
   const config = manifest.config;

@@ -56,7 +56,7 @@ export async function decide(config: CurateConfig, inputs: ResolvedInput[], mark
   const sources = [...new Set(markers.flatMap((m) => Object.keys(m.sources)))].sort();
   const sourceIndex = new Map(sources.map((s, i) => [s, i]));
   const quality = config.filters.quality;
-  checkQualitySources(quality, sources);
+  checkQualitySources(quality, sources, markers.flatMap((m) => m.quarantined_sources ?? []));
   const fates = markers.map((m) => new Uint8Array(m.records + m.problems));
   const duplicateIds = new Map<number, Map<number, string>>();
 

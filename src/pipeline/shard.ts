@@ -39,6 +39,8 @@ export type ShardRecord =
 
 export interface ShardMarker extends ShardMarkerBase {
   sources: Record<string, number>;
+  /** Sources of quarantined records, where readable: a threshold may name a source whose every record was quarantined. */
+  quarantined_sources?: string[];
   intermediate_sha256: string;
 }
 
@@ -88,6 +90,7 @@ export async function processShard(input: ResolvedInput, shard: number, ctx: Sha
   const qualityField = scoreField(ctx.config);
   const heuristics = ctx.config.filters.heuristics;
   const sources: Record<string, number> = dict();
+  const quarantinedSources = new Set<string>();
   let records = 0;
   let problems = 0;
   let blankLines = 0;
@@ -100,6 +103,7 @@ export async function processShard(input: ResolvedInput, shard: number, ctx: Sha
         if (ctx.config.on_error === 'fail') {
           throw new TokenmixError(`${p.message} (or set "on_error": "quarantine" to set such records aside and count them)`);
         }
+        if (p.source !== undefined) quarantinedSources.add(p.source);
         const row = p.line ?? p.row;
         lines.push({ row, text: JSON.stringify({ row, problem: p.reason, field: p.field, message: p.message } satisfies ShardRecord) });
       }
@@ -143,6 +147,7 @@ export async function processShard(input: ResolvedInput, shard: number, ctx: Sha
     problems,
     blank_lines: blankLines,
     sources: sortedKeys(sources),
+    ...(quarantinedSources.size > 0 ? { quarantined_sources: [...quarantinedSources].sort() } : {}),
     intermediate_sha256: digest.digest('hex'),
   };
   await writeShardMarker(paths.marker, marker);
