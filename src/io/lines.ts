@@ -125,7 +125,8 @@ export class LineSplitter {
   }
 }
 
-function concat(parts: Uint8Array[], totalBytes: number): Uint8Array {
+/** `parts` joined into one array (the part itself when there is one). */
+export function concat(parts: Uint8Array[], totalBytes = parts.reduce((sum, part) => sum + part.length, 0)): Uint8Array {
   if (parts.length === 1) return parts[0];
   const joined = new Uint8Array(totalBytes);
   let offset = 0;

@@ -8,6 +8,7 @@
  */
 import { Decompress } from 'fzstd';
 import xxhash, { type XXHash, type XXHashAPI } from 'xxhash-wasm';
+import { concat } from './lines.js';
 
 /** A zstd stream that cannot be decoded; `offset` is the compressed byte where it went wrong. */
 export class ZstdDataError extends Error {
@@ -274,16 +275,4 @@ function readLittleEndian(bytes: Uint8Array, at: number, count: number): number 
   let value = 0;
   for (let i = count - 1; i >= 0; i--) value = value * 256 + bytes[at + i];
   return value;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const total = parts.reduce((sum, part) => sum + part.length, 0);
-  const joined = new Uint8Array(total);
-  let at = 0;
-  for (const part of parts) {
-    joined.set(part, at);
-    at += part.length;
-  }
-  return joined;
 }
