@@ -98,19 +98,12 @@ async function* gunzipChunks(input: ResolvedInput, file: ReadStream): AsyncGener
 
 async function* zstdChunks(input: ResolvedInput, file: ReadStream): AsyncGenerator<Uint8Array> {
   const decoder = await createZstdDecoder();
-  const decode = (step: () => Uint8Array[]) => {
-    try {
-      return step();
-    } catch (error) {
-      if (error instanceof ZstdDataError) throw corruptAt(input, 'zstd', error.offset, error.message);
-      throw error;
-    }
-  };
   try {
-    // Hand out what each chunk produced before reading more: one chunk in flight.
-    for await (const chunk of file) yield* decode(() => decoder.push(chunk as Uint8Array));
-    yield* decode(() => decoder.end());
+    // Hand out each block's output before decoding the next: memory stays bounded.
+    for await (const chunk of file) yield* decoder.push(chunk as Uint8Array);
+    yield* decoder.end();
   } catch (error) {
+    if (error instanceof ZstdDataError) throw corruptAt(input, 'zstd', error.offset, error.message);
     if (error instanceof TokenmixError) throw error;
     throw unreadable(input, 'could not be read', error);
   } finally {

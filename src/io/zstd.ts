@@ -71,26 +71,30 @@ export class CheckedZstdDecoder {
 
   constructor(private readonly xxh: XXHashAPI) {}
 
-  /** Decompressed chunks made complete by `chunk` (whole blocks only). */
-  push(chunk: Uint8Array): Uint8Array[] {
+  /**
+   * Decompressed chunks made complete by `chunk`, produced lazily block by block: at most one
+   * block's output (128 KiB) exists before the caller takes it, whatever the compression
+   * ratio (an RLE block expands 4 bytes into 128 KiB).
+   */
+  *push(chunk: Uint8Array): Generator<Uint8Array> {
     if (chunk.length > 0) {
       this.pending.push(chunk);
       this.pendingBytes += chunk.length;
     }
-    this.advance();
-    return this.take();
+    while (this.step()) yield* this.take();
+    yield* this.take();
   }
 
   /** The stream ended: anything but a frame boundary here is a truncated file. */
-  end(): Uint8Array[] {
-    this.advance();
+  *end(): Generator<Uint8Array> {
+    while (this.step()) yield* this.take();
+    yield* this.take();
     const endOffset = this.offset + this.pendingBytes;
     if (this.state.kind !== 'magic' || this.pendingBytes > 0) {
       const where = this.frame === undefined ? 'a frame header' : `the frame starting at byte ${this.frame.start}`;
       throw new ZstdDataError(`ends inside ${where} (truncated file?)`, endOffset);
     }
     if (this.frames === 0) throw new ZstdDataError('holds no zstd frame (empty file?)', 0);
-    return this.take();
   }
 
   private take(): Uint8Array[] {
@@ -99,28 +103,23 @@ export class CheckedZstdDecoder {
     return out;
   }
 
-  /** Consumes as many complete headers, blocks and checksums as the pending bytes hold. */
-  private advance(): void {
-    for (;;) {
-      switch (this.state.kind) {
-        case 'magic':
-          if (!this.startFrame()) return;
-          break;
-        case 'skip': {
-          const skipped = Math.min(this.state.remaining, this.pendingBytes);
-          if (skipped > 0) this.consume(skipped);
-          this.state.remaining -= skipped;
-          if (this.state.remaining > 0) return;
-          this.state = { kind: 'magic' };
-          break;
-        }
-        case 'block':
-          if (!this.decodeBlock()) return;
-          break;
-        case 'checksum':
-          if (!this.checkFrame()) return;
-          break;
+  /** Consumes one header, block, checksum or skipped stretch; false when more bytes are needed. */
+  private step(): boolean {
+    switch (this.state.kind) {
+      case 'magic':
+        return this.startFrame();
+      case 'skip': {
+        const skipped = Math.min(this.state.remaining, this.pendingBytes);
+        if (skipped > 0) this.consume(skipped);
+        this.state.remaining -= skipped;
+        if (this.state.remaining > 0) return false;
+        this.state = { kind: 'magic' };
+        return true;
       }
+      case 'block':
+        return this.decodeBlock();
+      case 'checksum':
+        return this.checkFrame();
     }
   }
 

@@ -88,6 +88,25 @@ describe('frames this file writes by hand (no zstd command needed)', () => {
     expect((await failure(frame)).message).toContain('2048 MiB window');
   });
 
+  it('output comes lazily in pieces of at most one block (64 RLE blocks: 8 MiB from 262 bytes)', async () => {
+    const blockBytes = 128 * 1024;
+    const header = [0x28, 0xb5, 0x2f, 0xfd, 0x00, (17 - 10) << 3]; // window 128 KiB, no checksum
+    const blocks = Array.from({ length: 64 }, (_, b) => {
+      const h = (blockBytes << 3) | (1 /* RLE */ << 1) | (b === 63 ? 1 : 0);
+      return [h & 0xff, (h >> 8) & 0xff, (h >> 16) & 0xff, 0x61];
+    }).flat();
+    const decoder = await createZstdDecoder();
+    let total = 0;
+    let largest = 0;
+    for (const part of decoder.push(Uint8Array.from([...header, ...blocks]))) {
+      total += part.length;
+      largest = Math.max(largest, part.length);
+    }
+    for (const part of decoder.end()) total += part.length;
+    expect(total).toBe(64 * blockBytes);
+    expect(largest).toBeLessThanOrEqual(blockBytes);
+  });
+
   it('a checksummed raw frame detects a flipped data byte', async () => {
     const good = Uint8Array.from([0x28, 0xb5, 0x2f, 0xfd, 0x24, 3, (3 << 3) | 1, 0, 0, 0x61, 0x62, 0x63]);
     // XXH64("abc", seed 0) = 0x44bc2cf5ad770999: its low 32 bits, little-endian.
