@@ -19,7 +19,7 @@ import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Backend } from '../backend.js';
 import { minhashConstants } from '../cpu/minhash.js';
-import { TokenmixError } from '../errors.js';
+import { InputCorruptError, TokenmixError } from '../errors.js';
 import { readShardMarker, sortedKeys, writeShardMarker, type ShardMarkerBase } from '../pipeline/markers.js';
 import type { PhaseTimes } from '../gpu/timing.js';
 import { readRecords } from '../io/index.js';
@@ -262,6 +262,7 @@ export async function processSignatureShard(input: ResolvedInput, shard: number,
     } catch {
       // the error that got us here matters more
     }
+    if (error instanceof InputCorruptError && options.onError === 'quarantine') return quarantineShard(input, shard, ctx, error);
     throw error;
   }
   for (const f of files) f.commit();
@@ -277,6 +278,27 @@ export async function processSignatureShard(input: ResolvedInput, shard: number,
     without_words: withoutWords,
     sources: sortedKeys(sources),
     bands: bandSummary,
+  };
+  await writeShardMarker(paths.marker, marker);
+  return marker;
+}
+
+/**
+ * A damaged file (bad checksum, truncated, garbage) under `--on-error quarantine`, as in
+ * curate: nothing read from it is kept; the shard has no documents and one quarantine entry
+ * for the whole file (`field: "(file)"`, reason `unreadable-file`).
+ */
+async function quarantineShard(input: ResolvedInput, shard: number, ctx: SignatureContext, error: InputCorruptError): Promise<SignatureMarker> {
+  const paths = shardFiles(ctx.workDir, shard);
+  const files = [paths.docs, paths.problems, paths.shingles, paths.lengths, ...(ctx.options.verify === 'signature' ? [paths.signatures] : [])].map((path) => new OutFile(path));
+  const message = error.message.replace(/^tokenmix: /, '');
+  files[1].write(`${JSON.stringify({ file: input.displayPath, line: 0, field: '(file)', reason: 'unreadable-file', message })}\n`);
+  for (const f of files) f.commit();
+  const bandWriter = new BandRecordWriter(`${paths.bands}.partial`);
+  const bands = bandWriter.close();
+  await rename(`${paths.bands}.partial`, paths.bands);
+  const marker: SignatureMarker = {
+    shard, file: input.displayPath, fingerprint: ctx.fingerprint, records: 0, problems: 1, blank_lines: 0, without_words: 0, sources: {}, bands,
   };
   await writeShardMarker(paths.marker, marker);
   return marker;

@@ -196,6 +196,21 @@ describe('damaged inputs through the CLI', () => {
     expect(manifest.quarantine).toEqual({ 'unreadable-file': 1 });
   });
 
+  it('dedup: a truncated gzip input fails with one line, or is quarantined whole', async () => {
+    const dir = join(temp.dir, 'cli-dedup');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'good.jsonl'), GOOD);
+    const base = readFileSync(join(temp.dir, 'base.jsonl.gz'));
+    writeFileSync(join(dir, 'cut.jsonl.gz'), base.subarray(0, Math.floor(base.length / 2)));
+    const inputs = ['--input', join(dir, 'good.jsonl'), '--input', join(dir, 'cut.jsonl.gz'), '--backend', 'cpu'];
+    expect(expectCleanFailure(await cli(['dedup', ...inputs, '--out', join(dir, 'fail')]))).toContain('cut.jsonl.gz');
+    const out = join(dir, 'quarantine');
+    expectSuccess(await cli(['dedup', ...inputs, '--out', out, '--on-error', 'quarantine']));
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { totals: { docs_in: number; docs_out: number; quarantined: number }; quarantine: Record<string, number> };
+    expect(manifest.totals).toMatchObject({ docs_in: 3, docs_out: 3, quarantined: 1 });
+    expect(manifest.quarantine).toEqual({ 'unreadable-file': 1 });
+  });
+
   it.skipIf(!hasZstdCli())('a real child process: zstd with flipped bytes mid-stream exits 2 naming the byte offset', () => {
     const dir = join(temp.dir, 'cli-spawn');
     mkdirSync(dir, { recursive: true });
