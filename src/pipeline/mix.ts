@@ -88,7 +88,7 @@ export async function mix(options: CurateOptions): Promise<MixResult> {
   if (evals.length === 0) throw new TokenmixError(`${configPath}: tokenmix mix needs eval sets: add "evals": { name: path } (a text file per eval domain)`);
   if (mixConfig.eval_weights) {
     for (const name of Object.keys(mixConfig.eval_weights)) {
-      if (!config.evals[name]) throw new TokenmixError(`config: eval_weights names "${name}", which is not in evals (${Object.keys(config.evals).join(', ')})`);
+      if (!Object.hasOwn(config.evals, name)) throw new TokenmixError(`config: eval_weights names "${name}", which is not in evals (${Object.keys(config.evals).join(', ')})`);
     }
   }
   const inputs = await resolveInputs(config.inputs, baseDir);
