@@ -9,8 +9,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { TokenmixError } from '../errors.js';
 import type { ResolvedInput } from '../io/types.js';
-import type { SignatureMarker } from './signature-phase.js';
-import { shardFiles } from './signature-phase.js';
+import { markerFiles, type SignatureMarker } from './signature-phase.js';
 
 export interface DuplicateIds {
   /** Global document indices (shard order, then local order) of quarantined repeats. */
@@ -27,9 +26,10 @@ export async function findDuplicateIds(inputs: ResolvedInput[], markers: Signatu
   const excluded = new Set<number>();
   const lines: string[] = [];
   let doc = 0;
-  for (const [shard] of markers.entries()) {
+  for (const marker of markers) {
+    const shard = marker.shard;
     const input = inputs[shard];
-    const reader = createInterface({ input: createReadStream(shardFiles(workDir, shard).docs), crlfDelay: Infinity });
+    const reader = createInterface({ input: createReadStream(markerFiles(workDir, marker).docs), crlfDelay: Infinity });
     for await (const text of reader) {
       if (text.length === 0) continue;
       const [row, id] = JSON.parse(text) as [number, string];

@@ -7,7 +7,7 @@
 import { createReadStream, type ReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
-import { InputCorruptError, TokenmixError } from '../errors.js';
+import { InputCorruptError, invariant, TokenmixError } from '../errors.js';
 import type { Compression, ResolvedInput } from './types.js';
 import { createZstdDecoder, ZstdDataError } from './zstd.js';
 
@@ -28,10 +28,11 @@ const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
  * are a gzip or zstd magic number, else from the extension — so a gzip file named `.jsonl`
  * still reads, and a `.jsonl.gz` that is not gzip fails with a clear error.
  */
-export async function openByteSource(input: ResolvedInput, chunkBytes: number): Promise<ByteSource> {
-  const head = await readHead(input, 4);
-  const compression = sniff(head) ?? input.compression;
-  const file = createReadStream(input.path, { highWaterMark: chunkBytes });
+export async function openByteSource(input: ResolvedInput, chunkBytes: number, range?: { start: number; end: number }): Promise<ByteSource> {
+  const compression = await detectCompression(input);
+  invariant(range === undefined || (compression === 'none' && range.end > range.start), `${input.displayPath}: only a non-empty byte range of an uncompressed file can be read on its own`);
+  // createReadStream's `end` is inclusive.
+  const file = createReadStream(input.path, { highWaterMark: chunkBytes, ...(range !== undefined ? { start: range.start, end: range.end - 1 } : {}) });
   const bytesRead = () => file.bytesRead;
   switch (compression) {
     case 'none':
@@ -41,6 +42,11 @@ export async function openByteSource(input: ResolvedInput, chunkBytes: number): 
     case 'zstd':
       return { chunks: zstdChunks(input, file), bytesRead, compression };
   }
+}
+
+/** What a JSONL file's bytes are: its magic number beats its extension. */
+export async function detectCompression(input: ResolvedInput): Promise<Compression> {
+  return sniff(await readHead(input, 4)) ?? input.compression;
 }
 
 function sniff(head: Uint8Array): Compression | undefined {
@@ -89,7 +95,6 @@ async function* gunzipChunks(input: ResolvedInput, file: ReadStream): AsyncGener
     // but does not say where: the bytes it had been handed bound the position.
     const reason = causeText(error);
     throw corruptAt(input, 'gzip', gunzip.bytesWritten, `${gzipWhat(reason)} (zlib: ${reason}; truncated or corrupt file)`, 'at or before');
-
   } finally {
     file.destroy();
     gunzip.destroy();

@@ -3,8 +3,10 @@
  * validation. Every error names the offending key and says what is expected.
  * Keys are the ones documented in README.md ("Configuration"), exactly as written.
  */
+import type { HeuristicFilterConfig } from '../filters/heuristics.js';
 import { TokenmixError } from '../errors.js';
 import type { InputFormat, InputSpec } from '../io/types.js';
+import { parseMixtureConfig } from './mix-config.js';
 import { dict } from '../dict.js';
 
 export type OnError = 'fail' | 'quarantine';
@@ -29,14 +31,7 @@ export interface QualityFilterConfig {
 }
 
 /** Gopher-style heuristic rules (Rae et al. 2021); a null bound is not checked. */
-export interface HeuristicFilterConfig {
-  min_words: number | null;
-  max_words: number | null;
-  min_mean_word_length: number | null;
-  max_mean_word_length: number | null;
-  max_symbol_ratio: number | null;
-  max_duplicate_line_fraction: number | null;
-}
+export type { HeuristicFilterConfig };
 
 export interface NearDedupConfig {
   threshold: number;
@@ -74,7 +69,7 @@ export interface CurateConfig {
   mixture: Record<string, unknown>;
 }
 
-const TOP_LEVEL_KEYS = [
+export const TOP_LEVEL_KEYS = [
   'inputs', 'fields', 'tokenizer', 'filters', 'dedup', 'evals', 'contamination', 'seed', 'on_error', 'audit', 'batch_size',
   // mixture keys (tokenmix mix)
   'eval_weights', 'schedule', 'budget_tokens', 'baseline', 'optimize', 'sweep', 'materialize', 'epoch_cap',
@@ -274,6 +269,8 @@ export function parseConfig(raw: unknown): CurateConfig {
   const audit = c.audit === undefined ? {} : objectAt(c.audit, 'audit', ['per_reason', 'excerpt_chars']);
   const mixture: Record<string, unknown> = dict();
   for (const key of MIXTURE_KEYS) if (c[key] !== undefined) mixture[key] = c[key];
+  // Mixture keys are checked whatever the command, so a typo fails before any curation.
+  if (Object.keys(mixture).length > 0) parseMixtureConfig(mixture, c.seed === undefined ? 0 : numberAt(c.seed, 'seed', { min: 0, max: 2 ** 32 - 1, integer: true }));
   const fields = parseFields(c.fields, quality?.field);
   const dedup = parseDedup(c.dedup);
   if (dedup.keep === 'best-quality' && !quality && fields.quality.length === 0) {

@@ -153,8 +153,8 @@ describe('item 6: counted and recorded, never silently absorbed', () => {
     expect(manifest.diagnostics.warnings.some((w) => w.includes('schedule stage 0') && w.includes('made uniform'))).toBe(true);
   });
 
-  it('a mix that fails after curation leaves no manifest behind', async () => {
-    // An eval weight for no eval: found after curation, when the mixture is built.
+  it('a mix whose mixture config is wrong leaves no manifest behind', async () => {
+    // An eval weight for no eval.
     const { config, out } = setup({ ...MIX, eval_weights: { nothing: 1 } });
     expectCleanFailure(await run('mix', config, out));
     expect(existsSync(join(out, 'manifest.json'))).toBe(false);
