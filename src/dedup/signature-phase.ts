@@ -21,7 +21,7 @@ import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { minhashConstants } from '../cpu/minhash.js';
 import { InputCorruptError, TokenmixError } from '../errors.js';
-import { readShardMarker, sortedKeys, writeShardMarker, type ShardMarkerBase } from '../pipeline/markers.js';
+import { readShardMarker, sortedKeys, unitIdentity, writeShardMarker, type ShardMarkerBase } from '../pipeline/markers.js';
 import type { PhaseTimes } from '../gpu/timing.js';
 import { readRecords } from '../io/index.js';
 import type { FieldMap, ResolvedInput } from '../io/types.js';
@@ -290,12 +290,7 @@ export async function processSignatureUnit(input: ResolvedInput, unit: WorkUnit,
   const bandSummary = bandWriter.close();
   await rename(`${paths.bands}.partial`, paths.bands);
   const marker: SignatureMarker = {
-    shard: unit.input,
-    part: unit.part,
-    parts: unit.parts,
-    range: unit.range ?? null,
-    file: input.displayPath,
-    fingerprint: ctx.fingerprint,
+    ...unitIdentity(unit, input.displayPath, ctx.fingerprint),
     records,
     problems,
     blank_lines: blankLines,
@@ -322,8 +317,7 @@ async function quarantineUnit(input: ResolvedInput, unit: WorkUnit, ctx: Signatu
   const bands = bandWriter.close();
   await rename(`${paths.bands}.partial`, paths.bands);
   const marker: SignatureMarker = {
-    shard: unit.input, part: unit.part, parts: unit.parts, range: unit.range ?? null,
-    file: input.displayPath, fingerprint: ctx.fingerprint, records: 0, problems: 1, blank_lines: 0, without_words: 0, sources: {}, bands,
+    ...unitIdentity(unit, input.displayPath, ctx.fingerprint), records: 0, problems: 1, blank_lines: 0, without_words: 0, sources: {}, bands,
   };
   await writeShardMarker(paths.marker, marker);
   return marker;

@@ -8,6 +8,7 @@ import { TokenmixError } from '../errors.js';
 import { contentHash } from '../io/index.js';
 import type { ResolvedInput } from '../io/types.js';
 import { dict } from '../dict.js';
+import type { WorkUnit } from '../exec/units.js';
 
 /**
  * The marker at `path` if it was made with `fingerprint`; null when there is none. A marker of
@@ -71,4 +72,9 @@ export function describeInputs(inputs: ResolvedInput[], counts: InputCounts[]) {
       blank_lines: counts[i].blank_lines,
     })),
   );
+}
+
+/** The fields that tie a unit's marker to its input, part, range and run (curate and dedup alike). */
+export function unitIdentity(unit: WorkUnit, file: string, fingerprint: string) {
+  return { shard: unit.input, part: unit.part, parts: unit.parts, range: unit.range ?? null, file, fingerprint };
 }

@@ -13,7 +13,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { InputCorruptError, TokenmixError } from '../errors.js';
-import { readShardMarker, sortedKeys, writeShardMarker, type ShardMarkerBase } from './markers.js';
+import { readShardMarker, sortedKeys, unitIdentity, writeShardMarker, type ShardMarkerBase } from './markers.js';
 import { readRecords } from '../io/index.js';
 import type { ResolvedInput, FieldMap } from '../io/types.js';
 import type { Tokenizer } from '../text/tokenizer.js';
@@ -178,12 +178,7 @@ export async function processUnit(input: ResolvedInput, unit: WorkUnit, firstLin
   }
   await rename(temp, paths.records);
   const marker: UnitMarker = {
-    shard: unit.input,
-    part: unit.part,
-    parts: unit.parts,
-    range: unit.range ?? null,
-    file: input.displayPath,
-    fingerprint: ctx.fingerprint,
+    ...unitIdentity(unit, input.displayPath, ctx.fingerprint),
     records,
     problems,
     blank_lines: blankLines,
@@ -208,12 +203,7 @@ async function quarantineUnit(input: ResolvedInput, unit: WorkUnit, ctx: ShardCo
   await writeFile(`${paths.records}.partial`, line);
   await rename(`${paths.records}.partial`, paths.records);
   const marker: UnitMarker = {
-    shard: unit.input,
-    part: unit.part,
-    parts: unit.parts,
-    range: unit.range ?? null,
-    file: input.displayPath,
-    fingerprint: ctx.fingerprint,
+    ...unitIdentity(unit, input.displayPath, ctx.fingerprint),
     records: 0,
     problems: 1,
     blank_lines: 0,
