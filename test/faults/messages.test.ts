@@ -153,6 +153,20 @@ describe('item 6: counted and recorded, never silently absorbed', () => {
     expect(manifest.diagnostics.warnings.some((w) => w.includes('schedule stage 0') && w.includes('made uniform'))).toBe(true);
   });
 
+  it('report warns when a manifest holds curation only though its config is a mix (a mix that did not finish)', async () => {
+    // curate with a mix config writes exactly what a mix killed after curation leaves.
+    const { config, out } = setup(MIX);
+    expectSuccess(await run('curate', config, out));
+    const result = await cli(['report', out]);
+    expectSuccess(result);
+    expect(result.err.join('\n')).toContain('describes curation only');
+    const mixed = join(out, '..', 'mixed');
+    expectSuccess(await run('mix', config, mixed));
+    const complete = await cli(['report', mixed]);
+    expectSuccess(complete);
+    expect(complete.err.join('\n')).not.toContain('curation only');
+  });
+
   it('a mix whose mixture config is wrong leaves no manifest behind', async () => {
     // An eval weight for no eval.
     const { config, out } = setup({ ...MIX, eval_weights: { nothing: 1 } });
