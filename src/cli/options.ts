@@ -35,10 +35,22 @@ export function parse<T extends OptionSpec>(
   return { values: parsed.values as never, positionals: parsed.positionals };
 }
 
+/** Dawn backends `--adapter` / TOKENMIX_ADAPTER may name (a typo must not pass as "no GPU"). */
+export const ADAPTER_NAMES = ['auto', 'default', 'vulkan', 'metal', 'd3d12', 'd3d11', 'opengles', 'opengl'] as const;
+
+export function adapterOption(value: string | undefined): string {
+  const name = value ?? process.env.TOKENMIX_ADAPTER ?? 'auto';
+  if (!(ADAPTER_NAMES as readonly string[]).includes(name)) {
+    const from = value === undefined ? 'TOKENMIX_ADAPTER' : '--adapter';
+    throw new TokenmixError(`${from} must be one of ${ADAPTER_NAMES.join(', ')} (got ${JSON.stringify(name)})`);
+  }
+  return name;
+}
+
 /** Resolve --backend/--adapter, printing which backend was picked on stderr. */
 export async function openBackend(values: { backend?: string; adapter?: string; verbose?: boolean }, io: CliIo): Promise<Backend> {
   const choice = parseBackendChoice(values.backend ?? 'auto');
-  const opener = dawnGpuOpener(values.adapter ?? process.env.TOKENMIX_ADAPTER ?? 'auto', values.verbose ? io.err : undefined);
+  const opener = dawnGpuOpener(adapterOption(values.adapter), values.verbose ? io.err : undefined);
   const backend = await resolveBackend(choice, opener, io.err);
   if (backend.kind === 'gpu') io.err(`tokenmix: backend ${describeBackend(backend)}`);
   return backend;

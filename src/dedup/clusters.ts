@@ -27,6 +27,7 @@ import { decide, KEPT, type ClusterRule, type PairVerdict, type RuleStats } from
 import type { KeptIndex } from './kept-index.js';
 import type { KeepRule } from './options.js';
 import { markerFiles, type SignatureMarker } from './signature-phase.js';
+import { dict } from '../dict.js';
 
 /** One line of docs.jsonl. */
 type DocLine = [row: number, id: string, source: string, tokens: number, score: number | null, hash: string];
@@ -86,10 +87,13 @@ export async function writeClusters(
   markers: SignatureMarker[],
   workDir: string,
   outDir: string,
+  /** Documents quarantined for a duplicate id: in no cluster, kept nor dropped. */
+  excluded: ReadonlySet<number> = new Set(),
 ): Promise<ClusterSummary> {
   const count = components.length;
   const sizes = new Uint32Array(count);
-  for (let d = 0; d < count; d++) sizes[components[d]]++;
+  // Excluded documents were never joined to a component (group-phase.ts): they are singletons.
+  for (let d = 0; d < count; d++) if (!excluded.has(d)) sizes[components[d]]++;
 
   // Pass 1: exact-text classes, keep-order data, rule of every cluster (Maps in component-id order).
   const firstHash = new Map<number, string>();
@@ -102,6 +106,10 @@ export async function writeClusters(
   for await (const { doc: line } of docLines(workDir, markers)) {
     const root = components[doc];
     exactClass[doc] = doc;
+    if (excluded.has(doc)) {
+      doc++;
+      continue;
+    }
     if (sizes[root] > 1) {
       const hash = firstHash.get(root);
       if (hash === undefined) firstHash.set(root, line[5]);
@@ -137,7 +145,7 @@ export async function writeClusters(
   const keptIds = new Map<number, string>();
   // Kept clustered records by index, for the "of" of later records (best-quality: all ids).
   const keptById = scores ? ids : new Map<number, string>();
-  const sources: Record<string, SourceTotals> = {};
+  const sources: Record<string, SourceTotals> = dict();
   let removedExact = 0;
   let removedNear = 0;
   let docsInClusters = 0;
@@ -158,6 +166,10 @@ export async function writeClusters(
     while (nextShard <= shard) {
       closeShard();
       openShard(nextShard++);
+    }
+    if (excluded.has(doc)) {
+      doc++;
+      continue;
     }
     const [row, id, source, tokens] = line;
     const root = components[doc];
@@ -203,7 +215,7 @@ export async function writeClusters(
     rules.line(`{"cluster":${root},"size":${sizes[root]},"rule":"${rule}","kept":${JSON.stringify(keptIds.get(root))}}`);
   }
   files.push(rules.close(outDir));
-  const sortedSources: Record<string, SourceTotals> = {};
+  const sortedSources: Record<string, SourceTotals> = dict();
   for (const s of Object.keys(sources).sort()) sortedSources[s] = sources[s];
   return {
     clusters: firstHash.size,

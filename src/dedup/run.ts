@@ -42,6 +42,8 @@ import { runMapPhase, type CountNewlinesTask } from '../exec/run-units.js';
 import { countNewlines, DEFAULT_UNIT_BYTES, describeUnit, planUnits } from '../exec/units.js';
 import { UnionFind } from './union-find.js';
 import type { Progress, ProgressFactory } from '../pipeline/progress.js';
+import { dict } from '../dict.js';
+import { findDuplicateIds } from './unique-ids.js';
 
 export interface DedupHooks {
   log?: (message: string) => void;
@@ -266,6 +268,8 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
     return { status: 'partial', pendingShards: [], completedShards: inputs.length };
   }
 
+  const duplicates = await findDuplicateIds(inputs, markers, workDir, options.onError, options.fields.id);
+
   // Phase 2: group and verify, range by range.
   started = performance.now();
   const bases = [0];
@@ -292,7 +296,7 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
   const stats = emptyGroupStats();
   try {
     const table = new BucketTable(Math.max(...ranges.map((r) => r.records)), options.links);
-    const context = { workDir, markers, bases, options, uf, verify: makeVerifier(options, store), table, failures: new PairCache(), fingerprint: groupFingerprint, stats };
+    const context = { workDir, markers, bases, options, uf, verify: makeVerifier(options, store), table, failures: new PairCache(), fingerprint: groupFingerprint, stats, excluded: duplicates.excluded };
     let reloaded = 0;
     const grouping = hooks.progress?.('dedup grouping', ranges.length, 'bucket ranges');
     for (const [index, range] of ranges.entries()) {
@@ -316,12 +320,12 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
     const judge = (exactClass: Uint32Array) => makeJudge(options.verify, options.threshold, store, exactClass);
     const index = (exactClass: Uint32Array) =>
       options.verify === 'exact' && store ? new KeptIndex((doc) => jaccardPrefix(store.get(doc), options.threshold), exactClass) : null;
-    summary = await writeClusters(components, { keep: options.keep, rule: options.cluster, judge, index }, inputs, markers, workDir, outDir);
+    summary = await writeClusters(components, { keep: options.keep, rule: options.cluster, judge, index }, inputs, markers, workDir, outDir, duplicates.excluded);
   } finally {
     store?.close();
   }
   const quarantine = new LineFile(join(outDir, 'quarantine.jsonl'));
-  const quarantineReasons: Record<string, number> = {};
+  const quarantineReasons: Record<string, number> = dict();
   for (const [s] of markers.entries()) {
     const text = await readFile(markerFiles(workDir, markers[s]).problems, 'utf8');
     for (const line of text.split('\n')) {
@@ -331,9 +335,13 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
       quarantine.line(line);
     }
   }
+  for (const line of duplicates.lines) {
+    quarantineReasons['duplicate-id'] = (quarantineReasons['duplicate-id'] ?? 0) + 1;
+    quarantine.line(line);
+  }
   const outputs = [...summary.files, quarantine.close(outDir)].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const totals: SourceTotals = { docs_in: 0, docs_out: 0, tokens_in: 0, tokens_out: 0 };
-  const sources: DedupManifest['sources'] = {};
+  const sources: DedupManifest['sources'] = dict();
   for (const [name, t] of Object.entries(summary.sources)) {
     totals.docs_in += t.docs_in;
     totals.docs_out += t.docs_out;

@@ -20,8 +20,8 @@ import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { minhashConstants } from '../cpu/minhash.js';
-import { TokenmixError } from '../errors.js';
-import { readShardMarker, sortedKeys, writeShardMarker, type ShardMarkerBase } from '../pipeline/markers.js';
+import { InputCorruptError, TokenmixError } from '../errors.js';
+import { readShardMarker, sortedKeys, unitIdentity, writeShardMarker, type ShardMarkerBase } from '../pipeline/markers.js';
 import type { PhaseTimes } from '../gpu/timing.js';
 import { readRecords } from '../io/index.js';
 import type { FieldMap, ResolvedInput } from '../io/types.js';
@@ -33,6 +33,7 @@ import { bandKeys } from './lsh.js';
 import type { ResolvedDedupOptions } from './options.js';
 import { BandRecordWriter, type BandFileSummary } from './partition.js';
 import { shingleSet, shingleWords } from './shingles.js';
+import { dict } from '../dict.js';
 
 /** Set on the document word of exact-text records (so at most 2^31 − 1 documents per shard). */
 export const EXACT_FLAG = 0x80000000;
@@ -179,7 +180,7 @@ export async function processSignatureUnit(input: ResolvedInput, unit: WorkUnit,
   const signaturesFile = options.verify === 'signature' ? new OutFile(paths.signatures) : null;
   const files = [docs, problemsFile, shingles, lengths, ...(signaturesFile ? [signaturesFile] : [])];
   const bandWriter = new BandRecordWriter(`${paths.bands}.partial`);
-  const sources: Record<string, SourceCounts> = {};
+  const sources: Record<string, SourceCounts> = dict();
   let records = 0;
   let problems = 0;
   let blankLines = 0;
@@ -291,24 +292,41 @@ export async function processSignatureUnit(input: ResolvedInput, unit: WorkUnit,
     } catch {
       // the error that got us here matters more
     }
+    if (error instanceof InputCorruptError && options.onError === 'quarantine') return quarantineUnit(input, unit, ctx, error);
     throw error;
   }
   for (const f of files) f.commit();
   const bandSummary = bandWriter.close();
   await rename(`${paths.bands}.partial`, paths.bands);
   const marker: SignatureMarker = {
-    shard: unit.input,
-    part: unit.part,
-    parts: unit.parts,
-    range: unit.range ?? null,
-    file: input.displayPath,
-    fingerprint: ctx.fingerprint,
+    ...unitIdentity(unit, input.displayPath, ctx.fingerprint),
     records,
     problems,
     blank_lines: blankLines,
     without_words: withoutWords,
     sources: sortedKeys(sources),
     bands: bandSummary,
+  };
+  await writeShardMarker(paths.marker, marker);
+  return marker;
+}
+
+/**
+ * A damaged file (bad checksum, truncated, garbage) under `--on-error quarantine`, as in
+ * curate: nothing this unit read is kept; it has no documents and one quarantine entry for
+ * the file (or its part) (`field: "(file)"`, reason `unreadable-file`).
+ */
+async function quarantineUnit(input: ResolvedInput, unit: WorkUnit, ctx: SignatureContext, error: InputCorruptError): Promise<SignatureMarker> {
+  const paths = unitFiles(ctx.workDir, unit);
+  const files = [paths.docs, paths.problems, paths.shingles, paths.lengths, ...(ctx.options.verify === 'signature' ? [paths.signatures] : [])].map((path) => new OutFile(path));
+  const message = error.message.replace(/^tokenmix: /, '');
+  files[1].write(`${JSON.stringify({ file: input.displayPath, line: 0, field: '(file)', reason: 'unreadable-file', message })}\n`);
+  for (const f of files) f.commit();
+  const bandWriter = new BandRecordWriter(`${paths.bands}.partial`);
+  const bands = bandWriter.close();
+  await rename(`${paths.bands}.partial`, paths.bands);
+  const marker: SignatureMarker = {
+    ...unitIdentity(unit, input.displayPath, ctx.fingerprint), records: 0, problems: 1, blank_lines: 0, without_words: 0, sources: {}, bands,
   };
   await writeShardMarker(paths.marker, marker);
   return marker;

@@ -7,6 +7,7 @@
 import { TokenmixError } from '../errors.js';
 import type { ContaminationConfig } from '../pipeline/config.js';
 import type { ExploreConfig } from './session.js';
+import { dict, own } from '../dict.js';
 
 export interface ExploreFields {
   id: string;
@@ -48,7 +49,7 @@ const ANNEAL_NAME = 'late';
 /** The raw run config for `settings` (keys as documented for `tokenmix mix`). */
 export function configFromSettings(settings: ExploreSettings): Record<string, unknown> {
   const { fields } = settings;
-  const thresholds: Record<string, number> = {};
+  const thresholds: Record<string, number> = dict();
   for (const name of Object.keys(settings.thresholds).sort()) {
     const t = settings.thresholds[name];
     if (t !== null && t !== undefined) thresholds[name] = t;
@@ -100,7 +101,7 @@ export function settingsFromConfig(config: ExploreConfig, sources: readonly stri
   if (!schedule || schedule.length > 2) {
     throw new TokenmixError('explorer: the controls show a schedule of one stage, or two (main + late); this config has ' + (schedule ? `${schedule.length} stages` : 'none'));
   }
-  const fill = (weights: Record<string, number>) => Object.fromEntries(sources.map((s) => [s, weights[s] ?? 0]));
+  const fill = (weights: Record<string, number>) => Object.fromEntries(sources.map((s) => [s, own(weights, s) ?? 0]));
   const quality = curate.filters.quality;
   const qualityField = quality?.field ?? curate.fields.quality[0];
   return {
@@ -115,7 +116,7 @@ export function settingsFromConfig(config: ExploreConfig, sources: readonly stri
     evalNames: Object.keys(curate.evals),
     ...(typeof curate.tokenizer === 'string' && curate.tokenizer !== 'words' ? { tokenizer: curate.tokenizer } : {}),
     weights: fill(schedule[0].weights),
-    thresholds: Object.fromEntries(sources.map((s) => [s, quality?.thresholds[s] ?? null])),
+    thresholds: Object.fromEntries(sources.map((s) => [s, (quality ? own(quality.thresholds, s) : undefined) ?? null])),
     exactDedup: curate.dedup.exact,
     near: curate.dedup.near
       ? { enabled: true, threshold: curate.dedup.near.threshold, ngram: curate.dedup.near.ngram, numHashes: curate.dedup.near.num_hashes, cluster: curate.dedup.near.cluster }

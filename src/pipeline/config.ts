@@ -8,6 +8,7 @@ import { TokenmixError } from '../errors.js';
 import type { InputFormat, InputSpec } from '../io/types.js';
 import { parseMixtureConfig } from './mix-config.js';
 import { parseOutput, type OutputConfig } from './output-config.js';
+import { dict } from '../dict.js';
 
 export type OnError = 'fail' | 'quarantine';
 export type KeepRule = 'first' | 'best-quality';
@@ -120,9 +121,9 @@ function optionalNumber(value: unknown, key: string, options?: Parameters<typeof
 }
 
 function numberMap(value: unknown, key: string, options?: Parameters<typeof numberAt>[2]): Record<string, number> {
-  if (value === undefined) return {};
+  if (value === undefined) return dict();
   if (!isObject(value)) fail(key, 'an object of { source: number }', value);
-  const out: Record<string, number> = {};
+  const out: Record<string, number> = dict();
   for (const name of Object.keys(value).sort()) out[name] = numberAt(value[name], `${key}.${name}`, options);
   return out;
 }
@@ -213,6 +214,14 @@ function parseDedup(value: unknown): DedupConfig {
       ...(n.rows !== undefined ? { rows: numberAt(n.rows, 'dedup.near.rows', { min: 1, integer: true }) } : {}),
       cluster: n.cluster === undefined ? 'cover' : (n.cluster as 'cover' | 'components'),
     };
+    // Checked here with config key names (the dedup engine would name its CLI flags).
+    if (near.threshold <= 0) fail('dedup.near.threshold', 'a number in (0, 1]', near.threshold);
+    if ((near.bands === undefined) !== (near.rows === undefined)) {
+      throw new TokenmixError('config: "dedup.near.bands" and "dedup.near.rows" go together: give both, or neither (then "dedup.near.threshold" picks them)');
+    }
+    if (near.bands !== undefined && near.rows !== undefined && near.bands * near.rows > near.num_hashes) {
+      throw new TokenmixError(`config: "dedup.near.bands" × "dedup.near.rows" (${near.bands} × ${near.rows}) must be at most "dedup.near.num_hashes" (${near.num_hashes})`);
+    }
   }
   return { exact: d.exact === true, keep, near };
 }
@@ -238,11 +247,12 @@ export function scoreField(config: Pick<CurateConfig, 'filters' | 'fields'>): st
 }
 
 /** The quality filter may only name sources the input records have (catches typos). */
-export function checkQualitySources(quality: QualityFilterConfig | null, sources: readonly string[]): void {
+export function checkQualitySources(quality: QualityFilterConfig | null, sources: readonly string[], quarantinedSources: readonly string[] = []): void {
   if (!quality) return;
   for (const [key, map] of [['thresholds', quality.thresholds], ['top_fraction', quality.top_fraction]] as const) {
     for (const name of Object.keys(map)) {
-      if (!sources.includes(name)) {
+      // A source whose every record was quarantined exists: its records are counted there.
+      if (!sources.includes(name) && !quarantinedSources.includes(name)) {
         throw new TokenmixError(
           `config: filters.quality.${key} names source "${name}", which no input record has (sources: ${sources.join(', ') || 'none'}); fix the name or remove it`,
         );
@@ -256,7 +266,7 @@ export function parseConfig(raw: unknown): CurateConfig {
   const c = objectAt(raw, 'config', TOP_LEVEL_KEYS);
   const filters = c.filters === undefined ? {} : objectAt(c.filters, 'filters', ['quality', 'heuristics']);
   const quality = parseQuality(filters.quality);
-  const evals: Record<string, string> = {};
+  const evals: Record<string, string> = dict();
   if (c.evals !== undefined) {
     const e = objectAt(c.evals, 'evals', Object.keys(isObject(c.evals) ? c.evals : {}));
     for (const name of Object.keys(e).sort()) evals[name] = stringAt(e[name], `evals.${name}`);
@@ -264,7 +274,7 @@ export function parseConfig(raw: unknown): CurateConfig {
   const onError = c.on_error === undefined ? 'fail' : c.on_error;
   if (onError !== 'fail' && onError !== 'quarantine') fail('on_error', '"fail" or "quarantine"', onError);
   const audit = c.audit === undefined ? {} : objectAt(c.audit, 'audit', ['per_reason', 'excerpt_chars']);
-  const mixture: Record<string, unknown> = {};
+  const mixture: Record<string, unknown> = dict();
   for (const key of MIXTURE_KEYS) if (c[key] !== undefined) mixture[key] = c[key];
   // Mixture keys are checked whatever the command, so a typo fails before any curation.
   if (Object.keys(mixture).length > 0) parseMixtureConfig(mixture, c.seed === undefined ? 0 : numberAt(c.seed, 'seed', { min: 0, max: 2 ** 32 - 1, integer: true }));

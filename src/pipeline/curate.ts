@@ -5,7 +5,7 @@
  * ranks, or how often the run was killed and restarted (SPEC §6, §7).
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { TokenmixError } from '../errors.js';
 import type { Backend } from '../backend.js';
@@ -190,6 +190,9 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
 
   // Reduce phase.
   const started = performance.now();
+  // The manifest says the outputs are complete: the previous one goes before any is rewritten.
+  const manifestPath = join(outDir, 'manifest.json');
+  await rm(manifestPath, { force: true });
   const decisions = await decide(config, inputs, complete, workDir, options.backend, options.reducePartitionRecords);
   const reduce = { config, fields: fieldMap(config), inputs, markers: complete, decisions, workDir, outDir };
   const near = await nearDedupStage(reduce, options.backend, options.workers);
@@ -213,7 +216,6 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
         : null,
     outputs: near ? [...accounting.files, await describeFile(outDir, 'clusters.jsonl')].sort((a, b) => (a.path < b.path ? -1 : 1)) : accounting.files,
   };
-  const manifestPath = join(outDir, 'manifest.json');
   await writeOutput(outDir, manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
   // What differs between equivalent runs (backend, timing) stays out of the manifest.
   await writeFile(

@@ -63,7 +63,9 @@ export async function nearDedupStage(
     const file = join(nearDir, 'input', `${String(shard).padStart(5, '0')}.jsonl`);
     files.push(file);
     const out = createWriteStream(file);
-    for await (const batch of readRecords(inputs[shard], fields, { batchSize: config.batch_size })) {
+    // A file quarantined whole (damaged) has no survivors and must not be read again.
+    const batches = rows.size === 0 ? [] : readRecords(inputs[shard], fields, { batchSize: config.batch_size });
+    for await (const batch of batches) {
       for (let i = 0; i < batch.length; i++) {
         if (!rows.has(batch.rows[i])) continue;
         const line = JSON.stringify({ id: batch.ids[i], source: batch.sources[i], text: batch.texts[i], ...(score ? { score: batch.scores[score][i] } : {}) });

@@ -18,6 +18,7 @@ import { Fate, type Decisions } from './reduce.js';
 import type { ShardMarker } from './shard.js';
 import { shardRecords } from './records.js';
 import { writeData } from './data-output.js';
+import { dict, own } from '../dict.js';
 
 export interface OutputFile {
   path: string;
@@ -118,12 +119,12 @@ export async function writeOutputs({ config, fields, inputs, markers, decisions,
   const counters = new Map(active.map((name) => [name, new StageCounter(name)]));
   const sampler = new AuditSampler(config.seed, config.audit.per_reason);
   const quarantine = new LineFile(join(outDir, 'quarantine.jsonl'));
-  const quarantineReasons: Record<string, number> = {};
+  const quarantineReasons: Record<string, number> = dict();
   const files: OutputFile[] = [];
-  const totals = { input: 0, kept: 0, dropped: {} as Record<string, number>, quarantined: 0 };
-  const totalsTokens = { input: 0, kept: 0, dropped: {} as Record<string, number>, quarantined: 0 };
-  const flagged: Record<string, Count> = {};
-  const retainedFlagged: Record<string, Count> = {};
+  const totals = { input: 0, kept: 0, dropped: dict() as Record<string, number>, quarantined: 0 };
+  const totalsTokens = { input: 0, kept: 0, dropped: dict() as Record<string, number>, quarantined: 0 };
+  const flagged: Record<string, Count> = dict();
+  const retainedFlagged: Record<string, Count> = dict();
 
   for (const [shard, marker] of markers.entries()) {
     const name = shardName(shard, marker.file);
@@ -163,8 +164,8 @@ export async function writeOutputs({ config, fields, inputs, markers, decisions,
       const candidate = { shard, row: record.row, id: record.id, source: record.source, tokens: record.tokens };
       if (droppedAt) {
         const key = `${droppedAt.stage}:${droppedAt.reason}`;
-        totals.dropped[key] = (totals.dropped[key] ?? 0) + 1;
-        totalsTokens.dropped[key] = (totalsTokens.dropped[key] ?? 0) + record.tokens;
+        totals.dropped[key] = (own(totals.dropped, key) ?? 0) + 1;
+        totalsTokens.dropped[key] = (own(totalsTokens.dropped, key) ?? 0) + record.tokens;
         await drops.write({ [positionKey(inputs[shard])]: record.row, id: record.id, stage: droppedAt.stage, reason: droppedAt.reason });
         sampler.offer({ ...candidate, ...droppedAt });
       } else {
@@ -208,7 +209,7 @@ function addFlag(into: Record<string, Count>, source: string, tokens: number): v
 }
 
 function perSource(counts: Record<string, Count>, sources: string[]): Record<string, Count> {
-  return Object.fromEntries(sources.map((s) => [s, counts[s] ?? { docs: 0, tokens: 0 }]));
+  return Object.fromEntries(sources.map((s) => [s, own(counts, s) ?? { docs: 0, tokens: 0 }]));
 }
 
 /** Fetch the sampled records' text (one more read of the shards that hold samples) and write them. */

@@ -18,6 +18,7 @@ import { readStages } from './stages.js';
 import { dedupTable, inputsTable, manifestKind, overviewTable, qualityTable, stagesTable, totalsTable } from './tables-curation.js';
 import { sweepPlot, sweepTable } from './sweep.js';
 import { diagnosticsTable, lossesTable, samplingTable, topTokensTable, warningsList, weightsTable } from './tables-mixture.js';
+import { dict } from '../dict.js';
 
 /** uPlot's browser build and stylesheet, inlined into the page. */
 export interface ReportAssets {
@@ -57,7 +58,7 @@ function assertInlineSafe(text: string, what: string): string {
 export function reportSections(input: ReportInput): Section[] {
   const { manifest, clusters } = input;
   const view = readStages(manifest);
-  const retained: Record<string, number> = {};
+  const retained: Record<string, number> = dict();
   const lastStage = view.stages[view.stages.length - 1];
   for (const [source, c] of Object.entries(lastStage?.perSource ?? {})) retained[source] = c.tokensOut;
   const only = (p: PlotSpec | null) => (p ? [p] : []);
