@@ -3,6 +3,7 @@
  * so the manifest can record exactly what ran.
  */
 import { TokenmixError } from '../errors.js';
+import { OPH_MAX_HASHES } from '../cpu/oph.js';
 import type { FieldMap, InputSpec } from '../io/types.js';
 import { BUCKET_LINKS, type BucketLinks } from './bucket-table.js';
 import { CLUSTER_RULES, type ClusterRule } from './cover.js';
@@ -20,7 +21,7 @@ export const VERIFY_MODES: readonly VerifyMode[] = ['exact', 'signature', 'none'
  */
 export const SKETCHES = ['minhash', 'oph'] as const;
 export type SketchKind = (typeof SKETCHES)[number];
-export const DEFAULT_SKETCH: SketchKind = 'minhash';
+export const DEFAULT_SKETCH: SketchKind = 'oph';
 
 export interface DedupOptions {
   inputs: InputSpec[];
@@ -113,6 +114,11 @@ export function resolveDedupOptions(options: DedupOptions): ResolvedDedupOptions
   for (const [name, value] of Object.entries(fields)) if (!value) throw new TokenmixError(`--${name}-field must be a non-empty field name`);
   const margin = options.margin ?? DEFAULT_MARGIN;
   if (typeof margin !== 'number' || !(margin >= 0 && margin < 1)) throw new TokenmixError(`--margin must be a number in [0, 1) (got ${margin})`);
+  const sketch = oneOf(options.sketch, SKETCHES, DEFAULT_SKETCH, '--sketch');
+  const numHashes = integer(options.numHashes, 128, '--num-hashes', 1, 0xffff);
+  if (sketch === 'oph' && numHashes > OPH_MAX_HASHES) {
+    throw new TokenmixError(`--num-hashes ${numHashes} is above ${OPH_MAX_HASHES}, the most one-permutation MinHash takes: lower it or pass --sketch minhash`);
+  }
   return {
     threshold,
     bands: options.bands ?? null,
@@ -120,7 +126,7 @@ export function resolveDedupOptions(options: DedupOptions): ResolvedDedupOptions
     margin,
     weights: options.weights ?? { ...DEFAULT_WEIGHTS },
     ngram: integer(options.ngram, 5, '--ngram', 1, 0xffff),
-    numHashes: integer(options.numHashes, 128, '--num-hashes', 1, 0xffff),
+    numHashes,
     seed: integer(options.seed, 1, '--seed', 0, 0xffffffff),
     digits: options.digits ?? false,
     diacritics: options.diacritics ?? false,
@@ -128,7 +134,7 @@ export function resolveDedupOptions(options: DedupOptions): ResolvedDedupOptions
     qualityField,
     fields,
     verify: oneOf(options.verify, VERIFY_MODES, 'exact', '--verify'),
-    sketch: oneOf(options.sketch, SKETCHES, DEFAULT_SKETCH, '--sketch'),
+    sketch,
     links: oneOf(options.links, BUCKET_LINKS, 'star-chain', '--links'),
     cluster: oneOf(options.cluster, CLUSTER_RULES, 'cover', '--cluster'),
     memoryBytes: integer(options.memoryBytes, 2 ** 30, 'memoryBytes', 4096, 2 ** 45),

@@ -14,7 +14,7 @@ import { topTokensThreshold } from '../filters/top-tokens.js';
 import { threshold } from '../kernels/threshold.js';
 import { checkQualitySources, scoreField, type CurateConfig } from '../pipeline/config.js';
 import type { ExploreCorpus } from './corpus.js';
-import { NearDedupIndex, nearDuplicates, type NearDedupOutcome } from './near-dedup.js';
+import { NearDedupIndex, nearDuplicates, type NearDedupOutcome, type NearDedupParams } from './near-dedup.js';
 import { dict, own } from '../dict.js';
 
 /** Why a record is not kept; the stage names are the manifest's. */
@@ -152,8 +152,8 @@ export class Curator {
     let near: NearDedupOutcome | null = null;
     if (config.dedup.near) {
       const entering = alive();
-      const { ngram, num_hashes: numHashes, threshold: jaccard, bands, rows, cluster } = config.dedup.near;
-      const index = await this.nearIndex({ ngram, numHashes, seed: config.seed });
+      const { ngram, num_hashes: numHashes, threshold: jaccard, bands, rows, cluster, sketch } = config.dedup.near;
+      const index = await this.nearIndex({ ngram, numHashes, seed: config.seed, sketch });
       near = nearDuplicates(index, entering, { threshold: jaccard, bands, rows, keep: config.dedup.keep, cluster, score: scoreOf, id: idOf });
       drop('near_dedup', near.dropped);
       ledger.record('near_dedup', entering, alive());
@@ -163,7 +163,7 @@ export class Curator {
     return { keep, droppedBy, evalLike, thresholds: applied, stages: ledger.stages, near };
   }
 
-  private nearIndex(params: { ngram: number; numHashes: number; seed: number }): Promise<NearDedupIndex> {
+  private nearIndex(params: NearDedupParams): Promise<NearDedupIndex> {
     const key = JSON.stringify(params);
     let index = this.nearIndexes.get(key);
     if (index === undefined) {

@@ -21,6 +21,9 @@ import { bandKeys, planLsh, type LshPlan } from '../dedup/lsh.js';
 import { jaccardAtLeast, shingleSet, shingleWords } from '../dedup/shingles.js';
 import { UnionFind } from '../dedup/union-find.js';
 import { minhash } from '../kernels/minhash.js';
+import { oph } from '../kernels/oph.js';
+import { shingleBatch } from '../cpu/oph.js';
+import { DEFAULT_SKETCH, type SketchKind } from '../dedup/options.js';
 import type { KeepRule } from '../pipeline/config.js';
 import type { ExploreCorpus } from './corpus.js';
 
@@ -28,6 +31,8 @@ export interface NearDedupParams {
   ngram: number;
   numHashes: number;
   seed: number;
+  /** The signature sketch, as `tokenmix dedup --sketch` (default `oph`). */
+  sketch?: SketchKind;
 }
 
 /** Signatures and shingle sets of every record of a corpus, for one (ngram, numHashes, seed). */
@@ -48,9 +53,12 @@ export class NearDedupIndex {
     words.forEach((w, i) => (offsets[i + 1] = offsets[i] + w.length));
     const tokens = new Uint32Array(offsets[words.length]);
     words.forEach((w, i) => tokens.set(w, offsets[i]));
-    const signatures = await minhash(backend, { offsets, tokens }, params);
     const { shingleSeed } = minhashConstants(params);
-    return new NearDedupIndex(params, signatures, words.map((w) => shingleSet(w, params.ngram, shingleSeed)));
+    const sets = words.map((w) => shingleSet(w, params.ngram, shingleSeed));
+    const signatures = (params.sketch ?? DEFAULT_SKETCH) === 'oph'
+      ? await oph(backend, shingleBatch(sets), { numHashes: params.numHashes, seed: params.seed })
+      : await minhash(backend, { offsets, tokens }, params);
+    return new NearDedupIndex(params, signatures, sets);
   }
 
   /** Band keys of every record (two u32 per band), cached per banding. */

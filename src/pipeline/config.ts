@@ -4,6 +4,8 @@
  * Keys are the ones documented in README.md ("Configuration"), exactly as written.
  */
 import type { HeuristicFilterConfig } from '../filters/heuristics.js';
+import { OPH_MAX_HASHES } from '../cpu/oph.js';
+import { DEFAULT_SKETCH, SKETCHES, type SketchKind } from '../dedup/options.js';
 import { TokenmixError } from '../errors.js';
 import type { InputFormat, InputSpec } from '../io/types.js';
 import { parseMixtureConfig } from './mix-config.js';
@@ -42,6 +44,8 @@ export interface NearDedupConfig {
   rows?: number;
   /** Which members of a cluster go (src/dedup/cover.ts): `cover` (default) or `components`. */
   cluster: 'cover' | 'components';
+  /** Signature sketch (src/dedup/options.ts): `oph` (default) or `minhash`. */
+  sketch: SketchKind;
 }
 
 export interface DedupConfig {
@@ -204,7 +208,7 @@ function parseDedup(value: unknown): DedupConfig {
   if (keep !== 'first' && keep !== 'best-quality') fail('dedup.keep', '"first" or "best-quality"', keep);
   let near: NearDedupConfig | null = null;
   if (d.near !== undefined && d.near !== null && d.near !== false) {
-    const n = d.near === true ? {} : objectAt(d.near, 'dedup.near', ['threshold', 'ngram', 'num_hashes', 'bands', 'rows', 'cluster']);
+    const n = d.near === true ? {} : objectAt(d.near, 'dedup.near', ['threshold', 'ngram', 'num_hashes', 'bands', 'rows', 'cluster', 'sketch']);
     if (n.cluster !== undefined && n.cluster !== 'cover' && n.cluster !== 'components') fail('dedup.near.cluster', '"cover" or "components"', n.cluster);
     near = {
       threshold: n.threshold === undefined ? 0.8 : numberAt(n.threshold, 'dedup.near.threshold', { min: 0, max: 1 }),
@@ -213,7 +217,12 @@ function parseDedup(value: unknown): DedupConfig {
       ...(n.bands !== undefined ? { bands: numberAt(n.bands, 'dedup.near.bands', { min: 1, integer: true }) } : {}),
       ...(n.rows !== undefined ? { rows: numberAt(n.rows, 'dedup.near.rows', { min: 1, integer: true }) } : {}),
       cluster: n.cluster === undefined ? 'cover' : (n.cluster as 'cover' | 'components'),
+      sketch: n.sketch === undefined ? DEFAULT_SKETCH : (n.sketch as SketchKind),
     };
+    if (!(SKETCHES as readonly unknown[]).includes(near.sketch)) fail('dedup.near.sketch', `one of ${SKETCHES.join(', ')}`, near.sketch);
+    if (near.sketch === 'oph' && near.num_hashes > OPH_MAX_HASHES) {
+      throw new TokenmixError(`config: "dedup.near.num_hashes" ${near.num_hashes} is above ${OPH_MAX_HASHES}, the most one-permutation MinHash takes; lower it or set "dedup.near.sketch": "minhash"`);
+    }
     // Checked here with config key names (the dedup engine would name its CLI flags).
     if (near.threshold <= 0) fail('dedup.near.threshold', 'a number in (0, 1]', near.threshold);
     if ((near.bands === undefined) !== (near.rows === undefined)) {

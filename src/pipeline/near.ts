@@ -82,6 +82,7 @@ export async function nearDedupStage(
       threshold: near.threshold,
       ngram: near.ngram,
       numHashes: near.num_hashes,
+      sketch: near.sketch,
       ...(near.bands !== undefined && near.rows !== undefined ? { bands: near.bands, rows: near.rows } : {}),
       seed: config.seed,
       keep: config.dedup.keep,

@@ -54,9 +54,9 @@ const planted = generateNearPairs({ seed: 5, templates: 3, familiesPerTemplate: 
 const plantedPath = join(root, 'planted.jsonl');
 writeFileSync(plantedPath, corpusJsonl(planted.docs));
 
-async function dedupRun(backend: Backend, workers: number, unitBytes?: number) {
+async function dedupRun(backend: Backend, workers: number, unitBytes?: number, sketch: 'oph' | 'minhash' = 'oph') {
   const dir = out();
-  const result = await dedup({ inputs: [{ path: plantedPath, source: 'syn' }], outDir: dir, workers, ...(unitBytes ? { unitBytes } : {}) }, backend);
+  const result = await dedup({ inputs: [{ path: plantedPath, source: 'syn' }], outDir: dir, workers, sketch, ...(unitBytes ? { unitBytes } : {}) }, backend);
   expect(result.status).toBe('complete');
   return dedupSnapshot(dir);
 }
@@ -78,6 +78,10 @@ describe('dedup: any number of workers, any unit size', () => {
     afterAll(() => gpu.ctx?.destroy());
     it.skipIf(!gpu.ctx)(`${gpu.label}: 2 workers send batches, outputs equal the CPU's`, async () => {
       expect(await dedupRun({ kind: 'gpu', ctx: gpu.ctx! }, 2, 10_000)).toEqual(reference);
+    });
+    it.skipIf(!gpu.ctx)(`${gpu.label}: the same with K-permutation MinHash (--sketch minhash)`, async () => {
+      const cpuMinhash = await dedupRun(CPU, 1, undefined, 'minhash');
+      expect(await dedupRun({ kind: 'gpu', ctx: gpu.ctx! }, 2, 10_000, 'minhash')).toEqual(cpuMinhash);
     });
   });
 });
