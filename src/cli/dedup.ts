@@ -1,11 +1,12 @@
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { writeReport } from '../report/index.js';
 import { releaseBackend } from '../backend.js';
 import { dedup, type DedupOptions } from '../dedup/index.js';
 import { TokenmixError } from '../errors.js';
 import { terminalProgress } from '../pipeline/progress.js';
 import { ExitCode, type CliIo } from './io.js';
-import { BACKEND_HELP, BACKEND_OPTIONS, intOption, openBackend, parse } from './options.js';
+import { BACKEND_HELP, BACKEND_OPTIONS, EXECUTOR_HELP, EXECUTOR_OPTIONS, intOption, openBackend, parse } from './options.js';
+import { submitRun, usesSlurm } from './submit.js';
 
 const HELP = [
   'Usage: tokenmix dedup --input PATH... --out DIR [options]',
@@ -42,6 +43,7 @@ const HELP = [
   '  --keep-work             keep the intermediate files (DIR/.tokenmix-dedup)',
   '  --no-report             do not write DIR/report.html',
   ...BACKEND_HELP,
+  ...EXECUTOR_HELP,
 ].join('\n');
 
 function numberOption(value: string | undefined, name: string): number | undefined {
@@ -81,6 +83,7 @@ export async function dedupCommand(args: string[], io: CliIo): Promise<number> {
     'keep-work': { type: 'boolean' },
     'no-report': { type: 'boolean' },
     ...BACKEND_OPTIONS,
+    ...EXECUTOR_OPTIONS,
   });
   if (values.help) {
     io.out(HELP);
@@ -118,6 +121,10 @@ export async function dedupCommand(args: string[], io: CliIo): Promise<number> {
     worldSize: intOption(values['world-size'], 'world-size', 1, 1),
     keepWork: values['keep-work'],
   };
+  if (usesSlurm(values)) {
+    const { rank: _rank, worldSize: _worldSize, ...planned } = options;
+    return submitRun({ command: 'dedup', options: { ...planned, baseDir: process.cwd(), outDir: resolve(options.outDir) } }, values, io);
+  }
   const backend = await openBackend(values, io);
   try {
     const progress = io.interactive ? terminalProgress('dedup signatures', 0, io.err) : null;

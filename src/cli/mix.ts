@@ -1,7 +1,9 @@
 import { releaseBackend } from '../backend.js';
 import { mix } from '../pipeline/mix.js';
 import { writeReport } from '../report/index.js';
+import { resolve } from 'node:path';
 import { ExitCode, type CliIo } from './io.js';
+import { submitRun, usesSlurm } from './submit.js';
 import { RUN_HELP, RUN_OPTIONS, openBackend, parse, checkedRunArgs } from './options.js';
 
 const HELP = [
@@ -25,6 +27,7 @@ export async function mixCommand(args: string[], io: CliIo): Promise<number> {
     return ExitCode.ok;
   }
   const run = await checkedRunArgs('mix', values);
+  if (usesSlurm(values)) return submitRun({ command: 'mix', configPath: resolve(run.configPath), outDir: resolve(run.outDir) }, values, io);
   const backend = await openBackend(values, io);
   try {
     const result = await mix({

@@ -18,6 +18,44 @@ export const BACKEND_HELP = [
   '                          default, vulkan, metal, d3d12, opengles, opengl (or env TOKENMIX_ADAPTER)',
 ];
 
+/** Slurm resources of each task (also taken by tokenmix retry). */
+export const SLURM_OPTIONS = {
+  partition: { type: 'string' },
+  time: { type: 'string' },
+  'cpus-per-task': { type: 'string' },
+  mem: { type: 'string' },
+  gres: { type: 'string' },
+  throttle: { type: 'string' },
+  'sbatch-arg': { type: 'string', multiple: true },
+  'task-setup': { type: 'string' },
+} as const satisfies ParseArgsConfig['options'];
+
+/** Where the work runs: here, or as Slurm job arrays (curate, mix, dedup). */
+export const EXECUTOR_OPTIONS = {
+  executor: { type: 'string' },
+  tasks: { type: 'string' },
+  wait: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  ...SLURM_OPTIONS,
+} as const satisfies ParseArgsConfig['options'];
+
+export const SLURM_HELP = [
+  '  --partition P --time T --cpus-per-task N --mem M --gres G   resources of each Slurm task',
+  '  --throttle N            run at most N tasks of an array at once (sbatch --array=...%N)',
+  '  --sbatch-arg ARG        extra sbatch argument, e.g. --sbatch-arg=--account=proj; repeatable',
+  '  --task-setup CMD        shell line each task runs first (e.g. "module load nodejs")',
+];
+
+export const EXECUTOR_HELP = [
+  '  --executor local|slurm  run here (default), or plan the run in DIR/.tokenmix/plan.json and',
+  '                          submit one Slurm job array per stage (map tasks, then the reduce)',
+  '  --tasks N               map tasks of a Slurm run (default: one per 256 MiB of input, at',
+  '                          most one per input file)',
+  '  --wait                  follow the Slurm jobs, print progress, exit 0 only if the run completed',
+  '  --dry-run               print the Slurm scripts and sbatch commands; submit nothing',
+  ...SLURM_HELP,
+];
+
 type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 const HELP_OPTION = { help: { type: 'boolean', short: 'h' } } as const;
 
@@ -54,6 +92,7 @@ export const RUN_OPTIONS = {
   'world-size': { type: 'string' },
   'no-report': { type: 'boolean' },
   ...BACKEND_OPTIONS,
+  ...EXECUTOR_OPTIONS,
 } as const satisfies ParseArgsConfig['options'];
 
 export const RUN_HELP = [
@@ -63,6 +102,7 @@ export const RUN_HELP = [
   '                          (or a run without --rank) writes the outputs',
   '  --no-report             do not write DIR/report.html (tokenmix report DIR writes it later)',
   ...BACKEND_HELP,
+  ...EXECUTOR_HELP,
 ];
 
 export interface RunArgs {

@@ -43,6 +43,8 @@ export interface DedupOptions {
   onError?: 'fail' | 'quarantine';
   rank?: number;
   worldSize?: number;
+  /** 'map': signatures of this rank's shards only; 'reduce': grouping and outputs only. Default 'all'. */
+  stage?: 'map' | 'reduce' | 'all';
   /** Keep the intermediate files after a complete run (default: delete them). */
   keepWork?: boolean;
 }

@@ -164,7 +164,7 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
 
   // Phase 1: this rank's shards, skipping completed ones.
   let started = performance.now();
-  const mine = inputs.map((_, i) => i).filter((i) => i % worldSize === rank);
+  const mine = request.stage === 'reduce' ? [] : inputs.map((_, i) => i).filter((i) => i % worldSize === rank);
   const todo: number[] = [];
   for (const i of mine) if (!(await readSignatureMarker(workDir, i, fingerprint))) todo.push(i);
   if (mine.length > todo.length) log(`tokenmix: ${mine.length - todo.length} of ${mine.length} input shards already have signatures, skipping them`);
@@ -178,10 +178,11 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
   if (times) times.signatureMs += performance.now() - started;
   const found = await Promise.all(inputs.map((_, i) => readSignatureMarker(workDir, i, fingerprint)));
   const pending = found.flatMap((m, i) => (m ? [] : [i]));
-  if (pending.length > 0) return { status: 'partial', pendingShards: pending, completedShards: inputs.length - pending.length };
+  if (pending.length > 0 || request.stage === 'map') return { status: 'partial', pendingShards: pending, completedShards: inputs.length - pending.length };
   const markers = found as SignatureMarker[];
   // One process reduces: with several ranks, the first to see every shard done takes the lock.
-  if (!takeReduceLock(workDir)) {
+  // A scheduler's reduce job is the only reducer (a requeued one may land on another host).
+  if (request.stage !== 'reduce' && !takeReduceLock(workDir)) {
     log('tokenmix: another process holds the reduce lock of this output directory and is grouping; nothing left to do here');
     return { status: 'partial', pendingShards: [], completedShards: inputs.length };
   }

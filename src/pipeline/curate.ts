@@ -36,6 +36,8 @@ export interface CurateOptions {
   log?: (text: string) => void;
   /** Show a live progress line (only on a terminal). */
   progress?: boolean;
+  /** 'map': this rank's shards only, never the reduce; 'reduce': only the reduce (every shard must be done). Default 'all'. */
+  stage?: 'map' | 'reduce' | 'all';
 }
 
 export type CurateResult =
@@ -145,7 +147,7 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
   const fields = fieldMap(config);
 
   // Map phase: this rank's shards (i mod worldSize == rank), skipping completed ones.
-  const mine = inputs.map((_, i) => i).filter((i) => i % worldSize === rank);
+  const mine = options.stage === 'reduce' ? [] : inputs.map((_, i) => i).filter((i) => i % worldSize === rank);
   const todo: number[] = [];
   for (const i of mine) if (!(await readMarker(workDir, i, print))) todo.push(i);
   if (mine.length > todo.length) log(`tokenmix: ${mine.length - todo.length} of ${mine.length} shards already complete, skipping them`);
@@ -157,7 +159,8 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
   const markers: (ShardMarker | null)[] = [];
   for (let i = 0; i < inputs.length; i++) markers.push(await readMarker(workDir, i, print));
   const pending = markers.flatMap((m, i) => (m ? [] : [i]));
-  if (pending.length > 0) {
+  // A scheduler runs the reduce as its own job: a map task never reduces.
+  if (pending.length > 0 || options.stage === 'map') {
     return { status: 'partial', pendingShards: pending, completedShards: inputs.length - pending.length };
   }
   const complete = markers as ShardMarker[];
