@@ -21,7 +21,8 @@ if [ "${1:-}" = "--down" ]; then
   exit 0
 fi
 
-# One start-up at a time (several test files or worktrees may call this together).
+# One start-up at a time (several test files or worktrees may call this together); the
+# daemons must not inherit the lock (9>&-), or the next call would wait for them forever.
 exec 9>"$state/lock"
 flock 9
 
@@ -39,7 +40,7 @@ mkdir -p /var/spool/slurmctld /var/spool/slurmd /var/log/slurm /run/munge /etc/s
 chown munge:munge /run/munge
 [ -f /etc/munge/munge.key ] || mungekey --create
 if ! munge -n >/dev/null 2>&1; then
-  setsid runuser -u munge -- munged --foreground >/var/log/slurm/munged.log 2>&1 < /dev/null &
+  setsid runuser -u munge -- munged --foreground >/var/log/slurm/munged.log 2>&1 < /dev/null 9>&- &
   echo $! > "$state/munged.pid"
   for _ in $(seq 1 50); do munge -n >/dev/null 2>&1 && break; sleep 0.1; done
 fi
@@ -78,12 +79,12 @@ EOF
 fi
 
 if ! scontrol ping 2>/dev/null | grep -q UP; then
-  setsid slurmctld -D -i >/var/log/slurm/slurmctld.log 2>&1 < /dev/null &
+  setsid slurmctld -D -i >/var/log/slurm/slurmctld.log 2>&1 < /dev/null 9>&- &
   echo $! > "$state/slurmctld.pid"
   for _ in $(seq 1 100); do scontrol ping 2>/dev/null | grep -q UP && break; sleep 0.1; done
 fi
 if [ ! -f "$state/slurmd.pid" ] || ! kill -0 "$(cat "$state/slurmd.pid")" 2>/dev/null; then
-  setsid slurmd -D >/var/log/slurm/slurmd.log 2>&1 < /dev/null &
+  setsid slurmd -D >/var/log/slurm/slurmd.log 2>&1 < /dev/null 9>&- &
   echo $! > "$state/slurmd.pid"
 fi
 for _ in $(seq 1 300); do

@@ -6,7 +6,7 @@ import { TokenmixError } from '../errors.js';
 import { terminalProgress } from '../pipeline/progress.js';
 import { ExitCode, type CliIo } from './io.js';
 import { BACKEND_HELP, BACKEND_OPTIONS, EXECUTOR_HELP, EXECUTOR_OPTIONS, intOption, openBackend, parse } from './options.js';
-import { submitRun, usesSlurm } from './submit.js';
+import { executorOf, submitRun } from './submit.js';
 
 const HELP = [
   'Usage: tokenmix dedup --input PATH... --out DIR [options]',
@@ -121,9 +121,10 @@ export async function dedupCommand(args: string[], io: CliIo): Promise<number> {
     worldSize: intOption(values['world-size'], 'world-size', 1, 1),
     keepWork: values['keep-work'],
   };
-  if (usesSlurm(values)) {
+  const executor = executorOf(values);
+  if (executor !== 'local') {
     const { rank: _rank, worldSize: _worldSize, ...planned } = options;
-    return submitRun({ command: 'dedup', options: { ...planned, baseDir: process.cwd(), outDir: resolve(options.outDir) } }, values, io);
+    return submitRun(executor, { command: 'dedup', options: { ...planned, baseDir: process.cwd(), outDir: resolve(options.outDir) } }, values, io);
   }
   const backend = await openBackend(values, io);
   try {

@@ -3,7 +3,7 @@ import { mix } from '../pipeline/mix.js';
 import { writeReport } from '../report/index.js';
 import { resolve } from 'node:path';
 import { ExitCode, type CliIo } from './io.js';
-import { submitRun, usesSlurm } from './submit.js';
+import { executorOf, submitRun } from './submit.js';
 import { RUN_HELP, RUN_OPTIONS, openBackend, parse, checkedRunArgs } from './options.js';
 
 const HELP = [
@@ -27,7 +27,8 @@ export async function mixCommand(args: string[], io: CliIo): Promise<number> {
     return ExitCode.ok;
   }
   const run = await checkedRunArgs('mix', values);
-  if (usesSlurm(values)) return submitRun({ command: 'mix', configPath: resolve(run.configPath), outDir: resolve(run.outDir) }, values, io);
+  const executor = executorOf(values);
+  if (executor !== 'local') return submitRun(executor, { command: 'mix', configPath: resolve(run.configPath), outDir: resolve(run.outDir) }, values, io);
   const backend = await openBackend(values, io);
   try {
     const result = await mix({

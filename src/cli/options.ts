@@ -47,9 +47,10 @@ export const SLURM_HELP = [
 ];
 
 export const EXECUTOR_HELP = [
-  '  --executor local|slurm  run here (default), or plan the run in DIR/.tokenmix/plan.json and',
-  '                          submit one Slurm job array per stage (map tasks, then the reduce)',
-  '  --tasks N               map tasks of a Slurm run (default: one per 256 MiB of input, at',
+  '  --executor local|slurm|plan  run here (default); or plan the run in DIR/.tokenmix/plan.json',
+  '                          and submit one Slurm job array per stage (map tasks, then the',
+  '                          reduce); or only plan it, for another engine (tokenmix run-task)',
+  '  --tasks N               map tasks of a planned run (default: one per 256 MiB of input, at',
   '                          most one per input file)',
   '  --wait                  follow the Slurm jobs, print progress, exit 0 only if the run completed',
   '  --dry-run               print the Slurm scripts and sbatch commands; submit nothing',

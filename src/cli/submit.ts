@@ -7,8 +7,8 @@ import { realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { TokenmixError } from '../errors.js';
 import { parseBackendChoice } from '../backend.js';
-import { launch } from '../cluster/launch.js';
-import { makePlan, type PlannedRequest, type RunPlan } from '../cluster/plan.js';
+import { launch, pinPlan } from '../cluster/launch.js';
+import { makePlan, planPath, type PlannedRequest, type RunPlan } from '../cluster/plan.js';
 import { NO_RESOURCES, type SlurmResources } from '../cluster/scripts.js';
 import { isComplete, summaryLines, type StageReport } from '../cluster/status.js';
 import { waitForRun } from '../cluster/wait.js';
@@ -38,21 +38,25 @@ export interface ExecutorValues extends SlurmValues {
   'world-size'?: string;
 }
 
-const SLURM_ONLY = ['tasks', 'wait', 'dry-run', 'partition', 'time', 'cpus-per-task', 'mem', 'gres', 'throttle', 'sbatch-arg', 'task-setup'] as const;
+const SLURM_ONLY = ['wait', 'dry-run', 'partition', 'time', 'cpus-per-task', 'mem', 'gres', 'throttle', 'sbatch-arg', 'task-setup'] as const;
 
-/** Whether the command goes to Slurm; flags that only mean something there are refused otherwise. */
-export function usesSlurm(values: ExecutorValues): boolean {
-  const executor = values.executor ?? 'local';
-  if (executor !== 'local' && executor !== 'slurm') throw new TokenmixError(`--executor must be local or slurm (got ${JSON.stringify(executor)})`);
+export type Executor = 'local' | 'slurm' | 'plan';
+const EXECUTORS: readonly Executor[] = ['local', 'slurm', 'plan'];
+
+/** Where the command runs; flags that mean nothing there are refused. */
+export function executorOf(values: ExecutorValues): Executor {
+  const executor = (values.executor ?? 'local') as Executor;
+  if (!EXECUTORS.includes(executor)) throw new TokenmixError(`--executor must be local, slurm or plan (got ${JSON.stringify(executor)})`);
+  const slurmOnly = SLURM_ONLY.find((flag) => values[flag] !== undefined);
+  if (executor !== 'slurm' && slurmOnly) throw new TokenmixError(`--${slurmOnly} needs --executor slurm`);
   if (executor === 'local') {
-    const given = SLURM_ONLY.find((flag) => values[flag] !== undefined);
-    if (given) throw new TokenmixError(`--${given} needs --executor slurm`);
-    return false;
+    if (values.tasks !== undefined) throw new TokenmixError('--tasks needs --executor slurm or plan');
+    return executor;
   }
   if (values.rank !== undefined || values['world-size'] !== undefined) {
-    throw new TokenmixError('--rank/--world-size cannot be combined with --executor slurm: the plan numbers the tasks (see --tasks)');
+    throw new TokenmixError(`--rank/--world-size cannot be combined with --executor ${executor}: the plan numbers the tasks (see --tasks)`);
   }
-  return true;
+  return executor;
 }
 
 /** Resources from the flags; unset ones keep `base` (a retry keeps what the run was submitted with). */
@@ -77,13 +81,20 @@ export function currentLauncher(): string[] {
   return [process.execPath, ...process.execArgv, entry ? realpathSync(resolve(entry)) : join(process.cwd(), 'bin', 'tokenmix.js')];
 }
 
-/** Plan the run, submit it, and with --wait follow it to the end. */
-export async function submitRun(request: PlannedRequest, values: ExecutorValues, io: CliIo): Promise<number> {
+/** Plan the run; submit it to Slurm (and with --wait follow it to the end), or only pin the plan. */
+export async function submitRun(executor: Exclude<Executor, 'local'>, request: PlannedRequest, values: ExecutorValues, io: CliIo): Promise<number> {
   const tasks = values.tasks === undefined ? null : intOption(values.tasks, 'tasks', 1, 1);
   parseBackendChoice(values.backend ?? 'auto');
   const run = { backend: values.backend ?? 'auto', adapter: values.adapter ?? null, report: !values['no-report'] };
   const plan = await makePlan(request, tasks, run);
   const outDir = request.command === 'dedup' ? request.options.outDir : request.outDir;
+  if (executor === 'plan') {
+    const pinned = await pinPlan(outDir, plan);
+    io.out(`planned ${pinned.tasks.map} map task(s) and 1 reduce in ${planPath(outDir)}; run them with any engine:`);
+    io.out(`  tokenmix run-task ${outDir} --stage map --task I      for I in 0..${pinned.tasks.map - 1}, in any order, in parallel`);
+    io.out(`  tokenmix run-task ${outDir} --stage reduce --task 0   once every map task is done (tokenmix status ${outDir})`);
+    return ExitCode.ok;
+  }
   const dryRun = Boolean(values['dry-run']);
   const result = await launch(outDir, plan, {
     resources: slurmResources(values),

@@ -7,7 +7,11 @@ import { TokenmixError } from '../errors.js';
 import { planDifferences, planPath, readPlan, samePlan, writePlan, type RunPlan } from './plan.js';
 import { submitMissing, type SubmitOptions, type SubmitResult } from './submit.js';
 
-export async function launch(outDir: string, plan: RunPlan, options: SubmitOptions): Promise<SubmitResult> {
+/**
+ * Write the plan into the output directory, or keep the identical one already there (with
+ * this submission's backend and report choice); a different one is refused.
+ */
+export async function pinPlan(outDir: string, plan: RunPlan, write = true): Promise<RunPlan> {
   const existing = await readPlan(outDir);
   if (existing && !samePlan(existing, plan)) {
     throw new TokenmixError(
@@ -15,6 +19,11 @@ export async function launch(outDir: string, plan: RunPlan, options: SubmitOptio
         `use a new --out directory, finish the planned run with tokenmix retry ${outDir}, or delete ${outDir} to start over`,
     );
   }
-  if (!options.dryRun) await writePlan(outDir, existing ? { ...existing, run: plan.run } : plan);
-  return submitMissing(outDir, existing ?? plan, options);
+  const pinned = existing ? { ...existing, run: plan.run } : plan;
+  if (write) await writePlan(outDir, pinned);
+  return pinned;
+}
+
+export async function launch(outDir: string, plan: RunPlan, options: SubmitOptions): Promise<SubmitResult> {
+  return submitMissing(outDir, await pinPlan(outDir, plan, !options.dryRun), options);
 }

@@ -95,8 +95,8 @@ export function taskScript(request: ScriptRequest): string {
     `# tokenmix ${request.command}: ${stage} task(s) ${arraySpec(chunk.indices.map((i) => i + chunk.offset))} of ${outDir}`,
     ...directives.map((d) => `#SBATCH ${quote(d)}`),
     'set -euo pipefail',
-    ...(resources.setup ? [resources.setup] : []),
     `echo "tokenmix: ${stage} task $((${chunk.offset} + SLURM_ARRAY_TASK_ID)) on $(hostname), job \${SLURM_ARRAY_JOB_ID}_\${SLURM_ARRAY_TASK_ID}, restart \${SLURM_RESTART_COUNT:-0}" >&2`,
+    ...(resources.setup ? [resources.setup] : []),
     `exec ${run.map((w) => (w.startsWith('$((') ? `"${w}"` : quote(w))).join(' ')}`,
     '',
   ].join('\n');
