@@ -125,7 +125,7 @@ export async function requirePlan(outDir: string): Promise<RunPlan> {
   const plan = await readPlan(outDir);
   if (!plan) {
     throw new TokenmixError(
-      `${resolve(outDir)} has no run plan (${planPath(outDir)}); plan one with tokenmix curate|mix|dedup ... --out ${outDir} --executor slurm (or --dry-run)`,
+      `${resolve(outDir)} has no run plan (${planPath(outDir)}); plan one with tokenmix curate|mix|dedup ... --out ${outDir} --executor slurm|plan`,
     );
   }
   return plan;
