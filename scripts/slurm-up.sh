@@ -40,7 +40,8 @@ mkdir -p /var/spool/slurmctld /var/spool/slurmd /var/log/slurm /run/munge /etc/s
 chown munge:munge /run/munge
 [ -f /etc/munge/munge.key ] || mungekey --create
 if ! munge -n >/dev/null 2>&1; then
-  setsid runuser -u munge -- munged --foreground >/var/log/slurm/munged.log 2>&1 < /dev/null 9>&- &
+  # setpriv execs munged itself (no parent process), so its PID is the one to stop.
+  setsid setpriv --reuid=munge --regid=munge --init-groups munged --foreground >/var/log/slurm/munged.log 2>&1 < /dev/null 9>&- &
   echo $! > "$state/munged.pid"
   for _ in $(seq 1 50); do munge -n >/dev/null 2>&1 && break; sleep 0.1; done
 fi
