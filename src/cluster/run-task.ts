@@ -9,6 +9,7 @@ import { TokenmixError } from '../errors.js';
 import { curate } from '../pipeline/curate.js';
 import { mix } from '../pipeline/mix.js';
 import { writeReport } from '../report/index.js';
+import { VERSION } from '../version.js';
 import { checkInputsUnchanged, planId, requirePlan, type RunPlan, type Stage } from './plan.js';
 import { readTaskMarker, writeTaskMarker } from './task-markers.js';
 
@@ -39,6 +40,9 @@ export async function runTask(outDir: string, stage: Stage, task: number, backen
   checkTask(plan, stage, task);
   const id = planId(plan);
   if (await readTaskMarker(outDir, stage, task, id)) return { manifestPath: null, alreadyDone: true };
+  if (plan.tool.version !== VERSION) {
+    throw new TokenmixError(`this is tokenmix ${VERSION} but the run in ${outDir} was planned with ${plan.tool.version}: run every task with the same version`);
+  }
   checkInputsUnchanged(plan);
   if (stage === 'reduce') {
     const missing = await unfinishedMapTasks(outDir, plan);

@@ -47,7 +47,8 @@ async function taskReport(outDir: string, plan: RunPlan, ledger: Ledger | null, 
   const job = last?.element ?? null;
   const log = job && existsSync(logPathOf(outDir, job)) ? logPathOf(outDir, job) : null;
   if (await readTaskMarker(outDir, stage, task, planId(plan))) return { task, state: 'done', job, detail: null, log };
-  if (!job) return { task, state: 'missing', job, detail: 'never submitted', log };
+  // Without a ledger another engine drives the run: only the markers are known.
+  if (!job) return { task, state: 'missing', job, detail: ledger ? 'never submitted' : null, log };
   const queued = view.queued.get(job);
   if (queued) {
     const detail = queued.reason && queued.reason !== 'None' ? `${queued.state} (${queued.reason})` : queued.state;

@@ -70,11 +70,27 @@ describe('cluster command line', () => {
     expect(status.out.split('\n')).toEqual([
       `tokenmix curate run in ${dir}`,
       'map     3 tasks: 1 done, 2 missing',
-      '  task 0: missing (never submitted)',
-      '  task 2: missing (never submitted)',
+      '  task 0: missing',
+      '  task 2: missing',
       'reduce  1 task: 1 missing',
-      '  task 0: missing (never submitted)',
+      '  task 0: missing',
       `to resubmit the failed and missing tasks: tokenmix retry ${dir}`,
     ]);
+  });
+
+  it('--dry-run prints the scripts and sbatch commands and writes nothing', async () => {
+    const dir = join(temp.dir, 'dry');
+    const dry = await run(['curate', '--config', config, '--out', dir, '--executor', 'slurm', '--tasks', '4', '--partition', 'cpu', '--dry-run']);
+    expect(dry.code, dry.err).toBe(0);
+    const scripts = join(dir, '.tokenmix', 'slurm');
+    const commands = dry.out.split('\n').filter((line) => line.startsWith('# sbatch'));
+    expect(commands).toEqual([
+      `# sbatch --parsable ${join(scripts, '0000-map.sh')}`,
+      `# sbatch --parsable --dependency=afterok:<map-job-0> --kill-on-invalid-dep=yes ${join(scripts, '0001-reduce.sh')}`,
+    ]);
+    expect(dry.out).toContain('#SBATCH --array=0-3\n');
+    expect(dry.out).toContain('#SBATCH --partition=cpu\n');
+    expect(dry.out).toContain(`--stage reduce --task "$((0 + SLURM_ARRAY_TASK_ID))"`);
+    expect(existsSync(dir)).toBe(false);
   });
 });

@@ -49,7 +49,7 @@ describe('run-task without a scheduler', () => {
       { done: 3, running: 0, pending: 0, failed: 0, missing: 1 },
       { done: 0, running: 0, pending: 0, failed: 0, missing: 1 },
     ]);
-    expect(midway[0].tasks[2]).toMatchObject({ state: 'missing', detail: 'never submitted', log: null });
+    expect(midway[0].tasks[2]).toMatchObject({ state: 'missing', detail: null, log: null });
     await expect(runTask(dir, 'reduce', 0, CPU, quiet)).rejects.toThrow(/map task\(s\) 2 are not/);
     await runTask(dir, 'map', 2, CPU, quiet);
     expect((await runTask(dir, 'reduce', 0, CPU, quiet)).manifestPath).toBe(join(dir, 'manifest.json'));
@@ -64,6 +64,10 @@ describe('run-task without a scheduler', () => {
     await expect(pinPlan(dir, await makePlan(curateRequest(dir), 3, run))).rejects.toThrow(/already holds a run planned with a different map tasks 2 → 3 .*use a new --out directory/);
     // The same plan with another backend is the same run.
     await expect(pinPlan(dir, await makePlan(curateRequest(dir), 2, { ...run, backend: 'auto' }))).resolves.toMatchObject({ run: { backend: 'auto' } });
+    const other = join(temp.dir, 'other-version');
+    const planned = await makePlan(curateRequest(other), 2, run);
+    await pinPlan(other, { ...planned, tool: { name: 'tokenmix', version: '0.0.1-older' } });
+    await expect(runTask(other, 'map', 0, CPU, quiet)).rejects.toThrow(/was planned with 0\.0\.1-older: run every task with the same version/);
     const input = join(corpus, 'web-extra.jsonl');
     utimesSync(input, new Date(), new Date(Date.now() + 5000));
     await expect(runTask(dir, 'map', 0, CPU, quiet)).rejects.toThrow(/input .*web-extra\.jsonl changed since the run was planned/);

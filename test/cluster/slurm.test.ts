@@ -123,7 +123,7 @@ describe.skipIf(!cluster.ok)('Slurm executor, real jobs', () => {
     const kill = join(temp.dir, 'kill');
     const { mkdirSync } = await import('node:fs');
     mkdirSync(kill);
-    const killConfig = await writeKillCorpus(kill, 3000);
+    const killConfig = await writeKillCorpus(kill, 2000);
     const local = await cli(['curate', '--config', killConfig, '--out', out('kill-local'), '--backend', 'cpu', '--no-report']);
     expect(local.code, local.stderr).toBe(0);
     const dir = out('kill-slurm');
