@@ -28,6 +28,10 @@ export const SLURM_OPTIONS = {
   throttle: { type: 'string' },
   'sbatch-arg': { type: 'string', multiple: true },
   'task-setup': { type: 'string' },
+  'reduce-time': { type: 'string' },
+  'reduce-cpus-per-task': { type: 'string' },
+  'reduce-mem': { type: 'string' },
+  'reduce-gres': { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
 /** Where the work runs: here, or as Slurm job arrays (curate, mix, dedup). */
@@ -44,6 +48,8 @@ export const SLURM_HELP = [
   '  --throttle N            run at most N tasks of an array at once (sbatch --array=...%N)',
   '  --sbatch-arg ARG        extra sbatch argument, e.g. --sbatch-arg=--account=proj; repeatable',
   '  --task-setup CMD        shell line each task runs first (e.g. "module load nodejs")',
+  '  --reduce-time T --reduce-cpus-per-task N --reduce-mem M --reduce-gres G   the reduce job\'s',
+  '                          own resources (default: as the map tasks)',
 ];
 
 export const EXECUTOR_HELP = [

@@ -24,6 +24,10 @@ export interface SlurmValues {
   throttle?: string;
   'sbatch-arg'?: string[];
   'task-setup'?: string;
+  'reduce-time'?: string;
+  'reduce-cpus-per-task'?: string;
+  'reduce-mem'?: string;
+  'reduce-gres'?: string;
 }
 
 export interface ExecutorValues extends SlurmValues {
@@ -38,7 +42,10 @@ export interface ExecutorValues extends SlurmValues {
   'world-size'?: string;
 }
 
-const SLURM_ONLY = ['wait', 'dry-run', 'partition', 'time', 'cpus-per-task', 'mem', 'gres', 'throttle', 'sbatch-arg', 'task-setup'] as const;
+const SLURM_ONLY = [
+  'wait', 'dry-run', 'partition', 'time', 'cpus-per-task', 'mem', 'gres', 'throttle', 'sbatch-arg', 'task-setup',
+  'reduce-time', 'reduce-cpus-per-task', 'reduce-mem', 'reduce-gres',
+] as const;
 
 export type Executor = 'local' | 'slurm' | 'plan';
 const EXECUTORS: readonly Executor[] = ['local', 'slurm', 'plan'];
@@ -63,6 +70,8 @@ export function executorOf(values: ExecutorValues): Executor {
 export function slurmResources(values: SlurmValues, base: SlurmResources = NO_RESOURCES): SlurmResources {
   const cpus = values['cpus-per-task'];
   const throttle = values.throttle;
+  const reduceCpus = values['reduce-cpus-per-task'];
+  const baseReduce = base.reduce ?? NO_RESOURCES.reduce;
   return {
     partition: values.partition ?? base.partition,
     time: values.time ?? base.time,
@@ -72,6 +81,12 @@ export function slurmResources(values: SlurmValues, base: SlurmResources = NO_RE
     throttle: throttle === undefined ? base.throttle : intOption(throttle, 'throttle', 1, 1),
     extraArgs: values['sbatch-arg'] ?? base.extraArgs,
     setup: values['task-setup'] ?? base.setup,
+    reduce: {
+      time: values['reduce-time'] ?? baseReduce.time,
+      cpusPerTask: reduceCpus === undefined ? baseReduce.cpusPerTask : intOption(reduceCpus, 'reduce-cpus-per-task', 1, 1),
+      mem: values['reduce-mem'] ?? baseReduce.mem,
+      gres: values['reduce-gres'] ?? baseReduce.gres,
+    },
   };
 }
 

@@ -3,6 +3,8 @@
  * This is what every engine runs (a Slurm array element, a Kubernetes Indexed Job pod, a
  * shell loop); the plan, not the environment, says what T is.
  */
+import { readdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Backend } from '../backend.js';
 import { dedup } from '../dedup/index.js';
 import { TokenmixError } from '../errors.js';
@@ -35,6 +37,20 @@ export async function unfinishedMapTasks(outDir: string, plan: RunPlan): Promise
   return missing;
 }
 
+/**
+ * A reduce killed while writing (requeue, preemption, time limit) leaves temporary `.partial`
+ * outputs, some named after its process; the scheduler runs one reduce at a time, so the next
+ * one removes them and the output directory ends as a local run's.
+ */
+function removePartialOutputs(dir: string): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name.startsWith('.tokenmix') || entry.name === 'logs') continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) removePartialOutputs(path);
+    else if (entry.name.endsWith('.partial')) rmSync(path, { force: true });
+  }
+}
+
 export async function runTask(outDir: string, stage: Stage, task: number, backend: Backend, log: (text: string) => void, job: string | null = null): Promise<TaskOutcome> {
   const plan = await requirePlan(outDir);
   checkTask(plan, stage, task);
@@ -49,6 +65,7 @@ export async function runTask(outDir: string, stage: Stage, task: number, backen
     if (missing.length > 0) {
       throw new TokenmixError(`the reduce needs every map task done; map task(s) ${missing.join(', ')} are not (see tokenmix status ${outDir})`);
     }
+    removePartialOutputs(resolve(outDir));
   }
   const rank = stage === 'map' ? task : 0;
   const worldSize = plan.tasks.map;

@@ -17,9 +17,32 @@ export interface SlurmResources {
   extraArgs: string[];
   /** A shell line run before each task (e.g. `module load nodejs`). */
   setup: string | null;
+  /** The reduce's own needs where they differ (it holds every distinct document's facts). */
+  reduce: ReduceResources;
 }
 
-export const NO_RESOURCES: SlurmResources = { partition: null, time: null, cpusPerTask: null, mem: null, gres: null, throttle: null, extraArgs: [], setup: null };
+export interface ReduceResources {
+  time: string | null;
+  cpusPerTask: number | null;
+  mem: string | null;
+  gres: string | null;
+}
+
+export const NO_RESOURCES: SlurmResources = {
+  partition: null, time: null, cpusPerTask: null, mem: null, gres: null, throttle: null, extraArgs: [], setup: null,
+  reduce: { time: null, cpusPerTask: null, mem: null, gres: null },
+};
+
+/** The resources of one stage's tasks: the reduce's overrides apply to the reduce only. */
+function stageResources(stage: Stage, resources: SlurmResources): Pick<SlurmResources, 'time' | 'cpusPerTask' | 'mem' | 'gres'> {
+  const own = stage === 'reduce' ? resources.reduce : { time: null, cpusPerTask: null, mem: null, gres: null };
+  return {
+    time: own.time ?? resources.time,
+    cpusPerTask: own.cpusPerTask ?? resources.cpusPerTask,
+    mem: own.mem ?? resources.mem,
+    gres: own.gres ?? resources.gres,
+  };
+}
 
 /** One sbatch submission: array indices index + offset are the stage's tasks. */
 export interface ArrayChunk {
@@ -75,6 +98,7 @@ export interface ScriptRequest {
 export function taskScript(request: ScriptRequest): string {
   const { stage, chunk, outDir, resources } = request;
   const throttle = resources.throttle ? `%${resources.throttle}` : '';
+  const needs = stageResources(stage, resources);
   const directives = [
     `--job-name=tokenmix-${request.command}-${stage}`,
     `--array=${arraySpec(chunk.indices)}${throttle}`,
@@ -84,10 +108,10 @@ export function taskScript(request: ScriptRequest): string {
     '--requeue',
     `--chdir=${request.workingDir}`,
     ...(resources.partition ? [`--partition=${resources.partition}`] : []),
-    ...(resources.time ? [`--time=${resources.time}`] : []),
-    ...(resources.cpusPerTask ? [`--cpus-per-task=${resources.cpusPerTask}`] : []),
-    ...(resources.mem ? [`--mem=${resources.mem}`] : []),
-    ...(resources.gres ? [`--gres=${resources.gres}`] : []),
+    ...(needs.time ? [`--time=${needs.time}`] : []),
+    ...(needs.cpusPerTask ? [`--cpus-per-task=${needs.cpusPerTask}`] : []),
+    ...(needs.mem ? [`--mem=${needs.mem}`] : []),
+    ...(needs.gres ? [`--gres=${needs.gres}`] : []),
   ];
   const run = [...request.launcher, 'run-task', outDir, '--stage', stage, '--task', `$((${chunk.offset} + SLURM_ARRAY_TASK_ID))`];
   return [

@@ -52,6 +52,10 @@ describe('run-task without a scheduler', () => {
     expect(midway[0].tasks[2]).toMatchObject({ state: 'missing', detail: null, log: null });
     await expect(runTask(dir, 'reduce', 0, CPU, quiet)).rejects.toThrow(/map task\(s\) 2 are not/);
     await runTask(dir, 'map', 2, CPU, quiet);
+    // An earlier reduce killed while writing its outputs left temporaries behind.
+    mkdirSync(join(dir, 'keep'), { recursive: true });
+    writeFileSync(join(dir, 'keep', 'web.jsonl.zst.jsonl.4242.partial'), 'half');
+    writeFileSync(join(dir, 'manifest.json.partial'), '{');
     expect((await runTask(dir, 'reduce', 0, CPU, quiet)).manifestPath).toBe(join(dir, 'manifest.json'));
     expect(snapshot(dir)).toEqual(reference);
     expect(await runTask(dir, 'map', 1, CPU, quiet)).toEqual({ manifestPath: null, alreadyDone: true });

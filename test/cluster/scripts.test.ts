@@ -69,6 +69,19 @@ describe('taskScript', () => {
     expect(lines[1]).toBe('# tokenmix dedup: map task(s) 1001-1002,1006 of /data/run');
   });
 
+  it('gives the reduce its own resources, the rest as the map tasks', () => {
+    const reduce = taskScript({
+      stage: 'reduce', chunk: { offset: 0, indices: [0] }, outDir: '/r', launcher: ['node', 'x.js'], workingDir: '/w', command: 'curate',
+      resources: { ...NO_RESOURCES, partition: 'cpu', time: '1:00:00', mem: '4G', cpusPerTask: 2, reduce: { time: null, cpusPerTask: 16, mem: '200G', gres: null } },
+    });
+    expect(reduce.split('\n').filter((l) => /--(partition|time|cpus|mem|gres)/.test(l))).toEqual([
+      '#SBATCH --partition=cpu',
+      '#SBATCH --time=1:00:00',
+      '#SBATCH --cpus-per-task=16',
+      '#SBATCH --mem=200G',
+    ]);
+  });
+
   it('quotes words the shell would split', () => {
     const quoted = taskScript({ stage: 'reduce', chunk: { offset: 0, indices: [0] }, outDir: "/data/it's here", launcher: ['node', 'x.js'], workingDir: '/w', command: 'curate', resources: NO_RESOURCES });
     expect(quoted).toContain(`exec node x.js run-task '/data/it'\\''s here' --stage reduce`);
