@@ -5,7 +5,7 @@ import { dedup, type DedupOptions } from '../dedup/index.js';
 import { TokenmixError } from '../errors.js';
 import { terminalProgress } from '../pipeline/progress.js';
 import { ExitCode, type CliIo } from './io.js';
-import { BACKEND_HELP, BACKEND_OPTIONS, EXECUTOR_HELP, EXECUTOR_OPTIONS, intOption, openBackend, parse } from './options.js';
+import { BACKEND_HELP, BACKEND_OPTIONS, EXECUTOR_HELP, EXECUTOR_OPTIONS, intOption, openBackend, parse, WORKER_HELP, WORKER_OPTIONS, workerArgs } from './options.js';
 import { executorOf, submitRun } from './submit.js';
 
 const HELP = [
@@ -37,7 +37,9 @@ const HELP = [
   '  --id-field F --text-field F --source-field F  record fields (default id, text, source)',
   '  --source NAME           source of records that carry none (default "default")',
   '  --on-error fail|quarantine  bad records stop the run (default) or go to quarantine.jsonl',
-  '  --memory-mb M           memory for grouping band keys (default 1024)',
+  '  --memory-mb M           memory for grouping band keys (default 1024); the signature phase\'s',
+  '                          workers share the same budget (each gets M / N of heap)',
+  ...WORKER_HELP,
   '  --rank R --world-size W compute signatures of shards i with i mod W == R; the first rank',
   '                          to see all shards done groups and writes the outputs',
   '  --keep-work             keep the intermediate files (DIR/.tokenmix-dedup)',
@@ -78,6 +80,7 @@ export async function dedupCommand(args: string[], io: CliIo): Promise<number> {
     source: { type: 'string' },
     'on-error': { type: 'string' },
     'memory-mb': { type: 'string' },
+    ...WORKER_OPTIONS,
     rank: { type: 'string' },
     'world-size': { type: 'string' },
     'keep-work': { type: 'boolean' },
@@ -120,6 +123,8 @@ export async function dedupCommand(args: string[], io: CliIo): Promise<number> {
     rank: intOption(values.rank, 'rank', 0, 0),
     worldSize: intOption(values['world-size'], 'world-size', 1, 1),
     keepWork: values['keep-work'],
+    ...workerArgs(values),
+    ...(values['memory-mb'] !== undefined ? { workerMemoryMb: intOption(values['memory-mb'], 'memory-mb', 1024, 1) } : {}),
   };
   const executor = executorOf(values);
   if (executor !== 'local') {

@@ -4,6 +4,7 @@ import { dawnGpuOpener } from '../node/dawn.js';
 import { TokenmixError } from '../errors.js';
 import { loadConfig } from '../pipeline/curate.js';
 import { resolve } from 'node:path';
+import { availableParallelism } from 'node:os';
 import type { CliIo } from './io.js';
 
 /** Options every command that runs kernels accepts. */
@@ -91,13 +92,40 @@ export function intOption(value: string | undefined, name: string, fallback: num
   return n;
 }
 
+/** How the map phase uses this machine's cores (curate, mix, dedup). */
+export const WORKER_OPTIONS = {
+  workers: { type: 'string' },
+  'unit-mb': { type: 'string' },
+} as const satisfies ParseArgsConfig['options'];
+
+export const WORKER_HELP = [
+  `  --workers N             worker threads for the map phase (default: the cores available, ${availableParallelism()} here;`,
+  '                          1 runs everything on the main thread); outputs do not depend on it',
+  '  --unit-mb M             split inputs into work units of about M MiB: uncompressed JSONL by',
+  '                          line ranges, Parquet by row groups (default 64); outputs do not depend on it',
+];
+
+export interface WorkerArgs {
+  workers?: number;
+  unitBytes?: number;
+}
+
+export function workerArgs(values: { workers?: string; 'unit-mb'?: string }): WorkerArgs {
+  return {
+    ...(values.workers !== undefined ? { workers: intOption(values.workers, 'workers', 1, 1) } : {}),
+    ...(values['unit-mb'] !== undefined ? { unitBytes: intOption(values['unit-mb'], 'unit-mb', 64, 1) * 2 ** 20 } : {}),
+  };
+}
+
 /** Options of the commands that run the pipeline from a config (curate, mix). */
 export const RUN_OPTIONS = {
   config: { type: 'string' },
   out: { type: 'string' },
   rank: { type: 'string' },
   'world-size': { type: 'string' },
+  'memory-mb': { type: 'string' },
   'no-report': { type: 'boolean' },
+  ...WORKER_OPTIONS,
   ...BACKEND_OPTIONS,
   ...EXECUTOR_OPTIONS,
 } as const satisfies ParseArgsConfig['options'];
@@ -107,16 +135,20 @@ export const RUN_HELP = [
   '  --out DIR               output directory',
   '  --rank R --world-size W process input shards i with i mod W == R; the last rank to finish',
   '                          (or a run without --rank) writes the outputs',
+  ...WORKER_HELP,
+  '  --memory-mb M           heap budget of the map phase\'s workers together (each gets M / N;',
+  '                          a worker that needs more fails the run with a clear message)',
   '  --no-report             do not write DIR/report.html (tokenmix report DIR writes it later)',
   ...BACKEND_HELP,
   ...EXECUTOR_HELP,
 ];
 
-export interface RunArgs {
+export interface RunArgs extends WorkerArgs {
   configPath: string;
   outDir: string;
   rank: number;
   worldSize: number;
+  memoryMb?: number;
 }
 
 /**
@@ -130,11 +162,21 @@ export async function checkedRunArgs(command: string, values: Parameters<typeof 
 }
 
 /** Validate the run options; usage errors come before the GPU is opened. */
-export function runArgs(command: string, values: { config?: string; out?: string; rank?: string; 'world-size'?: string }): RunArgs {
+export function runArgs(
+  command: string,
+  values: { config?: string; out?: string; rank?: string; 'world-size'?: string; workers?: string; 'unit-mb'?: string; 'memory-mb'?: string },
+): RunArgs {
   if (!values.config) throw new TokenmixError(`${command} needs --config FILE (see tokenmix ${command} --help)`);
   if (!values.out) throw new TokenmixError(`${command} needs --out DIR (see tokenmix ${command} --help)`);
   const worldSize = intOption(values['world-size'], 'world-size', 1, 1);
   const rank = intOption(values.rank, 'rank', 0, 0);
   if (rank >= worldSize) throw new TokenmixError(`--rank must be an integer in 0..${worldSize - 1} (got ${rank})`);
-  return { configPath: values.config, outDir: values.out, rank, worldSize };
+  return {
+    configPath: values.config,
+    outDir: values.out,
+    rank,
+    worldSize,
+    ...workerArgs(values),
+    ...(values['memory-mb'] !== undefined ? { memoryMb: intOption(values['memory-mb'], 'memory-mb', 0, 1) } : {}),
+  };
 }

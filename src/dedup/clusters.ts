@@ -20,15 +20,16 @@ import { createInterface } from 'node:readline';
 import type { ResolvedInput } from '../io/types.js';
 import { LineFile, type OutputFile } from './line-file.js';
 import type { KeepRule } from './options.js';
-import { shardFiles, type SignatureMarker } from './signature-phase.js';
+import { markerFiles, type SignatureMarker } from './signature-phase.js';
 
 /** One line of docs.jsonl. */
 type DocLine = [row: number, id: string, source: string, tokens: number, score: number | null, hash: string];
 
+/** Every document in order, with the input file (shard) it came from: units are read in plan order. */
 async function* docLines(workDir: string, markers: SignatureMarker[]): AsyncGenerator<{ shard: number; doc: DocLine }> {
-  for (const [shard] of markers.entries()) {
-    const lines = createInterface({ input: createReadStream(shardFiles(workDir, shard).docs), crlfDelay: Infinity });
-    for await (const line of lines) if (line.length > 0) yield { shard, doc: JSON.parse(line) as DocLine };
+  for (const marker of markers) {
+    const lines = createInterface({ input: createReadStream(markerFiles(workDir, marker).docs), crlfDelay: Infinity });
+    for await (const line of lines) if (line.length > 0) yield { shard: marker.shard, doc: JSON.parse(line) as DocLine };
   }
 }
 
@@ -115,7 +116,7 @@ export async function writeClusters(
     shardFilesOpen = null;
   };
   const openShard = (shard: number) => {
-    const name = shardOutputName(shard, markers[shard].file);
+    const name = shardOutputName(shard, inputs[shard].displayPath);
     shardFilesOpen = { shard, keep: new LineFile(join(outDir, 'keep', `${name}.jsonl`)), drops: new LineFile(join(outDir, 'drops', `${name}.jsonl`)) };
   };
   doc = 0;
@@ -152,7 +153,7 @@ export async function writeClusters(
     }
     doc++;
   }
-  while (nextShard < markers.length) {
+  while (nextShard < inputs.length) {
     closeShard();
     openShard(nextShard++);
   }

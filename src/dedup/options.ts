@@ -43,6 +43,12 @@ export interface DedupOptions {
   onError?: 'fail' | 'quarantine';
   rank?: number;
   worldSize?: number;
+  /** Worker threads for the signature phase (default: the cores available; 1 = this thread). */
+  workers?: number;
+  /** Heap budget of the signature phase's workers together, MiB (each gets its share). */
+  workerMemoryMb?: number;
+  /** Target size of a work unit in bytes (default 64 MiB): big files split into parts. */
+  unitBytes?: number;
   /** 'map': signatures of this rank's shards only; 'reduce': grouping and outputs only. Default 'all'. */
   stage?: 'map' | 'reduce' | 'all';
   /** Keep the intermediate files after a complete run (default: delete them). */

@@ -21,7 +21,7 @@ import { TokenmixError } from '../errors.js';
 import { resolveInputs } from '../io/index.js';
 import type { FieldMap, ResolvedInput } from '../io/types.js';
 import { VERSION } from '../version.js';
-import { describeInputs } from '../pipeline/markers.js';
+import { describeInputs, type InputCounts } from '../pipeline/markers.js';
 import { BucketTable } from './bucket-table.js';
 import { writeClusters, type ClusterSummary, type SourceTotals } from './clusters.js';
 import { emptyGroupStats, makeVerifier, PairCache, processRange, reloadRange, type GroupStats } from './group-phase.js';
@@ -30,7 +30,14 @@ import { planLsh, type LshPlan } from './lsh.js';
 import { resolveDedupOptions, type DedupOptions, type ResolvedDedupOptions } from './options.js';
 import { planBucketRanges, FINE_BUCKETS, RECORD_WORDS } from './partition.js';
 import { VectorStore } from './set-store.js';
-import { processSignatureShard, readSignatureMarker, shardFiles, type SignatureContext, type SignatureMarker } from './signature-phase.js';
+import { markerFiles, processSignatureUnit, readSignatureMarker, type SignatureContext, type SignatureMarker } from './signature-phase.js';
+import { cpuSigner, type SignatureUnitResult, type SignatureUnitTask } from './signature-task.js';
+import { createExecutor } from '../exec/local.js';
+import type { SignRequest, TaskHandler } from '../exec/executor.js';
+import { BusyClock } from '../exec/busy.js';
+import { runMapPhase, type CountNewlinesTask } from '../exec/run-units.js';
+import { countNewlines, DEFAULT_UNIT_BYTES, describeUnit, planUnits } from '../exec/units.js';
+import { minhash } from '../kernels/minhash.js';
 import { UnionFind } from './union-find.js';
 
 export interface DedupHooks {
@@ -46,8 +53,12 @@ export interface DedupHooks {
 }
 
 export interface DedupTimes {
+  /** Summed over workers (thread time, not wall time) when several run. */
   signature: SignatureContext['times'] & object;
   signatureMs: number;
+  /** Worker threads of the signature phase, and the wall time the GPU was busy signing. */
+  workers?: number;
+  gpuBusyMs?: number;
   groupMs: number;
   outputMs: number;
 }
@@ -98,6 +109,17 @@ function signatureFingerprint(options: ResolvedDedupOptions, lsh: LshPlan, input
     inputs: inputs.map((i) => [i.displayPath, i.format, i.source ?? null, statSync(i.path).size]),
   };
   return createHash('sha256').update(JSON.stringify(relevant)).digest('hex');
+}
+
+/** Records, problems and blank lines per input file, from its units' markers. */
+function inputCounts(inputs: number, markers: SignatureMarker[]): InputCounts[] {
+  const counts = Array.from({ length: inputs }, () => ({ records: 0, problems: 0, blank_lines: 0 }));
+  for (const m of markers) {
+    counts[m.shard].records += m.records;
+    counts[m.shard].problems += m.problems;
+    counts[m.shard].blank_lines += m.blank_lines;
+  }
+  return counts;
 }
 
 function fieldMap(options: ResolvedDedupOptions): FieldMap {
@@ -162,24 +184,65 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
   const fields = fieldMap(options);
   const times = hooks.times;
 
-  // Phase 1: this rank's shards, skipping completed ones.
+  // Phase 1: this rank's units (input i mod worldSize == rank), skipping finished ones, on the
+  // local executor's workers. This thread owns the GPU: workers send it their batches' word
+  // hashes and get signatures back while they prepare the next batch.
   let started = performance.now();
-  const mine = request.stage === 'reduce' ? [] : inputs.map((_, i) => i).filter((i) => i % worldSize === rank);
-  const todo: number[] = [];
-  for (const i of mine) if (!(await readSignatureMarker(workDir, i, fingerprint))) todo.push(i);
-  if (mine.length > todo.length) log(`tokenmix: ${mine.length - todo.length} of ${mine.length} input shards already have signatures, skipping them`);
-  for (const i of todo) {
-    await processSignatureShard(inputs[i], i, {
-      options, fields, backend, bands: lsh.bands, rows: lsh.rows, workDir, fingerprint,
-      advance: hooks.advance, times: times?.signature, signal: hooks.signal,
+  const units = await planUnits(inputs, request.unitBytes ?? DEFAULT_UNIT_BYTES);
+  const gpu = backend.kind === 'gpu';
+  const busy = new BusyClock();
+  const signOnDevice = (csr: SignRequest) =>
+    busy.track(minhash(backend, csr, { ngram: options.ngram, numHashes: options.numHashes, seed: options.seed }, times?.signature.gpu));
+  const inProcessTimes = times?.signature ?? { readMs: 0, wordsMs: 0, minhashMs: 0, writeMs: 0 };
+  const inProcess: TaskHandler = async (task, link) => {
+    if (task.kind === 'count-newlines') {
+      const count = task as CountNewlinesTask;
+      return countNewlines(count.path, count.start, count.end);
+    }
+    const unitTask = task as SignatureUnitTask;
+    const marker = await processSignatureUnit(unitTask.input, unitTask.unit, unitTask.firstLine, {
+      options, fields, sign: gpu ? signOnDevice : cpuSigner(options), bands: lsh.bands, rows: lsh.rows, workDir, fingerprint,
+      advance: (records, bytes) => link.advance(records, bytes), times: inProcessTimes, signal: hooks.signal,
     });
-    hooks.onShardDone?.(i);
+    return { marker, times: null };
+  };
+  const workerOptions = { workers: request.workers, ...(request.workerMemoryMb !== undefined ? { memoryMb: request.workerMemoryMb } : {}) };
+  let workers = 1;
+  const outcome = await runMapPhase<SignatureMarker>(
+    (tasks) => {
+      const executor = createExecutor(workerOptions, inProcess, tasks);
+      workers = executor.workers;
+      return executor;
+    },
+    {
+      units,
+      inputs,
+      mine: (unit) => request.stage !== 'reduce' && unit.input % worldSize === rank,
+      finished: (unit) => readSignatureMarker(workDir, unit, fingerprint),
+      lines: (m) => m.records + m.problems + m.blank_lines,
+      task: (unit, firstLine): SignatureUnitTask => ({
+        kind: 'signature-unit', label: describeUnit(unit, inputs[unit.input].displayPath),
+        options, fields, bands: lsh.bands, rows: lsh.rows, workDir, fingerprint, input: inputs[unit.input], unit, firstLine, remoteSign: gpu,
+      }),
+      unwrap: (result) => {
+        const { marker, times: unitTimes } = result as SignatureUnitResult | { marker: SignatureMarker; times: null };
+        if (times && unitTimes) for (const key of ['readMs', 'wordsMs', 'minhashMs', 'writeMs'] as const) times.signature[key] += unitTimes[key];
+        hooks.onShardDone?.(marker.shard);
+        return marker;
+      },
+    },
+    { advance: (records, bytes) => hooks.advance?.(records, bytes), ...(gpu ? { sign: signOnDevice } : {}) },
+  );
+  if (outcome.skipped > 0) log(`tokenmix: ${outcome.skipped} of ${outcome.skipped + outcome.ran} work units already have signatures, skipping them`);
+  if (times) {
+    times.signatureMs += performance.now() - started;
+    times.workers = workers;
+    times.gpuBusyMs = busy.busyMs;
   }
-  if (times) times.signatureMs += performance.now() - started;
-  const found = await Promise.all(inputs.map((_, i) => readSignatureMarker(workDir, i, fingerprint)));
-  const pending = found.flatMap((m, i) => (m ? [] : [i]));
-  if (pending.length > 0 || request.stage === 'map') return { status: 'partial', pendingShards: pending, completedShards: inputs.length - pending.length };
-  const markers = found as SignatureMarker[];
+  const pendingInputs = [...new Set(units.filter((u) => outcome.markers[u.index] === null).map((u) => u.input))];
+  // A scheduler runs the reduce as its own job: a map task never reduces.
+  if (pendingInputs.length > 0 || request.stage === 'map') return { status: 'partial', pendingShards: pendingInputs, completedShards: inputs.length - pendingInputs.length };
+  const markers = outcome.markers as SignatureMarker[];
   // One process reduces: with several ranks, the first to see every shard done takes the lock.
   // A scheduler's reduce job is the only reducer (a requeued one may land on another host).
   if (request.stage !== 'reduce' && !takeReduceLock(workDir)) {
@@ -203,8 +266,8 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
     .digest('hex');
   const uf = new UnionFind(documents);
   const store = options.verify === 'none' ? null : new VectorStore(
-    markers.map((m, s) => {
-      const files = shardFiles(workDir, s);
+    markers.map((m) => {
+      const files = markerFiles(workDir, m);
       return options.verify === 'exact'
         ? { path: files.shingles, lengths: readU32File(files.lengths) }
         : { path: files.signatures, lengths: new Uint32Array(m.records).fill(options.numHashes) };
@@ -232,7 +295,7 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
   const quarantine = new LineFile(join(outDir, 'quarantine.jsonl'));
   const quarantineReasons: Record<string, number> = {};
   for (const [s] of markers.entries()) {
-    const text = await readFile(shardFiles(workDir, s).problems, 'utf8');
+    const text = await readFile(markerFiles(workDir, markers[s]).problems, 'utf8');
     for (const line of text.split('\n')) {
       if (!line) continue;
       const reason = (JSON.parse(line) as { reason: string }).reason;
@@ -269,7 +332,7 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
     },
     lsh,
     tokenizer: 'words',
-    inputs: await describeInputs(inputs, markers),
+    inputs: await describeInputs(inputs, inputCounts(inputs.length, markers)),
     totals: {
       ...totals,
       doc_acceptance: ratio(totals.docs_out, totals.docs_in),

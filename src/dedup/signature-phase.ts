@@ -1,9 +1,11 @@
 /**
- * Map phase of near dedup (SPEC §2, §7): one input shard → per-shard intermediate files and
- * a completion marker, so the work splits by --rank/--world-size over shards and a killed
- * run resumes from completed shards (the shape of src/pipeline/shard.ts).
+ * Map phase of near dedup (SPEC §2, §7): one work unit (an input file or a part of one,
+ * src/exec/units.ts) → per-unit intermediate files and a completion marker, so the work splits
+ * over workers and ranks and a killed run resumes from completed units (the shape of
+ * src/pipeline/shard.ts). The grouping phase treats each unit as a "shard" of documents;
+ * only the outputs map units back to their input files.
  *
- * Per shard, in document order (local index = position among the shard's valid records):
+ * Per unit, in document order (local index = position among the unit's valid records):
  *   docs.jsonl      [row, id, source, tokens, score|null, exactHash] per record
  *   problems.jsonl  bad records (when --on-error quarantine)
  *   shingles.bin    sorted unique u32 shingle hashes, concatenated   } exact verification
@@ -17,14 +19,14 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Backend } from '../backend.js';
 import { minhashConstants } from '../cpu/minhash.js';
 import { TokenmixError } from '../errors.js';
 import { readShardMarker, sortedKeys, writeShardMarker, type ShardMarkerBase } from '../pipeline/markers.js';
 import type { PhaseTimes } from '../gpu/timing.js';
 import { readRecords } from '../io/index.js';
 import type { FieldMap, ResolvedInput } from '../io/types.js';
-import { minhash } from '../kernels/minhash.js';
+import type { SignRequest } from '../exec/executor.js';
+import { unitPart, type WorkUnit } from '../exec/units.js';
 import { normalizeForExactDedup } from '../text/normalize.js';
 import { countWords } from '../text/words.js';
 import { bandKeys } from './lsh.js';
@@ -41,14 +43,29 @@ export interface SourceCounts {
 }
 
 export interface SignatureMarker extends ShardMarkerBase {
+  /** Which part of input `shard` this unit was, and its range (a changed plan never reuses it). */
+  part: number;
+  parts: number;
+  range: WorkUnit['range'] | null;
   /** Valid records without any word (no shingle): never near duplicates. */
   without_words: number;
   sources: Record<string, SourceCounts>;
   bands: BandFileSummary;
 }
 
-export function shardFiles(workDir: string, shard: number) {
-  const base = join(workDir, 'shards', String(shard).padStart(5, '0'));
+/** A unit's files: `00003` for a whole input, `00003.part0001of4` for a part. */
+export function unitFiles(workDir: string, unit: Pick<WorkUnit, 'input' | 'part' | 'parts'>) {
+  const name = String(unit.input).padStart(5, '0') + (unit.parts > 1 ? `.part${String(unit.part).padStart(4, '0')}of${unit.parts}` : '');
+  return shardFiles(workDir, name);
+}
+
+/** A finished unit's files, from its marker. */
+export function markerFiles(workDir: string, marker: SignatureMarker) {
+  return unitFiles(workDir, { input: marker.shard, part: marker.part, parts: marker.parts });
+}
+
+function shardFiles(workDir: string, name: string) {
+  const base = join(workDir, 'shards', name);
   return {
     docs: `${base}.docs.jsonl`,
     problems: `${base}.problems.jsonl`,
@@ -60,14 +77,16 @@ export function shardFiles(workDir: string, shard: number) {
   };
 }
 
-/** The marker of a completed shard made with the same fingerprint, or null. */
-export function readSignatureMarker(workDir: string, shard: number, fingerprint: string): Promise<SignatureMarker | null> {
-  return readShardMarker<SignatureMarker>(
-    shardFiles(workDir, shard).marker,
+/** The marker of a completed unit made with the same fingerprint and range, or null. */
+export async function readSignatureMarker(workDir: string, unit: WorkUnit, fingerprint: string): Promise<SignatureMarker | null> {
+  const marker = await readShardMarker<SignatureMarker>(
+    unitFiles(workDir, unit).marker,
     fingerprint,
-    `${join(workDir, 'shards')} holds shard ${shard} of a dedup run with different inputs, options or tool version; ` +
+    `${join(workDir, 'shards')} holds input shard ${unit.input} of a dedup run with different inputs, options or tool version; ` +
       'use a new --out directory, or delete that one to start over',
   );
+  if (marker && JSON.stringify(marker.range) !== JSON.stringify(unit.range ?? null)) return null;
+  return marker;
 }
 
 const ASCII = /^[\x00-\x7f]*$/;
@@ -96,7 +115,8 @@ export function exactTextHash(text: string): Buffer {
 export interface SignatureContext {
   options: ResolvedDedupOptions;
   fields: FieldMap;
-  backend: Backend;
+  /** MinHash signatures of a batch (K u32 per document): the GPU owner's, or the CPU oracle. */
+  sign: (request: SignRequest) => Promise<Uint32Array>;
   bands: number;
   rows: number;
   workDir: string;
@@ -140,9 +160,10 @@ class OutFile {
 
 const u8 = (a: Uint32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
-export async function processSignatureShard(input: ResolvedInput, shard: number, ctx: SignatureContext): Promise<SignatureMarker> {
-  const { options, backend, bands, rows, times } = ctx;
-  const paths = shardFiles(ctx.workDir, shard);
+export async function processSignatureUnit(input: ResolvedInput, unit: WorkUnit, firstLine: number, ctx: SignatureContext): Promise<SignatureMarker> {
+  const { options, bands, rows, times } = ctx;
+  const paths = unitFiles(ctx.workDir, unit);
+  const part = unitPart(unit, firstLine);
   const { shingleSeed } = minhashConstants({ ngram: options.ngram, numHashes: options.numHashes, seed: options.seed });
   const docs = new OutFile(paths.docs);
   const problemsFile = new OutFile(paths.problems);
@@ -183,10 +204,10 @@ export async function processSignatureShard(input: ResolvedInput, shard: number,
   };
   try {
     let readStart = clock();
-    for await (const batch of readRecords(input, ctx.fields, { batchSize: options.batchSize })) {
+    for await (const batch of readRecords(input, ctx.fields, { batchSize: options.batchSize, ...(part ? { part } : {}) })) {
       if (times) times.readMs += clock() - readStart;
       if (ctx.signal?.aborted) throw ctx.signal.reason;
-      if (records + batch.length >= EXACT_FLAG) throw new TokenmixError(`${input.displayPath}: more than 2^31 − 1 records in one input shard; split the file`);
+      if (records + batch.length >= EXACT_FLAG) throw new TokenmixError(`${input.displayPath}: more than 2^31 − 1 records in one work unit; lower --unit-mb`);
       const t = clock();
       const problemLines: string[] = [];
       for (const p of batch.problems) {
@@ -241,8 +262,8 @@ export async function processSignatureShard(input: ResolvedInput, shard: number,
       if (times) times.wordsMs += clock() - t;
       await finish();
       const launched = clock();
-      // On the CPU backend this call does all the work before returning.
-      const signatures = minhash(backend, { offsets, tokens }, { ngram: options.ngram, numHashes: options.numHashes, seed: options.seed }, times?.gpu);
+      // On the CPU this call does all the work before returning; the GPU owner answers later.
+      const signatures = ctx.sign({ offsets, tokens });
       if (times) times.minhashMs += clock() - launched;
       signatures.catch(() => {}); // awaited by finish(); this only keeps Node from calling it unhandled meanwhile
       pending = { base, count: batch.length, setLengths, signatures };
@@ -267,7 +288,10 @@ export async function processSignatureShard(input: ResolvedInput, shard: number,
   const bandSummary = bandWriter.close();
   await rename(`${paths.bands}.partial`, paths.bands);
   const marker: SignatureMarker = {
-    shard,
+    shard: unit.input,
+    part: unit.part,
+    parts: unit.parts,
+    range: unit.range ?? null,
     file: input.displayPath,
     fingerprint: ctx.fingerprint,
     records,

@@ -8,7 +8,7 @@ import { createReadStream, type ReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
-import { TokenmixError } from '../errors.js';
+import { invariant, TokenmixError } from '../errors.js';
 import type { Compression, ResolvedInput } from './types.js';
 
 export interface ByteSource {
@@ -28,10 +28,11 @@ const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
  * are a gzip or zstd magic number, else from the extension — so a gzip file named `.jsonl`
  * still reads, and a `.jsonl.gz` that is not gzip fails with a clear error.
  */
-export async function openByteSource(input: ResolvedInput, chunkBytes: number): Promise<ByteSource> {
-  const head = await readHead(input, 4);
-  const compression = sniff(head) ?? input.compression;
-  const file = createReadStream(input.path, { highWaterMark: chunkBytes });
+export async function openByteSource(input: ResolvedInput, chunkBytes: number, range?: { start: number; end: number }): Promise<ByteSource> {
+  const compression = await detectCompression(input);
+  invariant(range === undefined || (compression === 'none' && range.end > range.start), `${input.displayPath}: only a non-empty byte range of an uncompressed file can be read on its own`);
+  // createReadStream's `end` is inclusive.
+  const file = createReadStream(input.path, { highWaterMark: chunkBytes, ...(range !== undefined ? { start: range.start, end: range.end - 1 } : {}) });
   const bytesRead = () => file.bytesRead;
   switch (compression) {
     case 'none':
@@ -41,6 +42,11 @@ export async function openByteSource(input: ResolvedInput, chunkBytes: number): 
     case 'zstd':
       return { chunks: zstdChunks(input, file), bytesRead, compression };
   }
+}
+
+/** What a JSONL file's bytes are: its magic number beats its extension. */
+export async function detectCompression(input: ResolvedInput): Promise<Compression> {
+  return sniff(await readHead(input, 4)) ?? input.compression;
 }
 
 function sniff(head: Uint8Array): Compression | undefined {

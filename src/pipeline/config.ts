@@ -3,6 +3,7 @@
  * validation. Every error names the offending key and says what is expected.
  * Keys are the ones documented in README.md ("Configuration"), exactly as written.
  */
+import type { HeuristicFilterConfig } from '../filters/heuristics.js';
 import { TokenmixError } from '../errors.js';
 import type { InputFormat, InputSpec } from '../io/types.js';
 
@@ -28,14 +29,7 @@ export interface QualityFilterConfig {
 }
 
 /** Gopher-style heuristic rules (Rae et al. 2021); a null bound is not checked. */
-export interface HeuristicFilterConfig {
-  min_words: number | null;
-  max_words: number | null;
-  min_mean_word_length: number | null;
-  max_mean_word_length: number | null;
-  max_symbol_ratio: number | null;
-  max_duplicate_line_fraction: number | null;
-}
+export type { HeuristicFilterConfig };
 
 export interface NearDedupConfig {
   threshold: number;

@@ -11,20 +11,23 @@ import { TokenmixError } from '../errors.js';
 import type { Backend } from '../backend.js';
 import { describeBackend } from '../backend.js';
 import { resolveInputs } from '../io/index.js';
-import type { FieldMap, ResolvedInput } from '../io/types.js';
-import { loadTokenizer } from '../text/load-node.js';
+import type { ResolvedInput } from '../io/types.js';
 import type { Tokenizer } from '../text/tokenizer.js';
 import { VERSION } from '../version.js';
 import { parseConfig, type CurateConfig } from './config.js';
-import { processShard, readMarker, type ShardMarker } from './shard.js';
+import { readUnitMarker, shardMarker, type ShardMarker, type UnitMarker } from './shard.js';
 import { decide } from './reduce.js';
 import { writeOutput, writeOutputs, type Accounting } from './outputs.js';
-import { silentProgress, terminalProgress } from './progress.js';
+import { silentProgress, terminalProgress, type Progress } from './progress.js';
 import { statSync } from 'node:fs';
 import { nearDedupStage, type NearDedupOutcome } from './near.js';
 import { describeInputs } from './markers.js';
-import { readEvalSets, type EvalSet } from './evals.js';
-import { ContaminationIndex } from '../filters/contamination.js';
+import type { EvalSet } from './evals.js';
+import { curateResources, fieldMap, runCurateUnit, type CurateUnitTask } from './curate-task.js';
+import { createExecutor } from '../exec/local.js';
+import type { TaskHandler } from '../exec/executor.js';
+import { runMapPhase, type CountNewlinesTask } from '../exec/run-units.js';
+import { countNewlines, DEFAULT_UNIT_BYTES, describeUnit, planUnits } from '../exec/units.js';
 
 export interface CurateOptions {
   configPath: string;
@@ -32,6 +35,14 @@ export interface CurateOptions {
   backend: Backend;
   rank?: number;
   worldSize?: number;
+  /** Worker threads for the map phase (default: the cores available; 1 = this thread). */
+  workers?: number;
+  /** Memory budget of the map phase's workers together, MiB. */
+  memoryMb?: number;
+  /** Target size of a work unit in bytes (default 64 MiB): big files split into parts. */
+  unitBytes?: number;
+  /** Records per key partition of the reduce (default 2^20; one partition is in memory at a time). */
+  reducePartitionRecords?: number;
   /** Progress and notices (stderr in the CLI). */
   log?: (text: string) => void;
   /** Show a live progress line (only on a terminal). */
@@ -87,14 +98,7 @@ export async function loadConfig(configPath: string): Promise<CurateConfig> {
   }
 }
 
-export function fieldMap(config: CurateConfig): FieldMap {
-  return {
-    id: config.fields.id,
-    text: config.fields.text,
-    ...(config.fields.source !== undefined ? { source: config.fields.source } : {}),
-    quality: config.fields.quality,
-  };
-}
+export { fieldMap };
 
 /** Identifies what the map phase's intermediates depend on: a rerun must match it to reuse them. */
 function fingerprint(config: CurateConfig, tokenizer: Tokenizer, inputs: ResolvedInput[], evals: EvalSet[]): string {
@@ -128,7 +132,6 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
   if (!Number.isInteger(rank) || rank < 0 || rank >= worldSize) throw new TokenmixError(`--rank must be an integer in 0..${worldSize - 1} (got ${rank})`);
 
   const inputs = await resolveInputs(config.inputs, baseDir);
-  const tokenizer = await loadTokenizer(config.tokenizer, { baseDir });
   const outDir = resolve(options.outDir);
   const workDir = join(outDir, '.tokenmix');
   try {
@@ -136,28 +139,46 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
   } catch (error) {
     throw new TokenmixError(`cannot use ${outDir} as the output directory (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); pass a writable directory to --out`);
   }
-  const evals = await readEvalSets(config.evals, baseDir);
-  let contamination: ContaminationIndex | null = null;
-  if (config.contamination) {
-    if (evals.length === 0) throw new TokenmixError(`${configPath}: "contamination" needs eval sets: add "evals": { name: path } to the config`);
-    contamination = new ContaminationIndex(config.contamination.ngram, config.contamination.min_overlap);
-    for (const set of evals) for (const text of set.texts) contamination.addEvalText(text);
-  }
+  const resources = await curateResources(config, baseDir, configPath);
+  const { tokenizer, evals, contamination } = resources;
   const print = fingerprint(config, tokenizer, inputs, evals);
-  const fields = fieldMap(config);
 
-  // Map phase: this rank's shards (i mod worldSize == rank), skipping completed ones.
-  const mine = options.stage === 'reduce' ? [] : inputs.map((_, i) => i).filter((i) => i % worldSize === rank);
-  const todo: number[] = [];
-  for (const i of mine) if (!(await readMarker(workDir, i, print))) todo.push(i);
-  if (mine.length > todo.length) log(`tokenmix: ${mine.length - todo.length} of ${mine.length} shards already complete, skipping them`);
-  const totalBytes = todo.reduce((sum, i) => sum + statSync(inputs[i].path).size, 0);
-  const progress = options.progress ? terminalProgress('curate', totalBytes, log) : silentProgress;
-  for (const i of todo) await processShard(inputs[i], i, { config, fields, tokenizer, workDir, fingerprint: print, progress, contamination });
-  if (todo.length > 0) progress.done();
+  // Map phase: this rank's units (input i mod worldSize == rank), skipping finished ones, on
+  // the local executor's workers.
+  const units = await planUnits(inputs, options.unitBytes ?? DEFAULT_UNIT_BYTES);
+  const inProcess: TaskHandler = (task, link) => {
+    if (task.kind !== 'count-newlines') return runCurateUnit(task as CurateUnitTask, link, resources);
+    const count = task as CountNewlinesTask;
+    return countNewlines(count.path, count.start, count.end);
+  };
+  const executorFor = (tasks: number) => createExecutor({ workers: options.workers, memoryMb: options.memoryMb }, inProcess, tasks);
+  let progress: Progress = silentProgress;
+  const outcome = await runMapPhase<UnitMarker>(
+    executorFor,
+    {
+      units,
+      inputs,
+      mine: (unit) => options.stage !== 'reduce' && unit.input % worldSize === rank,
+      finished: (unit) => readUnitMarker(workDir, unit, print),
+      lines: (m) => m.records + m.problems + m.blank_lines,
+      task: (unit, firstLine): CurateUnitTask => ({
+        kind: 'curate-unit', label: describeUnit(unit, inputs[unit.input].displayPath),
+        config, baseDir, workDir, fingerprint: print, input: inputs[unit.input], unit, firstLine,
+      }),
+    },
+    { advance: (records, bytes) => progress.advance(records, bytes) },
+    (todoBytes) => {
+      if (options.progress && todoBytes > 0) progress = terminalProgress('curate', todoBytes, log);
+    },
+  );
+  if (outcome.skipped > 0) log(`tokenmix: ${outcome.skipped} of ${outcome.skipped + outcome.ran} work units already complete, skipping them`);
+  if (outcome.ran > 0) progress.done();
 
-  const markers: (ShardMarker | null)[] = [];
-  for (let i = 0; i < inputs.length; i++) markers.push(await readMarker(workDir, i, print));
+  const markers: (ShardMarker | null)[] = inputs.map((_, i) => {
+    const own = units.filter((u) => u.input === i);
+    const found = own.map((u) => outcome.markers[u.index]);
+    return found.every((m) => m !== null) ? shardMarker(workDir, own, found as UnitMarker[]) : null;
+  });
   const pending = markers.flatMap((m, i) => (m ? [] : [i]));
   // A scheduler runs the reduce as its own job: a map task never reduces.
   if (pending.length > 0 || options.stage === 'map') {
@@ -167,9 +188,9 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
 
   // Reduce phase.
   const started = performance.now();
-  const decisions = await decide(config, inputs, complete, workDir, options.backend);
-  const reduce = { config, fields, inputs, markers: complete, decisions, workDir, outDir };
-  const near = await nearDedupStage(reduce, options.backend);
+  const decisions = await decide(config, inputs, complete, workDir, options.backend, options.reducePartitionRecords);
+  const reduce = { config, fields: fieldMap(config), inputs, markers: complete, decisions, workDir, outDir };
+  const near = await nearDedupStage(reduce, options.backend, options.workers);
   const accounting = await writeOutputs(reduce);
   const manifest: Manifest = {
     tool: { name: 'tokenmix', version: VERSION },

@@ -19,7 +19,7 @@ import { readRecords } from '../io/index.js';
 import { scoreField } from './config.js';
 import type { ReduceContext } from './outputs.js';
 import { Fate } from './reduce.js';
-import { shardPaths } from './shard.js';
+import type { ShardMarker } from './shard.js';
 import { shardRecords } from './records.js';
 
 export interface NearDedupOutcome {
@@ -34,10 +34,10 @@ export interface NearDedupOutcome {
 }
 
 /** Rows of a shard whose fate is still `kept`, by intermediate line order. */
-async function survivingRows(workDir: string, shard: number, fates: Uint8Array): Promise<Set<number>> {
+async function survivingRows(workDir: string, marker: ShardMarker, fates: Uint8Array): Promise<Set<number>> {
   const rows = new Set<number>();
   let index = 0;
-  for await (const record of shardRecords(shardPaths(workDir, shard).records)) {
+  for await (const record of shardRecords(workDir, marker)) {
     if (fates[index++] === Fate.kept && record.id !== undefined) rows.add(record.row);
   }
   return rows;
@@ -46,6 +46,7 @@ async function survivingRows(workDir: string, shard: number, fates: Uint8Array):
 export async function nearDedupStage(
   { config, fields, inputs, markers, decisions, workDir, outDir }: ReduceContext,
   backend: Backend,
+  workers?: number,
 ): Promise<NearDedupOutcome | null> {
   const near = config.dedup.near;
   if (!near) return null;
@@ -55,7 +56,7 @@ export async function nearDedupStage(
   const score = scoreField(config);
   const files: string[] = [];
   for (const [shard] of markers.entries()) {
-    const rows = await survivingRows(workDir, shard, decisions.fates[shard]);
+    const rows = await survivingRows(workDir, markers[shard], decisions.fates[shard]);
     const file = join(nearDir, 'input', `${String(shard).padStart(5, '0')}.jsonl`);
     files.push(file);
     const out = createWriteStream(file);
@@ -81,6 +82,7 @@ export async function nearDedupStage(
       keep: config.dedup.keep,
       ...(config.dedup.keep === 'best-quality' && score ? { qualityField: 'score' } : {}),
       batchSize: config.batch_size,
+      ...(workers !== undefined ? { workers } : {}),
     },
     backend,
   );
@@ -94,9 +96,9 @@ export async function nearDedupStage(
       if (line !== '') dropped.add((JSON.parse(line) as { id: string }).id);
     }
   }
-  for (const [shard] of markers.entries()) {
+  for (const [shard, marker] of markers.entries()) {
     let index = 0;
-    for await (const record of shardRecords(shardPaths(workDir, shard).records)) {
+    for await (const record of shardRecords(workDir, marker)) {
       const i = index++;
       if (record.id !== undefined && decisions.fates[shard][i] === Fate.kept && dropped.has(record.id)) decisions.fates[shard][i] = Fate.nearDuplicate;
     }

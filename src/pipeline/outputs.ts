@@ -15,7 +15,7 @@ import type { CurateConfig } from './config.js';
 import { StageCounter, reportStage, type Count, type StageReport } from './accounting.js';
 import { AuditSampler } from './audit.js';
 import { Fate, type Decisions } from './reduce.js';
-import { shardPaths, type ShardMarker } from './shard.js';
+import type { ShardMarker } from './shard.js';
 import { shardRecords } from './records.js';
 
 export interface OutputFile {
@@ -118,7 +118,7 @@ export async function writeOutputs({ config, fields, inputs, markers, decisions,
     const fates = decisions.fates[shard];
     const duplicates = decisions.duplicateIds.get(shard);
     let index = 0;
-    for await (const record of shardRecords(shardPaths(workDir, shard).records)) {
+    for await (const record of shardRecords(workDir, marker)) {
       const fate = fates[index++];
       totals.input++;
       if (fate === Fate.quarantined) {

@@ -1,9 +1,11 @@
 /**
- * Map phase: one input shard → one intermediate file of per-record facts (row, id,
- * source, tokens, score, heuristic verdict, exact-dedup hash, or the problem that kept the
- * record out), plus a completion marker with the shard's stats. The marker is written
- * last, after an atomic rename of the intermediate, so a killed run either has a complete
- * shard or none, and a rerun skips completed shards.
+ * Map phase: one work unit (an input file, or a part of one: src/exec/units.ts) → one
+ * intermediate file of per-record facts (row, id, source, tokens, score, heuristic verdict,
+ * exact-dedup hash, or the problem that kept the record out), plus a completion marker with the
+ * unit's stats. The marker is written last, after an atomic rename of the intermediate, so a
+ * killed run either has a complete unit or none, and a rerun skips completed units. The reduce
+ * reads an input shard as the concatenation of its units' intermediates, in part order: the
+ * same lines a single unit would have written, so outputs do not depend on the split.
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -20,6 +22,7 @@ import { heuristicVerdict } from '../filters/heuristics.js';
 import type { ContaminationIndex } from '../filters/contamination.js';
 import { scoreField, type CurateConfig } from './config.js';
 import type { Progress } from './progress.js';
+import { unitPart, type WorkUnit } from '../exec/units.js';
 
 /** One line of a shard's intermediate file. */
 export type ShardRecord =
@@ -36,24 +39,54 @@ export type ShardRecord =
     }
   | { row: number; problem: string; field: string; message: string; id?: undefined };
 
-export interface ShardMarker extends ShardMarkerBase {
+export interface UnitMarker extends ShardMarkerBase {
+  /** Which part of the input this unit was, and its range (a changed plan never reuses it). */
+  part: number;
+  parts: number;
+  range: WorkUnit['range'] | null;
   sources: Record<string, number>;
   intermediate_sha256: string;
 }
 
-export function shardPaths(workDir: string, shard: number): { records: string; marker: string } {
-  const base = join(workDir, 'shards', String(shard).padStart(5, '0'));
-  return { records: `${base}.records.jsonl`, marker: `${base}.done.json` };
+/** An input shard's facts: its units' markers added up, and their intermediates in order. */
+export interface ShardMarker extends ShardMarkerBase {
+  sources: Record<string, number>;
+  /** Intermediate files (relative to the work directory), in part order. */
+  intermediates: string[];
 }
 
-/** The marker of a completed shard made with the same fingerprint, or null. */
-export function readMarker(workDir: string, shard: number, fingerprint: string): Promise<ShardMarker | null> {
-  return readShardMarker<ShardMarker>(
-    shardPaths(workDir, shard).marker,
+export function unitPaths(workDir: string, unit: WorkUnit): { records: string; marker: string; relative: string } {
+  const name = String(unit.input).padStart(5, '0') + (unit.parts > 1 ? `.part${String(unit.part).padStart(4, '0')}of${unit.parts}` : '');
+  const base = join(workDir, 'shards', name);
+  return { records: `${base}.records.jsonl`, marker: `${base}.done.json`, relative: join('shards', `${name}.records.jsonl`) };
+}
+
+/** The marker of a completed unit made with the same fingerprint and range, or null. */
+export async function readUnitMarker(workDir: string, unit: WorkUnit, fingerprint: string): Promise<UnitMarker | null> {
+  const marker = await readShardMarker<UnitMarker>(
+    unitPaths(workDir, unit).marker,
     fingerprint,
-    `the output directory holds shard ${shard} from a run with a different config or tool version (${join(workDir, 'shards')}); ` +
+    `the output directory holds input shard ${unit.input} from a run with a different config or tool version (${join(workDir, 'shards')}); ` +
       'use a new --out directory, or delete that one to start over',
   );
+  if (marker && JSON.stringify(marker.range) !== JSON.stringify(unit.range ?? null)) return null;
+  return marker;
+}
+
+/** The shard marker of input `input` from its units' markers (all present), in part order. */
+export function shardMarker(workDir: string, units: WorkUnit[], markers: UnitMarker[]): ShardMarker {
+  const sources: Record<string, number> = {};
+  for (const m of markers) for (const [name, n] of Object.entries(m.sources)) sources[name] = (sources[name] ?? 0) + n;
+  return {
+    shard: units[0].input,
+    file: markers[0].file,
+    fingerprint: markers[0].fingerprint,
+    records: markers.reduce((a, m) => a + m.records, 0),
+    problems: markers.reduce((a, m) => a + m.problems, 0),
+    blank_lines: markers.reduce((a, m) => a + m.blank_lines, 0),
+    sources: sortedKeys(sources),
+    intermediates: units.map((u) => unitPaths(workDir, u).relative),
+  };
 }
 
 /** Hash of the normalized text used by exact dedup (128 bits of SHA-256, base64url). */
@@ -67,14 +100,15 @@ export interface ShardContext {
   tokenizer: Tokenizer;
   workDir: string;
   fingerprint: string;
-  progress: Progress;
+  progress: Pick<Progress, 'advance'>;
   /** Eval-set n-gram index when `contamination` is configured. */
   contamination: ContaminationIndex | null;
 }
 
-/** Process one shard and leave its intermediate and marker. Returns the marker. */
-export async function processShard(input: ResolvedInput, shard: number, ctx: ShardContext): Promise<ShardMarker> {
-  const paths = shardPaths(ctx.workDir, shard);
+/** Process one unit and leave its intermediate and marker. Returns the marker. */
+export async function processUnit(input: ResolvedInput, unit: WorkUnit, firstLine: number, ctx: ShardContext): Promise<UnitMarker> {
+  const paths = unitPaths(ctx.workDir, unit);
+  const part = unitPart(unit, firstLine);
   await mkdir(join(ctx.workDir, 'shards'), { recursive: true });
   const temp = `${paths.records}.partial`;
   const out = createWriteStream(temp);
@@ -92,7 +126,7 @@ export async function processShard(input: ResolvedInput, shard: number, ctx: Sha
   let blankLines = 0;
   let lastBytes = 0;
   try {
-    for await (const batch of readRecords(input, ctx.fields, { batchSize: ctx.config.batch_size })) {
+    for await (const batch of readRecords(input, ctx.fields, { batchSize: ctx.config.batch_size, ...(part ? { part } : {}) })) {
       // Interleave valid rows and problems back into input order by their line/row numbers.
       const lines: { row: number; text: string }[] = [];
       for (const p of batch.problems) {
@@ -133,8 +167,11 @@ export async function processShard(input: ResolvedInput, shard: number, ctx: Sha
     throw error;
   }
   await rename(temp, paths.records);
-  const marker: ShardMarker = {
-    shard,
+  const marker: UnitMarker = {
+    shard: unit.input,
+    part: unit.part,
+    parts: unit.parts,
+    range: unit.range ?? null,
     file: input.displayPath,
     fingerprint: ctx.fingerprint,
     records,

@@ -141,13 +141,13 @@ describe('resume, ranks and errors', () => {
     await runComplete({ inputs, outDir: fresh });
     const dir = out();
     await expect(
-      dedup({ inputs, outDir: dir }, cpu, { onShardDone: () => { throw new Error('killed'); } }),
+      dedup({ inputs, outDir: dir, workers: 1 }, cpu, { onShardDone: () => { throw new Error('killed'); } }),
     ).rejects.toThrow('killed');
     expect(existsSync(join(dir, '.tokenmix-dedup', 'shards', '00000.done.json'))).toBe(true);
     expect(existsSync(join(dir, '.tokenmix-dedup', 'shards', '00001.done.json'))).toBe(false);
     const logs: string[] = [];
     await runComplete({ inputs, outDir: dir }, cpu, (m) => logs.push(m));
-    expect(logs.join('\n')).toMatch(/1 of 3 input shards already have signatures/);
+    expect(logs.join('\n')).toMatch(/1 of 3 work units already have signatures/);
     expect(snapshot(dir)).toEqual(snapshot(fresh));
   });
 
@@ -160,7 +160,7 @@ describe('resume, ranks and errors', () => {
     const advance = () => {
       if (++batches === 3) controller.abort(new Error('killed midway'));
     };
-    await expect(dedup({ inputs, outDir: dir, batchSize: 4 }, cpu, { signal: controller.signal, advance })).rejects.toThrow('killed midway');
+    await expect(dedup({ inputs, outDir: dir, batchSize: 4, workers: 1 }, cpu, { signal: controller.signal, advance })).rejects.toThrow('killed midway');
     const left = readdirSync(join(dir, '.tokenmix-dedup', 'shards'));
     expect(left.every((f) => f.endsWith('.partial'))).toBe(true);
     await runComplete({ inputs, outDir: dir, batchSize: 4 });
@@ -177,7 +177,7 @@ describe('resume, ranks and errors', () => {
     for (const marker of markers.slice(2)) rmSync(join(ranges, marker)); // as if killed after range 1
     const logs: string[] = [];
     await runComplete({ inputs, outDir: dir, keepWork: true, memoryBytes: 8192 }, cpu, (m) => logs.push(m));
-    expect(logs.join('\n')).toMatch(/3 of 3 input shards already have signatures/);
+    expect(logs.join('\n')).toMatch(/3 of 3 work units already have signatures/);
     expect(logs.join('\n')).toMatch(new RegExp(`2 of ${markers.length} bucket ranges already grouped`));
     expect(snapshot(dir)).toEqual(first);
   });

@@ -210,7 +210,7 @@ describe('the fixture corpus (fixtures/corpus/curate.json)', () => {
     const log: string[] = [];
     const result = await curate({ configPath: FIXTURE_CONFIG, outDir: out, backend: CPU, log: (t) => log.push(t) });
     expect(result.status).toBe('complete');
-    expect(log.join('\n')).toContain('4 of 4 shards already complete');
+    expect(log.join('\n')).toContain('4 of 4 work units already complete');
     expect(snapshot(out)).toEqual(before);
     expect(before).toEqual(reference.files);
   });
