@@ -25,7 +25,7 @@ export async function curateCommand(args: string[], io: CliIo): Promise<number> 
   }
   const run = await checkedRunArgs('curate', values);
   const executor = executorOf(values);
-  if (executor !== 'local') return submitRun(executor, { command: 'curate', configPath: resolve(run.configPath), outDir: resolve(run.outDir) }, values, io);
+  if (executor !== 'local') return submitRun(executor, { command: 'curate', configPath: resolve(run.configPath), outDir: resolve(run.outDir), unitBytes: run.unitBytes }, values, io);
   const { rank } = run;
   const backend = await openBackend(values, io);
   try {

@@ -128,7 +128,8 @@ export async function dedupCommand(args: string[], io: CliIo): Promise<number> {
   };
   const executor = executorOf(values);
   if (executor !== 'local') {
-    const { rank: _rank, worldSize: _worldSize, ...planned } = options;
+    // Worker settings say how tasks run, not what they compute: the plan keeps them apart.
+    const { rank: _rank, worldSize: _worldSize, workers: _workers, workerMemoryMb: _memory, ...planned } = options;
     return submitRun(executor, { command: 'dedup', options: { ...planned, baseDir: process.cwd(), outDir: resolve(options.outDir) } }, values, io);
   }
   const backend = await openBackend(values, io);

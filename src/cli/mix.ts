@@ -28,7 +28,7 @@ export async function mixCommand(args: string[], io: CliIo): Promise<number> {
   }
   const run = await checkedRunArgs('mix', values);
   const executor = executorOf(values);
-  if (executor !== 'local') return submitRun(executor, { command: 'mix', configPath: resolve(run.configPath), outDir: resolve(run.outDir) }, values, io);
+  if (executor !== 'local') return submitRun(executor, { command: 'mix', configPath: resolve(run.configPath), outDir: resolve(run.outDir), unitBytes: run.unitBytes }, values, io);
   const backend = await openBackend(values, io);
   try {
     const result = await mix({

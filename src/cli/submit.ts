@@ -38,6 +38,8 @@ export interface ExecutorValues extends SlurmValues {
   backend?: string;
   adapter?: string;
   'no-report'?: boolean;
+  workers?: string;
+  'memory-mb'?: string;
   rank?: string;
   'world-size'?: string;
 }
@@ -100,7 +102,9 @@ export function currentLauncher(): string[] {
 export async function submitRun(executor: Exclude<Executor, 'local'>, request: PlannedRequest, values: ExecutorValues, io: CliIo): Promise<number> {
   const tasks = values.tasks === undefined ? null : intOption(values.tasks, 'tasks', 1, 1);
   parseBackendChoice(values.backend ?? 'auto');
-  const run = { backend: values.backend ?? 'auto', adapter: values.adapter ?? null, report: !values['no-report'] };
+  const workers = values.workers === undefined ? null : intOption(values.workers, 'workers', 1, 1);
+  const memoryMb = values['memory-mb'] === undefined ? null : intOption(values['memory-mb'], 'memory-mb', 1, 1);
+  const run = { backend: values.backend ?? 'auto', adapter: values.adapter ?? null, report: !values['no-report'], workers, memory_mb: memoryMb };
   const plan = await makePlan(request, tasks, run);
   const outDir = request.command === 'dedup' ? request.options.outDir : request.outDir;
   if (executor === 'plan') {

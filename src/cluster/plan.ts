@@ -22,8 +22,8 @@ export const STAGES: readonly Stage[] = ['map', 'reduce'];
 
 /** What run-task hands to the command's library entry (absolute paths only). */
 export type PlannedRequest =
-  | { command: 'curate' | 'mix'; configPath: string; outDir: string }
-  | { command: 'dedup'; options: Omit<DedupOptions, 'rank' | 'worldSize' | 'stage'> & { baseDir: string; outDir: string } };
+  | { command: 'curate' | 'mix'; configPath: string; outDir: string; unitBytes?: number }
+  | { command: 'dedup'; options: Omit<DedupOptions, 'rank' | 'worldSize' | 'stage' | 'workers' | 'workerMemoryMb'> & { baseDir: string; outDir: string } };
 
 export interface InputFingerprint {
   path: string;
@@ -39,8 +39,8 @@ export interface RunPlan {
   config_sha256: string;
   inputs: InputFingerprint[];
   tasks: Record<Stage, number>;
-  /** How tasks run; not part of the plan's identity (outputs are the same on every backend). */
-  run: { backend: string; adapter: string | null; report: boolean };
+  /** How tasks run; not part of the plan's identity (outputs are the same on every backend and worker count). */
+  run: { backend: string; adapter: string | null; report: boolean; workers: number | null; memory_mb: number | null };
 }
 
 /** One input file per task at most, for now: a file is the map phase's smallest unit. */

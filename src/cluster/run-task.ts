@@ -71,12 +71,14 @@ export async function runTask(outDir: string, stage: Stage, task: number, backen
   const worldSize = plan.tasks.map;
   const request = plan.request;
   let manifestPath: string | null = null;
+  const workers = plan.run.workers ?? undefined;
+  const memoryMb = plan.run.memory_mb ?? undefined;
   if (request.command === 'dedup') {
-    const result = await dedup({ ...request.options, rank, worldSize, stage }, backend, { log });
+    const result = await dedup({ ...request.options, rank, worldSize, stage, workers, workerMemoryMb: memoryMb }, backend, { log });
     if (result.status === 'complete') manifestPath = result.manifestPath;
   } else {
     const run = request.command === 'mix' ? mix : curate;
-    const result = await run({ configPath: request.configPath, outDir: request.outDir, backend, rank, worldSize, stage, log });
+    const result = await run({ configPath: request.configPath, outDir: request.outDir, unitBytes: request.unitBytes, backend, rank, worldSize, stage, log, workers, memoryMb });
     if (result.status === 'complete') manifestPath = result.manifestPath;
   }
   if (stage === 'reduce') {

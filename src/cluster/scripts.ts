@@ -120,6 +120,8 @@ export function taskScript(request: ScriptRequest): string {
     ...directives.map((d) => `#SBATCH ${quote(d)}`),
     'set -euo pipefail',
     `echo "tokenmix: ${stage} task $((${chunk.offset} + SLURM_ARRAY_TASK_ID)) on $(hostname), job \${SLURM_ARRAY_JOB_ID}_\${SLURM_ARRAY_TASK_ID}, restart \${SLURM_RESTART_COUNT:-0}" >&2`,
+    // Map-phase workers: the CPUs Slurm gave the task, not every core of the node.
+    'if [ -n "${SLURM_CPUS_PER_TASK:-}" ]; then export TOKENMIX_WORKERS="${TOKENMIX_WORKERS:-$SLURM_CPUS_PER_TASK}"; fi',
     ...(resources.setup ? [resources.setup] : []),
     `exec ${run.map((w) => (w.startsWith('$((') ? `"${w}"` : quote(w))).join(' ')}`,
     '',

@@ -19,7 +19,7 @@ afterAll(() => temp.cleanup());
 const corpus = join(temp.dir, 'corpus');
 const config = join(corpus, 'curate.json');
 const quiet = () => {};
-const run = { backend: 'cpu', adapter: null, report: false };
+const run = { backend: 'cpu', adapter: null, report: false, workers: 2, memory_mb: null };
 const curateRequest = (outDir: string): PlannedRequest => ({ command: 'curate', configPath: config, outDir });
 
 let reference: Record<string, string>;

@@ -65,6 +65,7 @@ describe('taskScript', () => {
   it('runs the set-up line, then run-task with the offset task index', () => {
     expect(lines[0]).toBe('#!/bin/bash');
     expect(lines).toContain('module load nodejs');
+    expect(lines).toContain('if [ -n "${SLURM_CPUS_PER_TASK:-}" ]; then export TOKENMIX_WORKERS="${TOKENMIX_WORKERS:-$SLURM_CPUS_PER_TASK}"; fi');
     expect(lines.at(-2)).toBe('exec /usr/bin/node /opt/tokenmix/bin/tokenmix.js run-task /data/run --stage map --task "$((1001 + SLURM_ARRAY_TASK_ID))"');
     expect(lines[1]).toBe('# tokenmix dedup: map task(s) 1001-1002,1006 of /data/run');
   });
