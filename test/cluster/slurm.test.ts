@@ -119,7 +119,7 @@ describe.skipIf(!cluster.ok)('Slurm executor, real jobs', () => {
     expect(nothing.stdout).toContain('nothing to retry: map 4 tasks: 4 done; reduce 1 task: 1 done');
   });
 
-  it('a map task requeued while it runs (one shard done, the next in progress): identical outputs', async () => {
+  it('a map task requeued while it runs (one of its shards done, the other in progress): identical outputs', async () => {
     const kill = join(temp.dir, 'kill');
     const { mkdirSync } = await import('node:fs');
     mkdirSync(kill);
@@ -127,12 +127,13 @@ describe.skipIf(!cluster.ok)('Slurm executor, real jobs', () => {
     const local = await cli(['curate', '--config', killConfig, '--out', out('kill-local'), '--backend', 'cpu', '--no-report']);
     expect(local.code, local.stderr).toBe(0);
     const dir = out('kill-slurm');
-    // 8 shards over 4 tasks: task 1 runs shards 1 and 5.
-    const run = await cli(['curate', '--config', killConfig, '--out', dir, '--backend', 'cpu', '--no-report', '--executor', 'slurm', '--tasks', '4']);
+    // 8 shards over 4 tasks: task 1 runs shards 1 and 5, one after the other (one worker).
+    const run = await cli(['curate', '--config', killConfig, '--out', dir, '--backend', 'cpu', '--no-report', '--executor', 'slurm', '--tasks', '4', '--workers', '1']);
     expect(run.code, run.stderr).toBe(0);
     const [map] = ledger(dir).submissions;
     const element = `${map.job}_1`;
-    await until('shard 1 done by task 1, shard 5 in progress', () => existsSync(join(dir, '.tokenmix', 'shards', '00001.done.json')), 60_000, 20);
+    const shardDone = (shard: number) => existsSync(join(dir, '.tokenmix', 'shards', `0000${shard}.done.json`));
+    await until('one of task 1\'s shards done, the other in progress', () => shardDone(1) !== shardDone(5), 60_000, 20);
     expect(existsSync(join(dir, '.tokenmix', 'tasks', 'map-00001.done.json'))).toBe(false);
     slurm('scontrol', ['requeue', element]);
     // Slurm holds a requeued job for a while; let it start again at once.
@@ -145,6 +146,8 @@ describe.skipIf(!cluster.ok)('Slurm executor, real jobs', () => {
     expect(stages.map((s) => s.counts.done)).toEqual([4, 1]);
     const log = readFileSync(join(dir, 'logs', `${element}.log`), 'utf8');
     expect(log).toContain('restart 1');
+    // The rerun reused the shard finished before the requeue and redid the other.
+    expect(log).toContain('1 of 2 work units already complete, skipping them');
     expect(log).toContain('map task 1 of 4 done');
     expect(outputs(dir)).toEqual(outputs(out('kill-local')));
   });
