@@ -3,7 +3,7 @@ import { writeReport } from '../report/index.js';
 import { releaseBackend } from '../backend.js';
 import { dedup, type DedupOptions } from '../dedup/index.js';
 import { TokenmixError } from '../errors.js';
-import { terminalProgress } from '../pipeline/progress.js';
+import { terminalProgressFactory } from '../pipeline/progress.js';
 import { ExitCode, type CliIo } from './io.js';
 import { BACKEND_HELP, BACKEND_OPTIONS, EXECUTOR_HELP, EXECUTOR_OPTIONS, intOption, openBackend, parse, WORKER_HELP, WORKER_OPTIONS, workerArgs } from './options.js';
 import { executorOf, submitRun } from './submit.js';
@@ -134,9 +134,7 @@ export async function dedupCommand(args: string[], io: CliIo): Promise<number> {
   }
   const backend = await openBackend(values, io);
   try {
-    const progress = io.interactive ? terminalProgress('dedup signatures', 0, io.err) : null;
-    const result = await dedup(options, backend, { log: io.err, advance: progress ? (r, b) => progress.advance(r, b) : undefined });
-    progress?.done();
+    const result = await dedup(options, backend, { log: io.err, progress: io.interactive ? terminalProgressFactory(io.err) : undefined });
     if (result.status === 'partial') {
       io.err(
         `tokenmix: rank ${options.rank} done; ${result.pendingShards.length} shard(s) still pending on other ranks (${result.completedShards} complete). ` +

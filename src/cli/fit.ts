@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { TokenmixError } from '../errors.js';
 import { fitMixtureLaws, parseExperimentsCsv, type MixtureLawFit } from '../mixture/fit.js';
 import { VERSION } from '../version.js';
+import { plural } from './format.js';
 import { ExitCode, type CliIo } from './io.js';
 import { intOption, parse } from './options.js';
 
@@ -106,8 +107,9 @@ export function nameValueList(value: string | undefined, option: string): Record
 
 function printSummary(fit: MixtureLawFit, io: CliIo): void {
   const f = (x: number) => x.toFixed(4);
-  io.out(`fitted ${fit.evalNames.length} domain(s) on ${fit.numRuns} runs over ${fit.sourceNames.length} sources`);
-  io.out(`  ${'domain'.padEnd(14)} ${'exp train'.padStart(10)} ${'exp LOO'.padStart(10)} ${'lin train'.padStart(10)} ${'lin LOO'.padStart(10)}   RMSE`);
+  io.out(`fitted ${plural(fit.evalNames.length, 'domain')} on ${plural(fit.numRuns, 'run')} over ${plural(fit.sourceNames.length, 'source')}`);
+  io.out('  RMSE of the exponential law (exp) and the linear baseline (lin), on the training runs and leave-one-out (LOO):');
+  io.out(`  ${'domain'.padEnd(14)} ${'exp train'.padStart(10)} ${'exp LOO'.padStart(10)} ${'lin train'.padStart(10)} ${'lin LOO'.padStart(10)}`);
   for (const d of fit.domains) {
     io.out(
       `  ${d.name.padEnd(14)} ${f(d.exponential.trainRmse).padStart(10)} ${f(d.exponential.looRmse).padStart(10)} ${f(d.linear.trainRmse).padStart(10)} ${f(d.linear.looRmse).padStart(10)}`,

@@ -11,12 +11,14 @@ import type { CliIo } from './io.js';
 export const BACKEND_OPTIONS = {
   backend: { type: 'string', default: 'auto' },
   adapter: { type: 'string' },
+  verbose: { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
 export const BACKEND_HELP = [
   '  --backend auto|gpu|cpu  where kernels run (default auto: GPU if an adapter exists, else CPU, reported)',
   '  --adapter NAME          Dawn backend to use: auto (default: platform default, then opengles),',
   '                          default, vulkan, metal, d3d12, opengles, opengl (or env TOKENMIX_ADAPTER)',
+  "  --verbose               also print the native WebGPU library's adapter-probe messages",
 ];
 
 /** Slurm resources of each task (also taken by tokenmix retry). */
@@ -78,9 +80,10 @@ export function parse<T extends OptionSpec>(
 }
 
 /** Resolve --backend/--adapter, printing which backend was picked on stderr. */
-export async function openBackend(values: { backend?: string; adapter?: string }, io: CliIo): Promise<Backend> {
+export async function openBackend(values: { backend?: string; adapter?: string; verbose?: boolean }, io: CliIo): Promise<Backend> {
   const choice = parseBackendChoice(values.backend ?? 'auto');
-  const backend = await resolveBackend(choice, dawnGpuOpener(values.adapter ?? process.env.TOKENMIX_ADAPTER ?? 'auto'), io.err);
+  const opener = dawnGpuOpener(values.adapter ?? process.env.TOKENMIX_ADAPTER ?? 'auto', values.verbose ? io.err : undefined);
+  const backend = await resolveBackend(choice, opener, io.err);
   if (backend.kind === 'gpu') io.err(`tokenmix: backend ${describeBackend(backend)}`);
   return backend;
 }

@@ -10,8 +10,9 @@ const HELP = [
   'write it themselves unless --no-report): one self-contained page, viewable offline, with',
   'the acceptance funnel in documents and tokens, score histograms with thresholds and',
   'retained-tokens curves, dedup cluster sizes (from DIR/clusters.jsonl), weights per schedule',
-  'stage, eval losses, repetition pressure with the epoch cap, contamination mass, and the',
-  "manifest's key numbers in tables. Identical manifests give byte-identical pages.",
+  'stage, eval losses, repetition pressure with the epoch cap, contamination mass (or, with',
+  'contamination action drop, the documents dropped), the candidate sweep with its Pareto',
+  "front, and the manifest's key numbers in tables. Identical manifests give byte-identical pages.",
 ].join('\n');
 
 export async function reportCommand(args: string[], io: CliIo): Promise<number> {

@@ -39,11 +39,14 @@ import { runMapPhase, type CountNewlinesTask } from '../exec/run-units.js';
 import { countNewlines, DEFAULT_UNIT_BYTES, describeUnit, planUnits } from '../exec/units.js';
 import { minhash } from '../kernels/minhash.js';
 import { UnionFind } from './union-find.js';
+import type { Progress, ProgressFactory } from '../pipeline/progress.js';
 
 export interface DedupHooks {
   log?: (message: string) => void;
   /** Progress of the signature phase (records and bytes since the last call). */
   advance?: (records: number, bytes: number) => void;
+  /** Progress display per phase, with its total (the CLI passes one on a terminal). */
+  progress?: ProgressFactory;
   /** Per-phase wall times, for benchmarks. */
   times?: DedupTimes;
   /** Checked between batches of the signature phase (tests simulate a kill with it). */
@@ -206,6 +209,7 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
     });
     return { marker, times: null };
   };
+  let signatureProgress: Progress | undefined;
   const workerOptions = { workers: request.workers, ...(request.workerMemoryMb !== undefined ? { memoryMb: request.workerMemoryMb } : {}) };
   let workers = 1;
   const outcome = await runMapPhase<SignatureMarker>(
@@ -231,8 +235,18 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
         return marker;
       },
     },
-    { advance: (records, bytes) => hooks.advance?.(records, bytes), ...(gpu ? { sign: signOnDevice } : {}) },
+    {
+      advance: (records, bytes) => {
+        hooks.advance?.(records, bytes);
+        signatureProgress?.advance(records, bytes);
+      },
+      ...(gpu ? { sign: signOnDevice } : {}),
+    },
+    (todoBytes) => {
+      signatureProgress = hooks.progress?.('dedup signatures', todoBytes, 'bytes');
+    },
   );
+  if (outcome.ran > 0) signatureProgress?.done();
   if (outcome.skipped > 0) log(`tokenmix: ${outcome.skipped} of ${outcome.skipped + outcome.ran} work units already have signatures, skipping them`);
   if (times) {
     times.signatureMs += performance.now() - started;
@@ -278,10 +292,13 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
     const table = new BucketTable(Math.max(...ranges.map((r) => r.records)), options.links);
     const context = { workDir, markers, bases, options, uf, verify: makeVerifier(options, store), table, failures: new PairCache(), fingerprint: groupFingerprint, stats };
     let reloaded = 0;
+    const grouping = hooks.progress?.('dedup grouping', ranges.length, 'bucket ranges');
     for (const [index, range] of ranges.entries()) {
       if (await reloadRange(workDir, index, groupFingerprint, uf)) reloaded++;
       else await processRange(index, range, context);
+      grouping?.advance(0, 1);
     }
+    grouping?.done();
     if (reloaded > 0) log(`tokenmix: ${reloaded} of ${ranges.length} bucket ranges already grouped, reusing them`);
   } finally {
     store?.close();

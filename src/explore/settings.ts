@@ -22,8 +22,12 @@ export interface ExploreSettings {
   /** File name written as the config's input path (and the source of records that carry none). */
   inputName: string;
   inputSource?: string;
-  /** Eval set names, written as `evals/<name>.txt`. */
+  /** Eval set names, written as `evals/<name>.txt` unless `evalFiles` names the file. */
   evalNames: string[];
+  /** The file each eval set came from (`evals/<file>` in the config), e.g. a .jsonl the user picked. */
+  evalFiles?: Record<string, string>;
+  /** Tokenizer name (`words`, `cl100k_base`, `o200k_base`); `words` when unset. */
+  tokenizer?: string;
   /** Main-stage mixture weights by source (renormalized over active sources, SPEC §3). */
   weights: Record<string, number>;
   /** Quality threshold by source; null = that source is not filtered. */
@@ -77,10 +81,10 @@ export function configFromSettings(settings: ExploreSettings): Record<string, un
       text: fields.text,
       ...(fields.quality !== undefined ? { quality: fields.quality } : {}),
     },
-    tokenizer: 'words',
+    tokenizer: settings.tokenizer ?? 'words',
     ...(filtered ? { filters: { quality: { field: fields.quality, thresholds } } } : {}),
     ...(dedup ? { dedup } : {}),
-    evals: Object.fromEntries(settings.evalNames.map((name) => [name, `evals/${name}.txt`])),
+    evals: Object.fromEntries(settings.evalNames.map((name) => [name, `evals/${settings.evalFiles?.[name] ?? `${name}.txt`}`])),
     ...(settings.contamination ? { contamination: { ...settings.contamination } } : {}),
     schedule,
     budget_tokens: settings.budgetTokens,
@@ -109,6 +113,7 @@ export function settingsFromConfig(config: ExploreConfig, sources: readonly stri
     inputName: input.name,
     ...(input.source !== undefined ? { inputSource: input.source } : {}),
     evalNames: Object.keys(curate.evals),
+    ...(typeof curate.tokenizer === 'string' && curate.tokenizer !== 'words' ? { tokenizer: curate.tokenizer } : {}),
     weights: fill(schedule[0].weights),
     thresholds: Object.fromEntries(sources.map((s) => [s, quality?.thresholds[s] ?? null])),
     exactDedup: curate.dedup.exact,

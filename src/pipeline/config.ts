@@ -6,6 +6,7 @@
 import type { HeuristicFilterConfig } from '../filters/heuristics.js';
 import { TokenmixError } from '../errors.js';
 import type { InputFormat, InputSpec } from '../io/types.js';
+import { parseMixtureConfig } from './mix-config.js';
 
 export type OnError = 'fail' | 'quarantine';
 export type KeepRule = 'first' | 'best-quality';
@@ -67,7 +68,7 @@ export interface CurateConfig {
   mixture: Record<string, unknown>;
 }
 
-const TOP_LEVEL_KEYS = [
+export const TOP_LEVEL_KEYS = [
   'inputs', 'fields', 'tokenizer', 'filters', 'dedup', 'evals', 'contamination', 'seed', 'on_error', 'audit', 'batch_size',
   // mixture keys (tokenmix mix)
   'eval_weights', 'schedule', 'budget_tokens', 'baseline', 'optimize', 'sweep', 'materialize', 'epoch_cap',
@@ -258,6 +259,8 @@ export function parseConfig(raw: unknown): CurateConfig {
   const audit = c.audit === undefined ? {} : objectAt(c.audit, 'audit', ['per_reason', 'excerpt_chars']);
   const mixture: Record<string, unknown> = {};
   for (const key of MIXTURE_KEYS) if (c[key] !== undefined) mixture[key] = c[key];
+  // Mixture keys are checked whatever the command, so a typo fails before any curation.
+  if (Object.keys(mixture).length > 0) parseMixtureConfig(mixture, c.seed === undefined ? 0 : numberAt(c.seed, 'seed', { min: 0, max: 2 ** 32 - 1, integer: true }));
   const fields = parseFields(c.fields, quality?.field);
   const dedup = parseDedup(c.dedup);
   if (dedup.keep === 'best-quality' && !quality && fields.quality.length === 0) {

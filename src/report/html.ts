@@ -15,6 +15,7 @@ import { contaminationPlot, lossesPlot, repetitionPlot, weightsPlot } from './pl
 import type { JsonRecord } from './read.js';
 import { readStages } from './stages.js';
 import { dedupTable, inputsTable, manifestKind, overviewTable, qualityTable, stagesTable, totalsTable } from './tables-curation.js';
+import { sweepPlot, sweepTable } from './sweep.js';
 import { diagnosticsTable, lossesTable, samplingTable, topTokensTable, warningsList, weightsTable } from './tables-mixture.js';
 
 /** uPlot's browser build and stylesheet, inlined into the page. */
@@ -71,6 +72,7 @@ export function reportSections(input: ReportInput): Section[] {
       plots: [...only(lossesPlot(manifest)), ...only(repetitionPlot(manifest, view.sources)), ...only(contaminationPlot(manifest, view.sources, retained))],
       html: [warningsList(manifest), lossesTable(manifest), diagnosticsTable(manifest, view.sources)],
     },
+    { id: 'sweep', title: 'Candidate sweep', plots: only(sweepPlot(manifest)), html: [sweepTable(manifest, view.sources)] },
     { id: 'sampling', title: 'Sampling plan', plots: [], html: [samplingTable(manifest), topTokensTable(manifest)] },
   ];
   return sections.filter((s) => s.plots.length > 0 || s.html.some((h) => h));

@@ -127,6 +127,9 @@ function contaminationTerms(diagnostics: unknown, weights: Record<string, number
  * curate-only manifest, the share of each source's retained tokens flagged as eval-like.
  */
 export function contaminationPlot(manifest: JsonRecord, sources: readonly string[], retainedTokens: Record<string, number>): PlotSpec | null {
+  // Dropped documents leave no retained leak to plot (the mass is 0 by construction): show
+  // what was flagged and removed instead.
+  if (asString(at(manifest, 'contamination', 'action')) === 'drop') return droppedContaminationPlot(manifest, sources);
   const diagnostics = asRecord(manifest.diagnostics);
   const mass = asNumber(diagnostics?.contamination_mass);
   if (diagnostics && mass !== undefined) {
@@ -158,6 +161,29 @@ export function contaminationPlot(manifest: JsonRecord, sources: readonly string
     caption: 'Share of each source’s retained tokens in documents that share long n-grams with the eval sets.',
     x: { label: 'source', values: categoryPositions(names.length), format: 'number', categories: names },
     y: { label: 'share of retained tokens', format: 'percent', zero: true },
+    series: barPerCategory(names, shares, (s) => sourceColor(sources, s)),
+    markers: [],
+  };
+}
+
+/** With `contamination.action: drop`: what the contamination stage removed, per source. */
+function droppedContaminationPlot(manifest: JsonRecord, sources: readonly string[]): PlotSpec | null {
+  const stage = (asArray(manifest.stages) ?? []).map(asRecord).find((s) => asString(s?.name) === 'contamination');
+  const perSource = asRecord(stage?.per_source);
+  if (!perSource) return null;
+  const names = sourcesOf(sources, ...Object.keys(perSource).map((s) => ({ [s]: 0 })));
+  if (names.length === 0) return null;
+  const count = (source: string, key: string) => asNumber(at(perSource, source, key)) ?? 0;
+  const dropped = (source: string, unit: 'docs' | 'tokens') => count(source, `${unit}_in`) - count(source, `${unit}_out`);
+  const shares = names.map((s) => (count(s, 'tokens_in') ? dropped(s, 'tokens') / count(s, 'tokens_in') : null));
+  const docs = names.reduce((sum, s) => sum + dropped(s, 'docs'), 0);
+  const mass = asNumber(at(manifest, 'diagnostics', 'contamination_mass'));
+  return {
+    name: 'contamination',
+    title: `Contamination: ${formatNumber(docs)} document${docs === 1 ? '' : 's'} flagged as eval-like and dropped${mass === undefined ? '' : ` (mixture contamination mass ${formatPercent(mass)})`}`,
+    caption: 'Share of each source’s tokens entering the contamination stage that were in documents sharing long n-grams with the eval sets, and were dropped (action: drop).',
+    x: { label: 'source (documents dropped)', values: categoryPositions(names.length), format: 'number', categories: names.map((s) => `${s} (${formatNumber(dropped(s, 'docs'))})`) },
+    y: { label: 'share of tokens dropped', format: 'percent', zero: true },
     series: barPerCategory(names, shares, (s) => sourceColor(sources, s)),
     markers: [],
   };

@@ -111,6 +111,14 @@ export function samplingTable(manifest: JsonRecord): string | null {
 export function topTokensTable(manifest: JsonRecord): string | null {
   const top = (asArray(at(manifest, 'diagnostics', 'top_tokens')) ?? []).map(asRecord).filter((t): t is JsonRecord => t !== undefined);
   if (top.length === 0) return null;
-  const rows = top.map((t, i): Cell[] => [i + 1, asString(t.token) ?? '?', numeric(formatPercent(asNumber(t.probability)))]);
-  return htmlTable('top-tokens', 'Most probable tokens of the mixture q', ['#', 'token', 'q(v)'], rows);
+  // `words` tokens are strings; BPE tokens are ids with their decoded text, quoted so that
+  // leading spaces and newlines show.
+  const ids = top.some((t) => asNumber(t.token) !== undefined);
+  const rows = top.map((t, i): Cell[] => {
+    const id = asNumber(t.token);
+    const text = asString(t.text);
+    const token = id === undefined ? (asString(t.token) ?? '?') : text === undefined ? '(not decoded)' : JSON.stringify(text);
+    return ids ? [i + 1, token, id ?? null, numeric(formatPercent(asNumber(t.probability)))] : [i + 1, token, numeric(formatPercent(asNumber(t.probability)))];
+  });
+  return htmlTable('top-tokens', 'Most probable tokens of the mixture q', ids ? ['#', 'token', 'id', 'q(v)'] : ['#', 'token', 'q(v)'], rows);
 }

@@ -27,7 +27,7 @@ describe('cluster command line', () => {
   const usage = [
     { name: 'slurm flag without the slurm executor', args: ['curate', '--config', config, '--out', 'x', '--wait'], message: 'tokenmix: --wait needs --executor slurm' },
     { name: '--tasks on a local run', args: ['curate', '--config', config, '--out', 'x', '--tasks', '3'], message: 'tokenmix: --tasks needs --executor slurm or plan' },
-    { name: 'unknown executor', args: ['mix', '--config', config, '--out', 'x', '--executor', 'ray'], message: 'tokenmix: --executor must be local, slurm or plan (got "ray")' },
+    { name: 'unknown executor', args: ['curate', '--config', config, '--out', 'x', '--executor', 'ray'], message: 'tokenmix: --executor must be local, slurm or plan (got "ray")' },
     {
       name: 'ranks with a planned run',
       args: ['dedup', '--input', 'a.jsonl', '--out', 'x', '--executor', 'plan', '--rank', '0', '--world-size', '2'],

@@ -37,15 +37,21 @@ describe('report of the fixture mix run', () => {
     expect(runs.mixStdout).toContain(`report: ${join(runs.mix, 'report.html')}`);
   });
 
+  it('prints numbers on stdout in one format (no exponent notation beside plain decimals)', () => {
+    const summary = runs.mixStdout.join('\n');
+    expect(summary).toContain('budget 200000 tokens');
+    expect(summary).not.toMatch(/\d\.\d+e[+-]\d/);
+  });
+
   it('has every plot container and table', () => {
     const html = read(runs.mix);
     expect(testIds(html, 'plot-')).toEqual([
       'plot-funnel-docs', 'plot-funnel-tokens', 'plot-score-0', 'plot-score-1', 'plot-score-2',
-      'plot-weights', 'plot-losses', 'plot-repetition', 'plot-contamination',
+      'plot-weights', 'plot-losses', 'plot-repetition', 'plot-contamination', 'plot-sweep',
     ]);
     expect(testIds(html, 'table-')).toEqual([
       'table-overview', 'table-inputs', 'table-totals', 'table-stages', 'table-quality', 'table-weights',
-      'table-losses', 'table-diagnostics', 'table-objective', 'table-sampling', 'table-top-tokens',
+      'table-losses', 'table-diagnostics', 'table-objective', 'table-sweep', 'table-sampling', 'table-top-tokens',
     ]);
     expect(html).toContain('data-testid="warnings"');
     // Each container's spec is in the data block, in page order.
