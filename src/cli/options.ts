@@ -48,8 +48,9 @@ export const EXECUTOR_OPTIONS = {
 
 export const SLURM_HELP = [
   '  --partition P --time T --cpus-per-task N --mem M --gres G   resources of each Slurm task',
-  '  --throttle N            run at most N tasks of an array at once (sbatch --array=...%N)',
-  '  --sbatch-arg ARG        extra sbatch argument, e.g. --sbatch-arg=--account=proj; repeatable',
+  '  --throttle N            run at most N tasks of an array at once (the array\'s %N)',
+  '  --sbatch-arg ARG        extra sbatch argument, written with = (--sbatch-arg=-Aproj: account',
+  '                          proj); repeatable',
   '  --task-setup CMD        shell line each task runs first (e.g. "module load nodejs")',
   '  --reduce-time T --reduce-cpus-per-task N --reduce-mem M --reduce-gres G   the reduce job\'s',
   '                          own resources (default: as the map tasks)',
