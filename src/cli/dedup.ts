@@ -12,7 +12,8 @@ const HELP = [
   'Usage: tokenmix dedup --input PATH... --out DIR [options]',
   '',
   'Near-duplicate removal (MinHash + LSH, verified) composed with exact-text dedup. Writes',
-  'DIR/clusters.jsonl (one {"id","cluster","kept"} line per record in a cluster of two or more),',
+  'DIR/clusters.jsonl (one {"id","cluster","kept"} line per record in a cluster of two or more;',
+  'removed ones also name the kept record they duplicate and their Jaccard: "of", "jaccard"),',
   'DIR/cluster_rules.jsonl (per cluster: size, rule exact|near, kept id), keep/ and drops/ lists',
   'per input shard, quarantine.jsonl and manifest.json (counts and rates per source, chosen b × r,',
   'S-curve). Same inputs + options + seed give byte-identical outputs on GPU or CPU.',
@@ -27,6 +28,10 @@ const HELP = [
   '  --verify exact|signature|none  check candidates by exact shingle Jaccard (default),',
   '                          by signature agreement, or not at all',
   '  --links star-chain|chain|star  edges proposed per bucket (default star-chain)',
+  '  --cluster cover|components  cover (default): remove a record only when a kept record has',
+  '                          J >= T with it; components: keep one per connected component',
+  '  --sketch minhash|oph    signatures by K-permutation MinHash (default) or one-permutation',
+  '                          MinHash with optimal densification (O(shingles + K) per document)',
   '  --ngram N               words per shingle (default 5)',
   '  --num-hashes K          MinHash signature length (default 128)',
   '  --seed S                u32 seed of the hash family (default 1)',
@@ -67,7 +72,9 @@ export async function dedupCommand(args: string[], io: CliIo): Promise<number> {
     'fn-weight': { type: 'string' },
     verify: { type: 'string' },
     links: { type: 'string' },
+    cluster: { type: 'string' },
     ngram: { type: 'string' },
+    sketch: { type: 'string' },
     'num-hashes': { type: 'string' },
     seed: { type: 'string' },
     digits: { type: 'boolean' },
@@ -117,7 +124,9 @@ export async function dedupCommand(args: string[], io: CliIo): Promise<number> {
     qualityField: values['quality-field'],
     fields: { id: values['id-field'], text: values['text-field'], source: values['source-field'] },
     verify: values.verify as DedupOptions['verify'],
+    sketch: values.sketch as DedupOptions['sketch'],
     links: values.links as DedupOptions['links'],
+    cluster: values.cluster as DedupOptions['cluster'],
     onError: values['on-error'] as DedupOptions['onError'],
     memoryBytes: values['memory-mb'] === undefined ? undefined : intOption(values['memory-mb'], 'memory-mb', 1024, 1) * 2 ** 20,
     rank: intOption(values.rank, 'rank', 0, 0),
@@ -152,6 +161,11 @@ export async function dedupCommand(args: string[], io: CliIo): Promise<number> {
       `dedup ${totals.docs_in} records: kept ${totals.docs_out} (${pct(totals.docs_out, totals.docs_in)}% of documents, ${pct(totals.tokens_out, totals.tokens_in)}% of tokens); ` +
         `${totals.clusters} clusters (${totals.clusters_exact} exact, ${totals.clusters_near} near, largest ${totals.largest_cluster}), ` +
         `${totals.docs_in_clusters} records in clusters, removed ${totals.removed_exact} exact + ${totals.removed_near} near; quarantined ${totals.quarantined}`,
+    );
+    const rule = manifest.cluster_rule;
+    io.out(
+      `cluster rule ${rule.rule}: cover removes ${rule.removed_cover}, components ${rule.removed_components} ` +
+        `(${rule.components_removed_below_threshold} of them below J ${lsh.threshold} with the one kept member)`,
     );
     io.out(`manifest: ${result.manifestPath}`);
     if (!values['no-report']) io.out(`report: ${await writeReport(dirname(result.manifestPath))}`);

@@ -3,7 +3,7 @@ import { dawnGpuOpener } from '../node/dawn.js';
 import { selfTest, type SelfTestResult } from '../selftest.js';
 import { VERSION } from '../version.js';
 import { ExitCode, type CliIo } from './io.js';
-import { parse } from './options.js';
+import { adapterOption, parse } from './options.js';
 
 const HELP = [
   'Usage: tokenmix doctor [--json] [--adapter NAME]',
@@ -23,7 +23,7 @@ export async function doctor(args: string[], io: CliIo): Promise<number> {
     io.out(HELP);
     return ExitCode.ok;
   }
-  const { ctx, attempts, nativeLog } = await dawnGpuOpener(values.adapter ?? process.env.TOKENMIX_ADAPTER ?? 'auto')();
+  const { ctx, attempts, nativeLog } = await dawnGpuOpener(adapterOption(values.adapter))();
   let test: SelfTestResult | { ok: boolean; skipped: string } = { ok: true, skipped: 'no GPU adapter: kernels run on the CPU oracle' };
   try {
     if (ctx) test = await selfTest(ctx);

@@ -3,6 +3,7 @@ import { parseBackendChoice, resolveBackend, describeBackend, type Backend } fro
 import { dawnGpuOpener } from '../node/dawn.js';
 import { TokenmixError } from '../errors.js';
 import { loadConfig } from '../pipeline/curate.js';
+import { checkDataFormat } from '../pipeline/output-config.js';
 import { resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
 import type { CliIo } from './io.js';
@@ -80,10 +81,22 @@ export function parse<T extends OptionSpec>(
   return { values: parsed.values as never, positionals: parsed.positionals };
 }
 
+/** Dawn backends `--adapter` / TOKENMIX_ADAPTER may name (a typo must not pass as "no GPU"). */
+export const ADAPTER_NAMES = ['auto', 'default', 'vulkan', 'metal', 'd3d12', 'd3d11', 'opengles', 'opengl'] as const;
+
+export function adapterOption(value: string | undefined): string {
+  const name = value ?? process.env.TOKENMIX_ADAPTER ?? 'auto';
+  if (!(ADAPTER_NAMES as readonly string[]).includes(name)) {
+    const from = value === undefined ? 'TOKENMIX_ADAPTER' : '--adapter';
+    throw new TokenmixError(`${from} must be one of ${ADAPTER_NAMES.join(', ')} (got ${JSON.stringify(name)})`);
+  }
+  return name;
+}
+
 /** Resolve --backend/--adapter, printing which backend was picked on stderr. */
 export async function openBackend(values: { backend?: string; adapter?: string; verbose?: boolean }, io: CliIo): Promise<Backend> {
   const choice = parseBackendChoice(values.backend ?? 'auto');
-  const opener = dawnGpuOpener(values.adapter ?? process.env.TOKENMIX_ADAPTER ?? 'auto', values.verbose ? io.err : undefined);
+  const opener = dawnGpuOpener(adapterOption(values.adapter), values.verbose ? io.err : undefined);
   const backend = await resolveBackend(choice, opener, io.err);
   if (backend.kind === 'gpu') io.err(`tokenmix: backend ${describeBackend(backend)}`);
   return backend;
@@ -130,6 +143,7 @@ export const RUN_OPTIONS = {
   'memory-mb': { type: 'string' },
   'no-report': { type: 'boolean' },
   ...WORKER_OPTIONS,
+  'output-format': { type: 'string' },
   ...BACKEND_OPTIONS,
   ...EXECUTOR_OPTIONS,
 } as const satisfies ParseArgsConfig['options'];
@@ -143,6 +157,8 @@ export const RUN_HELP = [
   '  --memory-mb M           heap budget of the map phase\'s workers together (each gets M / N;',
   '                          a worker that needs more fails the run with a clear message)',
   '  --no-report             do not write DIR/report.html (tokenmix report DIR writes it later)',
+  '  --output-format F       write the curated records under DIR/data/ as F: input, jsonl, jsonl.gz,',
+  '                          jsonl.zst or parquet (overrides the config\'s output.format)',
   ...BACKEND_HELP,
   ...EXECUTOR_HELP,
 ];
@@ -153,6 +169,7 @@ export interface RunArgs extends WorkerArgs {
   rank: number;
   worldSize: number;
   memoryMb?: number;
+  outputFormat?: string;
 }
 
 /**
@@ -168,13 +185,15 @@ export async function checkedRunArgs(command: string, values: Parameters<typeof 
 /** Validate the run options; usage errors come before the GPU is opened. */
 export function runArgs(
   command: string,
-  values: { config?: string; out?: string; rank?: string; 'world-size'?: string; workers?: string; 'unit-mb'?: string; 'memory-mb'?: string },
+  values: { config?: string; out?: string; rank?: string; 'world-size'?: string; workers?: string; 'unit-mb'?: string; 'memory-mb'?: string; 'output-format'?: string },
 ): RunArgs {
   if (!values.config) throw new TokenmixError(`${command} needs --config FILE (see tokenmix ${command} --help)`);
   if (!values.out) throw new TokenmixError(`${command} needs --out DIR (see tokenmix ${command} --help)`);
   const worldSize = intOption(values['world-size'], 'world-size', 1, 1);
   const rank = intOption(values.rank, 'rank', 0, 0);
   if (rank >= worldSize) throw new TokenmixError(`--rank must be an integer in 0..${worldSize - 1} (got ${rank})`);
+  const outputFormat = values['output-format'];
+  if (outputFormat !== undefined) checkDataFormat(outputFormat, '--output-format');
   return {
     configPath: values.config,
     outDir: values.out,
@@ -182,5 +201,6 @@ export function runArgs(
     worldSize,
     ...workerArgs(values),
     ...(values['memory-mb'] !== undefined ? { memoryMb: intOption(values['memory-mb'], 'memory-mb', 0, 1) } : {}),
+    ...(outputFormat !== undefined ? { outputFormat } : {}),
   };
 }

@@ -100,6 +100,8 @@ export interface GroupContext {
   failures: PairCache;
   fingerprint: string;
   stats: GroupStats;
+  /** Documents quarantined for a duplicate id: never joined to a component. */
+  excluded: ReadonlySet<number>;
 }
 
 export interface RangeMarker {
@@ -140,6 +142,7 @@ export async function processRange(index: number, range: BucketRange, ctx: Group
   let edges = new Uint32Array(1024);
   let edgeCount = 0;
   const sink = (a: number, b: number, exact: boolean) => {
+    if (ctx.excluded.has(a) || ctx.excluded.has(b)) return;
     stats.candidates++;
     if (uf.connected(a, b)) {
       stats.skippedConnected++;

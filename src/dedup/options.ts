@@ -5,12 +5,22 @@
 import { TokenmixError } from '../errors.js';
 import type { FieldMap, InputSpec } from '../io/types.js';
 import { BUCKET_LINKS, type BucketLinks } from './bucket-table.js';
+import { CLUSTER_RULES, type ClusterRule } from './cover.js';
 import { DEFAULT_MARGIN, DEFAULT_WEIGHTS, type LshWeights } from './lsh.js';
 
 export type KeepRule = 'first' | 'best-quality';
 export type VerifyMode = 'exact' | 'signature' | 'none';
 export const KEEP_RULES: readonly KeepRule[] = ['first', 'best-quality'];
 export const VERIFY_MODES: readonly VerifyMode[] = ['exact', 'signature', 'none'];
+
+/**
+ * `minhash`: K independent permutations, O(shingles × K) per document. `oph`: one permutation
+ * split into K bins with optimal densification (src/cpu/oph.ts), O(shingles + K); the same
+ * estimator and LSH banding.
+ */
+export const SKETCHES = ['minhash', 'oph'] as const;
+export type SketchKind = (typeof SKETCHES)[number];
+export const DEFAULT_SKETCH: SketchKind = 'minhash';
 
 export interface DedupOptions {
   inputs: InputSpec[];
@@ -36,7 +46,11 @@ export interface DedupOptions {
   qualityField?: string;
   fields?: Partial<Pick<FieldMap, 'id' | 'text' | 'source'>>;
   verify?: VerifyMode;
+  /** Signature sketch: K-permutation MinHash, or one-permutation MinHash with optimal densification. */
+  sketch?: SketchKind;
   links?: BucketLinks;
+  /** Which members of a cluster go (cover.ts; default cover). */
+  cluster?: ClusterRule;
   /** Memory budget of the grouping phase's hash table (default 1 GiB). */
   memoryBytes?: number;
   batchSize?: number;
@@ -70,7 +84,9 @@ export interface ResolvedDedupOptions {
   qualityField: string | null;
   fields: { id: string; text: string; source: string };
   verify: VerifyMode;
+  sketch: SketchKind;
   links: BucketLinks;
+  cluster: ClusterRule;
   memoryBytes: number;
   batchSize: number;
   onError: 'fail' | 'quarantine';
@@ -114,7 +130,9 @@ export function resolveDedupOptions(options: DedupOptions): ResolvedDedupOptions
     qualityField,
     fields,
     verify: oneOf(options.verify, VERIFY_MODES, 'exact', '--verify'),
+    sketch: oneOf(options.sketch, SKETCHES, DEFAULT_SKETCH, '--sketch'),
     links: oneOf(options.links, BUCKET_LINKS, 'star-chain', '--links'),
+    cluster: oneOf(options.cluster, CLUSTER_RULES, 'cover', '--cluster'),
     memoryBytes: integer(options.memoryBytes, 2 ** 30, 'memoryBytes', 4096, 2 ** 45),
     batchSize: integer(options.batchSize, 4096, 'batchSize', 1, 1 << 22),
     onError: oneOf(options.onError, ['fail', 'quarantine'] as const, 'fail', '--on-error'),

@@ -5,8 +5,9 @@
  *      the GPU or CPU (bit-identical), band keys into partitioned band files;
  *   2. grouping (per range of band-key buckets, markers): buckets → star/chain candidate
  *      edges → exact-Jaccard verification → union-find;
- *   3. clusters and outputs: clusters.jsonl, cluster_rules.jsonl, keep/ and drops/ lists per
- *      input shard, quarantine.jsonl, manifest.json.
+ *   3. cluster rule and outputs: per component, `cover` (default) or `components` decides
+ *      who is removed (cover.ts); clusters.jsonl, cluster_rules.jsonl, keep/ and drops/ lists
+ *      per input shard, quarantine.jsonl, manifest.json.
  * The manifest holds only what equal runs share (no backend, timing or verification
  * counters, which depend on resume order): same inputs + options + seed ⇒ same bytes.
  * Run-specific facts go to OUT/run.json.
@@ -23,6 +24,8 @@ import type { FieldMap, ResolvedInput } from '../io/types.js';
 import { VERSION } from '../version.js';
 import { describeInputs, type InputCounts } from '../pipeline/markers.js';
 import { BucketTable } from './bucket-table.js';
+import { makeJudge, type RuleStats } from './cover.js';
+import { jaccardPrefix, KeptIndex } from './kept-index.js';
 import { writeClusters, type ClusterSummary, type SourceTotals } from './clusters.js';
 import { emptyGroupStats, makeVerifier, PairCache, processRange, reloadRange, type GroupStats } from './group-phase.js';
 import { LineFile, writeWholeFile } from './line-file.js';
@@ -31,15 +34,16 @@ import { resolveDedupOptions, type DedupOptions, type ResolvedDedupOptions } fro
 import { planBucketRanges, FINE_BUCKETS, RECORD_WORDS } from './partition.js';
 import { VectorStore } from './set-store.js';
 import { markerFiles, processSignatureUnit, readSignatureMarker, type SignatureContext, type SignatureMarker } from './signature-phase.js';
-import { cpuSigner, type SignatureUnitResult, type SignatureUnitTask } from './signature-task.js';
+import { cpuSigner, signBatch, type SignatureUnitResult, type SignatureUnitTask } from './signature-task.js';
 import { createExecutor } from '../exec/local.js';
 import type { SignRequest, TaskHandler } from '../exec/executor.js';
 import { BusyClock } from '../exec/busy.js';
 import { runMapPhase, type CountNewlinesTask } from '../exec/run-units.js';
 import { countNewlines, DEFAULT_UNIT_BYTES, describeUnit, planUnits } from '../exec/units.js';
-import { minhash } from '../kernels/minhash.js';
 import { UnionFind } from './union-find.js';
 import type { Progress, ProgressFactory } from '../pipeline/progress.js';
+import { dict } from '../dict.js';
+import { findDuplicateIds } from './unique-ids.js';
 
 export interface DedupHooks {
   log?: (message: string) => void;
@@ -82,7 +86,9 @@ export interface DedupManifest {
     token_acceptance: number;
     quarantined: number;
     without_words: number;
-  } & Omit<ClusterSummary, 'sources' | 'files'>;
+  } & Omit<ClusterSummary, 'sources' | 'files' | 'decision' | 'checks'>;
+  /** What each cluster rule removes on these components (cover.ts). */
+  cluster_rule: RuleStats;
   sources: Record<string, SourceTotals & { doc_acceptance: number; token_acceptance: number }>;
   quarantine: Record<string, number>;
   outputs: ClusterSummary['files'];
@@ -106,6 +112,7 @@ function signatureFingerprint(options: ResolvedDedupOptions, lsh: LshPlan, input
     fields: options.fields,
     qualityField: options.qualityField,
     signatures: options.verify === 'signature',
+    sketch: options.sketch,
     onError: options.onError,
     bands: lsh.bands,
     rows: lsh.rows,
@@ -194,8 +201,7 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
   const units = await planUnits(inputs, request.unitBytes ?? DEFAULT_UNIT_BYTES);
   const gpu = backend.kind === 'gpu';
   const busy = new BusyClock();
-  const signOnDevice = (csr: SignRequest) =>
-    busy.track(minhash(backend, csr, { ngram: options.ngram, numHashes: options.numHashes, seed: options.seed }, times?.signature.gpu));
+  const signOnDevice = (csr: SignRequest) => busy.track(signBatch(backend, options, csr, times?.signature.gpu));
   const inProcessTimes = times?.signature ?? { readMs: 0, wordsMs: 0, minhashMs: 0, writeMs: 0 };
   const inProcess: TaskHandler = async (task, link) => {
     if (task.kind === 'count-newlines') {
@@ -264,6 +270,8 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
     return { status: 'partial', pendingShards: [], completedShards: inputs.length };
   }
 
+  const duplicates = await findDuplicateIds(inputs, markers, workDir, options.onError, options.fields.id);
+
   // Phase 2: group and verify, range by range.
   started = performance.now();
   const bases = [0];
@@ -290,7 +298,7 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
   const stats = emptyGroupStats();
   try {
     const table = new BucketTable(Math.max(...ranges.map((r) => r.records)), options.links);
-    const context = { workDir, markers, bases, options, uf, verify: makeVerifier(options, store), table, failures: new PairCache(), fingerprint: groupFingerprint, stats };
+    const context = { workDir, markers, bases, options, uf, verify: makeVerifier(options, store), table, failures: new PairCache(), fingerprint: groupFingerprint, stats, excluded: duplicates.excluded };
     let reloaded = 0;
     const grouping = hooks.progress?.('dedup grouping', ranges.length, 'bucket ranges');
     for (const [index, range] of ranges.entries()) {
@@ -300,17 +308,26 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
     }
     grouping?.done();
     if (reloaded > 0) log(`tokenmix: ${reloaded} of ${ranges.length} bucket ranges already grouped, reusing them`);
-  } finally {
+  } catch (error) {
     store?.close();
+    throw error;
   }
   if (times) times.groupMs += performance.now() - started;
 
-  // Phase 3: clusters and outputs.
+  // Phase 3: cluster rule (reads the sets again), clusters and outputs.
   started = performance.now();
   const components = uf.flatten();
-  const summary = await writeClusters(components, options.keep, inputs, markers, workDir, outDir);
+  let summary: ClusterSummary;
+  try {
+    const judge = (exactClass: Uint32Array) => makeJudge(options.verify, options.threshold, store, exactClass);
+    const index = (exactClass: Uint32Array) =>
+      options.verify === 'exact' && store ? new KeptIndex((doc) => jaccardPrefix(store.get(doc), options.threshold), exactClass) : null;
+    summary = await writeClusters(components, { keep: options.keep, rule: options.cluster, judge, index }, inputs, markers, workDir, outDir, duplicates.excluded);
+  } finally {
+    store?.close();
+  }
   const quarantine = new LineFile(join(outDir, 'quarantine.jsonl'));
-  const quarantineReasons: Record<string, number> = {};
+  const quarantineReasons: Record<string, number> = dict();
   for (const [s] of markers.entries()) {
     const text = await readFile(markerFiles(workDir, markers[s]).problems, 'utf8');
     for (const line of text.split('\n')) {
@@ -320,9 +337,13 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
       quarantine.line(line);
     }
   }
+  for (const line of duplicates.lines) {
+    quarantineReasons['duplicate-id'] = (quarantineReasons['duplicate-id'] ?? 0) + 1;
+    quarantine.line(line);
+  }
   const outputs = [...summary.files, quarantine.close(outDir)].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const totals: SourceTotals = { docs_in: 0, docs_out: 0, tokens_in: 0, tokens_out: 0 };
-  const sources: DedupManifest['sources'] = {};
+  const sources: DedupManifest['sources'] = dict();
   for (const [name, t] of Object.entries(summary.sources)) {
     totals.docs_in += t.docs_in;
     totals.docs_out += t.docs_out;
@@ -330,7 +351,7 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
     totals.tokens_out += t.tokens_out;
     sources[name] = { ...t, doc_acceptance: ratio(t.docs_out, t.docs_in), token_acceptance: ratio(t.tokens_out, t.tokens_in) };
   }
-  const { files: _files, sources: _sources, ...clusterCounts } = summary;
+  const { files: _files, sources: _sources, decision, checks, ...clusterCounts } = summary;
   const manifest: DedupManifest = {
     tool: { name: 'tokenmix', version: VERSION },
     command: 'dedup',
@@ -344,7 +365,9 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
       quality_field: options.qualityField,
       fields: options.fields,
       verify: options.verify,
+      sketch: options.sketch,
       links: options.links,
+      cluster: options.cluster,
       on_error: options.onError,
     },
     lsh,
@@ -358,6 +381,7 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
       without_words: markers.reduce((a, m) => a + m.without_words, 0),
       ...clusterCounts,
     },
+    cluster_rule: decision,
     sources,
     quarantine: Object.fromEntries(Object.entries(quarantineReasons).sort(([a], [b]) => (a < b ? -1 : 1))),
     outputs,
@@ -367,7 +391,7 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
   if (times) times.outputMs += performance.now() - started;
   writeFileSync(
     join(outDir, 'run.json'),
-    `${JSON.stringify({ backend: describeBackend(backend), rank, world_size: worldSize, ranges: ranges.length, grouping: stats, times: times ?? null }, null, 2)}\n`,
+    `${JSON.stringify({ backend: describeBackend(backend), rank, world_size: worldSize, ranges: ranges.length, grouping: stats, cluster_rule_checks: checks, times: times ?? null }, null, 2)}\n`,
   );
   if (!request.keepWork) rmSync(workDir, { recursive: true, force: true });
   else rmSync(join(workDir, 'reduce.lock'), { force: true });

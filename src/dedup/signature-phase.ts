@@ -20,8 +20,8 @@ import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { minhashConstants } from '../cpu/minhash.js';
-import { TokenmixError } from '../errors.js';
-import { readShardMarker, sortedKeys, writeShardMarker, type ShardMarkerBase } from '../pipeline/markers.js';
+import { InputCorruptError, TokenmixError } from '../errors.js';
+import { readShardMarker, sortedKeys, unitIdentity, writeShardMarker, type ShardMarkerBase } from '../pipeline/markers.js';
 import type { PhaseTimes } from '../gpu/timing.js';
 import { readRecords } from '../io/index.js';
 import type { FieldMap, ResolvedInput } from '../io/types.js';
@@ -33,6 +33,7 @@ import { bandKeys } from './lsh.js';
 import type { ResolvedDedupOptions } from './options.js';
 import { BandRecordWriter, type BandFileSummary } from './partition.js';
 import { shingleSet, shingleWords } from './shingles.js';
+import { dict } from '../dict.js';
 
 /** Set on the document word of exact-text records (so at most 2^31 − 1 documents per shard). */
 export const EXACT_FLAG = 0x80000000;
@@ -158,6 +159,13 @@ class OutFile {
   }
 }
 
+/** CSR offsets (N+1, from 0) of consecutive lists of these lengths. */
+function csrOffsets(lengths: Uint32Array): Uint32Array {
+  const offsets = new Uint32Array(lengths.length + 1);
+  for (let i = 0; i < lengths.length; i++) offsets[i + 1] = offsets[i] + lengths[i];
+  return offsets;
+}
+
 const u8 = (a: Uint32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 export async function processSignatureUnit(input: ResolvedInput, unit: WorkUnit, firstLine: number, ctx: SignatureContext): Promise<SignatureMarker> {
@@ -172,7 +180,7 @@ export async function processSignatureUnit(input: ResolvedInput, unit: WorkUnit,
   const signaturesFile = options.verify === 'signature' ? new OutFile(paths.signatures) : null;
   const files = [docs, problemsFile, shingles, lengths, ...(signaturesFile ? [signaturesFile] : [])];
   const bandWriter = new BandRecordWriter(`${paths.bands}.partial`);
-  const sources: Record<string, SourceCounts> = {};
+  const sources: Record<string, SourceCounts> = dict();
   let records = 0;
   let problems = 0;
   let blankLines = 0;
@@ -263,7 +271,9 @@ export async function processSignatureUnit(input: ResolvedInput, unit: WorkUnit,
       await finish();
       const launched = clock();
       // On the CPU this call does all the work before returning; the GPU owner answers later.
-      const signatures = ctx.sign({ offsets, tokens });
+      // One-permutation MinHash signs the shingle sets (written to their file above, so the
+      // buffer can be handed over); MinHash hashes the words' shingles itself.
+      const signatures = ctx.sign(options.sketch === 'oph' ? { offsets: csrOffsets(setLengths), tokens: packed } : { offsets, tokens });
       if (times) times.minhashMs += clock() - launched;
       signatures.catch(() => {}); // awaited by finish(); this only keeps Node from calling it unhandled meanwhile
       pending = { base, count: batch.length, setLengths, signatures };
@@ -282,24 +292,41 @@ export async function processSignatureUnit(input: ResolvedInput, unit: WorkUnit,
     } catch {
       // the error that got us here matters more
     }
+    if (error instanceof InputCorruptError && options.onError === 'quarantine') return quarantineUnit(input, unit, ctx, error);
     throw error;
   }
   for (const f of files) f.commit();
   const bandSummary = bandWriter.close();
   await rename(`${paths.bands}.partial`, paths.bands);
   const marker: SignatureMarker = {
-    shard: unit.input,
-    part: unit.part,
-    parts: unit.parts,
-    range: unit.range ?? null,
-    file: input.displayPath,
-    fingerprint: ctx.fingerprint,
+    ...unitIdentity(unit, input.displayPath, ctx.fingerprint),
     records,
     problems,
     blank_lines: blankLines,
     without_words: withoutWords,
     sources: sortedKeys(sources),
     bands: bandSummary,
+  };
+  await writeShardMarker(paths.marker, marker);
+  return marker;
+}
+
+/**
+ * A damaged file (bad checksum, truncated, garbage) under `--on-error quarantine`, as in
+ * curate: nothing this unit read is kept; it has no documents and one quarantine entry for
+ * the file (or its part) (`field: "(file)"`, reason `unreadable-file`).
+ */
+async function quarantineUnit(input: ResolvedInput, unit: WorkUnit, ctx: SignatureContext, error: InputCorruptError): Promise<SignatureMarker> {
+  const paths = unitFiles(ctx.workDir, unit);
+  const files = [paths.docs, paths.problems, paths.shingles, paths.lengths, ...(ctx.options.verify === 'signature' ? [paths.signatures] : [])].map((path) => new OutFile(path));
+  const message = error.message.replace(/^tokenmix: /, '');
+  files[1].write(`${JSON.stringify({ file: input.displayPath, line: 0, field: '(file)', reason: 'unreadable-file', message })}\n`);
+  for (const f of files) f.commit();
+  const bandWriter = new BandRecordWriter(`${paths.bands}.partial`);
+  const bands = bandWriter.close();
+  await rename(`${paths.bands}.partial`, paths.bands);
+  const marker: SignatureMarker = {
+    ...unitIdentity(unit, input.displayPath, ctx.fingerprint), records: 0, problems: 1, blank_lines: 0, without_words: 0, sources: {}, bands,
   };
   await writeShardMarker(paths.marker, marker);
   return marker;

@@ -3,7 +3,10 @@
  * phase.ts), runnable on any thread. Signatures come from the thread that owns the GPU
  * (through the task's link) or, on the CPU backend, from the CPU oracle on this thread.
  */
-import { minhashCpu } from '../cpu/minhash.js';
+import type { Backend } from '../backend.js';
+import type { PhaseTimes } from '../gpu/timing.js';
+import { minhash } from '../kernels/minhash.js';
+import { oph } from '../kernels/oph.js';
 import type { SignRequest, Task, TaskLink } from '../exec/executor.js';
 import type { WorkUnit } from '../exec/units.js';
 import type { FieldMap, ResolvedInput } from '../io/types.js';
@@ -30,9 +33,19 @@ export interface SignatureUnitResult {
   times: NonNullable<SignatureContext['times']>;
 }
 
+/**
+ * Signatures of a batch with the run's sketch: MinHash hashes the word CSR's shingles itself;
+ * one-permutation MinHash takes the shingle sets (the request's `tokens` are then shingle hashes).
+ */
+export function signBatch(backend: Backend, options: ResolvedDedupOptions, request: SignRequest, times?: PhaseTimes): Promise<Uint32Array> {
+  if (options.sketch === 'oph') return oph(backend, { offsets: request.offsets, shingles: request.tokens }, { numHashes: options.numHashes, seed: options.seed }, times);
+  return minhash(backend, request, { ngram: options.ngram, numHashes: options.numHashes, seed: options.seed }, times);
+}
+
+const CPU: Backend = { kind: 'cpu', reason: 'worker thread' };
+
 export function cpuSigner(options: ResolvedDedupOptions): (request: SignRequest) => Promise<Uint32Array> {
-  const params = { ngram: options.ngram, numHashes: options.numHashes, seed: options.seed };
-  return async (request) => minhashCpu(request, params);
+  return (request) => signBatch(CPU, options, request);
 }
 
 export async function runSignatureUnit(task: SignatureUnitTask, link: TaskLink): Promise<SignatureUnitResult> {

@@ -11,7 +11,7 @@ import { parquetMetadataAsync, parquetScan, parquetSchema, type AsyncBuffer, typ
 import { compressors } from 'hyparquet-compressors';
 import { invariant, TokenmixError } from '../errors.js';
 import { BatchBuilder, type BatchOptions } from './batch.js';
-import { openInput, unreadable } from './bytes.js';
+import { corruptFile, openInput } from './bytes.js';
 import { locateColumns, type ColumnRef, valueAt } from './columns.js';
 import { MISSING, strictString } from './fields.js';
 import type { FieldMap, RecordBatch, ResolvedInput } from './types.js';
@@ -29,7 +29,7 @@ export async function* readParquet(input: ResolvedInput, fields: FieldMap, optio
     try {
       metadata = await parquetMetadataAsync(file);
     } catch (error) {
-      throw unreadable(input, 'is not a readable Parquet file (truncated, corrupt or another format?)', error);
+      throw corruptFile(input, 'is not a readable Parquet file (truncated, corrupt or another format?)', error);
     }
     const topLevel = parquetSchema(metadata).children.map((child) => child.element.name);
     const refs = locateColumns(input, fields, topLevel);
@@ -37,7 +37,7 @@ export async function* readParquet(input: ResolvedInput, fields: FieldMap, optio
     const builder = BatchBuilder.forInput(input, fields, options);
 
     const scan = await parquetScan({ file, metadata, columns, compressors, parsers: { stringFromBytes: strictString } })
-      .catch((error: unknown) => { throw unreadable(input, 'is not a readable Parquet file', error); });
+      .catch((error: unknown) => { throw corruptFile(input, 'is not a readable Parquet file', error); });
     const groupStarts = rowGroupStarts(metadata);
     // Progress in bytes, estimated from rows done: index and footer reads come first and
     // out of order, so the furthest byte fetched would jump ahead.
@@ -71,7 +71,7 @@ export async function* readParquet(input: ResolvedInput, fields: FieldMap, optio
           const slices = await Promise.all(columns.map((column) => read(column, rowStart, rowEnd)));
           columns.forEach((column, c) => data.set(column, slices[c]));
         } catch (error) {
-          throw unreadable(input, `could not be decoded (rows ${rowStart}-${rowEnd - 1}, row group ${group})`, error);
+          throw corruptFile(input, `could not be decoded (rows ${rowStart}-${rowEnd - 1}, row group ${group})`, error);
         }
         const get = (ref: ColumnRef | undefined, i: number) => {
           if (ref === undefined) return MISSING;

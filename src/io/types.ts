@@ -78,6 +78,8 @@ export type BadRecord = {
   field: string;
   reason: ProblemReason;
   message: string;
+  /** The record's source when it could still be read (so quarantined records can be told apart by source). */
+  source?: string;
 } & ({ line: number; row?: undefined } | { row: number; line?: undefined });
 
 /**

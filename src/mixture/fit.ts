@@ -23,6 +23,7 @@ import { checkCappedSimplex, linearMinimizerCappedSimplex, projectCappedSimplex 
 import { deriveSeed } from './prng.js';
 import { sampleDirichlet } from './sweep.js';
 import { checkKnownSources, checkWeightValues, weightRecord, type Weights } from './weights.js';
+import { own } from '../dict.js';
 
 // The public API of this module before it was split (re-exported by `index.ts`).
 export { parseExperimentsCsv, type ExperimentTable } from './experiments-csv.js';
@@ -188,8 +189,8 @@ function bounds(sourceNames: string[], options: FitOptions) {
     checkWeightValues(given, `fit ${what}`);
     checkKnownSources(given, sourceNames, `fit ${what}`);
   }
-  const lower = Float64Array.from(sourceNames, (name) => minWeights[name] ?? 0);
-  const upper = Float64Array.from(sourceNames, (name) => Math.min(1, maxWeights[name] ?? 1));
+  const lower = Float64Array.from(sourceNames, (name) => own(minWeights, name) ?? 0);
+  const upper = Float64Array.from(sourceNames, (name) => Math.min(1, own(maxWeights, name) ?? 1));
   checkCappedSimplex(lower, upper, sourceNames);
   return { lower, upper };
 }

@@ -5,7 +5,7 @@
  * ranks, or how often the run was killed and restarted (SPEC §6, §7).
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { TokenmixError } from '../errors.js';
 import type { Backend } from '../backend.js';
@@ -28,6 +28,7 @@ import { createExecutor } from '../exec/local.js';
 import type { TaskHandler } from '../exec/executor.js';
 import { runMapPhase, type CountNewlinesTask } from '../exec/run-units.js';
 import { countNewlines, DEFAULT_UNIT_BYTES, describeUnit, planUnits } from '../exec/units.js';
+import { withOutputFormat } from './output-config.js';
 
 export interface CurateOptions {
   configPath: string;
@@ -47,6 +48,8 @@ export interface CurateOptions {
   log?: (text: string) => void;
   /** Show a live progress line (only on a terminal). */
   progress?: boolean;
+  /** `--output-format`: overrides (or sets) the config's `output.format`. */
+  outputFormat?: string;
   /** 'map': this rank's shards only, never the reduce; 'reduce': only the reduce (every shard must be done). Default 'all'. */
   stage?: 'map' | 'reduce' | 'all';
 }
@@ -104,7 +107,8 @@ export { fieldMap };
 function fingerprint(config: CurateConfig, tokenizer: Tokenizer, inputs: ResolvedInput[], evals: EvalSet[]): string {
   const relevant = {
     version: VERSION,
-    config,
+    // How the curated data is written does not change what the map phase computes.
+    config: { ...config, output: undefined },
     tokenizer: tokenizer.name,
     // Size and modification time: an edited input invalidates completed shards without a full re-read.
     inputs: inputs.map((i) => {
@@ -125,7 +129,8 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
   const log = options.log ?? (() => {});
   const configPath = resolve(options.configPath);
   const baseDir = dirname(configPath);
-  const config = await loadConfig(configPath);
+  const loaded = await loadConfig(configPath);
+  const config = { ...loaded, output: withOutputFormat(loaded.output, options.outputFormat) };
   const rank = options.rank ?? 0;
   const worldSize = options.worldSize ?? 1;
   if (!Number.isInteger(worldSize) || worldSize < 1) throw new TokenmixError(`--world-size must be a positive integer (got ${worldSize})`);
@@ -188,6 +193,9 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
 
   // Reduce phase.
   const started = performance.now();
+  // The manifest says the outputs are complete: the previous one goes before any is rewritten.
+  const manifestPath = join(outDir, 'manifest.json');
+  await rm(manifestPath, { force: true });
   const decisions = await decide(config, inputs, complete, workDir, options.backend, options.reducePartitionRecords);
   const reduce = { config, fields: fieldMap(config), inputs, markers: complete, decisions, workDir, outDir };
   const near = await nearDedupStage(reduce, options.backend, options.workers);
@@ -211,7 +219,6 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
         : null,
     outputs: near ? [...accounting.files, await describeFile(outDir, 'clusters.jsonl')].sort((a, b) => (a.path < b.path ? -1 : 1)) : accounting.files,
   };
-  const manifestPath = join(outDir, 'manifest.json');
   await writeOutput(outDir, manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
   // What differs between equivalent runs (backend, timing) stays out of the manifest.
   await writeFile(

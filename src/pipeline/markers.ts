@@ -7,6 +7,8 @@ import { statSync } from 'node:fs';
 import { TokenmixError } from '../errors.js';
 import { contentHash } from '../io/index.js';
 import type { ResolvedInput } from '../io/types.js';
+import { dict } from '../dict.js';
+import type { WorkUnit } from '../exec/units.js';
 
 /**
  * The marker at `path` if it was made with `fingerprint`; null when there is none. A marker of
@@ -19,8 +21,14 @@ export async function readShardMarker<T extends { fingerprint: string }>(path: s
   } catch {
     return null;
   }
-  const marker = JSON.parse(text) as T;
-  if (marker.fingerprint !== fingerprint) throw new TokenmixError(stale);
+  let marker: T;
+  try {
+    marker = JSON.parse(text) as T;
+  } catch {
+    // Markers are renamed into place whole, so an unreadable one was damaged outside tokenmix.
+    throw new TokenmixError(`${path} is not a valid shard marker (empty or damaged); delete it to redo that shard, or use a new --out directory`, { where: path });
+  }
+  if (marker === null || typeof marker !== 'object' || marker.fingerprint !== fingerprint) throw new TokenmixError(stale);
   return marker;
 }
 
@@ -32,7 +40,7 @@ export async function writeShardMarker(path: string, marker: { fingerprint: stri
 
 /** A copy of `record` with its keys in sorted order (stable JSON whatever the insertion order). */
 export function sortedKeys<T>(record: Record<string, T>): Record<string, T> {
-  const out: Record<string, T> = {};
+  const out: Record<string, T> = dict();
   for (const key of Object.keys(record).sort()) out[key] = record[key];
   return out;
 }
@@ -64,4 +72,9 @@ export function describeInputs(inputs: ResolvedInput[], counts: InputCounts[]) {
       blank_lines: counts[i].blank_lines,
     })),
   );
+}
+
+/** The fields that tie a unit's marker to its input, part, range and run (curate and dedup alike). */
+export function unitIdentity(unit: WorkUnit, file: string, fingerprint: string) {
+  return { shard: unit.input, part: unit.part, parts: unit.parts, range: unit.range ?? null, file, fingerprint };
 }

@@ -10,6 +10,7 @@
 import { TokenmixError } from '../errors.js';
 import type { Schedule } from '../mixture/weights.js';
 import { BASELINE_KINDS } from '../mixture/baselines.js';
+import { dict } from '../dict.js';
 import type { CurateConfig } from './config.js';
 
 /** The config without its mixture keys: everything curation depends on. */
@@ -79,9 +80,21 @@ function positive(value: unknown, key: string, integer = false): number {
   return value;
 }
 
+/** Token budgets above 2^53 are not exact integers (and no training run is that large). */
+export const MAX_BUDGET_TOKENS = 2 ** 53;
+/** Largest `budget_tokens` that `materialize` writes without `materialize.max_tokens` (a trillion). */
+export const DEFAULT_MATERIALIZE_MAX_TOKENS = 1e12;
+/** Largest `sweep.candidates`. */
+export const MAX_SWEEP_CANDIDATES = 1_000_000;
+
+function atMost(value: number, limit: number, key: string, why: string): number {
+  if (value > limit) throw new TokenmixError(`config: "${key}" is ${value}, more than the limit of ${limit}: ${why}`);
+  return value;
+}
+
 function weightMap(value: unknown, key: string): Record<string, number> {
   if (!isObject(value)) fail(key, 'an object of { name: number }', value);
-  const out: Record<string, number> = {};
+  const out: Record<string, number> = dict();
   for (const name of Object.keys(value).sort()) {
     const w = value[name];
     if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) fail(`${key}.${name}`, 'a number >= 0', w);
@@ -95,6 +108,9 @@ export function parseMixtureConfig(raw: Record<string, unknown>, seed: number): 
     throw new TokenmixError('config: "budget_tokens" is required for tokenmix mix (the total training budget in tokens, e.g. 1e12)');
   }
   const budget = positive(raw.budget_tokens, 'budget_tokens');
+  if (budget > MAX_BUDGET_TOKENS) {
+    throw new TokenmixError(`config: "budget_tokens" is ${budget}, more than ${MAX_BUDGET_TOKENS} (2^53, where token counts stop being exact integers); a typo? e.g. 1e12 is a trillion tokens`);
+  }
   let schedule: Schedule | null = null;
   if (raw.schedule !== undefined) {
     if (!Array.isArray(raw.schedule) || raw.schedule.length === 0) fail('schedule', 'a non-empty list of { "fraction", "weights" }', raw.schedule);
@@ -149,7 +165,8 @@ export function parseMixtureConfig(raw: Record<string, unknown>, seed: number): 
     if (!isObject(s)) fail('sweep', 'true or an object { "candidates"?, "concentration"?, "seed"? }', s);
     allowOnly(s, 'sweep', ['candidates', 'concentration', 'seed']);
     sweep = {
-      candidates: s.candidates === undefined ? 256 : positive(s.candidates, 'sweep.candidates', true),
+      candidates: s.candidates === undefined ? 256 : atMost(positive(s.candidates, 'sweep.candidates', true), MAX_SWEEP_CANDIDATES, 'sweep.candidates',
+        'each candidate is a full evaluation over sources × vocabulary, so more would not finish in a run; sweep in several runs with different "sweep.seed"'),
       concentration: s.concentration === undefined ? 1 : positive(s.concentration, 'sweep.concentration'),
       seed: s.seed === undefined ? seed : positive(s.seed, 'sweep.seed', true),
     };
@@ -157,8 +174,8 @@ export function parseMixtureConfig(raw: Record<string, unknown>, seed: number): 
   let materialize: MixtureConfig['materialize'] = null;
   if (raw.materialize !== undefined && raw.materialize !== false) {
     const m = raw.materialize === true ? {} : raw.materialize;
-    if (!isObject(m)) fail('materialize', 'true or an object { "format"?, "docs_per_shard"?, "eod_token"? }', m);
-    allowOnly(m, 'materialize', ['format', 'docs_per_shard', 'eod_token']);
+    if (!isObject(m)) fail('materialize', 'true or an object { "format"?, "docs_per_shard"?, "eod_token"?, "max_tokens"? }', m);
+    allowOnly(m, 'materialize', ['format', 'docs_per_shard', 'eod_token', 'max_tokens']);
     const format = m.format ?? 'jsonl';
     if (!(MATERIALIZE_FORMATS as readonly unknown[]).includes(format)) fail('materialize.format', MATERIALIZE_FORMATS.map((f) => `"${f}"`).join(', '), format);
     if (m.eod_token !== undefined) {
@@ -170,6 +187,15 @@ export function parseMixtureConfig(raw: Record<string, unknown>, seed: number): 
       docs_per_shard: m.docs_per_shard === undefined ? 100_000 : positive(m.docs_per_shard, 'materialize.docs_per_shard', true),
       ...(m.eod_token !== undefined ? { eod_token: m.eod_token as number } : {}),
     };
+    // The plan writes one line per sampled document until the budget is reached: a budget
+    // typo (1e30) would fill the disk, so a large one must be asked for explicitly.
+    const maxTokens = m.max_tokens === undefined ? DEFAULT_MATERIALIZE_MAX_TOKENS : positive(m.max_tokens, 'materialize.max_tokens');
+    if (budget > maxTokens) {
+      throw new TokenmixError(
+        `config: "materialize" would write a plan of budget_tokens = ${budget} tokens, more than "materialize.max_tokens" = ${maxTokens} ` +
+          `(the plan and mixed shards grow with the budget); check budget_tokens, or set "materialize.max_tokens" to at least ${budget} if you mean it`,
+      );
+    }
   }
   const epochCap = raw.epoch_cap === undefined ? 4 : positive(raw.epoch_cap, 'epoch_cap');
   return {

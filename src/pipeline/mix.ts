@@ -103,7 +103,7 @@ export async function checkedMixConfig(configPath: string) {
   const evals = await readEvalSets(config.evals, baseDir);
   if (evals.length === 0) throw new TokenmixError(`${configPath}: tokenmix mix needs eval sets: add "evals": { name: path } (a text file per eval domain)`);
   for (const name of Object.keys(mixConfig.eval_weights ?? {})) {
-    if (!config.evals[name]) throw new TokenmixError(`${configPath}: eval_weights names "${name}", which is not in evals (${Object.keys(config.evals).join(', ')})`);
+    if (!Object.hasOwn(config.evals, name)) throw new TokenmixError(`${configPath}: eval_weights names "${name}", which is not in evals (${Object.keys(config.evals).join(', ')})`);
   }
   let law: { file: string; sha256: string; law: FittedLaw } | null = null;
   if (mixConfig.optimize?.law) {

@@ -2,8 +2,9 @@
  * The near-dedup stage of `tokenmix curate` (config `dedup.near`, SPEC §2): the documents that
  * survive the earlier stages are written, per input shard and in input order, to work files,
  * and the `tokenmix dedup` engine (src/dedup: MinHash on the backend, LSH aimed below the
- * threshold, exact-Jaccard verification, union-find, keep rule) runs over them. Its drop lists
- * mark the near duplicates; its clusters become DIR/clusters.jsonl.
+ * threshold, exact-Jaccard verification, union-find, cluster rule `dedup.near.cluster`, keep
+ * rule) runs over them. Its drop lists mark the near duplicates; its clusters become
+ * DIR/clusters.jsonl.
  *
  * Exact dedup has already run, so what dedup reports here is near duplicates (identical texts
  * after shingle normalization, e.g. differing only in punctuation, count as J = 1).
@@ -31,6 +32,8 @@ export interface NearDedupOutcome {
   documents_in_clusters: number;
   largest_cluster: number;
   removed: number;
+  /** The rule that ran and what each rule removes (src/dedup/cover.ts). */
+  cluster_rule: DedupManifest['cluster_rule'];
 }
 
 /** Rows of a shard whose fate is still `kept`, by intermediate line order. */
@@ -60,7 +63,9 @@ export async function nearDedupStage(
     const file = join(nearDir, 'input', `${String(shard).padStart(5, '0')}.jsonl`);
     files.push(file);
     const out = createWriteStream(file);
-    for await (const batch of readRecords(inputs[shard], fields, { batchSize: config.batch_size })) {
+    // A file quarantined whole (damaged) has no survivors and must not be read again.
+    const batches = rows.size === 0 ? [] : readRecords(inputs[shard], fields, { batchSize: config.batch_size });
+    for await (const batch of batches) {
       for (let i = 0; i < batch.length; i++) {
         if (!rows.has(batch.rows[i])) continue;
         const line = JSON.stringify({ id: batch.ids[i], source: batch.sources[i], text: batch.texts[i], ...(score ? { score: batch.scores[score][i] } : {}) });
@@ -80,6 +85,7 @@ export async function nearDedupStage(
       ...(near.bands !== undefined && near.rows !== undefined ? { bands: near.bands, rows: near.rows } : {}),
       seed: config.seed,
       keep: config.dedup.keep,
+      cluster: near.cluster,
       ...(config.dedup.keep === 'best-quality' && score ? { qualityField: 'score' } : {}),
       batchSize: config.batch_size,
       ...(workers !== undefined ? { workers } : {}),
@@ -114,5 +120,6 @@ export async function nearDedupStage(
     documents_in_clusters: totals.docs_in_clusters,
     largest_cluster: totals.largest_cluster,
     removed: dropped.size,
+    cluster_rule: result.manifest.cluster_rule,
   };
 }

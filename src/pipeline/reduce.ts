@@ -20,6 +20,7 @@ import type { ResolvedInput } from '../io/types.js';
 import { checkQualitySources, type CurateConfig } from './config.js';
 import type { ShardMarker, ShardRecord } from './shard.js';
 import { chunked, shardRecords } from './records.js';
+import { dict, own } from '../dict.js';
 import { join } from 'node:path';
 import { KeyPartitions, partitionCount, RECORDS_PER_PARTITION } from './key-partitions.js';
 
@@ -64,7 +65,7 @@ export async function decide(
   const sources = [...new Set(markers.flatMap((m) => Object.keys(m.sources)))].sort();
   const sourceIndex = new Map(sources.map((s, i) => [s, i]));
   const quality = config.filters.quality;
-  checkQualitySources(quality, sources);
+  checkQualitySources(quality, sources, markers.flatMap((m) => m.quarantined_sources ?? []));
   const fates = markers.map((m) => new Uint8Array(m.records + m.problems));
   const partitions = partitionCount(markers.reduce((sum, m) => sum + m.records, 0), recordsPerPartition);
 
@@ -105,14 +106,14 @@ export async function decide(
   const final = Float32Array.from(fixed);
   if (quality && totals) {
     const edges = histogramEdges(histogramSpec);
-    const applied: Record<string, number | null> = {};
-    const byBin: Record<string, number[]> = {};
+    const applied: Record<string, number | null> = dict();
+    const byBin: Record<string, number[]> = dict();
     for (const [s, name] of sources.entries()) {
       const row = totals.histogram.subarray(s * histogramSpec.bins, (s + 1) * histogramSpec.bins);
       byBin[name] = Array.from(row);
       // Report thresholds as the user wrote them (f64); the kernel compares their f32 value.
-      let reported: number | null = quality.thresholds[name] ?? null;
-      const p = quality.top_fraction[name];
+      let reported: number | null = own(quality.thresholds, name) ?? null;
+      const p = own(quality.top_fraction, name);
       if (p !== undefined) {
         const choice = topTokensThreshold(row, edges, p);
         // Bin 0 also holds scores below histogram.min: cutting at edges[0] would drop those

@@ -9,11 +9,11 @@
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { TokenmixError } from '../errors.js';
-import { readShardMarker, sortedKeys, writeShardMarker, type ShardMarkerBase } from './markers.js';
+import { InputCorruptError, TokenmixError } from '../errors.js';
+import { readShardMarker, sortedKeys, unitIdentity, writeShardMarker, type ShardMarkerBase } from './markers.js';
 import { readRecords } from '../io/index.js';
 import type { ResolvedInput, FieldMap } from '../io/types.js';
 import type { Tokenizer } from '../text/tokenizer.js';
@@ -22,6 +22,7 @@ import { heuristicVerdict } from '../filters/heuristics.js';
 import type { ContaminationIndex } from '../filters/contamination.js';
 import { scoreField, type CurateConfig } from './config.js';
 import type { Progress } from './progress.js';
+import { dict, own } from '../dict.js';
 import { unitPart, type WorkUnit } from '../exec/units.js';
 
 /** One line of a shard's intermediate file. */
@@ -45,12 +46,16 @@ export interface UnitMarker extends ShardMarkerBase {
   parts: number;
   range: WorkUnit['range'] | null;
   sources: Record<string, number>;
+  /** Sources of quarantined records, where readable: a threshold may name a source whose every record was quarantined. */
+  quarantined_sources?: string[];
   intermediate_sha256: string;
 }
 
 /** An input shard's facts: its units' markers added up, and their intermediates in order. */
 export interface ShardMarker extends ShardMarkerBase {
   sources: Record<string, number>;
+  /** Its units' quarantined sources (see UnitMarker). */
+  quarantined_sources?: string[];
   /** Intermediate files (relative to the work directory), in part order. */
   intermediates: string[];
 }
@@ -75,8 +80,9 @@ export async function readUnitMarker(workDir: string, unit: WorkUnit, fingerprin
 
 /** The shard marker of input `input` from its units' markers (all present), in part order. */
 export function shardMarker(workDir: string, units: WorkUnit[], markers: UnitMarker[]): ShardMarker {
-  const sources: Record<string, number> = {};
-  for (const m of markers) for (const [name, n] of Object.entries(m.sources)) sources[name] = (sources[name] ?? 0) + n;
+  const sources: Record<string, number> = dict();
+  for (const m of markers) for (const [name, n] of Object.entries(m.sources)) sources[name] = (own(sources, name) ?? 0) + n;
+  const quarantined = [...new Set(markers.flatMap((m) => m.quarantined_sources ?? []))].sort();
   return {
     shard: units[0].input,
     file: markers[0].file,
@@ -85,6 +91,7 @@ export function shardMarker(workDir: string, units: WorkUnit[], markers: UnitMar
     problems: markers.reduce((a, m) => a + m.problems, 0),
     blank_lines: markers.reduce((a, m) => a + m.blank_lines, 0),
     sources: sortedKeys(sources),
+    ...(quarantined.length > 0 ? { quarantined_sources: quarantined } : {}),
     intermediates: units.map((u) => unitPaths(workDir, u).relative),
   };
 }
@@ -120,7 +127,8 @@ export async function processUnit(input: ResolvedInput, unit: WorkUnit, firstLin
   // The score that the quality filter and `keep: best-quality` use (see scoreField in config.ts).
   const qualityField = scoreField(ctx.config);
   const heuristics = ctx.config.filters.heuristics;
-  const sources: Record<string, number> = {};
+  const sources: Record<string, number> = dict();
+  const quarantinedSources = new Set<string>();
   let records = 0;
   let problems = 0;
   let blankLines = 0;
@@ -133,6 +141,7 @@ export async function processUnit(input: ResolvedInput, unit: WorkUnit, firstLin
         if (ctx.config.on_error === 'fail') {
           throw new TokenmixError(`${p.message} (or set "on_error": "quarantine" to set such records aside and count them)`);
         }
+        if (p.source !== undefined) quarantinedSources.add(p.source);
         const row = p.line ?? p.row;
         lines.push({ row, text: JSON.stringify({ row, problem: p.reason, field: p.field, message: p.message } satisfies ShardRecord) });
       }
@@ -149,7 +158,7 @@ export async function processUnit(input: ResolvedInput, unit: WorkUnit, firstLin
           hash: exactHash(text),
           eval_like: ctx.contamination ? ctx.contamination.flags(text) : false,
         };
-        sources[source] = (sources[source] ?? 0) + 1;
+        sources[source] = (own(sources, source) ?? 0) + 1;
         lines.push({ row: record.row, text: JSON.stringify(record) });
       }
       lines.sort((a, b) => a.row - b.row);
@@ -164,21 +173,42 @@ export async function processUnit(input: ResolvedInput, unit: WorkUnit, firstLin
     await once(out, 'finish');
   } catch (error) {
     out.destroy();
-    throw error;
+    if (!(error instanceof InputCorruptError) || ctx.config.on_error !== 'quarantine') throw error;
+    return quarantineUnit(input, unit, ctx, error);
   }
   await rename(temp, paths.records);
   const marker: UnitMarker = {
-    shard: unit.input,
-    part: unit.part,
-    parts: unit.parts,
-    range: unit.range ?? null,
-    file: input.displayPath,
-    fingerprint: ctx.fingerprint,
+    ...unitIdentity(unit, input.displayPath, ctx.fingerprint),
     records,
     problems,
     blank_lines: blankLines,
     sources: sortedKeys(sources),
+    ...(quarantinedSources.size > 0 ? { quarantined_sources: [...quarantinedSources].sort() } : {}),
     intermediate_sha256: digest.digest('hex'),
+  };
+  await writeShardMarker(paths.marker, marker);
+  return marker;
+}
+
+/**
+ * A damaged file (bad checksum, truncated, garbage) under `on_error: quarantine`: what this
+ * unit read before the damage is discarded, since nothing proves it sound, and the unit (the
+ * whole file, or its part when the file is split) becomes one quarantine entry
+ * (`field: "(file)"`, reason `unreadable-file`, row 0).
+ */
+async function quarantineUnit(input: ResolvedInput, unit: WorkUnit, ctx: ShardContext, error: InputCorruptError): Promise<UnitMarker> {
+  const paths = unitPaths(ctx.workDir, unit);
+  const entry: ShardRecord = { row: 0, problem: 'unreadable-file', field: '(file)', message: error.message.replace(/^tokenmix: /, '') };
+  const line = `${JSON.stringify(entry)}\n`;
+  await writeFile(`${paths.records}.partial`, line);
+  await rename(`${paths.records}.partial`, paths.records);
+  const marker: UnitMarker = {
+    ...unitIdentity(unit, input.displayPath, ctx.fingerprint),
+    records: 0,
+    problems: 1,
+    blank_lines: 0,
+    sources: {},
+    intermediate_sha256: createHash('sha256').update(line).digest('hex'),
   };
   await writeShardMarker(paths.marker, marker);
   return marker;

@@ -5,6 +5,7 @@
 import { formatNumber, formatPercent } from './format.js';
 import { barPerCategory, categoryPositions, groupedPositions, MARKER_COLOR, MUTED_COLOR, SERIES_PALETTE, sourceColor, stackLayers, type MarkerSpec, type PlotSpec } from './plot-spec.js';
 import { asArray, asNumber, asRecord, asString, at, numberMap, type JsonRecord } from './read.js';
+import { own } from '../dict.js';
 
 export interface ScheduleStage {
   name: string;
@@ -43,7 +44,7 @@ export function weightsPlot(manifest: JsonRecord, sources: readonly string[]): P
   // A stepped path holds each value until the next x; the last point closes the final stage.
   const layers = names.map((source) => ({
     label: source,
-    values: boundaries.map((_, k) => schedule[Math.min(k, schedule.length - 1)].weights[source] ?? 0),
+    values: boundaries.map((_, k) => own(schedule[Math.min(k, schedule.length - 1)].weights, source) ?? 0),
     color: sourceColor(sources, source),
   }));
   const series = stackLayers(layers, 'stepped');
@@ -84,7 +85,7 @@ export function lossesPlot(manifest: JsonRecord): PlotSpec | null {
     y: { label: 'loss (nats/token)', format: 'number' },
     series: rows.map((row, group) => {
       const values: Array<number | null> = grid.x.map(() => null);
-      evals.forEach((name, category) => (values[grid.slot(category, group)] = row.losses[name] ?? null));
+      evals.forEach((name, category) => (values[grid.slot(category, group)] = own(row.losses, name) ?? null));
       return { label: row.label, values, style: 'points' as const, color: SERIES_PALETTE[group % SERIES_PALETTE.length] };
     }),
     markers: [],
@@ -96,13 +97,13 @@ export function repetitionPlot(manifest: JsonRecord, sources: readonly string[])
   const rho = numberMap(at(manifest, 'diagnostics', 'repetition_pressure'));
   if (!rho) return null;
   const names = sourcesOf(sources, rho);
-  const series = barPerCategory(names, names.map((s) => rho[s] ?? null), (s) => sourceColor(sources, s));
+  const series = barPerCategory(names, names.map((s) => own(rho, s) ?? null), (s) => sourceColor(sources, s));
   const optimized = numberMap(at(manifest, 'optimized', 'diagnostics', 'repetition_pressure'));
-  if (optimized) series.push({ label: 'optimized weights', values: names.map((s) => optimized[s] ?? null), style: 'points', color: SERIES_PALETTE[0] });
+  if (optimized) series.push({ label: 'optimized weights', values: names.map((s) => own(optimized, s) ?? null), style: 'points', color: SERIES_PALETTE[0] });
   const cap = asNumber(at(manifest, 'diagnostics', 'epoch_cap'));
   const markers: MarkerSpec[] = [{ axis: 'y', value: 1, label: '1 epoch', color: MUTED_COLOR }];
   if (cap !== undefined) markers.push({ axis: 'y', value: cap, label: `epoch cap ${formatNumber(cap)}`, color: MARKER_COLOR });
-  const over = names.filter((s) => cap !== undefined && (rho[s] ?? 0) > cap);
+  const over = names.filter((s) => cap !== undefined && (own(rho, s) ?? 0) > cap);
   return {
     name: 'repetition',
     title: `Repetition pressure ρ (expected epochs)${over.length ? ` — ${over.length} source${over.length === 1 ? '' : 's'} over the cap` : ''}`,
@@ -119,7 +120,7 @@ function contaminationTerms(diagnostics: unknown, weights: Record<string, number
   const leak = numberMap(at(diagnostics, 'leak_tokens'));
   const retained = numberMap(at(diagnostics, 'retained_tokens'));
   if (!leak || !retained || !weights) return undefined;
-  return names.map((s) => (retained[s] ? ((weights[s] ?? 0) * (leak[s] ?? 0)) / retained[s] : null));
+  return names.map((s) => (retained[s] ? ((own(weights, s) ?? 0) * (own(leak, s) ?? 0)) / retained[s] : null));
 }
 
 /**

@@ -103,8 +103,18 @@ describe('exact and near composition, keep rules', () => {
     ]);
     const lines = readFileSync(join(dir, 'clusters.jsonl'), 'utf8').split('\n').filter(Boolean);
     expect(lines[0]).toBe('{"id":"z-a0","cluster":0,"kept":true}');
-    for (const line of lines) expect(Object.keys(JSON.parse(line))).toEqual(['id', 'cluster', 'kept']);
-    expect(manifest.totals).toMatchObject({ docs_in: 11, docs_out: 6, clusters: 4, clusters_exact: 2, clusters_near: 2, removed_exact: 2, removed_near: 3, without_words: 3 });
+    for (const line of lines) {
+      const record = JSON.parse(line);
+      expect(Object.keys(record)).toEqual(record.kept ? ['id', 'cluster', 'kept'] : ['id', 'cluster', 'kept', 'of', 'jaccard']);
+    }
+    // Under cover a removed record's rule is its relation to the kept record it duplicates:
+    // y-a1 has z-a0's text (exact) although its cluster also holds x-a2 (near).
+    expect(manifest.totals).toMatchObject({ docs_in: 11, docs_out: 6, clusters: 4, clusters_exact: 2, clusters_near: 2, removed_exact: 3, removed_near: 2, without_words: 3 });
+    const removed = Object.fromEntries(lines.map((l) => JSON.parse(l)).filter((r) => !r.kept).map((r) => [r.id, [r.of, r.jaccard]]));
+    expect(removed).toMatchObject({ 'y-a1': ['z-a0', 1], 'b1': ['b0', expect.any(Number)], 'c1': ['c0', 1], 'd1': ['d0', 1] });
+    expect(removed['x-a2'][0]).toBe('z-a0');
+    expect(removed['x-a2'][1]).toBeGreaterThanOrEqual(0.8);
+    expect(removed['x-a2'][1]).toBeLessThan(1);
     expect(manifest.sources.code).toMatchObject({ docs_in: 2, docs_out: 1, doc_acceptance: 0.5 });
     // Keep and drop lists account for every record.
     const keep = readFileSync(join(dir, 'keep', '00000-composition.jsonl'), 'utf8').split('\n').filter(Boolean);

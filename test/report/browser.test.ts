@@ -113,7 +113,7 @@ describe.skipIf(!haveChromium)(`report in a browser${haveChromium ? '' : ` (skip
   it('renders the dedup report: cluster sizes and S-curve', async () => {
     const { page, problems } = await open(runs.dedup);
     const plots = await plotCanvases(page);
-    expect(plots.map((p) => p.id)).toEqual(['plot-funnel-docs', 'plot-funnel-tokens', 'plot-clusters', 'plot-lsh-scurve']);
+    expect(plots.map((p) => p.id)).toEqual(['plot-funnel-docs', 'plot-funnel-tokens', 'plot-clusters', 'plot-lsh-scurve', 'plot-cluster-rule']);
     for (const p of plots) expect(p.inked, `${p.id} has nothing drawn`).toBeGreaterThan(1000);
     expect(problems).toEqual([]);
     await page.close();
