@@ -1,7 +1,9 @@
 import { releaseBackend } from '../backend.js';
 import { curate } from '../pipeline/curate.js';
 import { writeReport } from '../report/index.js';
+import { resolve } from 'node:path';
 import { ExitCode, type CliIo } from './io.js';
+import { executorOf, submitRun } from './submit.js';
 import { RUN_HELP, RUN_OPTIONS, openBackend, parse, checkedRunArgs } from './options.js';
 
 const HELP = [
@@ -26,6 +28,8 @@ export async function curateCommand(args: string[], io: CliIo): Promise<number> 
     return ExitCode.ok;
   }
   const run = await checkedRunArgs('curate', values);
+  const executor = executorOf(values);
+  if (executor !== 'local') return submitRun(executor, { command: 'curate', configPath: resolve(run.configPath), outDir: resolve(run.outDir), unitBytes: run.unitBytes }, values, io);
   const { rank } = run;
   const backend = await openBackend(values, io);
   try {

@@ -1,11 +1,12 @@
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { writeReport } from '../report/index.js';
 import { releaseBackend } from '../backend.js';
 import { dedup, type DedupOptions } from '../dedup/index.js';
 import { TokenmixError } from '../errors.js';
 import { terminalProgressFactory } from '../pipeline/progress.js';
 import { ExitCode, type CliIo } from './io.js';
-import { BACKEND_HELP, BACKEND_OPTIONS, intOption, openBackend, parse, WORKER_HELP, WORKER_OPTIONS, workerArgs } from './options.js';
+import { BACKEND_HELP, BACKEND_OPTIONS, EXECUTOR_HELP, EXECUTOR_OPTIONS, intOption, openBackend, parse, WORKER_HELP, WORKER_OPTIONS, workerArgs } from './options.js';
+import { executorOf, submitRun } from './submit.js';
 
 const HELP = [
   'Usage: tokenmix dedup --input PATH... --out DIR [options]',
@@ -49,6 +50,7 @@ const HELP = [
   '  --keep-work             keep the intermediate files (DIR/.tokenmix-dedup)',
   '  --no-report             do not write DIR/report.html',
   ...BACKEND_HELP,
+  ...EXECUTOR_HELP,
 ].join('\n');
 
 function numberOption(value: string | undefined, name: string): number | undefined {
@@ -91,6 +93,7 @@ export async function dedupCommand(args: string[], io: CliIo): Promise<number> {
     'keep-work': { type: 'boolean' },
     'no-report': { type: 'boolean' },
     ...BACKEND_OPTIONS,
+    ...EXECUTOR_OPTIONS,
   });
   if (values.help) {
     io.out(HELP);
@@ -132,6 +135,12 @@ export async function dedupCommand(args: string[], io: CliIo): Promise<number> {
     ...workerArgs(values),
     ...(values['memory-mb'] !== undefined ? { workerMemoryMb: intOption(values['memory-mb'], 'memory-mb', 1024, 1) } : {}),
   };
+  const executor = executorOf(values);
+  if (executor !== 'local') {
+    // Worker settings say how tasks run, not what they compute: the plan keeps them apart.
+    const { rank: _rank, worldSize: _worldSize, workers: _workers, workerMemoryMb: _memory, ...planned } = options;
+    return submitRun(executor, { command: 'dedup', options: { ...planned, baseDir: process.cwd(), outDir: resolve(options.outDir) } }, values, io);
+  }
   const backend = await openBackend(values, io);
   try {
     const result = await dedup(options, backend, { log: io.err, progress: io.interactive ? terminalProgressFactory(io.err) : undefined });

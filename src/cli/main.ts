@@ -29,6 +29,18 @@ const COMMANDS: Record<string, Command> = {
     summary: 'write DIR/report.html: a self-contained page of plots and tables from a run\'s manifest',
     run: async (args, io) => (await import('./report.js')).reportCommand(args, io),
   },
+  'run-task': {
+    summary: 'run one task (map I, or the reduce) of the run planned in DIR: what Slurm, Kubernetes or a loop runs',
+    run: async (args, io) => (await import('./run-task.js')).runTaskCommand(args, io),
+  },
+  status: {
+    summary: 'per stage of a planned run: tasks done, running, failed, missing, with the log of each failed task',
+    run: async (args, io) => (await import('./status.js')).statusCommand(args, io),
+  },
+  retry: {
+    summary: 'resubmit to Slurm only the failed and missing tasks of a planned run, and its reduce',
+    run: async (args, io) => (await import('./retry.js')).retryCommand(args, io),
+  },
   fit: {
     summary: 'fit mixture laws (exponential + linear) to your own proxy-model runs (CSV) and optimize them',
     run: async (args, io) => (await import('./fit.js')).fitCommand(args, io),

@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { writeReport } from '../report/index.js';
 import { formatNumber, plural } from './format.js';
 import { ExitCode, type CliIo } from './io.js';
+import { executorOf, submitRun } from './submit.js';
 import { RUN_HELP, RUN_OPTIONS, openBackend, parse, checkedRunArgs } from './options.js';
 
 const HELP = [
@@ -41,6 +42,11 @@ export async function mixCommand(args: string[], io: CliIo): Promise<number> {
   }
   // Mixture keys, eval sets and a fitted law are checked before the GPU is opened.
   await checkedMixConfig(resolve(run.configPath));
+  const executor = executorOf(values);
+  if (executor !== 'local') {
+    if (values.from) throw new TokenmixError(`mix --from re-mixes a curated directory here: --executor ${executor} does not apply (it splits curation)`);
+    return submitRun(executor, { command: 'mix', configPath: resolve(run.configPath), outDir: resolve(run.outDir), unitBytes: run.unitBytes }, values, io);
+  }
   const backend = await openBackend(values, io);
   try {
     const result = await mix({

@@ -22,6 +22,52 @@ export const BACKEND_HELP = [
   "  --verbose               also print the native WebGPU library's adapter-probe messages",
 ];
 
+/** Slurm resources of each task (also taken by tokenmix retry). */
+export const SLURM_OPTIONS = {
+  partition: { type: 'string' },
+  time: { type: 'string' },
+  'cpus-per-task': { type: 'string' },
+  mem: { type: 'string' },
+  gres: { type: 'string' },
+  throttle: { type: 'string' },
+  'sbatch-arg': { type: 'string', multiple: true },
+  'task-setup': { type: 'string' },
+  'reduce-time': { type: 'string' },
+  'reduce-cpus-per-task': { type: 'string' },
+  'reduce-mem': { type: 'string' },
+  'reduce-gres': { type: 'string' },
+} as const satisfies ParseArgsConfig['options'];
+
+/** Where the work runs: here, or as Slurm job arrays (curate, mix, dedup). */
+export const EXECUTOR_OPTIONS = {
+  executor: { type: 'string' },
+  tasks: { type: 'string' },
+  wait: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  ...SLURM_OPTIONS,
+} as const satisfies ParseArgsConfig['options'];
+
+export const SLURM_HELP = [
+  '  --partition P --time T --cpus-per-task N --mem M --gres G   resources of each Slurm task',
+  '  --throttle N            run at most N tasks of an array at once (the array\'s %N)',
+  '  --sbatch-arg ARG        extra sbatch argument, written with = (--sbatch-arg=-Aproj: account',
+  '                          proj); repeatable',
+  '  --task-setup CMD        shell line each task runs first (e.g. "module load nodejs")',
+  '  --reduce-time T --reduce-cpus-per-task N --reduce-mem M --reduce-gres G   the reduce job\'s',
+  '                          own resources (default: as the map tasks)',
+];
+
+export const EXECUTOR_HELP = [
+  '  --executor local|slurm|plan  run here (default); or plan the run in DIR/.tokenmix/plan.json',
+  '                          and submit one Slurm job array per stage (map tasks, then the',
+  '                          reduce); or only plan it, for another engine (tokenmix run-task)',
+  '  --tasks N               map tasks of a planned run (default: one per 256 MiB of input, at',
+  '                          most one per input file)',
+  '  --wait                  follow the Slurm jobs, print progress, exit 0 only if the run completed',
+  '  --dry-run               print the Slurm scripts and sbatch commands; submit nothing',
+  ...SLURM_HELP,
+];
+
 type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 const HELP_OPTION = { help: { type: 'boolean', short: 'h' } } as const;
 
@@ -99,6 +145,7 @@ export const RUN_OPTIONS = {
   ...WORKER_OPTIONS,
   'output-format': { type: 'string' },
   ...BACKEND_OPTIONS,
+  ...EXECUTOR_OPTIONS,
 } as const satisfies ParseArgsConfig['options'];
 
 export const RUN_HELP = [
@@ -113,6 +160,7 @@ export const RUN_HELP = [
   '  --output-format F       write the curated records under DIR/data/ as F: input, jsonl, jsonl.gz,',
   '                          jsonl.zst or parquet (overrides the config\'s output.format)',
   ...BACKEND_HELP,
+  ...EXECUTOR_HELP,
 ];
 
 export interface RunArgs extends WorkerArgs {

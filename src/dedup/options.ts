@@ -64,6 +64,8 @@ export interface DedupOptions {
   workerMemoryMb?: number;
   /** Target size of a work unit in bytes (default 64 MiB): big files split into parts. */
   unitBytes?: number;
+  /** 'map': signatures of this rank's shards only; 'reduce': grouping and outputs only. Default 'all'. */
+  stage?: 'map' | 'reduce' | 'all';
   /** Keep the intermediate files after a complete run (default: delete them). */
   keepWork?: boolean;
 }

@@ -227,7 +227,7 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
     {
       units,
       inputs,
-      mine: (unit) => unit.input % worldSize === rank,
+      mine: (unit) => request.stage !== 'reduce' && unit.input % worldSize === rank,
       finished: (unit) => readSignatureMarker(workDir, unit, fingerprint),
       lines: (m) => m.records + m.problems + m.blank_lines,
       task: (unit, firstLine): SignatureUnitTask => ({
@@ -260,10 +260,12 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
     times.gpuBusyMs = busy.busyMs;
   }
   const pendingInputs = [...new Set(units.filter((u) => outcome.markers[u.index] === null).map((u) => u.input))];
-  if (pendingInputs.length > 0) return { status: 'partial', pendingShards: pendingInputs, completedShards: inputs.length - pendingInputs.length };
+  // A scheduler runs the reduce as its own job: a map task never reduces.
+  if (pendingInputs.length > 0 || request.stage === 'map') return { status: 'partial', pendingShards: pendingInputs, completedShards: inputs.length - pendingInputs.length };
   const markers = outcome.markers as SignatureMarker[];
   // One process reduces: with several ranks, the first to see every shard done takes the lock.
-  if (!takeReduceLock(workDir)) {
+  // A scheduler's reduce job is the only reducer (a requeued one may land on another host).
+  if (request.stage !== 'reduce' && !takeReduceLock(workDir)) {
     log('tokenmix: another process holds the reduce lock of this output directory and is grouping; nothing left to do here');
     return { status: 'partial', pendingShards: [], completedShards: inputs.length };
   }

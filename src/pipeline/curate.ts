@@ -50,6 +50,8 @@ export interface CurateOptions {
   progress?: boolean;
   /** `--output-format`: overrides (or sets) the config's `output.format`. */
   outputFormat?: string;
+  /** 'map': this rank's shards only, never the reduce; 'reduce': only the reduce (every shard must be done). Default 'all'. */
+  stage?: 'map' | 'reduce' | 'all';
 }
 
 export type CurateResult =
@@ -161,7 +163,7 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
     {
       units,
       inputs,
-      mine: (unit) => unit.input % worldSize === rank,
+      mine: (unit) => options.stage !== 'reduce' && unit.input % worldSize === rank,
       finished: (unit) => readUnitMarker(workDir, unit, print),
       lines: (m) => m.records + m.problems + m.blank_lines,
       task: (unit, firstLine): CurateUnitTask => ({
@@ -183,7 +185,8 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
     return found.every((m) => m !== null) ? shardMarker(workDir, own, found as UnitMarker[]) : null;
   });
   const pending = markers.flatMap((m, i) => (m ? [] : [i]));
-  if (pending.length > 0) {
+  // A scheduler runs the reduce as its own job: a map task never reduces.
+  if (pending.length > 0 || options.stage === 'map') {
     return { status: 'partial', pendingShards: pending, completedShards: inputs.length - pending.length };
   }
   const complete = markers as ShardMarker[];
