@@ -151,8 +151,8 @@ export const RUN_OPTIONS = {
 export const RUN_HELP = [
   '  --config FILE           the run configuration (JSON; see README "Configuration")',
   '  --out DIR               output directory',
-  '  --rank R --world-size W process input shards i with i mod W == R; the last rank to finish',
-  '                          (or a run without --rank) writes the outputs',
+  '  --rank R --world-size W process rank R\'s share of the work units (balanced by bytes); the',
+  '                          last rank to finish (or a run without --rank) writes the outputs',
   ...WORKER_HELP,
   '  --memory-mb M           heap budget of the map phase\'s workers together (each gets M / N;',
   '                          a worker that needs more fails the run with a clear message)',

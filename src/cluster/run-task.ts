@@ -1,5 +1,6 @@
 /**
- * One task of a planned run: map task I of T (the input shards i ≡ I mod T), or the reduce.
+ * One task of a planned run: map task I of T (its share of the work units, balanced by bytes:
+ * src/exec/units.ts assignUnits), or the reduce.
  * This is what every engine runs (a Slurm array element, a Kubernetes Indexed Job pod, a
  * shell loop); the plan, not the environment, says what T is.
  */

@@ -39,7 +39,7 @@ import { createExecutor } from '../exec/local.js';
 import type { SignRequest, TaskHandler } from '../exec/executor.js';
 import { BusyClock } from '../exec/busy.js';
 import { runMapPhase, type CountNewlinesTask } from '../exec/run-units.js';
-import { countNewlines, DEFAULT_UNIT_BYTES, describeUnit, planUnits } from '../exec/units.js';
+import { assignUnits, countNewlines, DEFAULT_UNIT_BYTES, describeUnit, planUnits } from '../exec/units.js';
 import { UnionFind } from './union-find.js';
 import type { Progress, ProgressFactory } from '../pipeline/progress.js';
 import { dict } from '../dict.js';
@@ -199,6 +199,7 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
   // hashes and get signatures back while they prepare the next batch.
   let started = performance.now();
   const units = await planUnits(inputs, request.unitBytes ?? DEFAULT_UNIT_BYTES);
+  const owners = assignUnits(units, worldSize);
   const gpu = backend.kind === 'gpu';
   const busy = new BusyClock();
   const signOnDevice = (csr: SignRequest) => busy.track(signBatch(backend, options, csr, times?.signature.gpu));
@@ -227,7 +228,7 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
     {
       units,
       inputs,
-      mine: (unit) => request.stage !== 'reduce' && unit.input % worldSize === rank,
+      mine: (unit) => request.stage !== 'reduce' && owners[unit.index] === rank,
       finished: (unit) => readSignatureMarker(workDir, unit, fingerprint),
       lines: (m) => m.records + m.problems + m.blank_lines,
       task: (unit, firstLine): SignatureUnitTask => ({

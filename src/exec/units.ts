@@ -124,6 +124,25 @@ async function rowGroupSplits(input: ResolvedInput, size: number, unitBytes: num
   }
 }
 
+/**
+ * Which of `tasks` map tasks (ranks) runs each unit: the largest units first, each to the task
+ * with the fewest bytes so far (ties: the lower task), so tasks are balanced by bytes and one
+ * big file spreads over many tasks. A function of the plan alone: every rank computes the same.
+ */
+export function assignUnits(units: readonly WorkUnit[], tasks: number): Uint32Array {
+  invariant(Number.isSafeInteger(tasks) && tasks >= 1, 'tasks must be a positive integer');
+  const owner = new Uint32Array(units.length);
+  const load = new Float64Array(tasks);
+  const order = [...units].sort((a, b) => b.bytes - a.bytes || a.index - b.index);
+  for (const unit of order) {
+    let best = 0;
+    for (let t = 1; t < tasks; t++) if (load[t] < load[best]) best = t;
+    owner[unit.index] = best;
+    load[best] += Math.max(1, unit.bytes);
+  }
+  return owner;
+}
+
 /** Newlines in bytes [start, end) of a file: how many lines a JSONL part holds. */
 export async function countNewlines(path: string, start: number, end: number): Promise<number> {
   const handle = await open(path, 'r');

@@ -27,7 +27,7 @@ import { curateResources, fieldMap, runCurateUnit, type CurateUnitTask } from '.
 import { createExecutor } from '../exec/local.js';
 import type { TaskHandler } from '../exec/executor.js';
 import { runMapPhase, type CountNewlinesTask } from '../exec/run-units.js';
-import { countNewlines, DEFAULT_UNIT_BYTES, describeUnit, planUnits } from '../exec/units.js';
+import { assignUnits, countNewlines, DEFAULT_UNIT_BYTES, describeUnit, planUnits } from '../exec/units.js';
 import { withOutputFormat } from './output-config.js';
 
 export interface CurateOptions {
@@ -151,6 +151,7 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
   // Map phase: this rank's units (input i mod worldSize == rank), skipping finished ones, on
   // the local executor's workers.
   const units = await planUnits(inputs, options.unitBytes ?? DEFAULT_UNIT_BYTES);
+  const owners = assignUnits(units, worldSize);
   const inProcess: TaskHandler = (task, link) => {
     if (task.kind !== 'count-newlines') return runCurateUnit(task as CurateUnitTask, link, resources);
     const count = task as CountNewlinesTask;
@@ -163,7 +164,7 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
     {
       units,
       inputs,
-      mine: (unit) => options.stage !== 'reduce' && unit.input % worldSize === rank,
+      mine: (unit) => options.stage !== 'reduce' && owners[unit.index] === rank,
       finished: (unit) => readUnitMarker(workDir, unit, print),
       lines: (m) => m.records + m.problems + m.blank_lines,
       task: (unit, firstLine): CurateUnitTask => ({

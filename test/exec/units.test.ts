@@ -9,7 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { countNewlines, planUnits, unitPart, type WorkUnit } from '../../src/exec/units.js';
+import { assignUnits, countNewlines, planUnits, unitPart, type WorkUnit } from '../../src/exec/units.js';
 import { mulberry32 } from '../../fixtures/random.js';
 import { inputFor, readAll, tempDir, type ReadResult } from '../io/helpers.js';
 
@@ -126,5 +126,21 @@ describe('Parquet parts', () => {
     const whole = await readAll(inputFor(path, 'corpus', 'parquet'), fields, { batchSize: 7 });
     expect(comparable(await readByUnits(path, units, 'parquet'))).toEqual(comparable(whole));
     expect(whole.ids).toEqual(ids);
+  });
+});
+
+describe('assignUnits', () => {
+  const unit = (index: number, bytes: number) => ({ index, input: index, part: 0, parts: 1, bytes });
+  it('balances tasks by bytes, largest first, ties to the lower task, the same every time', () => {
+    const units = [unit(0, 10), unit(1, 70), unit(2, 20), unit(3, 30), unit(4, 40), unit(5, 30)];
+    // By hand: u1 (70) → t0; u4 (40) → t1; u3 (30) → t2; u5 (30) → t2 (30 < 40); u2 (20) → t1
+    // (40 < 60); u0 (10) → t1 (60 = 60: the lower task). Loads 70, 70, 60.
+    const owner = Array.from(assignUnits(units, 3));
+    const load = [0, 0, 0];
+    units.forEach((u, i) => (load[owner[i]] += u.bytes));
+    expect(owner).toEqual([1, 0, 1, 2, 1, 2]);
+    expect(Math.max(...load) - Math.min(...load)).toBeLessThanOrEqual(10);
+    expect(Array.from(assignUnits(units, 3))).toEqual(owner);
+    expect(Array.from(assignUnits(units, 1))).toEqual([0, 0, 0, 0, 0, 0]);
   });
 });
