@@ -11,6 +11,8 @@ import type { StageReport } from '../../src/cluster/status.js';
 import { tempDir } from '../pipeline/helpers.js';
 import { writeKillCorpus } from '../pipeline/kill-corpus.js';
 import { cli, outputs, queueState, root, slurm, slurmUp, until } from './helpers.js';
+import { assignUnits, planUnits } from '../../src/exec/units.js';
+import { resolveInputs } from '../../src/io/index.js';
 
 const cluster = slurmUp();
 const temp = tempDir('tokenmix-slurm-');
@@ -127,13 +129,18 @@ describe.skipIf(!cluster.ok)('Slurm executor, real jobs', () => {
     const local = await cli(['curate', '--config', killConfig, '--out', out('kill-local'), '--backend', 'cpu', '--no-report']);
     expect(local.code, local.stderr).toBe(0);
     const dir = out('kill-slurm');
-    // 8 shards over 4 tasks: task 1 runs shards 1 and 5, one after the other (one worker).
+    // 8 shards over 4 tasks, balanced by bytes: task 1 runs two of them, one after the other
+    // (one worker). Which two is the plan's choice (src/exec/units.ts), read here from it.
+    const inputs = await resolveInputs([{ path: 'part-*' }], kill);
+    const owners = assignUnits(await planUnits(inputs), 4);
+    const [first, second] = [...owners.keys()].filter((u) => owners[u] === 1);
+    expect(inputs).toHaveLength(8);
     const run = await cli(['curate', '--config', killConfig, '--out', dir, '--backend', 'cpu', '--no-report', '--executor', 'slurm', '--tasks', '4', '--workers', '1']);
     expect(run.code, run.stderr).toBe(0);
     const [map] = ledger(dir).submissions;
     const element = `${map.job}_1`;
     const shardDone = (shard: number) => existsSync(join(dir, '.tokenmix', 'shards', `0000${shard}.done.json`));
-    await until('one of task 1\'s shards done, the other in progress', () => shardDone(1) !== shardDone(5), 60_000, 20);
+    await until('one of task 1\'s shards done, the other in progress', () => shardDone(first) !== shardDone(second), 60_000, 20);
     expect(existsSync(join(dir, '.tokenmix', 'tasks', 'map-00001.done.json'))).toBe(false);
     slurm('scontrol', ['requeue', element]);
     // Slurm holds a requeued job for a while; let it start again at once.
