@@ -43,7 +43,11 @@ export interface RunPlan {
   run: { backend: string; adapter: string | null; report: boolean; workers: number | null; memory_mb: number | null };
 }
 
-/** One input file per task at most, for now: a file is the map phase's smallest unit. */
+/**
+ * Default map tasks: one per 256 MiB of input, at most one per input file (uncompressed JSONL and
+ * Parquet split into work units that tasks share by bytes, but gzip/zstd files and Arrow files do
+ * not: more tasks than files could leave some idle). Pass --tasks for more.
+ */
 export const TARGET_TASK_BYTES = 256 * 2 ** 20;
 
 export function defaultTaskCount(inputs: InputFingerprint[]): number {
