@@ -12,16 +12,16 @@
  * Run-specific facts go to OUT/run.json.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { hostname } from 'node:os';
 import { describeBackend, type Backend } from '../backend.js';
 import { TokenmixError } from '../errors.js';
 import { resolveInputs } from '../io/index.js';
 import type { FieldMap, ResolvedInput } from '../io/types.js';
 import { VERSION } from '../version.js';
-import { describeInputs } from '../pipeline/markers.js';
+import { describeInputs, inputLooksChanged, removeDeadTemps, shardStaleReason } from '../work/markers.js';
+import { exclusively, readDoneToken } from '../work/exclusive.js';
 import { BucketTable } from './bucket-table.js';
 import { writeClusters, type ClusterSummary, type SourceTotals } from './clusters.js';
 import { emptyGroupStats, makeVerifier, PairCache, processRange, reloadRange, type GroupStats } from './group-phase.js';
@@ -76,7 +76,9 @@ export interface DedupManifest {
 
 export type DedupResult =
   | { status: 'complete'; manifestPath: string; manifest: DedupManifest; stats: GroupStats }
-  | { status: 'partial'; pendingShards: number[]; completedShards: number };
+  | { status: 'partial'; pendingShards: number[]; completedShards: number }
+  /** Another process, which this one waited for or worked alongside, completed the run. */
+  | { status: 'done-elsewhere' };
 
 const ratio = (a: number, b: number) => (b === 0 ? 1 : Math.round((a / b) * 1e6) / 1e6);
 
@@ -95,7 +97,8 @@ function signatureFingerprint(options: ResolvedDedupOptions, lsh: LshPlan, input
     onError: options.onError,
     bands: lsh.bands,
     rows: lsh.rows,
-    inputs: inputs.map((i) => [i.displayPath, i.format, i.source ?? null, statSync(i.path).size]),
+    // The inputs' bytes are checked per shard (work/markers.ts): an edited input redoes its own shard.
+    inputs: inputs.map((i) => [i.displayPath, i.format, i.source ?? null]),
   };
   return createHash('sha256').update(JSON.stringify(relevant)).digest('hex');
 }
@@ -109,35 +112,33 @@ function readU32File(path: string): Uint32Array {
   return new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 }
 
-/** Create the reduce lock, or take over a stale one (its process is gone). */
-function takeReduceLock(workDir: string): boolean {
-  const path = join(workDir, 'reduce.lock');
-  const owner = { pid: process.pid, host: hostname() };
-  try {
-    writeFileSync(path, JSON.stringify(owner), { flag: 'wx' });
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  }
-  let holder: { pid: number; host: string };
-  try {
-    holder = JSON.parse(readFileSync(path, 'utf8')) as { pid: number; host: string };
-  } catch {
-    holder = { pid: -1, host: owner.host };
-  }
-  if (holder.host === owner.host && holder.pid !== process.pid) {
-    try {
-      process.kill(holder.pid, 0);
-      return false; // alive: someone else is reducing
-    } catch {
-      // gone: a killed run's lock
-    }
-  } else if (holder.host !== owner.host) return false;
-  writeFileSync(path, JSON.stringify(owner));
-  return true;
-}
+/** The lease and done record of a dedup run live next to its work directory, which the run deletes. */
+const LEASE_NAME = '.tokenmix-dedup-reduce';
 
 export async function dedup(request: DedupOptions, backend: Backend, hooks: DedupHooks = {}): Promise<DedupResult> {
+  const outDir = resolve(request.outDir);
+  const key = runKey(request);
+  const finisherBefore = readDoneToken(outDir, LEASE_NAME, key);
+  try {
+    return await dedupRun(request, backend, hooks, key);
+  } catch (error) {
+    // A duplicate process can find the work directory deleted under it by the process that
+    // completed the same run meanwhile: that is success, not a crash.
+    const finisher = readDoneToken(outDir, LEASE_NAME, key);
+    if (finisher === null || finisher === finisherBefore) throw error;
+    hooks.log?.(`tokenmix: stopped (${(error as Error).message.replace(/^tokenmix: /, '')}) because another process completed this run meanwhile`);
+    return { status: 'done-elsewhere' };
+  }
+}
+
+/** What the outputs of a dedup run depend on, apart from the inputs' bytes. */
+function runKey(request: DedupOptions): string {
+  // Who does the work and how it is sliced changes no output byte, so equal runs share a key.
+  const { rank: _rank, worldSize: _worldSize, keepWork: _keepWork, memoryBytes: _memoryBytes, batchSize: _batchSize, ...rest } = request;
+  return createHash('sha256').update(JSON.stringify({ version: VERSION, request: rest })).digest('hex');
+}
+
+async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHooks, key: string): Promise<DedupResult> {
   const log = hooks.log ?? (() => {});
   const options = resolveDedupOptions(request);
   const rank = request.rank ?? 0;
@@ -165,29 +166,87 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
   // Phase 1: this rank's shards, skipping completed ones.
   let started = performance.now();
   const mine = inputs.map((_, i) => i).filter((i) => i % worldSize === rank);
+  await removeDeadTemps(join(workDir, 'shards'));
   const todo: number[] = [];
-  for (const i of mine) if (!(await readSignatureMarker(workDir, i, fingerprint))) todo.push(i);
+  for (const i of mine) {
+    const marker = await readSignatureMarker(workDir, i, fingerprint);
+    const changed = marker && (await inputLooksChanged(marker, inputs[i]));
+    if (changed) log(`tokenmix: ${changed}; redoing it`);
+    if (!marker || changed) todo.push(i);
+  }
   if (mine.length > todo.length) log(`tokenmix: ${mine.length - todo.length} of ${mine.length} input shards already have signatures, skipping them`);
+  const signatureContext: SignatureContext = {
+    options, fields, backend, bands: lsh.bands, rows: lsh.rows, workDir, fingerprint,
+    advance: hooks.advance, times: times?.signature, signal: hooks.signal,
+  };
   for (const i of todo) {
-    await processSignatureShard(inputs[i], i, {
-      options, fields, backend, bands: lsh.bands, rows: lsh.rows, workDir, fingerprint,
-      advance: hooks.advance, times: times?.signature, signal: hooks.signal,
-    });
+    await processSignatureShard(inputs[i], i, signatureContext);
     hooks.onShardDone?.(i);
   }
   if (times) times.signatureMs += performance.now() - started;
   const found = await Promise.all(inputs.map((_, i) => readSignatureMarker(workDir, i, fingerprint)));
   const pending = found.flatMap((m, i) => (m ? [] : [i]));
   if (pending.length > 0) return { status: 'partial', pendingShards: pending, completedShards: inputs.length - pending.length };
-  const markers = found as SignatureMarker[];
-  // One process reduces: with several ranks, the first to see every shard done takes the lock.
-  if (!takeReduceLock(workDir)) {
-    log('tokenmix: another process holds the reduce lock of this output directory and is grouping; nothing left to do here');
-    return { status: 'partial', pendingShards: [], completedShards: inputs.length };
+  // One process reduces (work/lease.ts): the others wait, then find the run done.
+  const outcome = await exclusively(outDir, LEASE_NAME, key, async () => {
+    const markers = await currentMarkers(found as SignatureMarker[], inputs, { ...signatureContext, advance: undefined, signal: undefined }, log);
+    return reducePhase({ request, options, backend, hooks, inputs, markers, lsh, fingerprint, workDir, outDir, rank, worldSize });
+  }, { onWait: () => log(`tokenmix: another process is grouping ${request.outDir}; waiting for it`) });
+  return outcome.status === 'done' ? outcome.value : outcome;
+}
+
+function intermediateChecks(workDir: string, shard: number, marker: SignatureMarker) {
+  const files = shardFiles(workDir, shard) as Record<string, string>;
+  return Object.entries(marker.intermediates ?? {}).map(([kind, expected]) => ({ path: files[kind], ...expected }));
+}
+
+/**
+ * The markers of the reduce, checked in full: each input's bytes hash to what its shard's map
+ * read, and each intermediate file is whole. A shard that fails is redone here; a second
+ * failure means the input is changing under us, and the run refuses.
+ */
+async function currentMarkers(markers: SignatureMarker[], inputs: ResolvedInput[], context: SignatureContext, log: (text: string) => void): Promise<SignatureMarker[]> {
+  const current: SignatureMarker[] = [];
+  for (const [i, marker] of markers.entries()) {
+    const check = (m: SignatureMarker) => shardStaleReason(m, inputs[i], intermediateChecks(context.workDir, i, m));
+    const stale = await check(marker);
+    if (!stale) {
+      current.push(marker);
+      continue;
+    }
+    log(`tokenmix: ${stale}; redoing shard ${i}`);
+    const redone = await processSignatureShard(inputs[i], i, context);
+    const still = await check(redone);
+    if (still) throw new TokenmixError(`${still}, again right after it was redone: is ${inputs[i].displayPath} being written? Rerun when it is complete`);
+    current.push(redone);
   }
+  return current;
+}
+
+interface ReduceInput {
+  request: DedupOptions;
+  options: ResolvedDedupOptions;
+  backend: Backend;
+  hooks: DedupHooks;
+  inputs: ResolvedInput[];
+  markers: SignatureMarker[];
+  lsh: LshPlan;
+  fingerprint: string;
+  workDir: string;
+  outDir: string;
+  rank: number;
+  worldSize: number;
+}
+
+async function reducePhase({ request, options, backend, hooks, inputs, markers, lsh, fingerprint, workDir, outDir, rank, worldSize }: ReduceInput): Promise<DedupResult> {
+  const log = hooks.log ?? (() => {});
+  const times = hooks.times;
+  const manifestPath = join(outDir, 'manifest.json');
+  // The manifest is written last: while this reduce rewrites outputs, none describes them.
+  await rm(manifestPath, { force: true });
 
   // Phase 2: group and verify, range by range.
-  started = performance.now();
+  let started = performance.now();
   const bases = [0];
   for (const m of markers) bases.push(bases[bases.length - 1] + m.records);
   const documents = bases[bases.length - 1];
@@ -198,7 +257,11 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
   const maxRecords = Math.max(64, Math.floor(options.memoryBytes / (32 + RECORD_WORDS * 4)));
   const ranges = planBucketRanges(bucketCounts, maxRecords);
   const groupFingerprint = createHash('sha256')
-    .update(JSON.stringify({ fingerprint, threshold: options.threshold, verify: options.verify, links: options.links, ranges: ranges.map((r) => [r.start, r.end]) }))
+    .update(JSON.stringify({
+      fingerprint, threshold: options.threshold, verify: options.verify, links: options.links, ranges: ranges.map((r) => [r.start, r.end]),
+      // A shard redone from changed bytes invalidates grouping results made from its old files.
+      shards: markers.map((m) => [m.input.sha256, m.intermediates]),
+    }))
     .digest('hex');
   const uf = new UnionFind(documents);
   const store = options.verify === 'none' ? null : new VectorStore(
@@ -268,7 +331,7 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
     },
     lsh,
     tokenizer: 'words',
-    inputs: await describeInputs(inputs, markers),
+    inputs: describeInputs(inputs, markers),
     totals: {
       ...totals,
       doc_acceptance: ratio(totals.docs_out, totals.docs_in),
@@ -281,7 +344,6 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
     quarantine: Object.fromEntries(Object.entries(quarantineReasons).sort(([a], [b]) => (a < b ? -1 : 1))),
     outputs,
   };
-  const manifestPath = join(outDir, 'manifest.json');
   writeWholeFile(outDir, manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
   if (times) times.outputMs += performance.now() - started;
   writeFileSync(
@@ -289,6 +351,5 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
     `${JSON.stringify({ backend: describeBackend(backend), rank, world_size: worldSize, ranges: ranges.length, grouping: stats, times: times ?? null }, null, 2)}\n`,
   );
   if (!request.keepWork) rmSync(workDir, { recursive: true, force: true });
-  else rmSync(join(workDir, 'reduce.lock'), { force: true });
   return { status: 'complete', manifestPath, manifest, stats };
 }

@@ -20,7 +20,8 @@ import { join } from 'node:path';
 import type { Backend } from '../backend.js';
 import { minhashConstants } from '../cpu/minhash.js';
 import { TokenmixError } from '../errors.js';
-import { readShardMarker, sortedKeys, writeShardMarker, type ShardMarkerBase } from '../pipeline/markers.js';
+import { readShardMarker, sortedKeys, tempPath, writeShardMarker, type ShardMarkerBase } from '../work/markers.js';
+import { describeIntermediate, inputIdentity } from '../work/fingerprint.js';
 import type { PhaseTimes } from '../gpu/timing.js';
 import { readRecords } from '../io/index.js';
 import type { FieldMap, ResolvedInput } from '../io/types.js';
@@ -45,6 +46,8 @@ export interface SignatureMarker extends ShardMarkerBase {
   without_words: number;
   sources: Record<string, SourceCounts>;
   bands: BandFileSummary;
+  /** Size and SHA-256 of each intermediate file, by its key in shardFiles(): checked before grouping. */
+  intermediates: Record<string, { bytes: number; sha256: string }>;
 }
 
 export function shardFiles(workDir: string, shard: number) {
@@ -114,8 +117,10 @@ export interface SignatureContext {
 
 class OutFile {
   readonly fd: number;
+  private readonly temp: string;
   constructor(readonly path: string) {
-    this.fd = openSync(`${path}.partial`, 'w');
+    this.temp = tempPath(path);
+    this.fd = openSync(this.temp, 'w');
   }
   write(data: string | Uint8Array): void {
     if (typeof data === 'string') {
@@ -127,7 +132,7 @@ class OutFile {
   }
   commit(): void {
     closeSync(this.fd);
-    renameSync(`${this.path}.partial`, this.path);
+    renameSync(this.temp, this.path);
   }
   abandon(): void {
     try {
@@ -150,7 +155,11 @@ export async function processSignatureShard(input: ResolvedInput, shard: number,
   const lengths = new OutFile(paths.lengths);
   const signaturesFile = options.verify === 'signature' ? new OutFile(paths.signatures) : null;
   const files = [docs, problemsFile, shingles, lengths, ...(signaturesFile ? [signaturesFile] : [])];
-  const bandWriter = new BandRecordWriter(`${paths.bands}.partial`);
+  const bandsTemp = tempPath(paths.bands);
+  const bandWriter = new BandRecordWriter(bandsTemp);
+  // The input's fingerprints, read alongside the map's own read (work/fingerprint.ts).
+  const identity = inputIdentity(input.path);
+  identity.catch(() => {}); // awaited below; a read error of the map itself comes first
   const sources: Record<string, SourceCounts> = {};
   let records = 0;
   let problems = 0;
@@ -265,17 +274,27 @@ export async function processSignatureShard(input: ResolvedInput, shard: number,
   }
   for (const f of files) f.commit();
   const bandSummary = bandWriter.close();
-  await rename(`${paths.bands}.partial`, paths.bands);
+  await rename(bandsTemp, paths.bands);
+  const intermediates: SignatureMarker['intermediates'] = {};
+  const kinds: ('docs' | 'problems' | 'shingles' | 'lengths' | 'bands' | 'signatures')[] = ['docs', 'problems', 'shingles', 'lengths', 'bands'];
+  if (signaturesFile) kinds.push('signatures');
+  for (const key of kinds) {
+    const found = await describeIntermediate(paths[key]);
+    if (!found) throw new TokenmixError(`${paths[key]} vanished right after it was written: is another process deleting ${ctx.workDir}?`);
+    intermediates[key] = found;
+  }
   const marker: SignatureMarker = {
     shard,
     file: input.displayPath,
     fingerprint: ctx.fingerprint,
+    input: await identity,
     records,
     problems,
     blank_lines: blankLines,
     without_words: withoutWords,
     sources: sortedKeys(sources),
     bands: bandSummary,
+    intermediates,
   };
   await writeShardMarker(paths.marker, marker);
   return marker;

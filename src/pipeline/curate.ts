@@ -5,7 +5,7 @@
  * ranks, or how often the run was killed and restarted (SPEC §6, §7).
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { TokenmixError } from '../errors.js';
 import type { Backend } from '../backend.js';
@@ -16,13 +16,14 @@ import { loadTokenizer } from '../text/load-node.js';
 import type { Tokenizer } from '../text/tokenizer.js';
 import { VERSION } from '../version.js';
 import { parseConfig, type CurateConfig } from './config.js';
-import { processShard, readMarker, type ShardMarker } from './shard.js';
+import { processShard, readMarker, shardPaths, type ShardContext, type ShardMarker } from './shard.js';
 import { decide } from './reduce.js';
 import { writeOutput, writeOutputs, type Accounting } from './outputs.js';
 import { silentProgress, terminalProgress } from './progress.js';
 import { statSync } from 'node:fs';
 import { nearDedupStage, type NearDedupOutcome } from './near.js';
-import { describeInputs } from './markers.js';
+import { describeInputs, inputLooksChanged, removeDeadTemps, shardStaleReason } from '../work/markers.js';
+import { exclusively } from '../work/exclusive.js';
 import { readEvalSets, type EvalSet } from './evals.js';
 import { ContaminationIndex } from '../filters/contamination.js';
 
@@ -36,11 +37,18 @@ export interface CurateOptions {
   log?: (text: string) => void;
   /** Show a live progress line (only on a terminal). */
   progress?: boolean;
+  /**
+   * Work that must run under the same reduce lease, after the curation outputs (`mix`'s
+   * mixture). When given, curate leaves manifest.json to it, so the manifest is written last.
+   */
+  finish?: { command: string; run: (manifest: Manifest) => Promise<void> };
 }
 
 export type CurateResult =
   | { status: 'complete'; manifestPath: string; manifest: Manifest }
-  | { status: 'partial'; pendingShards: number[]; completedShards: number };
+  | { status: 'partial'; pendingShards: number[]; completedShards: number }
+  /** Another process, which this one waited for, did the reduce. */
+  | { status: 'done-elsewhere' };
 
 export interface Manifest {
   tool: { name: 'tokenmix'; version: string };
@@ -94,17 +102,19 @@ export function fieldMap(config: CurateConfig): FieldMap {
   };
 }
 
-/** Identifies what the map phase's intermediates depend on: a rerun must match it to reuse them. */
+/**
+ * Identifies what the map phase's intermediates depend on: a rerun must match it to reuse
+ * them. Curation keys only: mixture keys (budget_tokens, schedule, optimize, ...) never
+ * invalidate curation work. The inputs' bytes are checked per shard (work/markers.ts), so
+ * an edited input redoes its own shard only.
+ */
 function fingerprint(config: CurateConfig, tokenizer: Tokenizer, inputs: ResolvedInput[], evals: EvalSet[]): string {
+  const { mixture: _mixture, ...curation } = config;
   const relevant = {
     version: VERSION,
-    config,
+    config: curation,
     tokenizer: tokenizer.name,
-    // Size and modification time: an edited input invalidates completed shards without a full re-read.
-    inputs: inputs.map((i) => {
-      const stat = statSync(i.path);
-      return [i.displayPath, i.format, stat.size, stat.mtimeMs];
-    }),
+    inputs: inputs.map((i) => [i.displayPath, i.format]),
     evals: evals.map((e) => e.sha256),
   };
   return createHash('sha256').update(JSON.stringify(relevant)).digest('hex');
@@ -146,12 +156,19 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
 
   // Map phase: this rank's shards (i mod worldSize == rank), skipping completed ones.
   const mine = inputs.map((_, i) => i).filter((i) => i % worldSize === rank);
+  await removeDeadTemps(join(workDir, 'shards'));
   const todo: number[] = [];
-  for (const i of mine) if (!(await readMarker(workDir, i, print))) todo.push(i);
+  for (const i of mine) {
+    const marker = await readMarker(workDir, i, print);
+    const changed = marker && (await inputLooksChanged(marker, inputs[i]));
+    if (changed) log(`tokenmix: ${changed}; redoing it`);
+    if (!marker || changed) todo.push(i);
+  }
   if (mine.length > todo.length) log(`tokenmix: ${mine.length - todo.length} of ${mine.length} shards already complete, skipping them`);
   const totalBytes = todo.reduce((sum, i) => sum + statSync(inputs[i].path).size, 0);
   const progress = options.progress ? terminalProgress('curate', totalBytes, log) : silentProgress;
-  for (const i of todo) await processShard(inputs[i], i, { config, fields, tokenizer, workDir, fingerprint: print, progress, contamination });
+  const shardContext: ShardContext = { config, fields, tokenizer, workDir, fingerprint: print, progress, contamination };
+  for (const i of todo) await processShard(inputs[i], i, shardContext);
   if (todo.length > 0) progress.done();
 
   const markers: (ShardMarker | null)[] = [];
@@ -160,9 +177,60 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
   if (pending.length > 0) {
     return { status: 'partial', pendingShards: pending, completedShards: inputs.length - pending.length };
   }
-  const complete = markers as ShardMarker[];
+  // Reduce phase: one process at a time (work/lease.ts); the others wait and then find it done.
+  const outDirText = options.outDir;
+  const runKey = createHash('sha256').update(JSON.stringify({ print, config, command: options.finish?.command ?? 'curate' })).digest('hex');
+  const onWait = () => log(`tokenmix: another process is writing the outputs of ${outDirText}; waiting for it`);
+  const outcome = await exclusively(workDir, 'reduce', runKey, async () => {
+    const complete = await currentMarkers(markers as ShardMarker[], inputs, { ...shardContext, progress: silentProgress }, log);
+    return reducePhase({ options, config, tokenizer, inputs, evals, contamination, fields, workDir, outDir, complete, rank, worldSize });
+  }, { onWait });
+  if (outcome.status === 'done-elsewhere') return outcome;
+  return outcome.value;
+}
 
-  // Reduce phase.
+/**
+ * The markers of the reduce, checked in full: each input's bytes hash to what its shard's map
+ * read, and each intermediate is whole. A shard that fails is redone here; a second failure
+ * means the input is changing under us, and the run refuses.
+ */
+async function currentMarkers(markers: ShardMarker[], inputs: ResolvedInput[], context: ShardContext, log: (text: string) => void): Promise<ShardMarker[]> {
+  const current: ShardMarker[] = [];
+  for (const [i, marker] of markers.entries()) {
+    const check = (m: ShardMarker) => shardStaleReason(m, inputs[i], [{ path: shardPaths(context.workDir, i).records, bytes: m.intermediate_bytes, sha256: m.intermediate_sha256 }]);
+    const stale = await check(marker);
+    if (!stale) {
+      current.push(marker);
+      continue;
+    }
+    log(`tokenmix: ${stale}; redoing shard ${i}`);
+    const redone = await processShard(inputs[i], i, context);
+    const still = await check(redone);
+    if (still) throw new TokenmixError(`${still}, again right after it was redone: is ${inputs[i].displayPath} being written? Rerun when it is complete`);
+    current.push(redone);
+  }
+  return current;
+}
+
+interface ReduceInput {
+  options: CurateOptions;
+  config: CurateConfig;
+  tokenizer: Tokenizer;
+  inputs: ResolvedInput[];
+  evals: EvalSet[];
+  contamination: ContaminationIndex | null;
+  fields: FieldMap;
+  workDir: string;
+  outDir: string;
+  complete: ShardMarker[];
+  rank: number;
+  worldSize: number;
+}
+
+async function reducePhase({ options, config, tokenizer, inputs, evals, contamination, fields, workDir, outDir, complete, rank, worldSize }: ReduceInput): Promise<CurateResult> {
+  const manifestPath = join(outDir, 'manifest.json');
+  // The manifest is written last: while this reduce rewrites outputs, none describes them.
+  await rm(manifestPath, { force: true });
   const started = performance.now();
   const decisions = await decide(config, inputs, complete, workDir, options.backend);
   const reduce = { config, fields, inputs, markers: complete, decisions, workDir, outDir };
@@ -172,7 +240,7 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
     tool: { name: 'tokenmix', version: VERSION },
     config,
     tokenizer: { name: tokenizer.name, kind: tokenizer.kind, vocab_size: tokenizer.vocabSize },
-    inputs: await describeInputs(inputs, complete),
+    inputs: describeInputs(inputs, complete),
     sources: decisions.sources,
     stages: accounting.stages,
     totals: accounting.totals,
@@ -187,8 +255,8 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
         : null,
     outputs: near ? [...accounting.files, await describeFile(outDir, 'clusters.jsonl')].sort((a, b) => (a.path < b.path ? -1 : 1)) : accounting.files,
   };
-  const manifestPath = join(outDir, 'manifest.json');
-  await writeOutput(outDir, manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+  if (options.finish) await options.finish.run(manifest);
+  else await writeOutput(outDir, manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
   // What differs between equivalent runs (backend, timing) stays out of the manifest.
   await writeFile(
     join(outDir, 'run.json'),

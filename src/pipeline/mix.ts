@@ -9,7 +9,7 @@
  */
 import { join, dirname, resolve } from 'node:path';
 import { mkdir } from 'node:fs/promises';
-import { TokenmixError } from '../errors.js';
+import { TokenmixError, invariant } from '../errors.js';
 import { resolveInputs } from '../io/index.js';
 import { loadTokenizer } from '../text/load-node.js';
 import { prepareMixtureData, type PreparedMixtureData } from '../mixture/data.js';
@@ -42,7 +42,8 @@ export type MixManifest = Manifest & {
   sampling_plan: Omit<MaterializedPlan, 'files'> | null;
 };
 
-export type MixResult = { status: 'complete'; manifestPath: string; manifest: MixManifest } | { status: 'partial'; pendingShards: number[] };
+type MixComplete = { status: 'complete'; manifestPath: string; manifest: MixManifest };
+export type MixResult = MixComplete | { status: 'partial'; pendingShards: number[] } | { status: 'done-elsewhere' };
 
 const round = (x: number) => Number(x.toPrecision(15));
 const roundMap = (m: Record<string, number>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, round(v)]));
@@ -75,10 +76,17 @@ function topTokens(q: Float64Array, vocabulary: string[] | null, count = 20) {
 }
 
 export async function mix(options: CurateOptions): Promise<MixResult> {
-  const log = options.log ?? (() => {});
-  const curated = await curate(options);
+  // The mixture runs under curation's reduce lease, and writes the only manifest, last.
+  const mixed: { result?: MixComplete } = {};
+  const curated = await curate({ ...options, finish: { command: 'mix', run: async (manifest) => void (mixed.result = await mixture(manifest, options)) } });
   if (curated.status === 'partial') return { status: 'partial', pendingShards: curated.pendingShards };
-  const manifest = curated.manifest;
+  if (curated.status === 'done-elsewhere') return curated;
+  invariant(mixed.result, 'mix: curation completed without running the mixture');
+  return mixed.result;
+}
+
+async function mixture(manifest: Manifest, options: CurateOptions): Promise<MixComplete> {
+  const log = options.log ?? (() => {});
   const config = manifest.config;
   const mixConfig = parseMixtureConfig(config.mixture, config.seed);
   const configPath = resolve(options.configPath);

@@ -11,7 +11,8 @@ import { mkdir, rename } from 'node:fs/promises';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { TokenmixError } from '../errors.js';
-import { readShardMarker, sortedKeys, writeShardMarker, type ShardMarkerBase } from './markers.js';
+import { readShardMarker, sortedKeys, tempPath, writeShardMarker, type ShardMarkerBase } from '../work/markers.js';
+import { inputIdentity } from '../work/fingerprint.js';
 import { readRecords } from '../io/index.js';
 import type { ResolvedInput, FieldMap } from '../io/types.js';
 import type { Tokenizer } from '../text/tokenizer.js';
@@ -39,6 +40,7 @@ export type ShardRecord =
 export interface ShardMarker extends ShardMarkerBase {
   sources: Record<string, number>;
   intermediate_sha256: string;
+  intermediate_bytes: number;
 }
 
 export function shardPaths(workDir: string, shard: number): { records: string; marker: string } {
@@ -76,11 +78,16 @@ export interface ShardContext {
 export async function processShard(input: ResolvedInput, shard: number, ctx: ShardContext): Promise<ShardMarker> {
   const paths = shardPaths(ctx.workDir, shard);
   await mkdir(join(ctx.workDir, 'shards'), { recursive: true });
-  const temp = `${paths.records}.partial`;
+  const temp = tempPath(paths.records);
   const out = createWriteStream(temp);
   const digest = createHash('sha256');
+  // The input's fingerprints, read alongside the map's own read (work/fingerprint.ts).
+  const identity = inputIdentity(input.path);
+  identity.catch(() => {}); // awaited below; a read error of the map itself comes first
+  let intermediateBytes = 0;
   const write = async (line: string) => {
     digest.update(line);
+    intermediateBytes += Buffer.byteLength(line);
     if (!out.write(line)) await once(out, 'drain');
   };
   // The score that the quality filter and `keep: best-quality` use (see scoreField in config.ts).
@@ -137,11 +144,13 @@ export async function processShard(input: ResolvedInput, shard: number, ctx: Sha
     shard,
     file: input.displayPath,
     fingerprint: ctx.fingerprint,
+    input: await identity,
     records,
     problems,
     blank_lines: blankLines,
     sources: sortedKeys(sources),
     intermediate_sha256: digest.digest('hex'),
+    intermediate_bytes: intermediateBytes,
   };
   await writeShardMarker(paths.marker, marker);
   return marker;

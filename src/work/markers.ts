@@ -1,0 +1,148 @@
+/**
+ * Shared by the curation and dedup map phases: completion markers of input shards (written
+ * last, so a marker means a complete shard), the checks that a completed shard is still
+ * current, and the manifest's description of the inputs.
+ */
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { TokenmixError } from '../errors.js';
+import type { ResolvedInput } from '../io/types.js';
+import { describeIntermediate, fileSha256, looksChanged, type InputIdentity } from './fingerprint.js';
+
+/**
+ * A temporary name next to `path`, unique to this process and call: two processes working on
+ * the same shard or output (duplicate ranks, retries) never write into one file.
+ */
+export function tempPath(path: string): string {
+  return `${path}.${HOST_TAG}-${process.pid}-${randomBytes(4).toString('hex')}.partial`;
+}
+
+const HOST_TAG = hostname().replace(/[^A-Za-z0-9]/g, '_');
+const TEMP_NAME = /\.([A-Za-z0-9_]+)-(\d+)-[0-9a-f]{8}\.partial$/;
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Remove the temporary files in `dir` left by killed processes of this host (their pid is
+ * gone); a live process's files, and any other host's, are left alone.
+ */
+export async function removeDeadTemps(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const match = TEMP_NAME.exec(name);
+    if (match && match[1] === HOST_TAG && !processAlive(Number(match[2]))) await rm(join(dir, name), { force: true });
+  }
+}
+
+/**
+ * The marker at `path` if it was made with `fingerprint`; null when there is none or it is
+ * unreadable (markers appear whole, so an unreadable one was damaged: the shard is redone).
+ * A marker of another fingerprint means the directory holds a different run: `stale` says
+ * what to do.
+ */
+export async function readShardMarker<T extends { fingerprint: string }>(path: string, fingerprint: string, stale: string): Promise<T | null> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return null;
+  }
+  let marker: T;
+  try {
+    marker = JSON.parse(text) as T;
+  } catch {
+    return null;
+  }
+  if (typeof marker !== 'object' || marker === null) return null;
+  if (marker.fingerprint !== fingerprint) throw new TokenmixError(stale);
+  return marker;
+}
+
+/** Write a shard's marker last and atomically: its presence means the shard is complete. */
+export async function writeShardMarker(path: string, marker: { fingerprint: string }): Promise<void> {
+  const temp = tempPath(path);
+  await writeFile(temp, `${JSON.stringify(marker, null, 2)}\n`);
+  await rename(temp, path);
+}
+
+/** A copy of `record` with its keys in sorted order (stable JSON whatever the insertion order). */
+export function sortedKeys<T>(record: Record<string, T>): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const key of Object.keys(record).sort()) out[key] = record[key];
+  return out;
+}
+
+/** What every map phase's shard marker records (curate's and dedup's add their own facts). */
+export interface ShardMarkerBase extends InputCounts {
+  shard: number;
+  file: string;
+  fingerprint: string;
+  /** The input's bytes as the map read them (work/fingerprint.ts). */
+  input: InputIdentity;
+}
+
+export interface InputCounts {
+  records: number;
+  problems: number;
+  blank_lines: number;
+}
+
+/** An intermediate file of a shard and what its marker says it holds. */
+export interface IntermediateCheck {
+  path: string;
+  bytes: number;
+  sha256: string;
+}
+
+/**
+ * The cheap check when a rank resumes: a completed shard is reused only if its input still
+ * has the recorded size and sampled fingerprint. Returns why the shard must be redone, or null.
+ */
+export async function inputLooksChanged(marker: ShardMarkerBase, input: ResolvedInput): Promise<string | null> {
+  return (await looksChanged(input.path, marker.input)) ? `input ${input.displayPath} changed since shard ${marker.shard} was made` : null;
+}
+
+/**
+ * The full check before a reduce: every byte of the input hashes to what the map read, and
+ * every intermediate file is whole. Returns why the shard must be redone, or null.
+ */
+export async function shardStaleReason(marker: ShardMarkerBase, input: ResolvedInput, intermediates: IntermediateCheck[]): Promise<string | null> {
+  if (!marker.input || (await fileSha256(input.path)) !== marker.input.sha256) {
+    return `input ${input.displayPath} changed since shard ${marker.shard} was made (its SHA-256 differs)`;
+  }
+  for (const expected of intermediates) {
+    const found = await describeIntermediate(expected.path);
+    if (!found) return `intermediate ${expected.path} of shard ${marker.shard} is missing`;
+    if (found.bytes !== expected.bytes) return `intermediate ${expected.path} of shard ${marker.shard} has ${found.bytes} bytes, its marker says ${expected.bytes}`;
+    if (found.sha256 !== expected.sha256) return `intermediate ${expected.path} of shard ${marker.shard} does not match its marker's SHA-256 (damaged)`;
+  }
+  return null;
+}
+
+/** The manifest's `inputs`: path, format, size, SHA-256 of the bytes (as the map read and the reduce checked them), and what was read. */
+export function describeInputs(inputs: ResolvedInput[], markers: ShardMarkerBase[]) {
+  return inputs.map((input, i) => ({
+    path: input.displayPath,
+    format: input.format,
+    compression: input.compression,
+    bytes: markers[i].input.bytes,
+    sha256: markers[i].input.sha256,
+    records: markers[i].records,
+    problems: markers[i].problems,
+    blank_lines: markers[i].blank_lines,
+  }));
+}
