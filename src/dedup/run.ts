@@ -126,7 +126,6 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
     // completed the same run meanwhile: that is success, not a crash.
     const finisher = readDoneToken(outDir, LEASE_NAME, key);
     if (finisher === null || finisher === finisherBefore) throw error;
-    hooks.log?.(`tokenmix: stopped (${(error as Error).message.replace(/^tokenmix: /, '')}) because another process completed this run meanwhile`);
     return { status: 'done-elsewhere' };
   }
 }
