@@ -50,7 +50,9 @@ export async function writeReport(dir: string): Promise<string> {
   const html = renderReport({ manifest, clusters }, await loadReportAssets());
   const outPath = resolve(dir, 'report.html');
   // Write then rename: a viewer never sees half a page.
-  await writeFile(`${outPath}.partial`, html);
-  await rename(`${outPath}.partial`, outPath);
+  // The temporary name is per process: two runs finishing on one directory never share it.
+  const temp = `${outPath}.${process.pid}.partial`;
+  await writeFile(temp, html);
+  await rename(temp, outPath);
   return outPath;
 }

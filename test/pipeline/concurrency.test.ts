@@ -6,8 +6,9 @@
  * process reduces at a time (src/work/lease.ts), the others wait and find the run done, or
  * stop after their own shards.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +20,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const entry = join(root, 'test', 'pipeline', 'cli-entry.ts');
 const temp = tempDir('tokenmix-concurrency-');
 afterAll(() => temp.cleanup());
-const REPEATS = 3;
+const REPEATS = 2;
 
 let config: string;
 beforeAll(async () => {
@@ -80,6 +81,23 @@ describe('concurrent runs on one output directory', () => {
     }
   });
 
+  it('a torn, empty or orphaned reduce lease never blocks a later run', async () => {
+    const base = ['curate', '--config', config, '--backend', 'cpu'];
+    const reference = snapshot(join(temp.dir, 'curate-single'));
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    const leases = ['', '{"token":"0123', JSON.stringify({ token: 'gone', host: hostname(), pid: Number(dead) })];
+    for (const [k, lease] of leases.entries()) {
+      const out = join(temp.dir, `torn-lease-${k}`);
+      mkdirSync(join(out, '.tokenmix'), { recursive: true });
+      writeFileSync(join(out, '.tokenmix', 'reduce.lease'), lease);
+      const started = Date.now();
+      const outcome = await runCli([...base, '--out', out]);
+      expectClean([outcome]);
+      expect(Date.now() - started).toBeLessThan(30_000); // not the lease's 30 s expiry
+      expect(snapshot(out)).toEqual(reference);
+    }
+  });
+
   it('mix: 6 processes at once equal a single run (the mixture runs under the same lease; manifest last)', async () => {
     const base = ['mix', '--config', join(root, 'fixtures', 'corpus', 'mix.json'), '--backend', 'cpu'];
     const single = join(temp.dir, 'mix-single');
@@ -92,13 +110,13 @@ describe('concurrent runs on one output directory', () => {
     expect(snapshot(out)).toEqual(reference);
   });
 
-  it(`dedup: ${REPEATS - 1} rounds of 6 processes equal a single run; the work directory deleted by the finisher crashes no one`, async () => {
+  it(`dedup: ${REPEATS} rounds of 6 processes equal a single run; the work directory deleted by the finisher crashes no one`, async () => {
     const base = ['dedup', '--input', join(temp.dir, 'part-*.jsonl'), '--input', join(temp.dir, 'part-*.parquet'), '--on-error', 'quarantine', '--backend', 'cpu'];
     const single = join(temp.dir, 'dedup-single');
     const alone = await runCli([...base, '--out', single]);
     expect(alone.code, alone.stderr).toBe(0);
     const reference = dedupSnapshot(single);
-    for (let round = 0; round < REPEATS - 1; round++) {
+    for (let round = 0; round < REPEATS; round++) {
       const out = join(temp.dir, `dedup-crowd-${round}`);
       const outcomes = await Promise.all(crowd(base, out).map(runCli));
       expectClean(outcomes);
