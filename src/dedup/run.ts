@@ -20,7 +20,7 @@ import { TokenmixError } from '../errors.js';
 import { resolveInputs } from '../io/index.js';
 import type { FieldMap, ResolvedInput } from '../io/types.js';
 import { VERSION } from '../version.js';
-import { describeInputs, inputLooksChanged, removeDeadTemps, shardStaleReason } from '../work/markers.js';
+import { currentMarkers, describeInputs, shardsToDo } from '../work/markers.js';
 import { exclusively, readDoneToken } from '../work/exclusive.js';
 import { BucketTable } from './bucket-table.js';
 import { writeClusters, type ClusterSummary, type SourceTotals } from './clusters.js';
@@ -165,14 +165,7 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
   // Phase 1: this rank's shards, skipping completed ones.
   let started = performance.now();
   const mine = inputs.map((_, i) => i).filter((i) => i % worldSize === rank);
-  await removeDeadTemps(join(workDir, 'shards'));
-  const todo: number[] = [];
-  for (const i of mine) {
-    const marker = await readSignatureMarker(workDir, i, fingerprint);
-    const changed = marker && (await inputLooksChanged(marker, inputs[i]));
-    if (changed) log(`tokenmix: ${changed}; redoing it`);
-    if (!marker || changed) todo.push(i);
-  }
+  const todo = await shardsToDo(mine, inputs, (i) => readSignatureMarker(workDir, i, fingerprint), join(workDir, 'shards'), log);
   if (mine.length > todo.length) log(`tokenmix: ${mine.length - todo.length} of ${mine.length} input shards already have signatures, skipping them`);
   const signatureContext: SignatureContext = {
     options, fields, backend, bands: lsh.bands, rows: lsh.rows, workDir, fingerprint,
@@ -188,7 +181,8 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
   if (pending.length > 0) return { status: 'partial', pendingShards: pending, completedShards: inputs.length - pending.length };
   // One process reduces (work/lease.ts): the others wait, then find the run done.
   const outcome = await exclusively(outDir, LEASE_NAME, key, async () => {
-    const markers = await currentMarkers(found as SignatureMarker[], inputs, { ...signatureContext, advance: undefined, signal: undefined }, log);
+    const redo = (i: number) => processSignatureShard(inputs[i], i, { ...signatureContext, advance: undefined, signal: undefined });
+    const markers = await currentMarkers(found as SignatureMarker[], inputs, (i, m) => intermediateChecks(workDir, i, m), redo, log);
     return reducePhase({ request, options, backend, hooks, inputs, markers, lsh, fingerprint, workDir, outDir, rank, worldSize });
   }, { onWait: () => log(`tokenmix: another process is grouping ${request.outDir}; waiting for it`) });
   return outcome.status === 'done' ? outcome.value : outcome;
@@ -197,29 +191,6 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
 function intermediateChecks(workDir: string, shard: number, marker: SignatureMarker) {
   const files = shardFiles(workDir, shard) as Record<string, string>;
   return Object.entries(marker.intermediates ?? {}).map(([kind, expected]) => ({ path: files[kind], ...expected }));
-}
-
-/**
- * The markers of the reduce, checked in full: each input's bytes hash to what its shard's map
- * read, and each intermediate file is whole. A shard that fails is redone here; a second
- * failure means the input is changing under us, and the run refuses.
- */
-async function currentMarkers(markers: SignatureMarker[], inputs: ResolvedInput[], context: SignatureContext, log: (text: string) => void): Promise<SignatureMarker[]> {
-  const current: SignatureMarker[] = [];
-  for (const [i, marker] of markers.entries()) {
-    const check = (m: SignatureMarker) => shardStaleReason(m, inputs[i], intermediateChecks(context.workDir, i, m));
-    const stale = await check(marker);
-    if (!stale) {
-      current.push(marker);
-      continue;
-    }
-    log(`tokenmix: ${stale}; redoing shard ${i}`);
-    const redone = await processSignatureShard(inputs[i], i, context);
-    const still = await check(redone);
-    if (still) throw new TokenmixError(`${still}, again right after it was redone: is ${inputs[i].displayPath} being written? Rerun when it is complete`);
-    current.push(redone);
-  }
-  return current;
 }
 
 interface ReduceInput {

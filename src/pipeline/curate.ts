@@ -22,7 +22,7 @@ import { writeOutput, writeOutputs, type Accounting } from './outputs.js';
 import { silentProgress, terminalProgress } from './progress.js';
 import { statSync } from 'node:fs';
 import { nearDedupStage, type NearDedupOutcome } from './near.js';
-import { describeInputs, inputLooksChanged, removeDeadTemps, shardStaleReason } from '../work/markers.js';
+import { currentMarkers, describeInputs, shardsToDo } from '../work/markers.js';
 import { exclusively } from '../work/exclusive.js';
 import { readEvalSets, type EvalSet } from './evals.js';
 import { ContaminationIndex } from '../filters/contamination.js';
@@ -156,14 +156,7 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
 
   // Map phase: this rank's shards (i mod worldSize == rank), skipping completed ones.
   const mine = inputs.map((_, i) => i).filter((i) => i % worldSize === rank);
-  await removeDeadTemps(join(workDir, 'shards'));
-  const todo: number[] = [];
-  for (const i of mine) {
-    const marker = await readMarker(workDir, i, print);
-    const changed = marker && (await inputLooksChanged(marker, inputs[i]));
-    if (changed) log(`tokenmix: ${changed}; redoing it`);
-    if (!marker || changed) todo.push(i);
-  }
+  const todo = await shardsToDo(mine, inputs, (i) => readMarker(workDir, i, print), join(workDir, 'shards'), log);
   if (mine.length > todo.length) log(`tokenmix: ${mine.length - todo.length} of ${mine.length} shards already complete, skipping them`);
   const totalBytes = todo.reduce((sum, i) => sum + statSync(inputs[i].path).size, 0);
   const progress = options.progress ? terminalProgress('curate', totalBytes, log) : silentProgress;
@@ -182,34 +175,13 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
   const runKey = createHash('sha256').update(JSON.stringify({ print, config, command: options.finish?.command ?? 'curate' })).digest('hex');
   const onWait = () => log(`tokenmix: another process is writing the outputs of ${outDirText}; waiting for it`);
   const outcome = await exclusively(workDir, 'reduce', runKey, async () => {
-    const complete = await currentMarkers(markers as ShardMarker[], inputs, { ...shardContext, progress: silentProgress }, log);
+    const records = (i: number, m: ShardMarker) => [{ path: shardPaths(workDir, i).records, bytes: m.intermediate_bytes, sha256: m.intermediate_sha256 }];
+    const redo = (i: number) => processShard(inputs[i], i, { ...shardContext, progress: silentProgress });
+    const complete = await currentMarkers(markers as ShardMarker[], inputs, records, redo, log);
     return reducePhase({ options, config, tokenizer, inputs, evals, contamination, fields, workDir, outDir, complete, rank, worldSize });
   }, { onWait });
   if (outcome.status === 'done-elsewhere') return outcome;
   return outcome.value;
-}
-
-/**
- * The markers of the reduce, checked in full: each input's bytes hash to what its shard's map
- * read, and each intermediate is whole. A shard that fails is redone here; a second failure
- * means the input is changing under us, and the run refuses.
- */
-async function currentMarkers(markers: ShardMarker[], inputs: ResolvedInput[], context: ShardContext, log: (text: string) => void): Promise<ShardMarker[]> {
-  const current: ShardMarker[] = [];
-  for (const [i, marker] of markers.entries()) {
-    const check = (m: ShardMarker) => shardStaleReason(m, inputs[i], [{ path: shardPaths(context.workDir, i).records, bytes: m.intermediate_bytes, sha256: m.intermediate_sha256 }]);
-    const stale = await check(marker);
-    if (!stale) {
-      current.push(marker);
-      continue;
-    }
-    log(`tokenmix: ${stale}; redoing shard ${i}`);
-    const redone = await processShard(inputs[i], i, context);
-    const still = await check(redone);
-    if (still) throw new TokenmixError(`${still}, again right after it was redone: is ${inputs[i].displayPath} being written? Rerun when it is complete`);
-    current.push(redone);
-  }
-  return current;
 }
 
 interface ReduceInput {

@@ -106,7 +106,8 @@ export function filesystemNow(path: string, token: string): number {
   }
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process of this host with that pid exists (EPERM: it does, under another user). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

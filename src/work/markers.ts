@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { TokenmixError } from '../errors.js';
 import type { ResolvedInput } from '../io/types.js';
 import { describeIntermediate, fileSha256, looksChanged, type InputIdentity } from './fingerprint.js';
+import { processAlive } from './lease.js';
 
 /**
  * A temporary name next to `path`, unique to this process and call: two processes working on
@@ -21,15 +22,6 @@ export function tempPath(path: string): string {
 
 const HOST_TAG = hostname().replace(/[^A-Za-z0-9]/g, '_');
 const TEMP_NAME = /\.([A-Za-z0-9_]+)-(\d+)-[0-9a-f]{8}\.partial$/;
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Remove the temporary files in `dir` left by killed processes of this host (their pid is
@@ -117,6 +109,28 @@ export async function inputLooksChanged(marker: ShardMarkerBase, input: Resolved
 }
 
 /**
+ * Of `shards`, those still to do: no marker, or an input that changed since its marker (said
+ * on `log`). Temporary files that killed processes of this host left in `shardsDir` go first.
+ */
+export async function shardsToDo(
+  shards: number[],
+  inputs: ResolvedInput[],
+  readMarker: (shard: number) => Promise<ShardMarkerBase | null>,
+  shardsDir: string,
+  log: (text: string) => void,
+): Promise<number[]> {
+  await removeDeadTemps(shardsDir);
+  const todo: number[] = [];
+  for (const i of shards) {
+    const marker = await readMarker(i);
+    const changed = marker && (await inputLooksChanged(marker, inputs[i]));
+    if (changed) log(`tokenmix: ${changed}; redoing it`);
+    if (!marker || changed) todo.push(i);
+  }
+  return todo;
+}
+
+/**
  * The full check before a reduce: every byte of the input hashes to what the map read, and
  * every intermediate file is whole. Returns why the shard must be redone, or null.
  */
@@ -131,6 +145,34 @@ export async function shardStaleReason(marker: ShardMarkerBase, input: ResolvedI
     if (found.sha256 !== expected.sha256) return `intermediate ${expected.path} of shard ${marker.shard} does not match its marker's SHA-256 (damaged)`;
   }
   return null;
+}
+
+/**
+ * The markers of a reduce, checked in full (shardStaleReason). A shard that fails is redone
+ * by `redo`; a second failure means the input is changing under us, and the run refuses.
+ */
+export async function currentMarkers<M extends ShardMarkerBase>(
+  markers: M[],
+  inputs: ResolvedInput[],
+  intermediates: (shard: number, marker: M) => IntermediateCheck[],
+  redo: (shard: number) => Promise<M>,
+  log: (text: string) => void,
+): Promise<M[]> {
+  const current: M[] = [];
+  for (const [i, marker] of markers.entries()) {
+    const check = (m: M) => shardStaleReason(m, inputs[i], intermediates(i, m));
+    const stale = await check(marker);
+    if (!stale) {
+      current.push(marker);
+      continue;
+    }
+    log(`tokenmix: ${stale}; redoing shard ${i}`);
+    const redone = await redo(i);
+    const still = await check(redone);
+    if (still) throw new TokenmixError(`${still}, again right after it was redone: is ${inputs[i].displayPath} being written? Rerun when it is complete`);
+    current.push(redone);
+  }
+  return current;
 }
 
 /** The manifest's `inputs`: path, format, size, SHA-256 of the bytes (as the map read and the reduce checked them), and what was read. */
