@@ -183,8 +183,13 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
   const outcome = await exclusively(outDir, LEASE_NAME, key, async () => {
     const redo = (i: number) => processSignatureShard(inputs[i], i, { ...signatureContext, advance: undefined, signal: undefined });
     const markers = await currentMarkers(found as SignatureMarker[], inputs, (i, m) => intermediateChecks(workDir, i, m), redo, log);
-    return reducePhase({ request, options, backend, hooks, inputs, markers, lsh, fingerprint, workDir, outDir, rank, worldSize });
-  }, { onWait: () => log(`tokenmix: another process is grouping ${request.outDir}; waiting for it`) });
+    return reducePhase({ options, backend, hooks, inputs, markers, lsh, fingerprint, workDir, outDir, rank, worldSize });
+  }, {
+    onWait: () => log(`tokenmix: another process is grouping ${request.outDir}; waiting for it`),
+    afterDone: () => {
+      if (!request.keepWork) rmSync(workDir, { recursive: true, force: true });
+    },
+  });
   return outcome.status === 'done' ? outcome.value : outcome;
 }
 
@@ -194,7 +199,6 @@ function intermediateChecks(workDir: string, shard: number, marker: SignatureMar
 }
 
 interface ReduceInput {
-  request: DedupOptions;
   options: ResolvedDedupOptions;
   backend: Backend;
   hooks: DedupHooks;
@@ -208,7 +212,7 @@ interface ReduceInput {
   worldSize: number;
 }
 
-async function reducePhase({ request, options, backend, hooks, inputs, markers, lsh, fingerprint, workDir, outDir, rank, worldSize }: ReduceInput): Promise<DedupResult> {
+async function reducePhase({ options, backend, hooks, inputs, markers, lsh, fingerprint, workDir, outDir, rank, worldSize }: ReduceInput): Promise<DedupResult> {
   const log = hooks.log ?? (() => {});
   const times = hooks.times;
   const manifestPath = join(outDir, 'manifest.json');
@@ -320,6 +324,5 @@ async function reducePhase({ request, options, backend, hooks, inputs, markers, 
     join(outDir, 'run.json'),
     `${JSON.stringify({ backend: describeBackend(backend), rank, world_size: worldSize, ranges: ranges.length, grouping: stats, times: times ?? null }, null, 2)}\n`,
   );
-  if (!request.keepWork) rmSync(workDir, { recursive: true, force: true });
   return { status: 'complete', manifestPath, manifest, stats };
 }

@@ -33,7 +33,13 @@ export function readDoneToken(dir: string, name: string, key: string): string | 
  * Run `step` while holding the lease `dir/name.lease`, unless a process this one waited for
  * completed the same step (same `key`) meanwhile.
  */
-export async function exclusively<T>(dir: string, name: string, key: string, step: (lease: Lease) => Promise<T>, options: LeaseOptions = {}): Promise<ExclusiveOutcome<T>> {
+export async function exclusively<T>(
+  dir: string,
+  name: string,
+  key: string,
+  step: (lease: Lease) => Promise<T>,
+  options: LeaseOptions & { afterDone?: () => void } = {},
+): Promise<ExclusiveOutcome<T>> {
   const manager = new LeaseManager(join(dir, `${name}.lease`), options);
   const lease = await manager.acquire();
   try {
@@ -45,6 +51,9 @@ export async function exclusively<T>(dir: string, name: string, key: string, ste
     const path = donePath(dir, name);
     writeFileSync(`${path}.${lease.holder.token}.partial`, `${JSON.stringify(record)}\n`);
     renameSync(`${path}.${lease.holder.token}.partial`, path);
+    // Still under the lease, and after the record: whoever fails because of this clean-up
+    // (a duplicate still working) can see that the step was done.
+    options.afterDone?.();
     return { status: 'done', value };
   } finally {
     await lease.release();
