@@ -182,7 +182,9 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
   // One process reduces (work/lease.ts): the others wait, then find the run done.
   const outcome = await exclusively(outDir, LEASE_NAME, key, async () => {
     const redo = (i: number) => processSignatureShard(inputs[i], i, { ...signatureContext, advance: undefined, signal: undefined });
-    const markers = await currentMarkers(found as SignatureMarker[], inputs, (i, m) => intermediateChecks(workDir, i, m), redo, log);
+    // Read again under the lease: a reducer before this one may have redone shards.
+    const latest = await Promise.all(inputs.map((_, i) => readSignatureMarker(workDir, i, fingerprint)));
+    const markers = await currentMarkers(latest.map((m, i) => m ?? (found[i] as SignatureMarker)), inputs, (i, m) => intermediateChecks(workDir, i, m), redo, log);
     return reducePhase({ options, backend, hooks, inputs, markers, lsh, fingerprint, workDir, outDir, rank, worldSize });
   }, {
     onWait: () => log(`tokenmix: another process is grouping ${request.outDir}; waiting for it`),

@@ -171,13 +171,14 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
     return { status: 'partial', pendingShards: pending, completedShards: inputs.length - pending.length };
   }
   // Reduce phase: one process at a time (work/lease.ts); the others wait and then find it done.
-  const outDirText = options.outDir;
   const runKey = createHash('sha256').update(JSON.stringify({ print, config, command: options.finish?.command ?? 'curate' })).digest('hex');
-  const onWait = () => log(`tokenmix: another process is writing the outputs of ${outDirText}; waiting for it`);
+  const onWait = () => log(`tokenmix: another process is writing the outputs of ${options.outDir}; waiting for it`);
   const outcome = await exclusively(workDir, 'reduce', runKey, async () => {
     const records = (i: number, m: ShardMarker) => [{ path: shardPaths(workDir, i).records, bytes: m.intermediate_bytes, sha256: m.intermediate_sha256 }];
     const redo = (i: number) => processShard(inputs[i], i, { ...shardContext, progress: silentProgress });
-    const complete = await currentMarkers(markers as ShardMarker[], inputs, records, redo, log);
+    // Read again under the lease: a reducer before this one may have redone shards.
+    const latest = await Promise.all(inputs.map((_, i) => readMarker(workDir, i, print)));
+    const complete = await currentMarkers(latest.map((m, i) => m ?? (markers[i] as ShardMarker)), inputs, records, redo, log);
     return reducePhase({ options, config, tokenizer, inputs, evals, contamination, fields, workDir, outDir, complete, rank, worldSize });
   }, { onWait });
   if (outcome.status === 'done-elsewhere') return outcome;
