@@ -209,11 +209,16 @@ export class LeaseManager {
     try {
       linkSync(own, this.path);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return null;
-      throw error;
-    } finally {
-      removeQuietly(own);
+      // Over NFS a retried link whose first reply was lost says EEXIST although it was made:
+      // the private file's link count tells (the classic NFS lock-file recipe).
+      const made = (error as NodeJS.ErrnoException).code === 'EEXIST' && statSync(own).nlink === 2;
+      if (!made) {
+        removeQuietly(own);
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST') return null;
+        throw error;
+      }
     }
+    removeQuietly(own);
     return new Lease(this.path, this.me, claim, this.renewMs);
   }
 
