@@ -66,6 +66,49 @@ export async function fileSha256(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/**
+ * SHA-256 of bytes [start, end) of `path`: what a work unit that reads part of a file records,
+ * so that its marker can be checked without hashing the rest of the file.
+ */
+export async function rangeSha256(path: string, start: number, end: number): Promise<string> {
+  const hash = createHash('sha256');
+  if (end > start) {
+    try {
+      for await (const chunk of createReadStream(path, { start, end: end - 1, highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+    } catch (error) {
+      throw cannotRead(path, error);
+    }
+  }
+  return hash.digest('hex');
+}
+
+/**
+ * In one sequential read: the SHA-256 of the whole file and of each byte range (ranges sorted,
+ * not overlapping), so the reduce checks every unit of a split file while computing the hash
+ * the manifest needs anyway.
+ */
+export async function fileAndRangeSha256(path: string, ranges: [number, number][]): Promise<{ sha256: string; ranges: string[] }> {
+  const whole = createHash('sha256');
+  const parts = ranges.map(() => createHash('sha256'));
+  let offset = 0;
+  try {
+    for await (const data of createReadStream(path, { highWaterMark: 1 << 20 })) {
+      const chunk = data as Buffer;
+      whole.update(chunk);
+      const chunkEnd = offset + chunk.length;
+      for (const [k, [start, end]] of ranges.entries()) {
+        const from = Math.max(start, offset);
+        const to = Math.min(end, chunkEnd);
+        if (from < to) parts[k].update(chunk.subarray(from - offset, to - offset));
+      }
+      offset = chunkEnd;
+    }
+  } catch (error) {
+    throw cannotRead(path, error);
+  }
+  return { sha256: whole.digest('hex'), ranges: parts.map((h) => h.digest('hex')) };
+}
+
 /** Both fingerprints of `path`. */
 export async function inputIdentity(path: string): Promise<InputIdentity> {
   const [sample, sha256] = await Promise.all([sampleFingerprint(path), fileSha256(path)]);

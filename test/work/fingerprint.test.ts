@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { inputIdentity, looksChanged, sampleFingerprint } from '../../src/work/fingerprint.js';
+import { fileAndRangeSha256, inputIdentity, looksChanged, rangeSha256, sampleFingerprint } from '../../src/work/fingerprint.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tokenmix-fingerprint-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -79,5 +79,15 @@ describe('content fingerprints', () => {
     expect(await looksChanged(path, recorded)).toBe(true);
     expect((await sampleFingerprint(path)).bytes).toBe(1001);
     expect(await looksChanged(path, undefined)).toBe(true);
+  });
+
+  it('byte ranges of a split file: each hashed alone, and all with the whole file in one read', async () => {
+    const path = join(dir, 'split.bin');
+    const data = bytes(3_000_000, 5);
+    writeFileSync(path, data);
+    const ranges: [number, number][] = [[0, 1_048_577], [1_048_577, 1_048_577], [1_048_577, 2_500_000], [2_500_000, 3_000_000]];
+    const expected = ranges.map(([a, b]) => createHash('sha256').update(data.subarray(a, b)).digest('hex'));
+    expect(await Promise.all(ranges.map(([a, b]) => rangeSha256(path, a, b)))).toEqual(expected);
+    expect(await fileAndRangeSha256(path, ranges)).toEqual({ sha256: createHash('sha256').update(data).digest('hex'), ranges: expected });
   });
 });
