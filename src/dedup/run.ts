@@ -22,6 +22,7 @@ import type { FieldMap, ResolvedInput } from '../io/types.js';
 import { VERSION } from '../version.js';
 import { currentMarkers, describeInputs, shardsToDo } from '../work/markers.js';
 import { exclusively, readDoneToken } from '../work/exclusive.js';
+import { removeDeadTemps } from '../work/temp.js';
 import { BucketTable } from './bucket-table.js';
 import { writeClusters, type ClusterSummary, type SourceTotals } from './clusters.js';
 import { emptyGroupStats, makeVerifier, PairCache, processRange, reloadRange, type GroupStats } from './group-phase.js';
@@ -220,6 +221,7 @@ async function reducePhase({ options, backend, hooks, inputs, markers, lsh, fing
   const manifestPath = join(outDir, 'manifest.json');
   // The manifest is written last: while this reduce rewrites outputs, none describes them.
   await rm(manifestPath, { force: true });
+  await removeDeadTemps([outDir, join(outDir, 'keep'), join(outDir, 'drops')]);
 
   // Phase 2: group and verify, range by range.
   let started = performance.now();

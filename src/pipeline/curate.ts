@@ -24,6 +24,7 @@ import { statSync } from 'node:fs';
 import { nearDedupStage, type NearDedupOutcome } from './near.js';
 import { currentMarkers, describeInputs, shardsToDo } from '../work/markers.js';
 import { exclusively } from '../work/exclusive.js';
+import { removeDeadTemps } from '../work/temp.js';
 import { readEvalSets, type EvalSet } from './evals.js';
 import { ContaminationIndex } from '../filters/contamination.js';
 
@@ -204,6 +205,7 @@ async function reducePhase({ options, config, tokenizer, inputs, evals, contamin
   const manifestPath = join(outDir, 'manifest.json');
   // The manifest is written last: while this reduce rewrites outputs, none describes them.
   await rm(manifestPath, { force: true });
+  await removeDeadTemps([outDir]); // a killed run's report.html
   const started = performance.now();
   const decisions = await decide(config, inputs, complete, workDir, options.backend);
   const reduce = { config, fields, inputs, markers: complete, decisions, workDir, outDir };

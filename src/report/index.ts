@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
+import { tempPath } from '../work/temp.js';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { TokenmixError } from '../errors.js';
@@ -51,7 +52,7 @@ export async function writeReport(dir: string): Promise<string> {
   const outPath = resolve(dir, 'report.html');
   // Write then rename: a viewer never sees half a page.
   // The temporary name is per process: two runs finishing on one directory never share it.
-  const temp = `${outPath}.${process.pid}.partial`;
+  const temp = tempPath(outPath);
   await writeFile(temp, html);
   await rename(temp, outPath);
   return outPath;

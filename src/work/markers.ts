@@ -3,42 +3,11 @@
  * last, so a marker means a complete shard), the checks that a completed shard is still
  * current, and the manifest's description of the inputs.
  */
-import { randomBytes } from 'node:crypto';
-import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { TokenmixError } from '../errors.js';
 import type { ResolvedInput } from '../io/types.js';
 import { describeIntermediate, fileSha256, looksChanged, type InputIdentity } from './fingerprint.js';
-import { processAlive } from './lease.js';
-
-/**
- * A temporary name next to `path`, unique to this process and call: two processes working on
- * the same shard or output (duplicate ranks, retries) never write into one file.
- */
-export function tempPath(path: string): string {
-  return `${path}.${HOST_TAG}-${process.pid}-${randomBytes(4).toString('hex')}.partial`;
-}
-
-const HOST_TAG = hostname().replace(/[^A-Za-z0-9]/g, '_');
-const TEMP_NAME = /\.([A-Za-z0-9_]+)-(\d+)-[0-9a-f]{8}\.partial$/;
-
-/**
- * Remove the temporary files in `dir` left by killed processes of this host (their pid is
- * gone); a live process's files, and any other host's, are left alone.
- */
-export async function removeDeadTemps(dir: string): Promise<void> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const match = TEMP_NAME.exec(name);
-    if (match && match[1] === HOST_TAG && !processAlive(Number(match[2]))) await rm(join(dir, name), { force: true });
-  }
-}
+import { removeDeadTemps, tempPath } from './temp.js';
 
 /**
  * The marker at `path` if it was made with `fingerprint`; null when there is none or it is
@@ -119,7 +88,7 @@ export async function shardsToDo(
   shardsDir: string,
   log: (text: string) => void,
 ): Promise<number[]> {
-  await removeDeadTemps(shardsDir);
+  await removeDeadTemps([shardsDir]);
   const todo: number[] = [];
   for (const i of shards) {
     const marker = await readMarker(i);
