@@ -1,15 +1,19 @@
 /**
  * `npm run bench:dedup-quality`: quality of `tokenmix dedup` at its defaults, scored by the
- * shared scorer (/work/shared/data/tools/score_clusters.py) against exact ground truth.
+ * shared scorers against exact ground truth: /work/shared/data/tools/score_clusters.py (pairs
+ * and clusters) and score_cover.py (decisions as a set: cover, kept near-duplicate pairs,
+ * agreement with the exact greedy rule in input order).
  *
  *  1. The real corpus ../shared/data/licenses-npm/corpus.jsonl.zst (skipped, with a message,
  *     when absent): the CLI at its defaults, then the scorer at 0.8.
  *  2. A seeded synthetic hard set (fixtures/dedup/near-pairs.ts: templated boilerplate,
- *     near-threshold negatives, planted pairs at known J): the same, plus measured LSH
+ *     near-threshold negatives, planted pairs at known J, planted chains): the same, plus measured LSH
  *     detection probability per J bin next to the theoretical S-curve, and the fraction of
  *     pairs that end in one cluster.
  *
- * Options: --seeds 1,2,3 (synthetic seeds), --templates N --families N (synthetic size),
+ * Both corpora also run `--cluster components` (the connected-component rule) for comparison.
+ * Options: --seeds 1,2,3 (synthetic seeds), --templates N --families N --chains N (synthetic size;
+ * planted 7-document chains per template, default 1),
  * --ablations (also --links chain|star and --margin 0, i.e. datasketch's b × r, on both sets),
  * --check-truth (recompute the synthetic truth with tools/truth.py and compare bytes).
  * Results: bench/results/dedup-quality-*.json. Recorded numbers: src/dedup/README.md.
@@ -30,6 +34,7 @@ const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const realCorpus = join(repo, '..', 'shared', 'data', 'licenses-npm', 'corpus.jsonl.zst');
 const realTruth = join(repo, '..', 'shared', 'data', 'licenses-npm', 'truth_pairs.tsv.zst');
 const scorer = join(repo, '..', 'shared', 'data', 'tools', 'score_clusters.py');
+const coverScorer = join(repo, '..', 'shared', 'data', 'tools', 'score_cover.py');
 const truthTool = join(repo, '..', 'shared', 'data', 'tools', 'truth.py');
 
 interface Score {
@@ -44,6 +49,16 @@ interface Score {
   truth_in_clusters: number;
 }
 
+interface CoverScore {
+  cover: number;
+  kept_pairs: number;
+  greedy_precision: number;
+  greedy_recall: number;
+  removed: number;
+  greedy_removed: number;
+  truth_pairs: number;
+}
+
 interface RunResult {
   label: string;
   args: string[];
@@ -51,6 +66,9 @@ interface RunResult {
   bands: number;
   rows: number;
   score: Score;
+  cover: CoverScore;
+  /** What each cluster rule removes on the run's components (manifest cluster_rule). */
+  rules: { removed_cover: number; removed_components: number; components_removed_below_threshold: number };
 }
 
 function runDedup(label: string, input: string, truth: string, outDir: string, extra: string[] = []): RunResult {
@@ -59,14 +77,22 @@ function runDedup(label: string, input: string, truth: string, outDir: string, e
   execFileSync(process.execPath, [join(repo, 'bin', 'tokenmix.js'), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   const seconds = (performance.now() - started) / 1000;
   const manifest = JSON.parse(readFileSync(join(outDir, 'manifest.json'), 'utf8'));
-  const score = JSON.parse(execFileSync('python3', [scorer, join(outDir, 'clusters.jsonl'), truth, '0.8'], { encoding: 'utf8' })) as Score;
+  const clusters = join(outDir, 'clusters.jsonl');
+  const score = JSON.parse(execFileSync('python3', [scorer, clusters, truth, '0.8'], { encoding: 'utf8' })) as Score;
+  const cover = JSON.parse(execFileSync('python3', [coverScorer, input, clusters, truth, '0.8'], { encoding: 'utf8' })) as CoverScore;
+  const { removed_cover, removed_components, components_removed_below_threshold } = manifest.cluster_rule;
   const f = (x: number) => x.toFixed(4);
   console.log(
     `  ${label.padEnd(34)} b×r=${manifest.lsh.bands}×${manifest.lsh.rows}  doc P/R ${f(score.doc_precision)}/${f(score.doc_recall)}  ` +
       `pair recall ${f(score.pair_recall)} (J>=0.9: ${f(score['pair_recall_0.9'])})  removal precision ${f(score.removal_precision)}  ` +
-      `removed ${score.removed}/${score.truth_removed}  ${seconds.toFixed(1)} s`,
+      `removed ${score.removed}/${score.truth_removed}  ${seconds.toFixed(1)} s\n` +
+      `  ${''.padEnd(34)} cover ${f(cover.cover)}  kept pairs ${cover.kept_pairs}/${cover.truth_pairs}  greedy P/R ${f(cover.greedy_precision)}/${f(cover.greedy_recall)}  ` +
+      `removed ${cover.removed} (greedy ${cover.greedy_removed}); rules: cover ${removed_cover}, components ${removed_components} (${components_removed_below_threshold} below T)`,
   );
-  return { label, args: args.slice(1), seconds, bands: manifest.lsh.bands, rows: manifest.lsh.rows, score };
+  return {
+    label, args: args.slice(1), seconds, bands: manifest.lsh.bands, rows: manifest.lsh.rows, score, cover,
+    rules: { removed_cover, removed_components, components_removed_below_threshold },
+  };
 }
 
 const ABLATIONS: [string, string[]][] = [
@@ -132,6 +158,7 @@ async function main(): Promise<void> {
       seeds: { type: 'string', default: '1,2,3' },
       templates: { type: 'string', default: '60' },
       families: { type: 'string', default: '40' },
+      chains: { type: 'string', default: '1' },
       ablations: { type: 'boolean', default: false },
       'check-truth': { type: 'boolean', default: false },
     },
@@ -146,6 +173,7 @@ async function main(): Promise<void> {
     if (existsSync(realCorpus)) {
       console.log(`\nreal corpus: ${realCorpus} (2,270 documents; datasketch b=9 r=13: doc P/R 0.995–0.998/0.991, pair recall 0.85–0.92)`);
       const real: RunResult[] = [runDedup('tokenmix dedup (defaults)', realCorpus, realTruth, join(work, 'real'))];
+      real.push(runDedup('--cluster components', realCorpus, realTruth, join(work, 'real-components'), ['--cluster', 'components']));
       if (values.ablations) for (const [label, extra] of ABLATIONS) real.push(runDedup(label, realCorpus, realTruth, join(work, `real-${real.length}`), extra));
       for (const seed of [2, 3]) real.push(runDedup(`defaults, --seed ${seed}`, realCorpus, realTruth, join(work, `real-seed-${seed}`), ['--seed', String(seed)]));
       results.real = real;
@@ -157,7 +185,7 @@ async function main(): Promise<void> {
     // 2. Synthetic hard set.
     const synthetic: unknown[] = [];
     for (const seed of values.seeds!.split(',').map(Number)) {
-      const corpus = generateNearPairs({ seed, templates: Number(values.templates), familiesPerTemplate: Number(values.families) });
+      const corpus = generateNearPairs({ seed, templates: Number(values.templates), familiesPerTemplate: Number(values.families), chainsPerTemplate: Number(values.chains) });
       const dir = join(work, `syn-${seed}`);
       rmSync(dir, { recursive: true, force: true });
       const input = join(work, `syn-${seed}.jsonl`);
@@ -165,8 +193,9 @@ async function main(): Promise<void> {
       writeFileSync(input, corpusJsonl(corpus.docs));
       writeFileSync(truth, truthTsv(corpus.truth));
       const near = corpus.truth.filter((p) => p.inter >= 0.8 * p.union).length;
+      const chains = corpus.planted.filter((p) => p.kind === 'chain').length;
       const hard = corpus.truth.filter((p) => p.inter >= 0.65 * p.union && p.inter < 0.8 * p.union).length;
-      console.log(`\nsynthetic seed ${seed}: ${corpus.docs.length} documents, ${corpus.truth.length} pairs with J >= 0.5, ${near} at J >= 0.8, ${hard} hard negatives (0.65 <= J < 0.8), ${corpus.planted.length} planted`);
+      console.log(`\nsynthetic seed ${seed}: ${corpus.docs.length} documents, ${corpus.truth.length} pairs with J >= 0.5, ${near} at J >= 0.8, ${hard} hard negatives (0.65 <= J < 0.8), ${corpus.planted.length} planted pairs (${chains} of them chain links)`);
       let truthCheck: string | null = null;
       if (values['check-truth']) {
         const recomputed = join(work, `syn-${seed}-truth-py.tsv`);
@@ -175,6 +204,7 @@ async function main(): Promise<void> {
         console.log(`  truth: ${truthCheck}`);
       }
       const runs = [runDedup('tokenmix dedup (defaults)', input, truth, join(dir, 'defaults'))];
+      runs.push(runDedup('--cluster components', input, truth, join(dir, 'components'), ['--cluster', 'components']));
       if (values.ablations) for (const [label, extra] of ABLATIONS) runs.push(runDedup(label, input, truth, join(dir, `a${runs.length}`), extra));
       const table = detectionTable(corpus, runs[0].bands, runs[0].rows, 1, join(dir, 'defaults', 'clusters.jsonl'));
       console.log(`  LSH detection vs J at b=${runs[0].bands}, r=${runs[0].rows} (all truth pairs; 'same cluster' after verification at 0.8):`);

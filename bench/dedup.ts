@@ -1,18 +1,20 @@
 /**
  * `npm run bench:dedup`: end-to-end throughput of near dedup (signatures → grouping →
- * outputs) on seeded synthetic corpora of 100k and 1M documents (fixtures/dedup/
- * stream-corpus.ts), on the CPU and on the GPU: documents/s, input MB/s, peak RSS, the
- * GPU/CPU ratio, and where the time goes (reading+parsing, words+shingle sets, waiting for
- * MinHash, band keys+writes, grouping+verification, outputs).
+ * outputs) on seeded synthetic corpora (fixtures/dedup/stream-corpus.ts), on the CPU and on
+ * the GPU, for 1 … cores worker threads: documents/s, input MB/s and MB/s per core, peak RSS,
+ * the GPU/CPU ratio, the scaling of N workers over 1 (measured in the same run), the GPU's
+ * idle fraction during the signature phase, and where the time goes (reading+parsing,
+ * words+shingle sets, MinHash, band keys+writes — thread time summed over workers — then
+ * grouping+verification and outputs, wall time).
  *
- * Each run is a child process (`--child`), so peak RSS is that run's own. Corpora are
- * cached in the OS temp directory between runs of the benchmark.
- * Options: --sizes 100000,1000000  --backends cpu,gpu  --keep-corpora
+ * Each run is a child process (`--child`), so peak RSS is that run's own (worker threads
+ * included). Corpora are cached in the OS temp directory between runs of the benchmark.
+ * Options: --sizes 100000,1000000  --backends cpu,gpu  --workers 1,2 (default 1..cores)  --keep-corpora
  * Results: bench/results/dedup-*.json. Recorded numbers: src/dedup/README.md.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -24,6 +26,7 @@ import { fmtRate, machineInfo, printMachine, writeResults } from './common.js';
 
 interface ChildResult {
   backend: string;
+  workers: number;
   documents: number;
   inputBytes: number;
   totalMs: number;
@@ -36,16 +39,17 @@ interface ChildResult {
   grouping: unknown;
 }
 
-async function child(input: string, outDir: string, choice: BackendChoice): Promise<void> {
+async function child(input: string, outDir: string, choice: BackendChoice, workers: number): Promise<void> {
   const backend = await resolveBackend(choice, dawnGpuOpener('auto'));
   const times = emptyDedupTimes();
   const started = performance.now();
   try {
-    const result = await dedup({ inputs: [{ path: input }], outDir }, backend, { times });
+    const result = await dedup({ inputs: [{ path: input }], outDir, workers }, backend, { times });
     if (result.status !== 'complete') throw new Error('incomplete run');
     const m = result.manifest;
     const out: ChildResult = {
       backend: describeBackend(backend),
+      workers: times.workers ?? workers,
       documents: m.totals.docs_in,
       inputBytes: statSync(input).size,
       totalMs: performance.now() - started,
@@ -71,10 +75,12 @@ async function main(): Promise<void> {
       out: { type: 'string' },
       sizes: { type: 'string', default: '100000,1000000' },
       backends: { type: 'string', default: 'cpu,gpu' },
+      workers: { type: 'string' },
       'keep-corpora': { type: 'boolean', default: false },
     },
   });
-  if (values.child) return child(values.input!, values.out!, values.child as BackendChoice);
+  if (values.child) return child(values.input!, values.out!, values.child as BackendChoice, Number(values.workers ?? 1));
+  const workerCounts = (values.workers ?? Array.from({ length: availableParallelism() }, (_, i) => i + 1).join(',')).split(',').map(Number);
 
   const probe = await resolveBackend('auto', dawnGpuOpener('auto'));
   const info = machineInfo(probe);
@@ -82,7 +88,7 @@ async function main(): Promise<void> {
   printMachine(info);
   const dir = join(tmpdir(), 'tokenmix-bench-dedup');
   mkdirSync(dir, { recursive: true });
-  const rows: (ChildResult & { size: number })[] = [];
+  const rows: (ChildResult & { size: number; gpuIdle: number | null })[] = [];
   for (const size of values.sizes!.split(',').map(Number)) {
     const input = join(dir, `corpus-${size}.jsonl`);
     if (!existsSync(input)) {
@@ -91,27 +97,35 @@ async function main(): Promise<void> {
       console.log(`generated ${size} documents (${(bytes / 1e6).toFixed(0)} MB) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     }
     for (const backend of values.backends!.split(',')) {
-      const outDir = join(dir, `out-${size}-${backend}`);
-      rmSync(outDir, { recursive: true, force: true });
-      const line = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', backend, '--input', input, '--out', outDir], {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'ignore'],
-        maxBuffer: 1 << 24,
-      });
-      const r = { ...(JSON.parse(line.trim().split('\n').at(-1)!) as ChildResult), size };
-      rows.push(r);
-      const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-      const t = r.times;
-      console.log(
-        `${String(size).padStart(8)} docs ${backend.padEnd(3)}: ${s(r.totalMs)}  ${fmtRate((r.documents * 1000) / r.totalMs, 'docs/s')}  ` +
-          `${((r.inputBytes / 1e6) / (r.totalMs / 1000)).toFixed(1)} MB/s  peak RSS ${r.peakRssMB} MB  ` +
-          `| signatures ${s(t.signatureMs)}: read ${s(t.signature.readMs)}  words ${s(t.signature.wordsMs)}  minhash ${s(t.signature.minhashMs)}  bands ${s(t.signature.writeMs)}  ` +
-          `group ${s(t.groupMs)}  outputs ${s(t.outputMs)}  | ${r.clusters} clusters, ${r.removed} removed`,
-      );
-      rmSync(outDir, { recursive: true, force: true });
+      for (const workers of workerCounts) {
+        const outDir = join(dir, `out-${size}-${backend}-${workers}`);
+        rmSync(outDir, { recursive: true, force: true });
+        const line = execFileSync(
+          process.execPath,
+          [fileURLToPath(import.meta.url), '--child', backend, '--input', input, '--out', outDir, '--workers', String(workers)],
+          { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 24 },
+        );
+        const child = JSON.parse(line.trim().split('\n').at(-1)!) as ChildResult;
+        const gpuIdle = child.backend.startsWith('gpu') && child.times.gpuBusyMs !== undefined ? 1 - child.times.gpuBusyMs / child.times.signatureMs : null;
+        const r = { ...child, size, gpuIdle };
+        rows.push(r);
+        const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+        const t = r.times;
+        const mbps = r.inputBytes / 1e6 / (r.totalMs / 1000);
+        const base = rows.find((o) => o.size === size && o.backend === r.backend && o.workers === 1);
+        console.log(
+          `${String(size).padStart(8)} docs ${backend.padEnd(3)} ${String(r.workers).padStart(2)} worker(s): ${s(r.totalMs)}  ${fmtRate((r.documents * 1000) / r.totalMs, 'docs/s')}  ` +
+            `${mbps.toFixed(1)} MB/s (${(mbps / r.workers).toFixed(1)} per core)  peak RSS ${r.peakRssMB} MB` +
+            (base && r.workers > 1 ? `  ${(base.totalMs / r.totalMs).toFixed(2)}× one worker` : '') +
+            (gpuIdle !== null ? `  GPU idle ${(100 * gpuIdle).toFixed(0)}% of the signature phase` : '') +
+            `\n      signatures ${s(t.signatureMs)} wall; thread time: read+parse ${s(t.signature.readMs)}  words+shingles ${s(t.signature.wordsMs)}  ` +
+            `minhash ${s(t.signature.minhashMs)}  bands ${s(t.signature.writeMs)}  | group+verify ${s(t.groupMs)}  outputs ${s(t.outputMs)}  | ${r.clusters} clusters, ${r.removed} removed`,
+        );
+        rmSync(outDir, { recursive: true, force: true });
+      }
     }
-    const cpu = rows.find((r) => r.size === size && r.backend.startsWith('cpu'));
-    const gpu = rows.find((r) => r.size === size && r.backend.startsWith('gpu'));
+    const cpu = rows.find((r) => r.size === size && r.backend.startsWith('cpu') && r.workers === 1);
+    const gpu = rows.find((r) => r.size === size && r.backend.startsWith('gpu') && r.workers === 1);
     if (cpu && gpu) {
       console.log(
         `${String(size).padStart(8)} docs GPU/CPU: end to end ${(cpu.totalMs / gpu.totalMs).toFixed(2)}×, ` +

@@ -8,7 +8,10 @@ import { resolveBackend, type Backend } from '../src/backend.js';
 import { dawnGpuOpener } from '../src/node/dawn.js';
 import { emptyPhaseTimes, type PhaseTimes } from '../src/gpu/timing.js';
 import { minhashGpu } from '../src/kernels/minhash.js';
-import { minhashCpu } from '../src/cpu/minhash.js';
+import { minhashConstants, minhashCpu } from '../src/cpu/minhash.js';
+import { ophGpu } from '../src/kernels/oph.js';
+import { ophCpu, shingleBatch, type ShingleBatch } from '../src/cpu/oph.js';
+import { shingleSet } from '../src/dedup/shingles.js';
 import { thresholdGpu } from '../src/kernels/threshold.js';
 import { thresholdCpu } from '../src/cpu/threshold.js';
 import { GpuHistogramAccumulator } from '../src/kernels/histogram.js';
@@ -31,6 +34,8 @@ interface Row {
   gpuItemsPerSec: number;
   gpuGBps: number;
   gpuOverCpu: number;
+  /** oph rows: building the shingle sets from the word hashes, once, on the CPU. */
+  shingleSetsMs?: number;
 }
 
 function csr(random: () => number, docs: number, meanLen: number, range: number) {
@@ -83,6 +88,19 @@ async function compare(
   return row;
 }
 
+/** The shingle sets of MinHash's input (what dedup builds anyway to verify candidates), as CSR. */
+function shingleSets(batch: { offsets: Uint32Array; tokens: Uint32Array }, ngram: number, seed: number): ShingleBatch {
+  const { shingleSeed } = minhashConstants({ ngram, seed });
+  const count = batch.offsets.length - 1;
+  return shingleBatch(Array.from({ length: count }, (_, d) => shingleSet(batch.tokens, ngram, shingleSeed, batch.offsets[d], batch.offsets[d + 1] - batch.offsets[d])));
+}
+
+/** `--only minhash,oph` runs a subset of the kernels (default: all). */
+function selected(kernel: string): boolean {
+  const at = process.argv.indexOf('--only');
+  return at < 0 || (process.argv[at + 1] ?? '').split(',').includes(kernel);
+}
+
 async function main(): Promise<void> {
   const backend: Backend = await resolveBackend('gpu', dawnGpuOpener());
   if (backend.kind !== 'gpu') throw new Error('unreachable');
@@ -92,16 +110,34 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const random = prng(42);
   try {
-    for (const docs of [1_000, 10_000, 50_000]) {
-      const d = csr(random, docs, 300, 0xffffffff);
+    // The last size is short documents (~8 words, ~4 shingles), where OPH densifies most bins.
+    for (const [docs, words] of [[1_000, 300], [10_000, 300], [50_000, 300], [50_000, 8]]) {
+      const d = csr(random, docs, words, 0xffffffff);
       const batch = { offsets: d.offsets, tokens: d.values };
       const params = { ngram: 5, numHashes: 128, seed: 1 };
-      rows.push(
-        await compare('minhash', `${docs} docs × ~300 words`, docs, d.values.byteLength + d.offsets.byteLength, 'docs/s',
-          (t) => minhashGpu(ctx, batch, params, t), () => minhashCpu(batch, params)),
-      );
+      const bytes = d.values.byteLength + d.offsets.byteLength;
+      let minhashRow: Row | undefined;
+      if (selected('minhash')) {
+        minhashRow = await compare('minhash', `${docs} docs × ~${words} words`, docs, bytes, 'docs/s',
+          (t) => minhashGpu(ctx, batch, params, t), () => minhashCpu(batch, params));
+        rows.push(minhashRow);
+      }
+      if (selected('oph')) {
+        // Same documents, same K and seed: one-permutation MinHash over their shingle sets.
+        const setsStart = performance.now();
+        const sets = shingleSets(batch, params.ngram, params.seed);
+        const setsMs = performance.now() - setsStart;
+        const sketch = { numHashes: params.numHashes, seed: params.seed };
+        const row = await compare('oph', `${docs} docs × ~${words} words`, docs, bytes, 'docs/s',
+          (t) => ophGpu(ctx, sets, sketch, t), () => ophCpu(sets, sketch));
+        rows.push({ ...row, shingleSetsMs: setsMs });
+        console.log(`           shingle sets built once on the CPU in ${setsMs.toFixed(0)} ms (not in the oph times: dedup builds them to verify candidates)`);
+        if (minhashRow) {
+          console.log(`           oph vs minhash, same run: cpu ${(minhashRow.cpuMs / row.cpuMs).toFixed(1)}× faster, gpu ${(minhashRow.gpuMs / row.gpuMs).toFixed(1)}× faster`);
+        }
+      }
     }
-    for (const n of [10_000, 1_000_000, 8_000_000]) {
+    for (const n of selected('threshold') ? [10_000, 1_000_000, 8_000_000] : []) {
       const batch = {
         scores: Float32Array.from({ length: n }, () => random()),
         sources: Uint32Array.from({ length: n }, () => Math.floor(random() * 8)),
@@ -112,7 +148,7 @@ async function main(): Promise<void> {
         await compare('threshold', `${n} docs, 8 sources`, n, n * 12, 'docs/s', (t) => thresholdGpu(ctx, batch, params, t), () => thresholdCpu(batch, params)),
       );
     }
-    for (const docs of [1_000, 10_000, 50_000]) {
+    for (const docs of selected('histogram') ? [1_000, 10_000, 50_000] : []) {
       const vocab = 100_000;
       const d = csr(random, docs, 300, vocab);
       const batch = {
@@ -136,7 +172,7 @@ async function main(): Promise<void> {
           () => histogramCpu(batch, config)),
       );
     }
-    for (const M of [16, 128, 512]) {
+    for (const M of selected('mixing') ? [16, 128, 512] : []) {
       const K = 16, V = 100_000, E = 8;
       const rowsOf = (count: number, width: number) => distributionRows(random, count, width);
       const input = { distributions: rowsOf(K, V), weights: rowsOf(M, K), evals: rowsOf(E, V), numSources: K, vocabSize: V, numCandidates: M, numEvals: E };

@@ -13,6 +13,18 @@ export class TokenmixError extends Error {
   }
 }
 
+/**
+ * An input file whose bytes are damaged (bad checksum, truncated, trailing garbage, a length
+ * that points outside the file). With `on_error: quarantine` the whole file is set aside and
+ * counted; it is never read past the damage.
+ */
+export class InputCorruptError extends TokenmixError {
+  constructor(message: string, readonly file: string, readonly offset?: number) {
+    super(message, { where: offset === undefined ? file : `${file} byte ${offset}` });
+    this.name = 'InputCorruptError';
+  }
+}
+
 /** Thrown when the GPU was required (`backend: 'gpu'`) but is unavailable or failed. */
 export class GpuUnavailableError extends TokenmixError {
   constructor(message: string) {

@@ -8,6 +8,8 @@ import { iotaGpu } from './kernels/iota.js';
 import { iotaCpu } from './cpu/iota.js';
 import { minhashGpu } from './kernels/minhash.js';
 import { minhashCpu } from './cpu/minhash.js';
+import { ophGpu } from './kernels/oph.js';
+import { ophCpu } from './cpu/oph.js';
 import { thresholdGpu } from './kernels/threshold.js';
 import { thresholdCpu } from './cpu/threshold.js';
 import { GpuHistogramAccumulator } from './kernels/histogram.js';
@@ -97,6 +99,14 @@ export async function selfTest(ctx: GpuContext, seed = 20261122): Promise<SelfTe
     'minhash',
     () => minhashGpu(ctx, { offsets: docs.offsets, tokens: docs.values }, mh),
     () => minhashCpu({ offsets: docs.offsets, tokens: docs.values }, mh),
+    bits,
+  );
+  // The same documents as shingle sets; the order and repeats of shingles do not change a sketch.
+  const sketch = { numHashes: 128, seed: 7 };
+  kernels.oph = await check(
+    'oph',
+    () => ophGpu(ctx, { offsets: docs.offsets, shingles: docs.values }, sketch),
+    () => ophCpu({ offsets: docs.offsets, shingles: docs.values }, sketch),
     bits,
   );
 

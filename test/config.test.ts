@@ -10,6 +10,8 @@ describe('config', () => {
     expect(c.tokenizer).toBe('words');
     expect(c.on_error).toBe('fail');
     expect(c.dedup).toEqual({ exact: false, keep: 'first', near: null });
+    expect(parseConfig({ ...base, dedup: { near: true } }).dedup.near?.cluster).toBe('cover');
+    expect(parseConfig({ ...base, dedup: { near: { cluster: 'components' } } }).dedup.near?.cluster).toBe('components');
   });
   it('best-quality dedup needs a score field, and uses fields.quality without a filter', () => {
     expect(() => parseConfig({ ...base, dedup: { exact: true, keep: 'best-quality' } })).toThrow(/"best-quality" needs a score/);
@@ -26,6 +28,7 @@ describe('config', () => {
     [{ inputs: [] }, /"inputs" must be a non-empty list/],
     [{ ...base, filters: { quality: { field: 'q', top_fraction: { web: 1.5 } } } }, /top_fraction.web" must be a number/],
     [{ ...base, dedup: { near: { threshold: 2 } } }, /dedup.near.threshold" must be a number >= 0 <= 1/],
+    [{ ...base, dedup: { near: { cluster: 'chains' } } }, /"dedup.near.cluster" must be "cover" or "components" \(got "chains"\)/],
   ])('rejects %j', (raw, message) => {
     expect(() => parseConfig(raw)).toThrow(message);
   });

@@ -1,16 +1,19 @@
 /**
- * The controls: per-source weights, quality thresholds and late-stage weights; dedup (exact,
- * near with its Jaccard threshold); contamination action; the late anneal's share; the token
- * budget. Each control edits the `ExploreSettings` object in place and calls `changed()`; the
+ * The controls: per-source weights, quality thresholds and late-stage weights; the tokenizer;
+ * dedup (exact, near with its Jaccard threshold); contamination (off, keep or drop, and its
+ * n-gram length); the late anneal's share; the token budget. Each control edits the `ExploreSettings` object in place and calls `changed()`; the
  * page turns the settings into a run config and re-runs (main.ts).
  */
 import type { ExploreSettings } from '../src/explore/index.js';
+import { TOKENIZER_NAMES } from '../src/text/load.js';
 
 export interface ControlContext {
   sources: string[];
   /** Score range of the quality field (thresholds slide across it), or null without one. */
   scoreRange: { min: number; max: number } | null;
   changed: () => void;
+  /** Re-tokenize the corpus (the page rebuilds the session). */
+  setTokenizer: (name: string) => void;
 }
 
 function element<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
@@ -106,23 +109,45 @@ function renderCuration(settings: ExploreSettings, ctx: ControlContext): void {
     testId: 'near-threshold', label: 'near-dedup Jaccard threshold', min: 0.5, max: 1, step: 0.01, value: settings.near.threshold,
     onInput: (v) => { settings.near.threshold = v; ctx.changed(); },
   });
+  const tokenizer = element('select');
+  tokenizer.dataset.testid = 'tokenizer';
+  for (const name of TOKENIZER_NAMES) tokenizer.append(element('option', { value: name, textContent: name }));
+  tokenizer.value = settings.tokenizer ?? 'words';
+  tokenizer.addEventListener('change', () => ctx.setTokenizer(tokenizer.value));
+
   const contamination = element('select');
   contamination.dataset.testid = 'contamination-action';
-  contamination.append(element('option', { value: 'keep', textContent: 'keep and count' }), element('option', { value: 'drop', textContent: 'drop' }));
-  contamination.value = settings.contamination?.action ?? 'keep';
-  contamination.disabled = settings.contamination === null;
-  contamination.addEventListener('change', () => {
-    if (settings.contamination) settings.contamination.action = contamination.value as 'keep' | 'drop';
+  contamination.append(
+    element('option', { value: 'off', textContent: 'not checked' }),
+    element('option', { value: 'keep', textContent: 'keep and count' }),
+    element('option', { value: 'drop', textContent: 'drop' }),
+  );
+  contamination.value = settings.contamination?.action ?? 'off';
+  const ngram = element('input', { type: 'number', min: '1', max: '64', step: '1', value: String(settings.contamination?.ngram ?? 8) });
+  ngram.dataset.testid = 'contamination-ngram';
+  ngram.setAttribute('aria-label', 'contamination n-gram length (words)');
+  ngram.disabled = settings.contamination === null;
+  const apply = () => {
+    const n = Number(ngram.value);
+    const ok = Number.isInteger(n) && n >= 1 && n <= 64;
+    ngram.classList.toggle('invalid', !ok);
+    if (!ok) return;
+    const action = contamination.value;
+    settings.contamination = action === 'off' ? null : { ngram: n, min_overlap: settings.contamination?.min_overlap ?? 1, action: action as 'keep' | 'drop' };
+    ngram.disabled = settings.contamination === null;
     ctx.changed();
-  });
-  const ngram = settings.contamination ? `${settings.contamination.ngram}-gram overlap with the eval texts` : 'off';
+  };
+  contamination.addEventListener('change', apply);
+  ngram.addEventListener('input', apply);
   panel.replaceChildren(
     element('h2', { textContent: 'Curation' }),
     element('div', { className: 'row' }, checkbox('exact-dedup', 'exact dedup (normalized text, keep first)', settings.exactDedup, (on) => { settings.exactDedup = on; ctx.changed(); })),
     element('div', { className: 'row' },
       checkbox('near-dedup', `near dedup (MinHash ${settings.near.ngram}-word shingles, LSH), Jaccard ≥`, settings.near.enabled, (on) => { settings.near.enabled = on; ctx.changed(); }),
       near),
-    element('div', { className: 'row' }, element('span', { textContent: 'eval-like documents: ' }), contamination, element('span', { className: 'hint', textContent: ` (${ngram})` })),
+    element('div', { className: 'row' }, element('label', {}, 'tokenizer ', tokenizer)),
+    element('div', { className: 'row' }, element('span', { textContent: 'eval-like documents: ' }), contamination),
+    element('div', { className: 'row' }, element('label', {}, 'sharing a word n-gram with the eval sets, n = ', ngram)),
   );
 }
 

@@ -1,8 +1,8 @@
 /**
  * Where the records come from: the seed's toy corpus (fixtures/toy, bundled as text and read
  * through the same reader as a dropped file), or a JSONL / Parquet file the user drops, with
- * its fields mapped by hand. Eval sets: the toy's, or text files the user picks (one domain per
- * file, named after it).
+ * its fields mapped by hand. Eval sets: the toy's with the toy, else the files the user picks
+ * (one domain per file, named after it; .txt, .md or .jsonl).
  */
 import toyCorpus from '../fixtures/toy/corpus.jsonl?raw';
 import toyGeneral from '../fixtures/toy/evals/general.txt?raw';
@@ -12,6 +12,7 @@ import baselineConfig from '../fixtures/toy/configs/baseline.json?raw';
 import curatedLateConfig from '../fixtures/toy/configs/curated_late.json?raw';
 import { fieldChoices, openDroppedFile, readDroppedFile, type DroppedFile, type ExploreEvalSet, type ExploreFields, type ExploreRecord } from '../src/explore/index.js';
 import type { BadRecord } from '../src/io/types.js';
+import { evalTextsOf } from '../src/pipeline/eval-texts.js';
 
 export const TOY_CONFIGS: Record<'baseline' | 'curated_late', unknown> = {
   baseline: JSON.parse(baselineConfig),
@@ -95,6 +96,7 @@ export async function mapAndRead(form: HTMLFormElement, name: string, bytes: Uin
     });
   } finally {
     form.hidden = true;
+    // A guard that never goes away (main.ts) keeps a late click on Load from submitting the page.
     form.onsubmit = null;
   }
   const fields: ExploreFields = {
@@ -112,13 +114,15 @@ export async function mapAndRead(form: HTMLFormElement, name: string, bytes: Uin
   return { name, records, problems, fields, ...(inputSource ? { inputSource } : {}) };
 }
 
-/** Eval sets from picked text files: one domain per file, named after the file. */
-export async function evalSetsFromFiles(files: FileList): Promise<ExploreEvalSet[]> {
+/** Eval sets from picked files: one domain per file, named after it (.jsonl: one {"text"} per line, as the CLI reads it). */
+export async function evalSetsFromFiles(files: FileList): Promise<{ sets: ExploreEvalSet[]; files: Record<string, string> }> {
   const sets: ExploreEvalSet[] = [];
+  const names: Record<string, string> = {};
   for (const file of Array.from(files)) {
-    const text = await file.text();
-    if (text.trim() === '') throw new Error(`${file.name}: eval text is empty`);
-    sets.push({ name: file.name.replace(/\.[^.]+$/, ''), texts: [text] });
+    const name = file.name.replace(/\.[^.]+$/, '');
+    if (name in names) throw new Error(`${file.name}: two eval files are named "${name}"; rename one`);
+    sets.push({ name, texts: evalTextsOf(file.name, await file.text(), name) });
+    names[name] = file.name;
   }
-  return sets;
+  return { sets, files: names };
 }

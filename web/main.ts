@@ -6,6 +6,8 @@
  * Runs are coalesced: while one runs, further edits collapse into one more run.
  */
 import { GpuUnavailableError } from '../src/errors.js';
+import { createTokenizer } from '../src/text/load.js';
+import type { Tokenizer } from '../src/text/tokenizer.js';
 import { WordsTokenizer } from '../src/text/words.js';
 import {
   configFromSettings,
@@ -27,6 +29,9 @@ interface PageState {
   engine: PageBackend;
   data: LoadedData;
   evals: ExploreEvalSet[];
+  /** Eval sets the user picked (kept across dropped files), with the file of each. */
+  userEvals: { sets: ExploreEvalSet[]; files: Record<string, string> } | null;
+  tokenizer: Tokenizer;
   session: ExploreSession;
   settings: ExploreSettings;
   scoreRange: { min: number; max: number } | null;
@@ -73,15 +78,15 @@ function scoreRange(data: LoadedData): PageState['scoreRange'] {
   return { min: Math.min(0, Math.floor(min)), max: Math.max(1, Math.ceil(max)) };
 }
 
-function buildSession(engine: PageBackend, data: LoadedData, evals: ExploreEvalSet[]): ExploreSession {
-  return new ExploreSession(new ExploreCorpus(data.records, evals, new WordsTokenizer()), engine.backend);
+function buildSession(engine: PageBackend, data: LoadedData, evals: ExploreEvalSet[], tokenizer: Tokenizer): ExploreSession {
+  return new ExploreSession(new ExploreCorpus(data.records, evals, tokenizer), engine.backend);
 }
 
 /** Settings for freshly loaded data: the toy starts on the seed's baseline; other data on equal weights. */
 function initialSettings(data: LoadedData, session: ExploreSession, evals: ExploreEvalSet[]): ExploreSettings {
   const sources = session.corpus.sources;
   const input = { name: data.name, ...(data.inputSource ? { source: data.inputSource } : {}) };
-  if (data.name === 'corpus.jsonl' && evals === TOY_EVALS) return settingsFromConfig(parseExploreConfig(TOY_CONFIGS.baseline), sources, input);
+  if (isToy(data) && evals === TOY_EVALS) return settingsFromConfig(parseExploreConfig(TOY_CONFIGS.baseline), sources, input);
   const equal = Object.fromEntries(sources.map((s) => [s, 1]));
   const tokens = session.corpus.tokenCounts.reduce((a, b) => a + b, 0);
   return {
@@ -101,15 +106,53 @@ function initialSettings(data: LoadedData, session: ExploreSession, evals: Explo
   };
 }
 
-function install(engine: PageBackend, data: LoadedData, evals: ExploreEvalSet[], settings?: ExploreSettings): void {
-  const session = buildSession(engine, data, evals);
-  const chosen = settings ?? initialSettings(data, session, evals);
+interface InstallOptions {
+  settings?: ExploreSettings;
+  userEvals?: PageState['userEvals'];
+  tokenizer?: Tokenizer;
+}
+
+/** The toy's eval sets with the toy; with the user's data, the user's (none until picked). */
+function evalsFor(data: LoadedData, userEvals: PageState['userEvals']): ExploreEvalSet[] {
+  if (userEvals) return userEvals.sets;
+  return isToy(data) ? TOY_EVALS : [];
+}
+
+function isToy(data: LoadedData): boolean {
+  return toyData === data;
+}
+
+let toyData: LoadedData | null = null;
+
+function install(engine: PageBackend, data: LoadedData, options: InstallOptions = {}): void {
+  const userEvals = options.userEvals === undefined ? (state?.userEvals ?? null) : options.userEvals;
+  const tokenizer = options.tokenizer ?? state?.tokenizer ?? new WordsTokenizer();
+  const evals = evalsFor(data, userEvals);
+  const session = buildSession(engine, data, evals, tokenizer);
+  const chosen = options.settings ?? initialSettings(data, session, evals);
   chosen.evalNames = evals.map((e) => e.name);
-  state = { engine, data, evals, session, settings: chosen, scoreRange: scoreRange(data) };
+  chosen.evalFiles = userEvals ? { ...userEvals.files } : undefined;
+  chosen.tokenizer = tokenizer.name === 'words' ? undefined : tokenizer.name;
+  state = { engine, data, evals, userEvals, tokenizer, session, settings: chosen, scoreRange: scoreRange(data) };
   const problems = data.problems.length > 0 ? `, ${data.problems.length} set aside (${data.problems[0].message}${data.problems.length > 1 ? ', …' : ''})` : '';
-  $('data-summary').textContent = `${data.name}: ${data.records.length} records from ${session.corpus.sources.length} sources${problems}; eval sets: ${evals.map((e) => e.name).join(', ')}.`;
-  renderControls(state.settings, { sources: session.corpus.sources, scoreRange: state.scoreRange, changed });
+  const evalText = evals.length > 0 ? `eval sets: ${evals.map((e) => e.name).join(', ')}` : 'no eval sets yet: pick yours with "Eval sets…"';
+  $('data-summary').textContent = `${data.name}: ${data.records.length} records from ${session.corpus.sources.length} source${session.corpus.sources.length === 1 ? '' : 's'}${problems}; ${evalText}; tokenizer ${tokenizer.name}.`;
+  renderControls(state.settings, { sources: session.corpus.sources, scoreRange: state.scoreRange, changed, setTokenizer: (name) => void setTokenizer(name) });
   changed();
+}
+
+/** Re-tokenize the corpus with another tokenizer (BPE ranks load on first use). */
+async function setTokenizer(name: string): Promise<void> {
+  if (!state || state.tokenizer.name === name) return;
+  const current = state;
+  try {
+    setStatus(true, `loading the ${name} tokenizer…`);
+    const tokenizer = await createTokenizer(name);
+    install(current.engine, current.data, { settings: current.settings, tokenizer });
+  } catch (error) {
+    showError((error as Error).message);
+    setStatus(false, 'up to date');
+  }
 }
 
 function changed(): void {
@@ -127,14 +170,18 @@ async function runLoop(): Promise<void> {
       const raw = configFromSettings(current.settings);
       const result = await current.session.run(parseExploreConfig(raw));
       if (state !== current) continue;
-      renderResult(result, { backendLabel: current.engine.backend.kind === 'gpu' ? 'kernels on WebGPU' : 'kernels on the CPU', rawConfig: raw });
+      renderResult(result, {
+        backendLabel: current.engine.backend.kind === 'gpu' ? 'kernels on WebGPU' : 'kernels on the CPU',
+        rawConfig: raw,
+        decode: current.tokenizer.decode?.bind(current.tokenizer),
+      });
       showError(null);
     } catch (error) {
       if (error instanceof GpuUnavailableError && current.engine.backend.kind === 'gpu') {
         // The device was lost or a kernel failed: say so and carry on with the CPU oracles.
         const engine = cpuBackend(`the GPU failed during a run (${error.message.replace(/^tokenmix: /, '')})`);
         showEngine(engine);
-        install(engine, current.data, current.evals, current.settings);
+        install(engine, current.data, { settings: current.settings });
         continue;
       }
       showError((error as Error).message);
@@ -146,12 +193,13 @@ async function runLoop(): Promise<void> {
 
 function applyPreset(name: 'baseline' | 'curated_late'): void {
   if (!state) return;
-  if (state.data.name !== 'corpus.jsonl' || state.evals !== TOY_EVALS) {
+  if (!isToy(state.data) || state.evals !== TOY_EVALS) {
     showError('The presets are the seed toy\'s scenarios: go back to the toy corpus first.');
     return;
   }
   const settings = settingsFromConfig(parseExploreConfig(TOY_CONFIGS[name]), state.session.corpus.sources, { name: 'corpus.jsonl' });
-  install(state.engine, state.data, state.evals, settings);
+  // The seed's scenarios are defined on the words tokenizer.
+  install(state.engine, state.data, { settings, tokenizer: new WordsTokenizer() });
 }
 
 async function loadFile(file: File): Promise<void> {
@@ -161,7 +209,7 @@ async function loadFile(file: File): Promise<void> {
     setStatus(true, `reading ${file.name}…`);
     const data = await mapAndRead($('mapping') as HTMLFormElement, file.name, new Uint8Array(await file.arrayBuffer()));
     if (data.records.length === 0) throw new Error(`${file.name}: no valid records with this mapping${data.problems[0] ? ` (first problem: ${data.problems[0].message})` : ''}`);
-    install(current.engine, data, current.evals);
+    install(current.engine, data);
   } catch (error) {
     if ((error as Error).message !== 'cancelled') showError((error as Error).message);
     setStatus(false, 'up to date');
@@ -169,6 +217,8 @@ async function loadFile(file: File): Promise<void> {
 }
 
 function wireDataPanel(): void {
+  // The mapping form is never submitted for real: a submit would reload the page and lose the data.
+  $('mapping').addEventListener('submit', (event) => event.preventDefault());
   const zone = $('dropzone');
   const fileInput = $('file-input') as HTMLInputElement;
   fileInput.addEventListener('change', () => {
@@ -193,14 +243,15 @@ function wireDataPanel(): void {
   evalInput.addEventListener('change', async () => {
     if (!state || !evalInput.files?.length) return;
     try {
-      install(state.engine, state.data, await evalSetsFromFiles(evalInput.files), state.settings);
+      const userEvals = await evalSetsFromFiles(evalInput.files);
+      install(state.engine, state.data, { settings: state.settings, userEvals });
     } catch (error) {
       showError((error as Error).message);
     }
     evalInput.value = '';
   });
   $('reset-data').addEventListener('click', async () => {
-    if (state) install(state.engine, await loadToy(), TOY_EVALS);
+    if (state) install(state.engine, await loadToyData(), { userEvals: null });
   });
   for (const button of document.querySelectorAll<HTMLButtonElement>('[data-preset]')) {
     button.addEventListener('click', () => applyPreset(button.dataset.preset as 'baseline' | 'curated_late'));
@@ -212,7 +263,12 @@ async function start(): Promise<void> {
   setStatus(true, 'looking for a WebGPU adapter and checking its kernels…');
   const engine = await acquireBackend();
   showEngine(engine);
-  install(engine, await loadToy(), TOY_EVALS);
+  install(engine, await loadToyData(), { userEvals: null });
+}
+
+async function loadToyData(): Promise<LoadedData> {
+  toyData = await loadToy();
+  return toyData;
 }
 
 start().catch((error: unknown) => {

@@ -9,8 +9,9 @@ import type { TopToken } from '../src/explore/index.js';
 
 const charts = new WeakMap<HTMLElement, { plot: uPlot; labels: string[]; bars: number; width: number }>();
 
-export function drawTopTokens(container: HTMLElement, top: TopToken[]): void {
-  const labels = top.map((t) => String(t.token));
+export function drawTopTokens(container: HTMLElement, top: TopToken[], decode?: (ids: number[]) => string): void {
+  // A BPE id is shown as its text, quoted so that a leading space shows.
+  const labels = top.map((t) => (typeof t.token === 'number' && decode ? JSON.stringify(decode([t.token])) : String(t.token)));
   const data: uPlot.AlignedData = [top.map((_, i) => i), top.map((t) => t.probability)];
   container.dataset.tokens = JSON.stringify(labels);
   const width = Math.max(320, container.clientWidth || 640);

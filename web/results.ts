@@ -10,6 +10,8 @@ import { drawTopTokens } from './plot.js';
 export interface ResultContext {
   backendLabel: string;
   rawConfig: Record<string, unknown>;
+  /** Text of BPE token ids (the tokens of `words` are their own text). */
+  decode?: (ids: number[]) => string;
 }
 
 export function renderResult(result: ExploreResult, ctx: ResultContext): void {
@@ -17,7 +19,7 @@ export function renderResult(result: ExploreResult, ctx: ResultContext): void {
   renderLeakage(result);
   renderSources(result);
   renderFunnel(result);
-  drawTopTokens(document.getElementById('plot')!, result.topTokens);
+  drawTopTokens(document.getElementById('plot')!, result.topTokens, ctx.decode);
   document.getElementById('config-json')!.textContent = `${JSON.stringify(ctx.rawConfig, null, 2)}\n`;
   const t = result.timings;
   const cached = t.curateMs === 0 && t.histogramMs === 0;

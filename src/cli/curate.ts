@@ -1,15 +1,21 @@
 import { releaseBackend } from '../backend.js';
 import { curate } from '../pipeline/curate.js';
 import { writeReport } from '../report/index.js';
+import { resolve } from 'node:path';
 import { ExitCode, type CliIo } from './io.js';
+import { executorOf, submitRun } from './submit.js';
 import { RUN_HELP, RUN_OPTIONS, openBackend, parse, checkedRunArgs } from './options.js';
 
 const HELP = [
   'Usage: tokenmix curate --config FILE --out DIR [options]',
   '',
-  'Run the curation pipeline (quality threshold, heuristic filters, exact dedup) over the',
-  "config's inputs and write DIR/manifest.json, keep and drop lists per shard, quarantine.jsonl",
-  'and audit samples. A rerun skips completed shards; a killed run resumes with identical outputs.',
+  'Run the curation pipeline over the config\'s inputs: quality thresholds (filters.quality),',
+  'heuristic filters (filters.heuristics), eval contamination (evals + contamination: flag or drop',
+  'documents sharing word n-grams with the eval sets), exact dedup and near dedup (dedup.exact,',
+  'dedup.near: MinHash + LSH + exact Jaccard, as tokenmix dedup). Writes DIR/manifest.json, keep',
+  'and drop lists per shard, clusters.jsonl (with near dedup), quarantine.jsonl,',
+  'audit samples and report.html. A rerun skips completed shards; a killed run resumes with',
+  'identical outputs. Config keys: README "Configuration".',
   '',
   'Options:',
   ...RUN_HELP,
@@ -22,6 +28,8 @@ export async function curateCommand(args: string[], io: CliIo): Promise<number> 
     return ExitCode.ok;
   }
   const run = await checkedRunArgs('curate', values);
+  const executor = executorOf(values);
+  if (executor !== 'local') return submitRun(executor, { command: 'curate', configPath: resolve(run.configPath), outDir: resolve(run.outDir), unitBytes: run.unitBytes }, values, io);
   const { rank } = run;
   const backend = await openBackend(values, io);
   try {

@@ -1,17 +1,19 @@
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { writeReport } from '../report/index.js';
 import { releaseBackend } from '../backend.js';
 import { dedup, type DedupOptions } from '../dedup/index.js';
 import { TokenmixError } from '../errors.js';
-import { terminalProgress } from '../pipeline/progress.js';
+import { terminalProgressFactory } from '../pipeline/progress.js';
 import { ExitCode, type CliIo } from './io.js';
-import { BACKEND_HELP, BACKEND_OPTIONS, intOption, openBackend, parse } from './options.js';
+import { BACKEND_HELP, BACKEND_OPTIONS, EXECUTOR_HELP, EXECUTOR_OPTIONS, intOption, openBackend, parse, WORKER_HELP, WORKER_OPTIONS, workerArgs } from './options.js';
+import { executorOf, submitRun } from './submit.js';
 
 const HELP = [
   'Usage: tokenmix dedup --input PATH... --out DIR [options]',
   '',
   'Near-duplicate removal (MinHash + LSH, verified) composed with exact-text dedup. Writes',
-  'DIR/clusters.jsonl (one {"id","cluster","kept"} line per record in a cluster of two or more),',
+  'DIR/clusters.jsonl (one {"id","cluster","kept"} line per record in a cluster of two or more;',
+  'removed ones also name the kept record they duplicate and their Jaccard: "of", "jaccard"),',
   'DIR/cluster_rules.jsonl (per cluster: size, rule exact|near, kept id), keep/ and drops/ lists',
   'per input shard, quarantine.jsonl and manifest.json (counts and rates per source, chosen b × r,',
   'S-curve). Same inputs + options + seed give byte-identical outputs on GPU or CPU.',
@@ -26,6 +28,10 @@ const HELP = [
   '  --verify exact|signature|none  check candidates by exact shingle Jaccard (default),',
   '                          by signature agreement, or not at all',
   '  --links star-chain|chain|star  edges proposed per bucket (default star-chain)',
+  '  --cluster cover|components  cover (default): remove a record only when a kept record has',
+  '                          J >= T with it; components: keep one per connected component',
+  '  --sketch oph|minhash    signatures by one-permutation MinHash with optimal densification',
+  '                          (default: O(shingles + K) per document, K <= 1024) or K-permutation MinHash',
   '  --ngram N               words per shingle (default 5)',
   '  --num-hashes K          MinHash signature length (default 128)',
   '  --seed S                u32 seed of the hash family (default 1)',
@@ -36,12 +42,15 @@ const HELP = [
   '  --id-field F --text-field F --source-field F  record fields (default id, text, source)',
   '  --source NAME           source of records that carry none (default "default")',
   '  --on-error fail|quarantine  bad records stop the run (default) or go to quarantine.jsonl',
-  '  --memory-mb M           memory for grouping band keys (default 1024)',
-  '  --rank R --world-size W compute signatures of shards i with i mod W == R; the first rank',
-  '                          to see all shards done groups and writes the outputs',
+  '  --memory-mb M           memory for grouping band keys (default 1024); the signature phase\'s',
+  '                          workers share the same budget (each gets M / N of heap)',
+  ...WORKER_HELP,
+  '  --rank R --world-size W compute signatures of rank R\'s share of the work units (balanced',
+  '                          by bytes); the first rank to see all units done groups and writes the outputs',
   '  --keep-work             keep the intermediate files (DIR/.tokenmix-dedup)',
   '  --no-report             do not write DIR/report.html',
   ...BACKEND_HELP,
+  ...EXECUTOR_HELP,
 ].join('\n');
 
 function numberOption(value: string | undefined, name: string): number | undefined {
@@ -63,7 +72,9 @@ export async function dedupCommand(args: string[], io: CliIo): Promise<number> {
     'fn-weight': { type: 'string' },
     verify: { type: 'string' },
     links: { type: 'string' },
+    cluster: { type: 'string' },
     ngram: { type: 'string' },
+    sketch: { type: 'string' },
     'num-hashes': { type: 'string' },
     seed: { type: 'string' },
     digits: { type: 'boolean' },
@@ -76,11 +87,13 @@ export async function dedupCommand(args: string[], io: CliIo): Promise<number> {
     source: { type: 'string' },
     'on-error': { type: 'string' },
     'memory-mb': { type: 'string' },
+    ...WORKER_OPTIONS,
     rank: { type: 'string' },
     'world-size': { type: 'string' },
     'keep-work': { type: 'boolean' },
     'no-report': { type: 'boolean' },
     ...BACKEND_OPTIONS,
+    ...EXECUTOR_OPTIONS,
   });
   if (values.help) {
     io.out(HELP);
@@ -111,18 +124,26 @@ export async function dedupCommand(args: string[], io: CliIo): Promise<number> {
     qualityField: values['quality-field'],
     fields: { id: values['id-field'], text: values['text-field'], source: values['source-field'] },
     verify: values.verify as DedupOptions['verify'],
+    sketch: values.sketch as DedupOptions['sketch'],
     links: values.links as DedupOptions['links'],
+    cluster: values.cluster as DedupOptions['cluster'],
     onError: values['on-error'] as DedupOptions['onError'],
     memoryBytes: values['memory-mb'] === undefined ? undefined : intOption(values['memory-mb'], 'memory-mb', 1024, 1) * 2 ** 20,
     rank: intOption(values.rank, 'rank', 0, 0),
     worldSize: intOption(values['world-size'], 'world-size', 1, 1),
     keepWork: values['keep-work'],
+    ...workerArgs(values),
+    ...(values['memory-mb'] !== undefined ? { workerMemoryMb: intOption(values['memory-mb'], 'memory-mb', 1024, 1) } : {}),
   };
+  const executor = executorOf(values);
+  if (executor !== 'local') {
+    // Worker settings say how tasks run, not what they compute: the plan keeps them apart.
+    const { rank: _rank, worldSize: _worldSize, workers: _workers, workerMemoryMb: _memory, ...planned } = options;
+    return submitRun(executor, { command: 'dedup', options: { ...planned, baseDir: process.cwd(), outDir: resolve(options.outDir) } }, values, io);
+  }
   const backend = await openBackend(values, io);
   try {
-    const progress = io.interactive ? terminalProgress('dedup signatures', 0, io.err) : null;
-    const result = await dedup(options, backend, { log: io.err, advance: progress ? (r, b) => progress.advance(r, b) : undefined });
-    progress?.done();
+    const result = await dedup(options, backend, { log: io.err, progress: io.interactive ? terminalProgressFactory(io.err) : undefined });
     if (result.status === 'partial') {
       io.err(
         `tokenmix: rank ${options.rank} done; ${result.pendingShards.length} shard(s) still pending on other ranks (${result.completedShards} complete). ` +
@@ -144,6 +165,11 @@ export async function dedupCommand(args: string[], io: CliIo): Promise<number> {
       `dedup ${totals.docs_in} records: kept ${totals.docs_out} (${pct(totals.docs_out, totals.docs_in)}% of documents, ${pct(totals.tokens_out, totals.tokens_in)}% of tokens); ` +
         `${totals.clusters} clusters (${totals.clusters_exact} exact, ${totals.clusters_near} near, largest ${totals.largest_cluster}), ` +
         `${totals.docs_in_clusters} records in clusters, removed ${totals.removed_exact} exact + ${totals.removed_near} near; quarantined ${totals.quarantined}`,
+    );
+    const rule = manifest.cluster_rule;
+    io.out(
+      `cluster rule ${rule.rule}: cover removes ${rule.removed_cover}, components ${rule.removed_components} ` +
+        `(${rule.components_removed_below_threshold} of them below J ${lsh.threshold} with the one kept member)`,
     );
     io.out(`manifest: ${result.manifestPath}`);
     if (!values['no-report']) io.out(`report: ${await writeReport(dirname(result.manifestPath))}`);

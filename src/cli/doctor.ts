@@ -3,17 +3,17 @@ import { dawnGpuOpener } from '../node/dawn.js';
 import { selfTest, type SelfTestResult } from '../selftest.js';
 import { VERSION } from '../version.js';
 import { ExitCode, type CliIo } from './io.js';
-import { parse } from './options.js';
+import { adapterOption, parse } from './options.js';
 
 const HELP = [
-  'Usage: tokenmix doctor [--json] [--adapter NAME] [--cpu-only]',
+  'Usage: tokenmix doctor [--json] [--adapter NAME]',
   '',
   'Show which WebGPU adapter tokenmix gets (vendor, device, backend, feature level, key limits,',
   'whether it is a software rasterizer) and self-test every kernel on GPU and CPU.',
   'Exit code 0 when the self-test passes or no adapter exists (CPU fallback), 1 on a mismatch.',
   '',
   'Options:',
-  '  --json          print one JSON object: { backend, adapter, selfTest, ... }',
+  '  --json          print one JSON object: { backend, adapter, attempts, dawnLog, selfTest, ... }',
   '  --adapter NAME  Dawn backend: auto (default), default, vulkan, metal, d3d12, opengles, opengl',
 ].join('\n');
 
@@ -23,7 +23,7 @@ export async function doctor(args: string[], io: CliIo): Promise<number> {
     io.out(HELP);
     return ExitCode.ok;
   }
-  const { ctx, attempts } = await dawnGpuOpener(values.adapter ?? process.env.TOKENMIX_ADAPTER ?? 'auto')();
+  const { ctx, attempts, nativeLog } = await dawnGpuOpener(adapterOption(values.adapter))();
   let test: SelfTestResult | { ok: boolean; skipped: string } = { ok: true, skipped: 'no GPU adapter: kernels run on the CPU oracle' };
   try {
     if (ctx) test = await selfTest(ctx);
@@ -36,6 +36,7 @@ export async function doctor(args: string[], io: CliIo): Promise<number> {
       software: ctx?.adapter.isSoftware ?? null,
       limits: ctx?.limits ?? null,
       attempts,
+      dawnLog: nativeLog ?? null,
       selfTest: test,
     };
     if (values.json) io.out(JSON.stringify(report, null, 2));
@@ -46,8 +47,9 @@ export async function doctor(args: string[], io: CliIo): Promise<number> {
   }
 }
 
-function render(report: { backend: string; adapter: Record<string, string> | null; dawnBackend: string | null; featureLevel: string | null; software: boolean | null; limits: object | null; selfTest: SelfTestResult | { ok: boolean; skipped: string } }, attempts: GpuAttempt[]): string {
+function render(report: { backend: string; adapter: Record<string, string> | null; dawnBackend: string | null; featureLevel: string | null; software: boolean | null; limits: object | null; dawnLog: string | null; selfTest: SelfTestResult | { ok: boolean; skipped: string } }, attempts: GpuAttempt[]): string {
   const lines = [`tokenmix ${VERSION} doctor`];
+  if (report.dawnLog) lines.push('Dawn messages while probing adapters:', ...report.dawnLog.trimEnd().split('\n').map((line) => `  | ${line}`));
   if (!report.adapter) {
     lines.push(`backend: cpu (no WebGPU adapter: ${describeAttempts(attempts)})`);
     lines.push('Kernels run on the CPU oracle. On Linux without a GPU, install Mesa llvmpipe:');

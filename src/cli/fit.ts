@@ -4,8 +4,13 @@ import { join } from 'node:path';
 import { TokenmixError } from '../errors.js';
 import { fitMixtureLaws, parseExperimentsCsv, type MixtureLawFit } from '../mixture/fit.js';
 import { VERSION } from '../version.js';
+import { plural } from './format.js';
 import { ExitCode, type CliIo } from './io.js';
 import { intOption, parse } from './options.js';
+import { dict } from '../dict.js';
+
+/** Largest --restarts (8 is the default; more than this cannot improve the fit, only run longer). */
+const MAX_RESTARTS = 1000;
 
 const HELP = [
   'Usage: tokenmix fit --experiments FILE.csv --out DIR [options]',
@@ -31,7 +36,7 @@ const HELP = [
   '  --min-weight s=x,...    minimum weight per source for the optimized mixture (default 0)',
   '  --max-weight s=x,...    maximum weight per source (default 1)',
   '  --seed S                seed of the fit restarts and optimizer starts (default 0)',
-  '  --restarts N            random starts per fit (default 8)',
+  '  --restarts N            random starts per fit (default 8, at most 1000)',
 ].join('\n');
 
 export async function fitCommand(args: string[], io: CliIo): Promise<number> {
@@ -53,6 +58,9 @@ export async function fitCommand(args: string[], io: CliIo): Promise<number> {
   const seed = intOption(values.seed, 'seed', 0, 0);
   if (seed > 0xffffffff) throw new TokenmixError(`--seed must be below 2^32 (got ${seed})`);
   const restarts = intOption(values.restarts, 'restarts', 8, 1);
+  if (restarts > MAX_RESTARTS) {
+    throw new TokenmixError(`--restarts is ${restarts}, more than the limit of ${MAX_RESTARTS}: each restart is a full Levenberg-Marquardt fit per eval domain, and past a few dozen the best fit no longer changes`);
+  }
   const options = {
     seed,
     restarts,
@@ -91,7 +99,7 @@ export async function fitCommand(args: string[], io: CliIo): Promise<number> {
 /** `a=1,b=0.5` → { a: 1, b: 0.5 }; undefined when the option is absent. */
 export function nameValueList(value: string | undefined, option: string): Record<string, number> | undefined {
   if (value === undefined) return undefined;
-  const result: Record<string, number> = {};
+  const result: Record<string, number> = dict();
   for (const item of value.split(',')) {
     const match = /^\s*([^=\s][^=]*?)\s*=\s*([^=]+?)\s*$/.exec(item);
     const number = match ? Number(match[2]) : NaN;
@@ -106,8 +114,9 @@ export function nameValueList(value: string | undefined, option: string): Record
 
 function printSummary(fit: MixtureLawFit, io: CliIo): void {
   const f = (x: number) => x.toFixed(4);
-  io.out(`fitted ${fit.evalNames.length} domain(s) on ${fit.numRuns} runs over ${fit.sourceNames.length} sources`);
-  io.out(`  ${'domain'.padEnd(14)} ${'exp train'.padStart(10)} ${'exp LOO'.padStart(10)} ${'lin train'.padStart(10)} ${'lin LOO'.padStart(10)}   RMSE`);
+  io.out(`fitted ${plural(fit.evalNames.length, 'domain')} on ${plural(fit.numRuns, 'run')} over ${plural(fit.sourceNames.length, 'source')}`);
+  io.out('  RMSE of the exponential law (exp) and the linear baseline (lin), on the training runs and leave-one-out (LOO):');
+  io.out(`  ${'domain'.padEnd(14)} ${'exp train'.padStart(10)} ${'exp LOO'.padStart(10)} ${'lin train'.padStart(10)} ${'lin LOO'.padStart(10)}`);
   for (const d of fit.domains) {
     io.out(
       `  ${d.name.padEnd(14)} ${f(d.exponential.trainRmse).padStart(10)} ${f(d.exponential.looRmse).padStart(10)} ${f(d.linear.trainRmse).padStart(10)} ${f(d.linear.looRmse).padStart(10)}`,

@@ -6,9 +6,13 @@ export interface CliIo {
   interactive: boolean;
 }
 
+// A text starting with a carriage return is a progress line that the next update overwrites:
+// written as it is, without a newline.
+export const line = (text: string) => (text.endsWith('\n') || text.startsWith('\r') ? text : `${text}\n`);
+
 export const processIo: CliIo = {
-  out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
-  err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
+  out: (text) => process.stdout.write(line(text)),
+  err: (text) => process.stderr.write(line(text)),
   interactive: Boolean(process.stderr.isTTY),
 };
 

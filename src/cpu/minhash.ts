@@ -90,18 +90,25 @@ export function resolveMinhashParams(params: MinhashParams): Required<MinhashPar
 
 /** Check the CSR layout of a batch; returns the number of documents. */
 export function validateTokenBatch(batch: TokenBatch): number {
-  const { offsets, tokens } = batch;
+  return validateCsr(batch.offsets, batch.tokens.length, 'minhash', 'tokens');
+}
+
+/**
+ * Check CSR offsets over `valueCount` values (N+1 non-decreasing entries from 0 to
+ * valueCount); returns N. Errors name the kernel and what the values are.
+ */
+export function validateCsr(offsets: Uint32Array, valueCount: number, kernel: string, values: string): number {
   if (offsets.length < 1 || offsets[0] !== 0) {
-    throw new TokenmixError('minhash batch offsets must start with 0 and hold N+1 entries for N documents');
+    throw new TokenmixError(`${kernel} batch offsets must start with 0 and hold N+1 entries for N documents`);
   }
   const count = offsets.length - 1;
   for (let d = 0; d < count; d++) {
     if (offsets[d + 1] < offsets[d]) {
-      throw new TokenmixError(`minhash batch offsets must not decrease (document ${d}: ${offsets[d]} > ${offsets[d + 1]})`);
+      throw new TokenmixError(`${kernel} batch offsets must not decrease (document ${d}: ${offsets[d]} > ${offsets[d + 1]})`);
     }
   }
-  if (offsets[count] !== tokens.length) {
-    throw new TokenmixError(`minhash batch offsets end at ${offsets[count]} but there are ${tokens.length} tokens; they must agree`);
+  if (offsets[count] !== valueCount) {
+    throw new TokenmixError(`${kernel} batch offsets end at ${offsets[count]} but there are ${valueCount} ${values}; they must agree`);
   }
   return count;
 }

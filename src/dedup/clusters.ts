@@ -1,17 +1,21 @@
 /**
  * Final pass of near dedup (SPEC §2 "one representative kept per cluster", §6 outputs):
- * components from the union-find become clusters, one member of each is kept, and every
- * record is accounted for per source, in documents and tokens.
+ * components from the union-find become clusters, the cluster rule (cover.ts) decides which
+ * members are removed, and every record is accounted for per source, in documents and tokens.
  *
  * Reads the shards' docs.jsonl twice in document order (never all records in memory):
- *  1. per cluster: the kept member (`first`: smallest index, i.e. input order — the
- *     component id itself; `best-quality`: highest score, ties by smaller id in code-unit
- *     order, then by input order) and the rule (`exact` when every member has the same
- *     exact-text hash, else `near`);
- *  2. clusters.jsonl (one line per clustered record: exactly {"id","cluster","kept"}, with
- *     cluster = the component id), cluster_rules.jsonl, and per input shard keep/ and
- *     drops/ lists.
- * Memory: the component array (4 bytes per document) plus O(1) per cluster.
+ *  1. per clustered record: its exact-text class (the first clustered document with the same
+ *     exact-text hash) and, for `best-quality`, its score and id (the keep order: highest
+ *     score, ties by smaller id in code-unit order, then input order); per cluster, the rule
+ *     (`exact` when every member has the same exact-text hash, else `near`);
+ *  then cover.ts decides, per component in keep order, which members are removed and for
+ *  which kept member;
+ *  2. clusters.jsonl (one line per clustered record: {"id","cluster","kept"}, with cluster =
+ *     the component id, and on removed records "of" (the kept id) and "jaccard"),
+ *     cluster_rules.jsonl, and per input shard keep/ and drops/ lists.
+ * Memory per document: 4 bytes (component) + 4 (exact-text class) + cover.ts's 8 (+ 4 per
+ * clustered one); per clustered record: its exact-text hash during pass 1, for
+ * `best-quality` its score (8 bytes per document) and id; per kept clustered record its id.
  */
 import { createReadStream } from 'node:fs';
 import { mkdirSync, rmSync } from 'node:fs';
@@ -19,16 +23,20 @@ import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ResolvedInput } from '../io/types.js';
 import { LineFile, type OutputFile } from './line-file.js';
+import { decide, KEPT, type ClusterRule, type PairVerdict, type RuleStats } from './cover.js';
+import type { KeptIndex } from './kept-index.js';
 import type { KeepRule } from './options.js';
-import { shardFiles, type SignatureMarker } from './signature-phase.js';
+import { markerFiles, type SignatureMarker } from './signature-phase.js';
+import { dict } from '../dict.js';
 
 /** One line of docs.jsonl. */
 type DocLine = [row: number, id: string, source: string, tokens: number, score: number | null, hash: string];
 
+/** Every document in order, with the input file (shard) it came from: units are read in plan order. */
 async function* docLines(workDir: string, markers: SignatureMarker[]): AsyncGenerator<{ shard: number; doc: DocLine }> {
-  for (const [shard] of markers.entries()) {
-    const lines = createInterface({ input: createReadStream(shardFiles(workDir, shard).docs), crlfDelay: Infinity });
-    for await (const line of lines) if (line.length > 0) yield { shard, doc: JSON.parse(line) as DocLine };
+  for (const marker of markers) {
+    const lines = createInterface({ input: createReadStream(markerFiles(workDir, marker).docs), crlfDelay: Infinity });
+    for await (const line of lines) if (line.length > 0) yield { shard: marker.shard, doc: JSON.parse(line) as DocLine };
   }
 }
 
@@ -47,6 +55,9 @@ export interface ClusterSummary {
   largest_cluster: number;
   removed_exact: number;
   removed_near: number;
+  decision: RuleStats;
+  /** Pair checks of the cluster rule (run.json). */
+  checks: number;
   sources: Record<string, SourceTotals>;
   files: OutputFile[];
 }
@@ -57,44 +68,72 @@ export function shardOutputName(shard: number, file: string): string {
   return `${String(shard).padStart(5, '0')}-${stem.replace(/[^A-Za-z0-9._-]/g, '_')}`;
 }
 
-interface Best {
-  doc: number;
-  score: number;
-  id: string;
+export interface ClusterRuleRequest {
+  keep: KeepRule;
+  rule: ClusterRule;
+  /** The pair judge, given each document's exact-text class (cover.ts makeJudge). */
+  judge: (exactClass: Uint32Array) => (a: number, b: number, measure: boolean) => PairVerdict;
+  /** Candidates among the kept for exact verification (kept-index.ts), or null. */
+  index?: (exactClass: Uint32Array) => KeptIndex | null;
 }
+
+/** JSON of a Jaccard in clusters.jsonl: 6 decimals, null when unknown (--verify none). */
+const jaccardJson = (j: number) => (Number.isNaN(j) ? 'null' : String(Math.round(j * 1e6) / 1e6));
 
 export async function writeClusters(
   components: Uint32Array,
-  keep: KeepRule,
+  { keep, rule, judge, index }: ClusterRuleRequest,
   inputs: ResolvedInput[],
   markers: SignatureMarker[],
   workDir: string,
   outDir: string,
+  /** Documents quarantined for a duplicate id: in no cluster, kept nor dropped. */
+  excluded: ReadonlySet<number> = new Set(),
 ): Promise<ClusterSummary> {
   const count = components.length;
   const sizes = new Uint32Array(count);
-  for (let d = 0; d < count; d++) sizes[components[d]]++;
+  // Excluded documents were never joined to a component (group-phase.ts): they are singletons.
+  for (let d = 0; d < count; d++) if (!excluded.has(d)) sizes[components[d]]++;
 
-  // Pass 1: rule and kept member of every cluster (Maps are in component-id order).
+  // Pass 1: exact-text classes, keep-order data, rule of every cluster (Maps in component-id order).
   const firstHash = new Map<number, string>();
   const mixed = new Set<number>();
-  const best = new Map<number, Best>();
+  const exactClass = new Uint32Array(count);
+  let classOf = new Map<string, number>();
+  const scores = keep === 'best-quality' ? new Float64Array(count) : null;
+  const ids = new Map<number, string>();
   let doc = 0;
   for await (const { doc: line } of docLines(workDir, markers)) {
     const root = components[doc];
+    exactClass[doc] = doc;
+    if (excluded.has(doc)) {
+      doc++;
+      continue;
+    }
     if (sizes[root] > 1) {
       const hash = firstHash.get(root);
       if (hash === undefined) firstHash.set(root, line[5]);
       else if (hash !== line[5]) mixed.add(root);
-      if (keep === 'best-quality') {
-        const score = line[4] as number;
-        const current = best.get(root);
-        if (!current || score > current.score || (score === current.score && line[1] < current.id)) best.set(root, { doc, score, id: line[1] });
+      const same = classOf.get(line[5]);
+      if (same === undefined) classOf.set(line[5], doc);
+      else exactClass[doc] = same;
+      if (scores) {
+        scores[doc] = line[4] as number;
+        ids.set(doc, line[1]);
       }
     }
     doc++;
   }
-  const keptOf = (root: number) => (keep === 'first' ? root : best.get(root)!.doc);
+  classOf = new Map();
+  const before = scores
+    ? (a: number, b: number) => {
+        if (scores[a] !== scores[b]) return scores[a] > scores[b] ? -1 : 1;
+        const [x, y] = [ids.get(a)!, ids.get(b)!];
+        return x < y ? -1 : x > y ? 1 : a - b;
+      }
+    : null;
+  const decisions = decide({ rule, components, sizes, before, judge: judge(exactClass), index: index?.(exactClass) ?? null });
+  const { of, jaccard } = decisions;
 
   // Pass 2: the files.
   for (const dir of ['keep', 'drops']) {
@@ -104,7 +143,9 @@ export async function writeClusters(
   const files: OutputFile[] = [];
   const clusters = new LineFile(join(outDir, 'clusters.jsonl'));
   const keptIds = new Map<number, string>();
-  const sources: Record<string, SourceTotals> = {};
+  // Kept clustered records by index, for the "of" of later records (best-quality: all ids).
+  const keptById = scores ? ids : new Map<number, string>();
+  const sources: Record<string, SourceTotals> = dict();
   let removedExact = 0;
   let removedNear = 0;
   let docsInClusters = 0;
@@ -115,7 +156,7 @@ export async function writeClusters(
     shardFilesOpen = null;
   };
   const openShard = (shard: number) => {
-    const name = shardOutputName(shard, markers[shard].file);
+    const name = shardOutputName(shard, inputs[shard].displayPath);
     shardFilesOpen = { shard, keep: new LineFile(join(outDir, 'keep', `${name}.jsonl`)), drops: new LineFile(join(outDir, 'drops', `${name}.jsonl`)) };
   };
   doc = 0;
@@ -126,6 +167,10 @@ export async function writeClusters(
       closeShard();
       openShard(nextShard++);
     }
+    if (excluded.has(doc)) {
+      doc++;
+      continue;
+    }
     const [row, id, source, tokens] = line;
     const root = components[doc];
     const position = inputs[shard].format === 'jsonl' ? 'line' : 'row';
@@ -134,25 +179,28 @@ export async function writeClusters(
     totals.tokens_in += tokens;
     let kept = true;
     if (sizes[root] > 1) {
-      kept = keptOf(root) === doc;
+      kept = of[doc] === KEPT;
       docsInClusters++;
-      if (kept) keptIds.set(root, id);
+      if (kept && !keptIds.has(root)) keptIds.set(root, scores ? ids.get(decisions.leaders.get(root)!)! : id);
+      if (kept && !scores) keptById.set(doc, id);
       largest = Math.max(largest, sizes[root]);
-      clusters.line(`{"id":${JSON.stringify(id)},"cluster":${root},"kept":${kept}}`);
+      const removed = kept ? '' : `,"of":${JSON.stringify(keptById.get(of[doc]))},"jaccard":${jaccardJson(jaccard[doc])}`;
+      clusters.line(`{"id":${JSON.stringify(id)},"cluster":${root},"kept":${kept}${removed}}`);
     }
     if (kept) {
       totals.docs_out++;
       totals.tokens_out += tokens;
       shardFilesOpen!.keep.line(`{"${position}":${row},"id":${JSON.stringify(id)}}`);
     } else {
-      const rule = mixed.has(root) ? 'near' : 'exact';
-      if (rule === 'exact') removedExact++;
+      // cover: exact when the kept record it duplicates has the same text; components: per cluster.
+      const exact = rule === 'cover' ? exactClass[doc] === exactClass[of[doc]] : !mixed.has(root);
+      if (exact) removedExact++;
       else removedNear++;
-      shardFilesOpen!.drops.line(`{"${position}":${row},"id":${JSON.stringify(id)},"cluster":${root},"rule":"${rule}"}`);
+      shardFilesOpen!.drops.line(`{"${position}":${row},"id":${JSON.stringify(id)},"cluster":${root},"rule":"${exact ? 'exact' : 'near'}"}`);
     }
     doc++;
   }
-  while (nextShard < markers.length) {
+  while (nextShard < inputs.length) {
     closeShard();
     openShard(nextShard++);
   }
@@ -167,7 +215,7 @@ export async function writeClusters(
     rules.line(`{"cluster":${root},"size":${sizes[root]},"rule":"${rule}","kept":${JSON.stringify(keptIds.get(root))}}`);
   }
   files.push(rules.close(outDir));
-  const sortedSources: Record<string, SourceTotals> = {};
+  const sortedSources: Record<string, SourceTotals> = dict();
   for (const s of Object.keys(sources).sort()) sortedSources[s] = sources[s];
   return {
     clusters: firstHash.size,
@@ -177,6 +225,8 @@ export async function writeClusters(
     largest_cluster: largest,
     removed_exact: removedExact,
     removed_near: removedNear,
+    decision: decisions.stats,
+    checks: decisions.checks,
     sources: sortedSources,
     files: files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
   };

@@ -19,7 +19,7 @@ import { BucketTable } from './bucket-table.js';
 import type { ResolvedDedupOptions } from './options.js';
 import { RECORD_WORDS, readSegmentRange, type BucketRange } from './partition.js';
 import { jaccardAtLeast } from './shingles.js';
-import { EXACT_FLAG, shardFiles, type SignatureMarker } from './signature-phase.js';
+import { EXACT_FLAG, markerFiles, type SignatureMarker } from './signature-phase.js';
 import type { UnionFind } from './union-find.js';
 import type { VectorStore } from './set-store.js';
 
@@ -100,6 +100,8 @@ export interface GroupContext {
   failures: PairCache;
   fingerprint: string;
   stats: GroupStats;
+  /** Documents quarantined for a duplicate id: never joined to a component. */
+  excluded: ReadonlySet<number>;
 }
 
 export interface RangeMarker {
@@ -140,6 +142,7 @@ export async function processRange(index: number, range: BucketRange, ctx: Group
   let edges = new Uint32Array(1024);
   let edgeCount = 0;
   const sink = (a: number, b: number, exact: boolean) => {
+    if (ctx.excluded.has(a) || ctx.excluded.has(b)) return;
     stats.candidates++;
     if (uf.connected(a, b)) {
       stats.skippedConnected++;
@@ -171,7 +174,7 @@ export async function processRange(index: number, range: BucketRange, ctx: Group
   // Shards in order, segments in order: within a key, documents arrive in increasing order.
   for (const [s, marker] of ctx.markers.entries()) {
     if (marker.bands.records === 0) continue;
-    const fd = openSync(shardFiles(ctx.workDir, s).bands, 'r');
+    const fd = openSync(markerFiles(ctx.workDir, marker).bands, 'r');
     try {
       const base = ctx.bases[s];
       for (const offset of marker.bands.segments) {

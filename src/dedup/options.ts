@@ -3,14 +3,25 @@
  * so the manifest can record exactly what ran.
  */
 import { TokenmixError } from '../errors.js';
+import { OPH_MAX_HASHES } from '../cpu/oph.js';
 import type { FieldMap, InputSpec } from '../io/types.js';
 import { BUCKET_LINKS, type BucketLinks } from './bucket-table.js';
+import { CLUSTER_RULES, type ClusterRule } from './cover.js';
 import { DEFAULT_MARGIN, DEFAULT_WEIGHTS, type LshWeights } from './lsh.js';
 
 export type KeepRule = 'first' | 'best-quality';
 export type VerifyMode = 'exact' | 'signature' | 'none';
 export const KEEP_RULES: readonly KeepRule[] = ['first', 'best-quality'];
 export const VERIFY_MODES: readonly VerifyMode[] = ['exact', 'signature', 'none'];
+
+/**
+ * `minhash`: K independent permutations, O(shingles × K) per document. `oph`: one permutation
+ * split into K bins with optimal densification (src/cpu/oph.ts), O(shingles + K); the same
+ * estimator and LSH banding.
+ */
+export const SKETCHES = ['minhash', 'oph'] as const;
+export type SketchKind = (typeof SKETCHES)[number];
+export const DEFAULT_SKETCH: SketchKind = 'oph';
 
 export interface DedupOptions {
   inputs: InputSpec[];
@@ -36,13 +47,25 @@ export interface DedupOptions {
   qualityField?: string;
   fields?: Partial<Pick<FieldMap, 'id' | 'text' | 'source'>>;
   verify?: VerifyMode;
+  /** Signature sketch: K-permutation MinHash, or one-permutation MinHash with optimal densification. */
+  sketch?: SketchKind;
   links?: BucketLinks;
+  /** Which members of a cluster go (cover.ts; default cover). */
+  cluster?: ClusterRule;
   /** Memory budget of the grouping phase's hash table (default 1 GiB). */
   memoryBytes?: number;
   batchSize?: number;
   onError?: 'fail' | 'quarantine';
   rank?: number;
   worldSize?: number;
+  /** Worker threads for the signature phase (default: the cores available; 1 = this thread). */
+  workers?: number;
+  /** Heap budget of the signature phase's workers together, MiB (each gets its share). */
+  workerMemoryMb?: number;
+  /** Target size of a work unit in bytes (default 64 MiB): big files split into parts. */
+  unitBytes?: number;
+  /** 'map': signatures of this rank's shards only; 'reduce': grouping and outputs only. Default 'all'. */
+  stage?: 'map' | 'reduce' | 'all';
   /** Keep the intermediate files after a complete run (default: delete them). */
   keepWork?: boolean;
 }
@@ -62,7 +85,9 @@ export interface ResolvedDedupOptions {
   qualityField: string | null;
   fields: { id: string; text: string; source: string };
   verify: VerifyMode;
+  sketch: SketchKind;
   links: BucketLinks;
+  cluster: ClusterRule;
   memoryBytes: number;
   batchSize: number;
   onError: 'fail' | 'quarantine';
@@ -91,6 +116,11 @@ export function resolveDedupOptions(options: DedupOptions): ResolvedDedupOptions
   for (const [name, value] of Object.entries(fields)) if (!value) throw new TokenmixError(`--${name}-field must be a non-empty field name`);
   const margin = options.margin ?? DEFAULT_MARGIN;
   if (typeof margin !== 'number' || !(margin >= 0 && margin < 1)) throw new TokenmixError(`--margin must be a number in [0, 1) (got ${margin})`);
+  const sketch = oneOf(options.sketch, SKETCHES, DEFAULT_SKETCH, '--sketch');
+  const numHashes = integer(options.numHashes, 128, '--num-hashes', 1, 0xffff);
+  if (sketch === 'oph' && numHashes > OPH_MAX_HASHES) {
+    throw new TokenmixError(`--num-hashes ${numHashes} is above ${OPH_MAX_HASHES}, the most one-permutation MinHash takes: lower it or pass --sketch minhash`);
+  }
   return {
     threshold,
     bands: options.bands ?? null,
@@ -98,7 +128,7 @@ export function resolveDedupOptions(options: DedupOptions): ResolvedDedupOptions
     margin,
     weights: options.weights ?? { ...DEFAULT_WEIGHTS },
     ngram: integer(options.ngram, 5, '--ngram', 1, 0xffff),
-    numHashes: integer(options.numHashes, 128, '--num-hashes', 1, 0xffff),
+    numHashes,
     seed: integer(options.seed, 1, '--seed', 0, 0xffffffff),
     digits: options.digits ?? false,
     diacritics: options.diacritics ?? false,
@@ -106,7 +136,9 @@ export function resolveDedupOptions(options: DedupOptions): ResolvedDedupOptions
     qualityField,
     fields,
     verify: oneOf(options.verify, VERIFY_MODES, 'exact', '--verify'),
+    sketch,
     links: oneOf(options.links, BUCKET_LINKS, 'star-chain', '--links'),
+    cluster: oneOf(options.cluster, CLUSTER_RULES, 'cover', '--cluster'),
     memoryBytes: integer(options.memoryBytes, 2 ** 30, 'memoryBytes', 4096, 2 ** 45),
     batchSize: integer(options.batchSize, 4096, 'batchSize', 1, 1 << 22),
     onError: oneOf(options.onError, ['fail', 'quarantine'] as const, 'fail', '--on-error'),

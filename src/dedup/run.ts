@@ -5,8 +5,9 @@
  *      the GPU or CPU (bit-identical), band keys into partitioned band files;
  *   2. grouping (per range of band-key buckets, markers): buckets → star/chain candidate
  *      edges → exact-Jaccard verification → union-find;
- *   3. clusters and outputs: clusters.jsonl, cluster_rules.jsonl, keep/ and drops/ lists per
- *      input shard, quarantine.jsonl, manifest.json.
+ *   3. cluster rule and outputs: per component, `cover` (default) or `components` decides
+ *      who is removed (cover.ts); clusters.jsonl, cluster_rules.jsonl, keep/ and drops/ lists
+ *      per input shard, quarantine.jsonl, manifest.json.
  * The manifest holds only what equal runs share (no backend, timing or verification
  * counters, which depend on resume order): same inputs + options + seed ⇒ same bytes.
  * Run-specific facts go to OUT/run.json.
@@ -20,10 +21,12 @@ import { TokenmixError } from '../errors.js';
 import { resolveInputs } from '../io/index.js';
 import type { FieldMap, ResolvedInput } from '../io/types.js';
 import { VERSION } from '../version.js';
-import { currentMarkers, describeInputs, shardsToDo } from '../work/markers.js';
+import { currentUnitMarkers, describeInputs, freshMarkers, type InputCounts, type UnitPlan } from '../work/markers.js';
 import { exclusively, readDoneToken } from '../work/exclusive.js';
 import { removeDeadTemps } from '../work/temp.js';
 import { BucketTable } from './bucket-table.js';
+import { makeJudge, type RuleStats } from './cover.js';
+import { jaccardPrefix, KeptIndex } from './kept-index.js';
 import { writeClusters, type ClusterSummary, type SourceTotals } from './clusters.js';
 import { emptyGroupStats, makeVerifier, PairCache, processRange, reloadRange, type GroupStats } from './group-phase.js';
 import { LineFile, writeWholeFile } from './line-file.js';
@@ -31,13 +34,24 @@ import { planLsh, type LshPlan } from './lsh.js';
 import { resolveDedupOptions, type DedupOptions, type ResolvedDedupOptions } from './options.js';
 import { planBucketRanges, FINE_BUCKETS, RECORD_WORDS } from './partition.js';
 import { VectorStore } from './set-store.js';
-import { processSignatureShard, readSignatureMarker, shardFiles, type SignatureContext, type SignatureMarker } from './signature-phase.js';
+import { markerFiles, processSignatureUnit, readSignatureMarker, unitFiles, type SignatureContext, type SignatureMarker } from './signature-phase.js';
+import { cpuSigner, signBatch, type SignatureUnitResult, type SignatureUnitTask } from './signature-task.js';
+import { createExecutor } from '../exec/local.js';
+import type { SignRequest, TaskHandler } from '../exec/executor.js';
+import { BusyClock } from '../exec/busy.js';
+import { runMapPhase, type CountNewlinesTask } from '../exec/run-units.js';
+import { assignUnits, countNewlines, DEFAULT_UNIT_BYTES, describeUnit, planUnits, type WorkUnit } from '../exec/units.js';
 import { UnionFind } from './union-find.js';
+import type { Progress, ProgressFactory } from '../pipeline/progress.js';
+import { dict } from '../dict.js';
+import { findDuplicateIds } from './unique-ids.js';
 
 export interface DedupHooks {
   log?: (message: string) => void;
   /** Progress of the signature phase (records and bytes since the last call). */
   advance?: (records: number, bytes: number) => void;
+  /** Progress display per phase, with its total (the CLI passes one on a terminal). */
+  progress?: ProgressFactory;
   /** Per-phase wall times, for benchmarks. */
   times?: DedupTimes;
   /** Checked between batches of the signature phase (tests simulate a kill with it). */
@@ -47,8 +61,12 @@ export interface DedupHooks {
 }
 
 export interface DedupTimes {
+  /** Summed over workers (thread time, not wall time) when several run. */
   signature: SignatureContext['times'] & object;
   signatureMs: number;
+  /** Worker threads of the signature phase, and the wall time the GPU was busy signing. */
+  workers?: number;
+  gpuBusyMs?: number;
   groupMs: number;
   outputMs: number;
 }
@@ -69,7 +87,9 @@ export interface DedupManifest {
     token_acceptance: number;
     quarantined: number;
     without_words: number;
-  } & Omit<ClusterSummary, 'sources' | 'files'>;
+  } & Omit<ClusterSummary, 'sources' | 'files' | 'decision' | 'checks'>;
+  /** What each cluster rule removes on these components (cover.ts). */
+  cluster_rule: RuleStats;
   sources: Record<string, SourceTotals & { doc_acceptance: number; token_acceptance: number }>;
   quarantine: Record<string, number>;
   outputs: ClusterSummary['files'];
@@ -95,6 +115,7 @@ function signatureFingerprint(options: ResolvedDedupOptions, lsh: LshPlan, input
     fields: options.fields,
     qualityField: options.qualityField,
     signatures: options.verify === 'signature',
+    sketch: options.sketch,
     onError: options.onError,
     bands: lsh.bands,
     rows: lsh.rows,
@@ -102,6 +123,17 @@ function signatureFingerprint(options: ResolvedDedupOptions, lsh: LshPlan, input
     inputs: inputs.map((i) => [i.displayPath, i.format, i.source ?? null]),
   };
   return createHash('sha256').update(JSON.stringify(relevant)).digest('hex');
+}
+
+/** Records, problems and blank lines per input file, from its units' markers. */
+function inputCounts(inputs: number, markers: SignatureMarker[]): InputCounts[] {
+  const counts = Array.from({ length: inputs }, () => ({ records: 0, problems: 0, blank_lines: 0 }));
+  for (const m of markers) {
+    counts[m.shard].records += m.records;
+    counts[m.shard].problems += m.problems;
+    counts[m.shard].blank_lines += m.blank_lines;
+  }
+  return counts;
 }
 
 function fieldMap(options: ResolvedDedupOptions): FieldMap {
@@ -134,7 +166,7 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
 /** What the outputs of a dedup run depend on, apart from the inputs' bytes. */
 function runKey(request: DedupOptions): string {
   // Who does the work and how it is sliced changes no output byte, so equal runs share a key.
-  const { rank: _rank, worldSize: _worldSize, keepWork: _keepWork, memoryBytes: _memoryBytes, batchSize: _batchSize, ...rest } = request;
+  const { rank: _rank, worldSize: _worldSize, keepWork: _keepWork, memoryBytes: _memoryBytes, batchSize: _batchSize, workers: _workers, workerMemoryMb: _workerMemoryMb, unitBytes: _unitBytes, stage: _stage, ...rest } = request;
   return createHash('sha256').update(JSON.stringify({ version: VERSION, request: rest })).digest('hex');
 }
 
@@ -163,41 +195,103 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
   const fields = fieldMap(options);
   const times = hooks.times;
 
-  // Phase 1: this rank's shards, skipping completed ones.
+  // Phase 1: this rank's units (input i mod worldSize == rank), skipping finished ones, on the
+  // local executor's workers. This thread owns the GPU: workers send it their batches' word
+  // hashes and get signatures back while they prepare the next batch.
   let started = performance.now();
-  const mine = inputs.map((_, i) => i).filter((i) => i % worldSize === rank);
-  const todo = await shardsToDo(mine, inputs, (i) => readSignatureMarker(workDir, i, fingerprint), join(workDir, 'shards'), log);
-  if (mine.length > todo.length) log(`tokenmix: ${mine.length - todo.length} of ${mine.length} input shards already have signatures, skipping them`);
-  const signatureContext: SignatureContext = {
-    options, fields, backend, bands: lsh.bands, rows: lsh.rows, workDir, fingerprint,
-    advance: hooks.advance, times: times?.signature, signal: hooks.signal,
+  const units = await planUnits(inputs, request.unitBytes ?? DEFAULT_UNIT_BYTES);
+  const owners = assignUnits(units, worldSize);
+  const gpu = backend.kind === 'gpu';
+  const busy = new BusyClock();
+  const signOnDevice = (csr: SignRequest) => busy.track(signBatch(backend, options, csr, times?.signature.gpu));
+  const inProcessTimes = times?.signature ?? { readMs: 0, wordsMs: 0, minhashMs: 0, writeMs: 0 };
+  const inProcess: TaskHandler = async (task, link) => {
+    if (task.kind === 'count-newlines') {
+      const count = task as CountNewlinesTask;
+      return countNewlines(count.path, count.start, count.end);
+    }
+    const unitTask = task as SignatureUnitTask;
+    const marker = await processSignatureUnit(unitTask.input, unitTask.unit, unitTask.firstLine, {
+      options, fields, sign: gpu ? signOnDevice : cpuSigner(options), bands: lsh.bands, rows: lsh.rows, workDir, fingerprint,
+      advance: (records, bytes) => link.advance(records, bytes), times: inProcessTimes, signal: hooks.signal,
+    });
+    return { marker, times: null };
   };
-  for (const i of todo) {
-    await processSignatureShard(inputs[i], i, signatureContext);
-    hooks.onShardDone?.(i);
+  let signatureProgress: Progress | undefined;
+  const workerOptions = { workers: request.workers, ...(request.workerMemoryMb !== undefined ? { memoryMb: request.workerMemoryMb } : {}) };
+  let workers = 1;
+  const finished = await freshMarkers<SignatureMarker>(inputs, (unit) => readSignatureMarker(workDir, unit, fingerprint), join(workDir, 'shards'), log);
+  const runMap = (plan: WorkUnit[], mine: (unit: WorkUnit) => boolean, onStart?: (todoBytes: number) => void) => runMapPhase<SignatureMarker>(
+    (tasks) => {
+      const executor = createExecutor(workerOptions, inProcess, tasks);
+      workers = executor.workers;
+      return executor;
+    },
+    {
+      units: plan,
+      inputs,
+      mine,
+      finished,
+      lines: (m) => m.records + m.problems + m.blank_lines,
+      task: (unit, firstLine): SignatureUnitTask => ({
+        kind: 'signature-unit', label: describeUnit(unit, inputs[unit.input].displayPath),
+        options, fields, bands: lsh.bands, rows: lsh.rows, workDir, fingerprint, input: inputs[unit.input], unit, firstLine, remoteSign: gpu,
+      }),
+      unwrap: (result) => {
+        const { marker, times: unitTimes } = result as SignatureUnitResult | { marker: SignatureMarker; times: null };
+        if (times && unitTimes) for (const key of ['readMs', 'wordsMs', 'minhashMs', 'writeMs'] as const) times.signature[key] += unitTimes[key];
+        hooks.onShardDone?.(marker.shard);
+        return marker;
+      },
+    },
+    {
+      advance: (records, bytes) => {
+        hooks.advance?.(records, bytes);
+        signatureProgress?.advance(records, bytes);
+      },
+      ...(gpu ? { sign: signOnDevice } : {}),
+    },
+    onStart,
+  );
+  const outcome = await runMap(units, (unit) => request.stage !== 'reduce' && owners[unit.index] === rank, (todoBytes) => {
+    signatureProgress = hooks.progress?.('dedup signatures', todoBytes, 'bytes');
+  });
+  if (outcome.ran > 0) signatureProgress?.done();
+  if (outcome.skipped > 0) log(`tokenmix: ${outcome.skipped} of ${outcome.skipped + outcome.ran} work units already have signatures, skipping them`);
+  if (times) {
+    times.signatureMs += performance.now() - started;
+    times.workers = workers;
+    times.gpuBusyMs = busy.busyMs;
   }
-  if (times) times.signatureMs += performance.now() - started;
-  const found = await Promise.all(inputs.map((_, i) => readSignatureMarker(workDir, i, fingerprint)));
-  const pending = found.flatMap((m, i) => (m ? [] : [i]));
-  if (pending.length > 0) return { status: 'partial', pendingShards: pending, completedShards: inputs.length - pending.length };
+  const pendingInputs = [...new Set(units.filter((u) => outcome.markers[u.index] === null).map((u) => u.input))];
+  // A scheduler runs the reduce as its own job: a map task never reduces.
+  if (pendingInputs.length > 0 || request.stage === 'map') return { status: 'partial', pendingShards: pendingInputs, completedShards: inputs.length - pendingInputs.length };
   // One process reduces (work/lease.ts): the others wait, then find the run done.
-  const outcome = await exclusively(outDir, LEASE_NAME, key, async () => {
-    const redo = (i: number) => processSignatureShard(inputs[i], i, { ...signatureContext, advance: undefined, signal: undefined });
-    // Read again under the lease: a reducer before this one may have redone shards.
-    const latest = await Promise.all(inputs.map((_, i) => readSignatureMarker(workDir, i, fingerprint)));
-    const markers = await currentMarkers(latest.map((m, i) => m ?? (found[i] as SignatureMarker)), inputs, (i, m) => intermediateChecks(workDir, i, m), redo, log);
-    return reducePhase({ options, backend, hooks, inputs, markers, lsh, fingerprint, workDir, outDir, rank, worldSize });
+  const outcome2 = await exclusively(outDir, LEASE_NAME, key, async () => {
+    // The units of inputs that changed behind their markers: forget them, plan again, map again.
+    const redo = async (stale: Set<number>): Promise<UnitPlan<SignatureMarker>> => {
+      for (const u of units.filter((u) => stale.has(u.input))) rmSync(unitFiles(workDir, u).marker, { force: true });
+      const plan = await planUnits(inputs, request.unitBytes ?? DEFAULT_UNIT_BYTES);
+      for (const u of plan.filter((u) => stale.has(u.input))) rmSync(unitFiles(workDir, u).marker, { force: true });
+      signatureProgress = undefined;
+      const again = await runMap(plan, (u) => stale.has(u.input));
+      return { units: plan, markers: again.markers };
+    };
+    // Read again under the lease: a reducer before this one may have redone units.
+    const latest = await Promise.all(units.map(async (u) => (await readSignatureMarker(workDir, u, fingerprint)) ?? outcome.markers[u.index]));
+    const current = await currentUnitMarkers(inputs, { units, markers: latest }, (_u, m) => intermediateChecks(workDir, m), redo, log);
+    return reducePhase({ options, backend, hooks, inputs, markers: current.markers, identities: current.identities, lsh, fingerprint, workDir, outDir, rank, worldSize });
   }, {
     onWait: () => log(`tokenmix: another process is grouping ${request.outDir}; waiting for it`),
     afterDone: () => {
       if (!request.keepWork) rmSync(workDir, { recursive: true, force: true });
     },
   });
-  return outcome.status === 'done' ? outcome.value : outcome;
+  return outcome2.status === 'done' ? outcome2.value : outcome2;
 }
 
-function intermediateChecks(workDir: string, shard: number, marker: SignatureMarker) {
-  const files = shardFiles(workDir, shard) as Record<string, string>;
+function intermediateChecks(workDir: string, marker: SignatureMarker) {
+  const files = markerFiles(workDir, marker) as Record<string, string>;
   return Object.entries(marker.intermediates ?? {}).map(([kind, expected]) => ({ path: files[kind], ...expected }));
 }
 
@@ -207,6 +301,7 @@ interface ReduceInput {
   hooks: DedupHooks;
   inputs: ResolvedInput[];
   markers: SignatureMarker[];
+  identities: { bytes: number; sha256: string }[];
   lsh: LshPlan;
   fingerprint: string;
   workDir: string;
@@ -215,13 +310,15 @@ interface ReduceInput {
   worldSize: number;
 }
 
-async function reducePhase({ options, backend, hooks, inputs, markers, lsh, fingerprint, workDir, outDir, rank, worldSize }: ReduceInput): Promise<DedupResult> {
+async function reducePhase({ options, backend, hooks, inputs, markers, identities, lsh, fingerprint, workDir, outDir, rank, worldSize }: ReduceInput): Promise<DedupResult> {
   const log = hooks.log ?? (() => {});
   const times = hooks.times;
   const manifestPath = join(outDir, 'manifest.json');
   // The manifest is written last: while this reduce rewrites outputs, none describes them.
   await rm(manifestPath, { force: true });
   await removeDeadTemps([outDir, join(outDir, 'keep'), join(outDir, 'drops')]);
+
+  const duplicates = await findDuplicateIds(inputs, markers, workDir, options.onError, options.fields.id);
 
   // Phase 2: group and verify, range by range.
   let started = performance.now();
@@ -243,8 +340,8 @@ async function reducePhase({ options, backend, hooks, inputs, markers, lsh, fing
     .digest('hex');
   const uf = new UnionFind(documents);
   const store = options.verify === 'none' ? null : new VectorStore(
-    markers.map((m, s) => {
-      const files = shardFiles(workDir, s);
+    markers.map((m) => {
+      const files = markerFiles(workDir, m);
       return options.verify === 'exact'
         ? { path: files.shingles, lengths: readU32File(files.lengths) }
         : { path: files.signatures, lengths: new Uint32Array(m.records).fill(options.numHashes) };
@@ -253,26 +350,38 @@ async function reducePhase({ options, backend, hooks, inputs, markers, lsh, fing
   const stats = emptyGroupStats();
   try {
     const table = new BucketTable(Math.max(...ranges.map((r) => r.records)), options.links);
-    const context = { workDir, markers, bases, options, uf, verify: makeVerifier(options, store), table, failures: new PairCache(), fingerprint: groupFingerprint, stats };
+    const context = { workDir, markers, bases, options, uf, verify: makeVerifier(options, store), table, failures: new PairCache(), fingerprint: groupFingerprint, stats, excluded: duplicates.excluded };
     let reloaded = 0;
+    const grouping = hooks.progress?.('dedup grouping', ranges.length, 'bucket ranges');
     for (const [index, range] of ranges.entries()) {
       if (await reloadRange(workDir, index, groupFingerprint, uf)) reloaded++;
       else await processRange(index, range, context);
+      grouping?.advance(0, 1);
     }
+    grouping?.done();
     if (reloaded > 0) log(`tokenmix: ${reloaded} of ${ranges.length} bucket ranges already grouped, reusing them`);
-  } finally {
+  } catch (error) {
     store?.close();
+    throw error;
   }
   if (times) times.groupMs += performance.now() - started;
 
-  // Phase 3: clusters and outputs.
+  // Phase 3: cluster rule (reads the sets again), clusters and outputs.
   started = performance.now();
   const components = uf.flatten();
-  const summary = await writeClusters(components, options.keep, inputs, markers, workDir, outDir);
+  let summary: ClusterSummary;
+  try {
+    const judge = (exactClass: Uint32Array) => makeJudge(options.verify, options.threshold, store, exactClass);
+    const index = (exactClass: Uint32Array) =>
+      options.verify === 'exact' && store ? new KeptIndex((doc) => jaccardPrefix(store.get(doc), options.threshold), exactClass) : null;
+    summary = await writeClusters(components, { keep: options.keep, rule: options.cluster, judge, index }, inputs, markers, workDir, outDir, duplicates.excluded);
+  } finally {
+    store?.close();
+  }
   const quarantine = new LineFile(join(outDir, 'quarantine.jsonl'));
-  const quarantineReasons: Record<string, number> = {};
+  const quarantineReasons: Record<string, number> = dict();
   for (const [s] of markers.entries()) {
-    const text = await readFile(shardFiles(workDir, s).problems, 'utf8');
+    const text = await readFile(markerFiles(workDir, markers[s]).problems, 'utf8');
     for (const line of text.split('\n')) {
       if (!line) continue;
       const reason = (JSON.parse(line) as { reason: string }).reason;
@@ -280,9 +389,13 @@ async function reducePhase({ options, backend, hooks, inputs, markers, lsh, fing
       quarantine.line(line);
     }
   }
+  for (const line of duplicates.lines) {
+    quarantineReasons['duplicate-id'] = (quarantineReasons['duplicate-id'] ?? 0) + 1;
+    quarantine.line(line);
+  }
   const outputs = [...summary.files, quarantine.close(outDir)].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const totals: SourceTotals = { docs_in: 0, docs_out: 0, tokens_in: 0, tokens_out: 0 };
-  const sources: DedupManifest['sources'] = {};
+  const sources: DedupManifest['sources'] = dict();
   for (const [name, t] of Object.entries(summary.sources)) {
     totals.docs_in += t.docs_in;
     totals.docs_out += t.docs_out;
@@ -290,7 +403,7 @@ async function reducePhase({ options, backend, hooks, inputs, markers, lsh, fing
     totals.tokens_out += t.tokens_out;
     sources[name] = { ...t, doc_acceptance: ratio(t.docs_out, t.docs_in), token_acceptance: ratio(t.tokens_out, t.tokens_in) };
   }
-  const { files: _files, sources: _sources, ...clusterCounts } = summary;
+  const { files: _files, sources: _sources, decision, checks, ...clusterCounts } = summary;
   const manifest: DedupManifest = {
     tool: { name: 'tokenmix', version: VERSION },
     command: 'dedup',
@@ -304,12 +417,14 @@ async function reducePhase({ options, backend, hooks, inputs, markers, lsh, fing
       quality_field: options.qualityField,
       fields: options.fields,
       verify: options.verify,
+      sketch: options.sketch,
       links: options.links,
+      cluster: options.cluster,
       on_error: options.onError,
     },
     lsh,
     tokenizer: 'words',
-    inputs: describeInputs(inputs, markers),
+    inputs: describeInputs(inputs, inputCounts(inputs.length, markers), identities),
     totals: {
       ...totals,
       doc_acceptance: ratio(totals.docs_out, totals.docs_in),
@@ -318,6 +433,7 @@ async function reducePhase({ options, backend, hooks, inputs, markers, lsh, fing
       without_words: markers.reduce((a, m) => a + m.without_words, 0),
       ...clusterCounts,
     },
+    cluster_rule: decision,
     sources,
     quarantine: Object.fromEntries(Object.entries(quarantineReasons).sort(([a], [b]) => (a < b ? -1 : 1))),
     outputs,
@@ -326,7 +442,7 @@ async function reducePhase({ options, backend, hooks, inputs, markers, lsh, fing
   if (times) times.outputMs += performance.now() - started;
   writeFileSync(
     join(outDir, 'run.json'),
-    `${JSON.stringify({ backend: describeBackend(backend), rank, world_size: worldSize, ranges: ranges.length, grouping: stats, times: times ?? null }, null, 2)}\n`,
+    `${JSON.stringify({ backend: describeBackend(backend), rank, world_size: worldSize, ranges: ranges.length, grouping: stats, cluster_rule_checks: checks, times: times ?? null }, null, 2)}\n`,
   );
   return { status: 'complete', manifestPath, manifest, stats };
 }

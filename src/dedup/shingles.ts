@@ -10,12 +10,11 @@
  * by about 1/|A ∪ B|.
  */
 import { shingleCount, shingleHash } from '../cpu/minhash.js';
-import { hashTokens } from '../text/hash.js';
-import { normalizeForShingles, type ShingleNormalizeOptions } from '../text/normalize.js';
+import { shingleWordHashes, type ShingleNormalizeOptions } from '../text/normalize.js';
 
 /** Word hashes of a text after the shingle normalization (the MinHash kernel's input). */
 export function shingleWords(text: string, options: ShingleNormalizeOptions = {}): Uint32Array {
-  return hashTokens(normalizeForShingles(text, options));
+  return shingleWordHashes(text, options);
 }
 
 /** Sorted unique shingle hashes of words[start .. start+count). */

@@ -1,9 +1,11 @@
 /**
- * Map phase of near dedup (SPEC §2, §7): one input shard → per-shard intermediate files and
- * a completion marker, so the work splits by --rank/--world-size over shards and a killed
- * run resumes from completed shards (the shape of src/pipeline/shard.ts).
+ * Map phase of near dedup (SPEC §2, §7): one work unit (an input file or a part of one,
+ * src/exec/units.ts) → per-unit intermediate files and a completion marker, so the work splits
+ * over workers and ranks and a killed run resumes from completed units (the shape of
+ * src/pipeline/shard.ts). The grouping phase treats each unit as a "shard" of documents;
+ * only the outputs map units back to their input files.
  *
- * Per shard, in document order (local index = position among the shard's valid records):
+ * Per unit, in document order (local index = position among the unit's valid records):
  *   docs.jsonl      [row, id, source, tokens, score|null, exactHash] per record
  *   problems.jsonl  bad records (when --on-error quarantine)
  *   shingles.bin    sorted unique u32 shingle hashes, concatenated   } exact verification
@@ -17,22 +19,23 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Backend } from '../backend.js';
 import { minhashConstants } from '../cpu/minhash.js';
-import { TokenmixError } from '../errors.js';
-import { readShardMarker, sortedKeys, writeShardMarker, type ShardMarkerBase } from '../work/markers.js';
+import { InputCorruptError, TokenmixError } from '../errors.js';
+import { readShardMarker, sortedKeys, unitIdentity, writeShardMarker, type UnitMarkerBase } from '../work/markers.js';
 import { tempPath } from '../work/temp.js';
-import { describeIntermediate, inputIdentity } from '../work/fingerprint.js';
+import { describeIntermediate, unitInputIdentity } from '../work/fingerprint.js';
 import type { PhaseTimes } from '../gpu/timing.js';
 import { readRecords } from '../io/index.js';
 import type { FieldMap, ResolvedInput } from '../io/types.js';
-import { minhash } from '../kernels/minhash.js';
+import type { SignRequest } from '../exec/executor.js';
+import { unitPart, type WorkUnit } from '../exec/units.js';
 import { normalizeForExactDedup } from '../text/normalize.js';
 import { countWords } from '../text/words.js';
 import { bandKeys } from './lsh.js';
 import type { ResolvedDedupOptions } from './options.js';
 import { BandRecordWriter, type BandFileSummary } from './partition.js';
 import { shingleSet, shingleWords } from './shingles.js';
+import { dict } from '../dict.js';
 
 /** Set on the document word of exact-text records (so at most 2^31 − 1 documents per shard). */
 export const EXACT_FLAG = 0x80000000;
@@ -42,7 +45,7 @@ export interface SourceCounts {
   tokens: number;
 }
 
-export interface SignatureMarker extends ShardMarkerBase {
+export interface SignatureMarker extends UnitMarkerBase {
   /** Valid records without any word (no shingle): never near duplicates. */
   without_words: number;
   sources: Record<string, SourceCounts>;
@@ -51,8 +54,19 @@ export interface SignatureMarker extends ShardMarkerBase {
   intermediates: Record<string, { bytes: number; sha256: string }>;
 }
 
-export function shardFiles(workDir: string, shard: number) {
-  const base = join(workDir, 'shards', String(shard).padStart(5, '0'));
+/** A unit's files: `00003` for a whole input, `00003.part0001of4` for a part. */
+export function unitFiles(workDir: string, unit: Pick<WorkUnit, 'input' | 'part' | 'parts'>) {
+  const name = String(unit.input).padStart(5, '0') + (unit.parts > 1 ? `.part${String(unit.part).padStart(4, '0')}of${unit.parts}` : '');
+  return shardFiles(workDir, name);
+}
+
+/** A finished unit's files, from its marker. */
+export function markerFiles(workDir: string, marker: SignatureMarker) {
+  return unitFiles(workDir, { input: marker.shard, part: marker.part, parts: marker.parts });
+}
+
+function shardFiles(workDir: string, name: string) {
+  const base = join(workDir, 'shards', name);
   return {
     docs: `${base}.docs.jsonl`,
     problems: `${base}.problems.jsonl`,
@@ -64,14 +78,16 @@ export function shardFiles(workDir: string, shard: number) {
   };
 }
 
-/** The marker of a completed shard made with the same fingerprint, or null. */
-export function readSignatureMarker(workDir: string, shard: number, fingerprint: string): Promise<SignatureMarker | null> {
-  return readShardMarker<SignatureMarker>(
-    shardFiles(workDir, shard).marker,
+/** The marker of a completed unit made with the same fingerprint and range, or null. */
+export async function readSignatureMarker(workDir: string, unit: WorkUnit, fingerprint: string): Promise<SignatureMarker | null> {
+  const marker = await readShardMarker<SignatureMarker>(
+    unitFiles(workDir, unit).marker,
     fingerprint,
-    `${join(workDir, 'shards')} holds shard ${shard} of a dedup run with different inputs, options or tool version; ` +
+    `${join(workDir, 'shards')} holds input shard ${unit.input} of a dedup run with different inputs, options or tool version; ` +
       'use a new --out directory, or delete that one to start over',
   );
+  if (marker && JSON.stringify(marker.range) !== JSON.stringify(unit.range ?? null)) return null;
+  return marker;
 }
 
 const ASCII = /^[\x00-\x7f]*$/;
@@ -100,7 +116,8 @@ export function exactTextHash(text: string): Buffer {
 export interface SignatureContext {
   options: ResolvedDedupOptions;
   fields: FieldMap;
-  backend: Backend;
+  /** MinHash signatures of a batch (K u32 per document): the GPU owner's, or the CPU oracle. */
+  sign: (request: SignRequest) => Promise<Uint32Array>;
   bands: number;
   rows: number;
   workDir: string;
@@ -144,11 +161,19 @@ class OutFile {
   }
 }
 
+/** CSR offsets (N+1, from 0) of consecutive lists of these lengths. */
+function csrOffsets(lengths: Uint32Array): Uint32Array {
+  const offsets = new Uint32Array(lengths.length + 1);
+  for (let i = 0; i < lengths.length; i++) offsets[i + 1] = offsets[i] + lengths[i];
+  return offsets;
+}
+
 const u8 = (a: Uint32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
-export async function processSignatureShard(input: ResolvedInput, shard: number, ctx: SignatureContext): Promise<SignatureMarker> {
-  const { options, backend, bands, rows, times } = ctx;
-  const paths = shardFiles(ctx.workDir, shard);
+export async function processSignatureUnit(input: ResolvedInput, unit: WorkUnit, firstLine: number, ctx: SignatureContext): Promise<SignatureMarker> {
+  const { options, bands, rows, times } = ctx;
+  const paths = unitFiles(ctx.workDir, unit);
+  const part = unitPart(unit, firstLine);
   const { shingleSeed } = minhashConstants({ ngram: options.ngram, numHashes: options.numHashes, seed: options.seed });
   const docs = new OutFile(paths.docs);
   const problemsFile = new OutFile(paths.problems);
@@ -158,10 +183,10 @@ export async function processSignatureShard(input: ResolvedInput, shard: number,
   const files = [docs, problemsFile, shingles, lengths, ...(signaturesFile ? [signaturesFile] : [])];
   const bandsTemp = tempPath(paths.bands);
   const bandWriter = new BandRecordWriter(bandsTemp);
-  // The input's fingerprints, read alongside the map's own read (work/fingerprint.ts).
-  const identity = inputIdentity(input.path);
+  // The unit's fingerprints, read alongside the map's own read (work/fingerprint.ts).
+  const identity = unitInputIdentity(input.path, unit.range, unit.part);
   identity.catch(() => {}); // awaited below; a read error of the map itself comes first
-  const sources: Record<string, SourceCounts> = {};
+  const sources: Record<string, SourceCounts> = dict();
   let records = 0;
   let problems = 0;
   let blankLines = 0;
@@ -193,10 +218,10 @@ export async function processSignatureShard(input: ResolvedInput, shard: number,
   };
   try {
     let readStart = clock();
-    for await (const batch of readRecords(input, ctx.fields, { batchSize: options.batchSize })) {
+    for await (const batch of readRecords(input, ctx.fields, { batchSize: options.batchSize, ...(part ? { part } : {}) })) {
       if (times) times.readMs += clock() - readStart;
       if (ctx.signal?.aborted) throw ctx.signal.reason;
-      if (records + batch.length >= EXACT_FLAG) throw new TokenmixError(`${input.displayPath}: more than 2^31 − 1 records in one input shard; split the file`);
+      if (records + batch.length >= EXACT_FLAG) throw new TokenmixError(`${input.displayPath}: more than 2^31 − 1 records in one work unit; lower --unit-mb`);
       const t = clock();
       const problemLines: string[] = [];
       for (const p of batch.problems) {
@@ -251,8 +276,10 @@ export async function processSignatureShard(input: ResolvedInput, shard: number,
       if (times) times.wordsMs += clock() - t;
       await finish();
       const launched = clock();
-      // On the CPU backend this call does all the work before returning.
-      const signatures = minhash(backend, { offsets, tokens }, { ngram: options.ngram, numHashes: options.numHashes, seed: options.seed }, times?.gpu);
+      // On the CPU this call does all the work before returning; the GPU owner answers later.
+      // One-permutation MinHash signs the shingle sets (written to their file above, so the
+      // buffer can be handed over); MinHash hashes the words' shingles itself.
+      const signatures = ctx.sign(options.sketch === 'oph' ? { offsets: csrOffsets(setLengths), tokens: packed } : { offsets, tokens });
       if (times) times.minhashMs += clock() - launched;
       signatures.catch(() => {}); // awaited by finish(); this only keeps Node from calling it unhandled meanwhile
       pending = { base, count: batch.length, setLengths, signatures };
@@ -271,23 +298,14 @@ export async function processSignatureShard(input: ResolvedInput, shard: number,
     } catch {
       // the error that got us here matters more
     }
+    if (error instanceof InputCorruptError && options.onError === 'quarantine') return quarantineUnit(input, unit, ctx, error);
     throw error;
   }
   for (const f of files) f.commit();
   const bandSummary = bandWriter.close();
   await rename(bandsTemp, paths.bands);
-  const intermediates: SignatureMarker['intermediates'] = {};
-  const kinds: ('docs' | 'problems' | 'shingles' | 'lengths' | 'bands' | 'signatures')[] = ['docs', 'problems', 'shingles', 'lengths', 'bands'];
-  if (signaturesFile) kinds.push('signatures');
-  for (const key of kinds) {
-    const found = await describeIntermediate(paths[key]);
-    if (!found) throw new TokenmixError(`${paths[key]} vanished right after it was written: is another process deleting ${ctx.workDir}?`);
-    intermediates[key] = found;
-  }
   const marker: SignatureMarker = {
-    shard,
-    file: input.displayPath,
-    fingerprint: ctx.fingerprint,
+    ...unitIdentity(unit, input.displayPath, ctx.fingerprint),
     input: await identity,
     records,
     problems,
@@ -295,8 +313,46 @@ export async function processSignatureShard(input: ResolvedInput, shard: number,
     without_words: withoutWords,
     sources: sortedKeys(sources),
     bands: bandSummary,
-    intermediates,
+    intermediates: await describeIntermediates(paths, signaturesFile !== null, ctx.workDir),
   };
   await writeShardMarker(paths.marker, marker);
   return marker;
+}
+
+/**
+ * A damaged file (bad checksum, truncated, garbage) under `--on-error quarantine`, as in
+ * curate: nothing this unit read is kept; it has no documents and one quarantine entry for
+ * the file (or its part) (`field: "(file)"`, reason `unreadable-file`).
+ */
+async function quarantineUnit(input: ResolvedInput, unit: WorkUnit, ctx: SignatureContext, error: InputCorruptError): Promise<SignatureMarker> {
+  const paths = unitFiles(ctx.workDir, unit);
+  const files = [paths.docs, paths.problems, paths.shingles, paths.lengths, ...(ctx.options.verify === 'signature' ? [paths.signatures] : [])].map((path) => new OutFile(path));
+  const message = error.message.replace(/^tokenmix: /, '');
+  files[1].write(`${JSON.stringify({ file: input.displayPath, line: 0, field: '(file)', reason: 'unreadable-file', message })}\n`);
+  for (const f of files) f.commit();
+  const bandsTemp = tempPath(paths.bands);
+  const bandWriter = new BandRecordWriter(bandsTemp);
+  const bands = bandWriter.close();
+  await rename(bandsTemp, paths.bands);
+  const marker: SignatureMarker = {
+    ...unitIdentity(unit, input.displayPath, ctx.fingerprint),
+    input: await unitInputIdentity(input.path, unit.range, unit.part),
+    records: 0, problems: 1, blank_lines: 0, without_words: 0, sources: {}, bands,
+    intermediates: await describeIntermediates(paths, ctx.options.verify === 'signature', ctx.workDir),
+  };
+  await writeShardMarker(paths.marker, marker);
+  return marker;
+}
+
+/** Size and SHA-256 of each intermediate file of a unit, for its marker (checked before grouping). */
+async function describeIntermediates(paths: ReturnType<typeof unitFiles>, signatures: boolean, workDir: string): Promise<SignatureMarker['intermediates']> {
+  const intermediates: SignatureMarker['intermediates'] = {};
+  const kinds: ('docs' | 'problems' | 'shingles' | 'lengths' | 'bands' | 'signatures')[] = ['docs', 'problems', 'shingles', 'lengths', 'bands'];
+  if (signatures) kinds.push('signatures');
+  for (const key of kinds) {
+    const found = await describeIntermediate(paths[key]);
+    if (!found) throw new TokenmixError(`${paths[key]} vanished right after it was written: is another process deleting ${workDir}?`);
+    intermediates[key] = found;
+  }
+  return intermediates;
 }

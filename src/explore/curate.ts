@@ -14,7 +14,8 @@ import { topTokensThreshold } from '../filters/top-tokens.js';
 import { threshold } from '../kernels/threshold.js';
 import { checkQualitySources, scoreField, type CurateConfig } from '../pipeline/config.js';
 import type { ExploreCorpus } from './corpus.js';
-import { NearDedupIndex, nearDuplicates, type NearDedupOutcome } from './near-dedup.js';
+import { NearDedupIndex, nearDuplicates, type NearDedupOutcome, type NearDedupParams } from './near-dedup.js';
+import { dict, own } from '../dict.js';
 
 /** Why a record is not kept; the stage names are the manifest's. */
 export const STAGES = ['quarantine', 'quality', 'heuristics', 'contamination', 'exact_dedup', 'near_dedup'] as const;
@@ -83,14 +84,14 @@ export class Curator {
       const fixed = new Float32Array(sources.length).fill(-Infinity);
       for (const [name, t] of Object.entries(quality.thresholds)) fixed[sourceIndex.get(name)!] = t;
       const final = Float32Array.from(fixed);
-      applied = {};
+      applied = dict();
       const topFraction = Object.keys(quality.top_fraction).length > 0;
       const histogram = quality.histogram;
       let totals = createThresholdTotals(sources.length, histogram.bins);
       if (topFraction && entering.length > 0) totals = mergeThresholdStats(totals, (await threshold(this.backend, batch, { thresholds: fixed, histogram })).stats);
       const edges = histogramEdges(histogram);
       for (const [s, name] of sources.entries()) {
-        let reported: number | null = quality.thresholds[name] ?? null;
+        let reported: number | null = own(quality.thresholds, name) ?? null;
         const p = quality.top_fraction[name];
         if (p !== undefined) {
           const choice = topTokensThreshold(totals.histogram.subarray(s * histogram.bins, (s + 1) * histogram.bins), edges, p);
@@ -151,9 +152,9 @@ export class Curator {
     let near: NearDedupOutcome | null = null;
     if (config.dedup.near) {
       const entering = alive();
-      const { ngram, num_hashes: numHashes, threshold: jaccard, bands, rows } = config.dedup.near;
-      const index = await this.nearIndex({ ngram, numHashes, seed: config.seed });
-      near = nearDuplicates(index, entering, { threshold: jaccard, bands, rows, keep: config.dedup.keep, score: scoreOf, id: idOf });
+      const { ngram, num_hashes: numHashes, threshold: jaccard, bands, rows, cluster, sketch } = config.dedup.near;
+      const index = await this.nearIndex({ ngram, numHashes, seed: config.seed, sketch });
+      near = nearDuplicates(index, entering, { threshold: jaccard, bands, rows, keep: config.dedup.keep, cluster, score: scoreOf, id: idOf });
       drop('near_dedup', near.dropped);
       ledger.record('near_dedup', entering, alive());
     }
@@ -162,7 +163,7 @@ export class Curator {
     return { keep, droppedBy, evalLike, thresholds: applied, stages: ledger.stages, near };
   }
 
-  private nearIndex(params: { ngram: number; numHashes: number; seed: number }): Promise<NearDedupIndex> {
+  private nearIndex(params: NearDedupParams): Promise<NearDedupIndex> {
     const key = JSON.stringify(params);
     let index = this.nearIndexes.get(key);
     if (index === undefined) {

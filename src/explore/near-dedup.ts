@@ -2,21 +2,28 @@
  * In-memory near dedup for the explorer (SPEC §2): MinHash signatures over word n-gram
  * shingles (the minhash kernel, GPU or CPU), LSH banding chosen for the Jaccard threshold
  * (planLsh), candidate pairs from shared buckets, exact verification on the shingle sets the
- * signatures estimate (jaccardAtLeast), connected components (UnionFind), and one document kept
- * per component (`first` in input order, or `best-quality` with ties broken by id).
+ * signatures estimate (jaccardAtLeast), connected components (UnionFind), and the cluster rule
+ * of src/dedup/cover.ts (`cover`: a record goes only for an already kept record at J >= T, in
+ * keep order; `components`: one kept per component), keep order `first` (input order) or
+ * `best-quality` (ties broken by id).
  *
  * These are the building blocks of `tokenmix dedup` (src/dedup/), which streams shards
  * through files; here everything fits in memory. `tokenmix curate`/`mix` run near dedup
  * (`dedup.near`) through that engine, which proposes candidates by star + chain edges per
  * bucket; this in-memory version may verify more pairs per bucket, so in rare bucket shapes
- * the two can differ (on the fixture corpus they agree: test/explore/explore.test.ts).
+ * the components can differ (on the fixture corpus they agree: test/explore/explore.test.ts).
  */
 import type { Backend } from '../backend.js';
 import { minhashConstants } from '../cpu/minhash.js';
+import { decide, KEPT, makeJudge, type ClusterRule } from '../dedup/cover.js';
+import { jaccardPrefix, KeptIndex } from '../dedup/kept-index.js';
 import { bandKeys, planLsh, type LshPlan } from '../dedup/lsh.js';
 import { jaccardAtLeast, shingleSet, shingleWords } from '../dedup/shingles.js';
 import { UnionFind } from '../dedup/union-find.js';
 import { minhash } from '../kernels/minhash.js';
+import { oph } from '../kernels/oph.js';
+import { shingleBatch } from '../cpu/oph.js';
+import { DEFAULT_SKETCH, type SketchKind } from '../dedup/options.js';
 import type { KeepRule } from '../pipeline/config.js';
 import type { ExploreCorpus } from './corpus.js';
 
@@ -24,6 +31,8 @@ export interface NearDedupParams {
   ngram: number;
   numHashes: number;
   seed: number;
+  /** The signature sketch, as `tokenmix dedup --sketch` (default `oph`). */
+  sketch?: SketchKind;
 }
 
 /** Signatures and shingle sets of every record of a corpus, for one (ngram, numHashes, seed). */
@@ -44,9 +53,12 @@ export class NearDedupIndex {
     words.forEach((w, i) => (offsets[i + 1] = offsets[i] + w.length));
     const tokens = new Uint32Array(offsets[words.length]);
     words.forEach((w, i) => tokens.set(w, offsets[i]));
-    const signatures = await minhash(backend, { offsets, tokens }, params);
     const { shingleSeed } = minhashConstants(params);
-    return new NearDedupIndex(params, signatures, words.map((w) => shingleSet(w, params.ngram, shingleSeed)));
+    const sets = words.map((w) => shingleSet(w, params.ngram, shingleSeed));
+    const signatures = (params.sketch ?? DEFAULT_SKETCH) === 'oph'
+      ? await oph(backend, shingleBatch(sets), { numHashes: params.numHashes, seed: params.seed })
+      : await minhash(backend, { offsets, tokens }, params);
+    return new NearDedupIndex(params, signatures, sets);
   }
 
   /** Band keys of every record (two u32 per band), cached per banding. */
@@ -67,8 +79,11 @@ export interface NearDedupOutcome {
   dropped: number[];
   /** Components with more than one member. */
   clusters: number;
-  /** Candidate pairs verified on their shingle sets. */
+  /** Candidate pairs verified on their shingle sets (grouping, then the cluster rule). */
   pairsVerified: number;
+  /** Records each rule removes (the rule that ran decides `dropped`). */
+  removedCover: number;
+  removedComponents: number;
 }
 
 export interface NearDedupRequest {
@@ -76,6 +91,8 @@ export interface NearDedupRequest {
   bands?: number;
   rows?: number;
   keep: KeepRule;
+  /** Default `cover` (src/dedup/cover.ts). */
+  cluster?: ClusterRule;
   /** Quality score per record for `best-quality` (-Infinity when none). */
   score: (record: number) => number;
   id: (record: number) => string;
@@ -111,21 +128,27 @@ export function nearDuplicates(index: NearDedupIndex, survivors: readonly number
     }
   }
   const root = components.flatten();
-  const keeper = new Map<number, number>();
-  const sizes = new Map<number, number>();
-  survivors.forEach((record, position) => {
-    const component = root[position];
-    sizes.set(component, (sizes.get(component) ?? 0) + 1);
-    const current = keeper.get(component);
-    if (current === undefined) {
-      keeper.set(component, record);
-    } else if (request.keep === 'best-quality') {
-      const [s, t] = [request.score(record), request.score(current)];
-      if (s > t || (s === t && request.id(record) < request.id(current))) keeper.set(component, record);
-    }
-  });
-  const dropped = survivors.filter((record, position) => keeper.get(root[position]) !== record);
+  const sizes = new Uint32Array(survivors.length);
+  for (const component of root) sizes[component]++;
+  const sets = index.shingleSets;
+  const before =
+    request.keep === 'best-quality'
+      ? (a: number, b: number) => {
+          const [s, t] = [request.score(survivors[a]), request.score(survivors[b])];
+          if (s !== t) return s > t ? -1 : 1;
+          const [x, y] = [request.id(survivors[a]), request.id(survivors[b])];
+          return x < y ? -1 : x > y ? 1 : a - b;
+        }
+      : null;
+  // No exact-text classes here: every position is its own class (identical texts have J = 1).
+  const exactClass = Uint32Array.from(survivors, (_, position) => position);
+  const vectors = { get: (p: number) => sets[survivors[p]], length: (p: number) => sets[survivors[p]].length };
+  const judge = makeJudge('exact', plan.threshold, vectors, exactClass);
+  const kept = new KeptIndex((p) => jaccardPrefix(vectors.get(p), plan.threshold), exactClass);
+  const decisions = decide({ rule: request.cluster ?? 'cover', components: root, sizes, before, judge, index: kept });
+  const dropped = survivors.filter((_, position) => decisions.of[position] !== KEPT);
   let clusters = 0;
-  for (const size of sizes.values()) if (size > 1) clusters++;
-  return { plan, dropped, clusters, pairsVerified };
+  for (const size of sizes) if (size > 1) clusters++;
+  pairsVerified += decisions.checks;
+  return { plan, dropped, clusters, pairsVerified, removedCover: decisions.stats.removed_cover, removedComponents: decisions.stats.removed_components };
 }

@@ -7,13 +7,14 @@
  */
 import { parquetMetadata, parquetReadObjects, parquetSchema } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
-import { decompress as zstdDecompress } from 'fzstd';
+import { ZstdDataError, zstdDecompressChecked } from '../io/zstd.js';
 import { TokenmixError } from '../errors.js';
 import { BatchBuilder, WHOLE_LINE } from '../io/batch.js';
 import { locateColumns, valueAt } from '../io/columns.js';
 import { fieldPath, getField, MISSING, strictString } from '../io/fields.js';
 import type { BadRecord, FieldMap, RecordBatch } from '../io/types.js';
 import type { ExploreRecord } from './corpus.js';
+import { dict } from '../dict.js';
 
 export type DroppedFormat = 'jsonl' | 'parquet';
 
@@ -47,9 +48,10 @@ export async function openDroppedFile(name: string, raw: Uint8Array): Promise<Dr
   if (starts([0x1f, 0x8b])) return { name, format: 'jsonl', bytes: await gunzip(raw, name) };
   if (starts([0x28, 0xb5, 0x2f, 0xfd])) {
     try {
-      return { name, format: 'jsonl', bytes: zstdDecompress(raw) };
+      return { name, format: 'jsonl', bytes: await zstdDecompressChecked(raw) };
     } catch (error) {
-      throw new TokenmixError(`${name}: is not a readable zstd file (${(error as Error).message})`);
+      const where = error instanceof ZstdDataError ? ` at byte offset ${error.offset}` : '';
+      throw new TokenmixError(`${name}: is not a readable zstd file${where} (${(error as Error).message})`);
     }
   }
   if (/\.(jsonl|ndjson|json)(\.(gz|zst))?$/i.test(name)) return { name, format: 'jsonl', bytes: raw };
@@ -147,7 +149,7 @@ export async function readDroppedFile(file: DroppedFile, fields: FieldMap, optio
   const collect = (batch: RecordBatch | undefined) => {
     if (!batch) return;
     for (let i = 0; i < batch.length; i++) {
-      const scores: Record<string, number> = {};
+      const scores: Record<string, number> = dict();
       for (const name of fields.quality ?? []) scores[name] = batch.scores[name][i];
       outcome.records.push({ id: batch.ids[i], source: batch.sources[i], text: batch.texts[i], scores });
     }

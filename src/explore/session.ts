@@ -59,7 +59,7 @@ export class ExploreSession {
     if (curate.tokenizer !== this.corpus.tokenizer.name) {
       throw new TokenmixError(`explorer: the config asks for tokenizer "${curate.tokenizer}" but the corpus was tokenized with "${this.corpus.tokenizer.name}"`);
     }
-    if (this.corpus.evals.length === 0) throw new TokenmixError('explorer: mixture diagnostics need eval sets (add at least one eval text)');
+    if (this.corpus.evals.length === 0) throw new TokenmixError('explorer: mixture diagnostics need eval sets: pick yours with "Eval sets…" (.txt, .md or .jsonl; one domain per file)');
     const evalNames = this.corpus.evals.map((e) => e.name);
     for (const name of Object.keys(mixture.eval_weights ?? {})) {
       if (!evalNames.includes(name)) throw new TokenmixError(`config: eval_weights names "${name}", which is not in evals (${evalNames.join(', ')})`);

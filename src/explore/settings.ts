@@ -7,6 +7,7 @@
 import { TokenmixError } from '../errors.js';
 import type { ContaminationConfig } from '../pipeline/config.js';
 import type { ExploreConfig } from './session.js';
+import { dict, own } from '../dict.js';
 
 export interface ExploreFields {
   id: string;
@@ -22,14 +23,18 @@ export interface ExploreSettings {
   /** File name written as the config's input path (and the source of records that carry none). */
   inputName: string;
   inputSource?: string;
-  /** Eval set names, written as `evals/<name>.txt`. */
+  /** Eval set names, written as `evals/<name>.txt` unless `evalFiles` names the file. */
   evalNames: string[];
+  /** The file each eval set came from (`evals/<file>` in the config), e.g. a .jsonl the user picked. */
+  evalFiles?: Record<string, string>;
+  /** Tokenizer name (`words`, `cl100k_base`, `o200k_base`); `words` when unset. */
+  tokenizer?: string;
   /** Main-stage mixture weights by source (renormalized over active sources, SPEC §3). */
   weights: Record<string, number>;
   /** Quality threshold by source; null = that source is not filtered. */
   thresholds: Record<string, number | null>;
   exactDedup: boolean;
-  near: { enabled: boolean; threshold: number; ngram: number; numHashes: number };
+  near: { enabled: boolean; threshold: number; ngram: number; numHashes: number; cluster?: 'cover' | 'components' };
   /** Late stage (SPEC §3 schedule): its share of the budget (0 = none) and its weights. */
   anneal: { fraction: number; weights: Record<string, number> };
   budgetTokens: number;
@@ -44,7 +49,7 @@ const ANNEAL_NAME = 'late';
 /** The raw run config for `settings` (keys as documented for `tokenmix mix`). */
 export function configFromSettings(settings: ExploreSettings): Record<string, unknown> {
   const { fields } = settings;
-  const thresholds: Record<string, number> = {};
+  const thresholds: Record<string, number> = dict();
   for (const name of Object.keys(settings.thresholds).sort()) {
     const t = settings.thresholds[name];
     if (t !== null && t !== undefined) thresholds[name] = t;
@@ -65,7 +70,7 @@ export function configFromSettings(settings: ExploreSettings): Record<string, un
           exact: settings.exactDedup,
           keep: 'first',
           ...(settings.near.enabled
-            ? { near: { threshold: settings.near.threshold, ngram: settings.near.ngram, num_hashes: settings.near.numHashes } }
+            ? { near: { threshold: settings.near.threshold, ngram: settings.near.ngram, num_hashes: settings.near.numHashes, cluster: settings.near.cluster ?? 'cover' } }
             : {}),
         }
       : undefined;
@@ -77,10 +82,10 @@ export function configFromSettings(settings: ExploreSettings): Record<string, un
       text: fields.text,
       ...(fields.quality !== undefined ? { quality: fields.quality } : {}),
     },
-    tokenizer: 'words',
+    tokenizer: settings.tokenizer ?? 'words',
     ...(filtered ? { filters: { quality: { field: fields.quality, thresholds } } } : {}),
     ...(dedup ? { dedup } : {}),
-    evals: Object.fromEntries(settings.evalNames.map((name) => [name, `evals/${name}.txt`])),
+    evals: Object.fromEntries(settings.evalNames.map((name) => [name, `evals/${settings.evalFiles?.[name] ?? `${name}.txt`}`])),
     ...(settings.contamination ? { contamination: { ...settings.contamination } } : {}),
     schedule,
     budget_tokens: settings.budgetTokens,
@@ -96,7 +101,7 @@ export function settingsFromConfig(config: ExploreConfig, sources: readonly stri
   if (!schedule || schedule.length > 2) {
     throw new TokenmixError('explorer: the controls show a schedule of one stage, or two (main + late); this config has ' + (schedule ? `${schedule.length} stages` : 'none'));
   }
-  const fill = (weights: Record<string, number>) => Object.fromEntries(sources.map((s) => [s, weights[s] ?? 0]));
+  const fill = (weights: Record<string, number>) => Object.fromEntries(sources.map((s) => [s, own(weights, s) ?? 0]));
   const quality = curate.filters.quality;
   const qualityField = quality?.field ?? curate.fields.quality[0];
   return {
@@ -109,11 +114,12 @@ export function settingsFromConfig(config: ExploreConfig, sources: readonly stri
     inputName: input.name,
     ...(input.source !== undefined ? { inputSource: input.source } : {}),
     evalNames: Object.keys(curate.evals),
+    ...(typeof curate.tokenizer === 'string' && curate.tokenizer !== 'words' ? { tokenizer: curate.tokenizer } : {}),
     weights: fill(schedule[0].weights),
-    thresholds: Object.fromEntries(sources.map((s) => [s, quality?.thresholds[s] ?? null])),
+    thresholds: Object.fromEntries(sources.map((s) => [s, (quality ? own(quality.thresholds, s) : undefined) ?? null])),
     exactDedup: curate.dedup.exact,
     near: curate.dedup.near
-      ? { enabled: true, threshold: curate.dedup.near.threshold, ngram: curate.dedup.near.ngram, numHashes: curate.dedup.near.num_hashes }
+      ? { enabled: true, threshold: curate.dedup.near.threshold, ngram: curate.dedup.near.ngram, numHashes: curate.dedup.near.num_hashes, cluster: curate.dedup.near.cluster }
       : { enabled: false, threshold: 0.8, ngram: 5, numHashes: 128 },
     anneal: schedule.length === 2 ? { fraction: schedule[1].fraction, weights: fill(schedule[1].weights) } : { fraction: 0, weights: fill(schedule[0].weights) },
     budgetTokens: mixture.budget_tokens,

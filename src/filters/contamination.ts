@@ -8,8 +8,8 @@
  * integer (exact as a JS number): at 10^6 indexed n-grams the chance that a random corpus
  * n-gram collides with one is about 2e-10, so false flags are negligible.
  */
-import { normalizeForShingles } from '../text/normalize.js';
-import { fmix32, hashTokens, murmur3Round } from '../text/hash.js';
+import { shingleWordHashes } from '../text/normalize.js';
+import { fmix32, murmur3Round } from '../text/hash.js';
 
 const SEED_HIGH = 0x636f6e74; // "cont"
 const SEED_LOW = 0x616d696e; // "amin"
@@ -28,7 +28,7 @@ function ngramKey(words: Uint32Array, start: number, count: number): number {
 
 /** The distinct n-gram keys of a text (one key for a text of 1..n-1 words, none when empty). */
 export function ngramKeys(text: string, n: number): Set<number> {
-  const words = hashTokens(normalizeForShingles(text));
+  const words = shingleWordHashes(text);
   const keys = new Set<number>();
   if (words.length === 0) return keys;
   if (words.length < n) {
@@ -56,7 +56,7 @@ export class ContaminationIndex {
   /** Number of distinct n-grams the document shares with the eval sets (stops at minOverlap). */
   overlap(text: string): number {
     if (this.keys.size === 0) return 0;
-    const words = hashTokens(normalizeForShingles(text));
+    const words = shingleWordHashes(text);
     if (words.length === 0) return 0;
     const seen = new Set<number>();
     const count = words.length < this.ngram ? 1 : words.length - this.ngram + 1;

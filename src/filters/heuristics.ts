@@ -7,7 +7,16 @@
  * Words here are whitespace-separated runs (independent of the run's tokenizer), as in
  * Gopher. The symbol ratio counts '#' characters and ellipses ('...' or '…') per word.
  */
-import type { HeuristicFilterConfig } from '../pipeline/config.js';
+
+/** Gopher-style bounds (config `filters.heuristics`); null disables a rule. */
+export interface HeuristicFilterConfig {
+  min_words: number | null;
+  max_words: number | null;
+  min_mean_word_length: number | null;
+  max_mean_word_length: number | null;
+  max_symbol_ratio: number | null;
+  max_duplicate_line_fraction: number | null;
+}
 
 export const HEURISTIC_REASONS = [
   'too_few_words',

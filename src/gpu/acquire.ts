@@ -11,6 +11,8 @@ export interface GpuAttempt {
 export interface GpuOpenResult {
   ctx: GpuContext | null;
   attempts: GpuAttempt[];
+  /** What the native WebGPU library logged while probing (shown by doctor and --verbose). */
+  nativeLog?: string | null;
 }
 
 /** Something that can open a GPU context: Dawn in Node, navigator.gpu in a browser. */

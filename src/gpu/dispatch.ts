@@ -2,7 +2,7 @@
  * Dispatch geometry and batch planning: pure functions, tested on their own
  * (test/dispatch.test.ts), so that kernels never exceed adapter limits.
  */
-import { invariant } from '../errors.js';
+import { invariant, TokenmixError } from '../errors.js';
 
 export interface DispatchGrid {
   x: number;
@@ -70,6 +70,27 @@ export function planRanges(
     start = end;
   }
   return ranges;
+}
+
+/**
+ * Ranges of CSR documents for a kernel that runs one workgroup per document, reads its u32
+ * values and writes `slotsPerDoc` u32 per document (MinHash signatures, OPH sketches): the
+ * largest binding (values, offsets or output) fits in `maxBindingBytes`, with at most
+ * `maxDocs` documents per range. A document too large alone is a user error naming `kernel`.
+ */
+export function planCsrRanges(offsets: Uint32Array, slotsPerDoc: number, maxBindingBytes: number, maxDocs: number, kernel: string): ItemRange[] {
+  const count = offsets.length - 1;
+  const bytesOf = (start: number, end: number): number =>
+    Math.max((offsets[end] - offsets[start]) * 4, (end - start + 1) * 4, (end - start) * slotsPerDoc * 4);
+  try {
+    return planRanges(count, maxDocs, maxBindingBytes, bytesOf);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    throw new TokenmixError(
+      `${kernel}: a document is too large for one GPU binding of ${maxBindingBytes} bytes (${error.message}); ` +
+        'split the document or use --backend cpu',
+    );
+  }
 }
 
 /** Round `bytes` up to a multiple of 4 (and at least 4): WebGPU buffer sizes and copies need it. */

@@ -5,9 +5,9 @@
  * would buffer the whole file first. Memory is bounded by one Arrow record batch.
  */
 import { RecordBatchReader, Type, type Data, type RecordBatch as ArrowBatch, type Vector } from 'apache-arrow';
-import { TokenmixError } from '../errors.js';
+import { InputCorruptError, TokenmixError } from '../errors.js';
 import { BatchBuilder, type BatchOptions } from './batch.js';
-import { openInput, unreadable } from './bytes.js';
+import { corruptFile, openInput } from './bytes.js';
 import { locateColumns, type ColumnRef } from './columns.js';
 import { INVALID_UTF8, MISSING } from './fields.js';
 import type { FieldMap, RecordBatch, ResolvedInput } from './types.js';
@@ -24,7 +24,7 @@ export async function* readArrow(input: ResolvedInput, fields: FieldMap, options
       reader = await RecordBatchReader.from(handle);
       await reader.open();
     } catch (error) {
-      throw unreadable(input, 'is not a readable Arrow IPC file (truncated, corrupt or another format?)', error);
+      throw corruptFile(input, 'is not a readable Arrow IPC file (truncated, corrupt or another format?)', error);
     }
     if (reader.schema === undefined || reader.schema === null) {
       throw new TokenmixError(`${input.displayPath} is not a readable Arrow IPC file: no schema found (empty or not Arrow?)`, { where: input.displayPath });
@@ -39,7 +39,7 @@ export async function* readArrow(input: ResolvedInput, fields: FieldMap, options
       try {
         next = await batches.next();
       } catch (error) {
-        throw unreadable(input, `could not be decoded (after row ${rowBase})`, error);
+        throw corruptFile(input, `could not be decoded (after row ${rowBase})`, error);
       }
       if (next.done) break;
       const batch = next.value;
@@ -74,7 +74,7 @@ function columnGetter(input: ResolvedInput, batch: ArrowBatch, ref: ColumnRef): 
   }
   if (vector === null) throw new TokenmixError(`${input.displayPath} has no column "${ref.column}"`, { where: input.displayPath });
   const typeId = vector.type.typeId;
-  if ((typeId === Type.Utf8 || typeId === Type.LargeUtf8) && vector.data.length === 1) return strictUtf8(vector.data[0]);
+  if ((typeId === Type.Utf8 || typeId === Type.LargeUtf8) && vector.data.length === 1) return strictUtf8(input, ref.name, vector.data[0]);
   const column = vector;
   return (row) => {
     const value = column.get(row);
@@ -84,13 +84,21 @@ function columnGetter(input: ResolvedInput, batch: ArrowBatch, ref: ColumnRef): 
 
 const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** Utf8 values decoded strictly (apache-arrow's own `get` replaces bad bytes with U+FFFD). */
-function strictUtf8(data: Data): Getter {
+/**
+ * Utf8 values decoded strictly (apache-arrow's own `get` replaces bad bytes with U+FFFD).
+ * Offsets are checked too: a damaged offset buffer would otherwise yield silently cut text.
+ */
+function strictUtf8(input: ResolvedInput, name: string, data: Data): Getter {
   const offsets = data.valueOffsets as Int32Array | BigInt64Array;
   const values = data.values as Uint8Array;
   return (row) => {
     if (!data.getValid(row)) return null;
-    const bytes = values.subarray(Number(offsets[row]), Number(offsets[row + 1]));
+    const start = Number(offsets[row]);
+    const end = Number(offsets[row + 1]);
+    if (!(start >= 0 && start <= end && end <= values.length)) {
+      throw new InputCorruptError(`${input.displayPath} is not a consistent Arrow IPC file: column "${name}" has offsets ${start}..${end} outside its ${values.length} value bytes (corrupt)`, input.displayPath);
+    }
+    const bytes = values.subarray(start, end);
     try {
       return strictDecoder.decode(bytes);
     } catch {

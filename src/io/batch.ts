@@ -5,6 +5,7 @@
  */
 import { INVALID_UTF8, MISSING } from './fields.js';
 import type { BadRecord, FieldMap, ProblemReason, RecordBatch, ResolvedInput } from './types.js';
+import { dict } from '../dict.js';
 
 /** Field name used in problems about the whole line rather than one field. */
 export const WHOLE_LINE = '(line)';
@@ -83,14 +84,14 @@ export class BatchBuilder {
    */
   addRecord(position: number, id: unknown, source: unknown, text: unknown, scores: readonly unknown[]): void {
     const idValue = this.checkId(position, id);
-    if (idValue === undefined) return;
+    if (idValue === undefined) return this.tagSource(source);
     const sourceValue = this.checkSource(position, source);
     if (sourceValue === undefined) return;
-    if (!this.checkText(position, text)) return;
+    if (!this.checkText(position, text)) return this.tagSource(sourceValue);
     const slot = this.ids.length;
     for (let q = 0; q < this.qualityNames.length; q++) {
       const score = this.checkScore(position, this.qualityNames[q], scores[q]);
-      if (score === undefined) return;
+      if (score === undefined) return this.tagSource(sourceValue);
       this.scores[q][slot] = score;
     }
     this.ids.push(idValue);
@@ -103,7 +104,7 @@ export class BatchBuilder {
   take(bytesRead: number): RecordBatch | undefined {
     const length = this.ids.length;
     if (length === 0 && this.problems.length === 0 && this.blankLines === 0) return undefined;
-    const scores: Record<string, Float64Array> = {};
+    const scores: Record<string, Float64Array> = dict();
     this.qualityNames.forEach((name, q) => {
       scores[name] = this.scores[q].slice(0, length);
     });
@@ -141,7 +142,7 @@ export class BatchBuilder {
     if (value === INVALID_UTF8) return this.fail(position, name, 'invalid-utf8', `field "${name}" is not valid UTF-8`);
     const isInteger = typeof value === 'bigint' || (typeof value === 'number' && Number.isSafeInteger(value));
     if (isInteger && this.context.allowNumericIds) return String(value);
-    const hint = isInteger ? ' (set allowNumericIds to accept integer ids)' : '';
+    const hint = isInteger ? ' (ids must be strings: convert the integer ids, e.g. jq -c \'.id |= tostring\' for JSON Lines)' : '';
     return this.fail(position, name, 'wrong-type', `field "${name}" is ${describe(value)}, expected a string${hint}`);
   }
 
@@ -199,6 +200,12 @@ export class BatchBuilder {
   }
 
   /** Records the problem and returns undefined, so checks can `return this.fail(...)`. */
+  /** Notes on the problem just recorded which source the record has, when it has a valid one. */
+  private tagSource(source: unknown): void {
+    const value = typeof source === 'string' && source.length > 0 && isWellFormed(source) ? source : this.context.inputSource;
+    if (value !== undefined) this.problems[this.problems.length - 1].source = value;
+  }
+
   private fail(position: number, field: string, reason: ProblemReason, detail: string): undefined {
     this.addProblem(position, field, reason, detail);
     return undefined;

@@ -1,15 +1,15 @@
 /**
  * The decompressed bytes of a JSONL file as a stream of chunks (SPEC §7: streams shards,
- * bounded memory). gzip goes through Node's zlib, zstd through fzstd's streaming
- * `Decompress` (Node 20's zlib has no zstd). Failures become one-line `TokenmixError`s that
+ * bounded memory). gzip goes through Node's zlib, zstd through `zstd.ts` (fzstd plus the
+ * checksum, size and framing checks fzstd lacks; Node 20's zlib has no zstd). Failures become one-line `TokenmixError`s that
  * name the file and what failed.
  */
 import { createReadStream, type ReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
-import { Decompress } from 'fzstd';
-import { TokenmixError } from '../errors.js';
+import { InputCorruptError, invariant, TokenmixError } from '../errors.js';
 import type { Compression, ResolvedInput } from './types.js';
+import { createZstdDecoder, ZstdDataError } from './zstd.js';
 
 export interface ByteSource {
   /** Decompressed bytes, in order. Iterating it to the end (or breaking out) closes the file. */
@@ -28,10 +28,11 @@ const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
  * are a gzip or zstd magic number, else from the extension — so a gzip file named `.jsonl`
  * still reads, and a `.jsonl.gz` that is not gzip fails with a clear error.
  */
-export async function openByteSource(input: ResolvedInput, chunkBytes: number): Promise<ByteSource> {
-  const head = await readHead(input, 4);
-  const compression = sniff(head) ?? input.compression;
-  const file = createReadStream(input.path, { highWaterMark: chunkBytes });
+export async function openByteSource(input: ResolvedInput, chunkBytes: number, range?: { start: number; end: number }): Promise<ByteSource> {
+  const compression = await detectCompression(input);
+  invariant(range === undefined || (compression === 'none' && range.end > range.start), `${input.displayPath}: only a non-empty byte range of an uncompressed file can be read on its own`);
+  // createReadStream's `end` is inclusive.
+  const file = createReadStream(input.path, { highWaterMark: chunkBytes, ...(range !== undefined ? { start: range.start, end: range.end - 1 } : {}) });
   const bytesRead = () => file.bytesRead;
   switch (compression) {
     case 'none':
@@ -41,6 +42,11 @@ export async function openByteSource(input: ResolvedInput, chunkBytes: number): 
     case 'zstd':
       return { chunks: zstdChunks(input, file), bytesRead, compression };
   }
+}
+
+/** What a JSONL file's bytes are: its magic number beats its extension. */
+export async function detectCompression(input: ResolvedInput): Promise<Compression> {
+  return sniff(await readHead(input, 4)) ?? input.compression;
 }
 
 function sniff(head: Uint8Array): Compression | undefined {
@@ -85,7 +91,10 @@ async function* gunzipChunks(input: ResolvedInput, file: ReadStream): AsyncGener
     for await (const chunk of gunzip) yield chunk as Uint8Array;
   } catch (error) {
     if (fileError !== undefined) throw unreadable(input, 'could not be read', fileError);
-    throw unreadable(input, 'is not valid gzip data (truncated or corrupt?)', error);
+    // zlib checks each member's CRC-32 and length and refuses data after the last member,
+    // but does not say where: the bytes it had been handed bound the position.
+    const reason = causeText(error);
+    throw corruptAt(input, 'gzip', gunzip.bytesWritten, `${gzipWhat(reason)} (zlib: ${reason}; truncated or corrupt file)`, 'at or before');
   } finally {
     file.destroy();
     gunzip.destroy();
@@ -93,26 +102,13 @@ async function* gunzipChunks(input: ResolvedInput, file: ReadStream): AsyncGener
 }
 
 async function* zstdChunks(input: ResolvedInput, file: ReadStream): AsyncGenerator<Uint8Array> {
-  const output: Uint8Array[] = [];
-  const decompressor = new Decompress((data) => {
-    if (data.length > 0) output.push(data);
-  });
-  const push = (chunk: Uint8Array, final: boolean) => {
-    try {
-      decompressor.push(chunk, final);
-    } catch (error) {
-      throw unreadable(input, 'is not valid zstd data (truncated or corrupt?)', error);
-    }
-  };
+  const decoder = await createZstdDecoder();
   try {
-    for await (const chunk of file) {
-      push(chunk as Uint8Array, false);
-      // Hand out what this chunk produced before reading more: one chunk in flight.
-      while (output.length > 0) yield output.shift()!;
-    }
-    push(new Uint8Array(0), true);
-    while (output.length > 0) yield output.shift()!;
+    // Hand out each block's output before decoding the next: memory stays bounded.
+    for await (const chunk of file) yield* decoder.push(chunk as Uint8Array);
+    yield* decoder.end();
   } catch (error) {
+    if (error instanceof ZstdDataError) throw corruptAt(input, 'zstd', error.offset, error.message);
     if (error instanceof TokenmixError) throw error;
     throw unreadable(input, 'could not be read', error);
   } finally {
@@ -120,9 +116,28 @@ async function* zstdChunks(input: ResolvedInput, file: ReadStream): AsyncGenerat
   }
 }
 
+/** `tokenmix: data/a.jsonl.zst is not valid zstd data at byte 1234: <what>` */
+export function corruptAt(input: ResolvedInput, format: string, offset: number, what: string, at = 'at'): TokenmixError {
+  return new InputCorruptError(`${input.displayPath} is not valid ${format} data ${at} byte offset ${offset}: it ${what}`, input.displayPath, offset);
+}
+
+/** zlib's terse reasons, said as what is wrong with the file. */
+function gzipWhat(reason: string): string {
+  if (/unexpected end/i.test(reason)) return 'ends inside a gzip member';
+  if (/data check/i.test(reason)) return 'fails a CRC-32 check';
+  if (/length check/i.test(reason)) return 'fails a length check';
+  if (/header check|compression method|unknown/i.test(reason)) return 'has bytes that are not gzip (trailing garbage, or not a gzip file)';
+  return 'has a corrupt gzip member';
+}
+
 /** `tokenmix: data/a.jsonl.gz is not valid gzip data (...): <cause>` */
 export function unreadable(input: ResolvedInput, what: string, cause: unknown): TokenmixError {
   return new TokenmixError(`${input.displayPath} ${what}: ${causeText(cause)}`, { where: input.displayPath, cause });
+}
+
+/** Like `unreadable`, for damaged bytes: an `InputCorruptError`, which quarantine mode sets aside. */
+export function corruptFile(input: ResolvedInput, what: string, cause: unknown): InputCorruptError {
+  return new InputCorruptError(`${input.displayPath} ${what}: ${causeText(cause)}`, input.displayPath);
 }
 
 /** The first line of an error's message, without a library's own prefix noise. */

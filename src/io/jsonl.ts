@@ -14,17 +14,19 @@ import type { FieldMap, RecordBatch, ResolvedInput } from './types.js';
 export interface JsonlOptions extends BatchOptions {
   maxLineBytes: number;
   chunkBytes: number;
+  /** Only these bytes (line-aligned, uncompressed files only), numbered from `firstLine`. */
+  part?: { bytes: { start: number; end: number }; firstLine: number };
 }
 
 export async function* readJsonl(input: ResolvedInput, fields: FieldMap, options: JsonlOptions): AsyncGenerator<RecordBatch> {
-  const source = await openByteSource(input, options.chunkBytes);
+  const source = await openByteSource(input, options.chunkBytes, options.part?.bytes);
   const builder = BatchBuilder.forInput(input, fields, options);
   const idPath = fieldPath(fields.id);
   const textPath = fieldPath(fields.text);
   const sourcePath = fields.source === undefined ? undefined : fieldPath(fields.source);
   const qualityPaths = (fields.quality ?? []).map(fieldPath);
   const splitter = new LineSplitter(options.maxLineBytes);
-  let lineNumber = 0;
+  let lineNumber = (options.part?.firstLine ?? 1) - 1;
 
   const addLine = (line: Line) => {
     lineNumber++;

@@ -121,11 +121,13 @@ export class LineSplitter {
   /** A UTF-8 line takes between 1 and 3 bytes per UTF-16 unit: measure only when it could be too long. */
   private checkLength(line: string): Line {
     if (line.length * 3 <= this.maxLineBytes) return line;
-    return Buffer.byteLength(line, 'utf8') > this.maxLineBytes ? TOO_LONG_LINE : line;
+    // TextEncoder, not Buffer: this module also runs in the browser explorer.
+    return new TextEncoder().encode(line).length > this.maxLineBytes ? TOO_LONG_LINE : line;
   }
 }
 
-function concat(parts: Uint8Array[], totalBytes: number): Uint8Array {
+/** `parts` joined into one array (the part itself when there is one). */
+export function concat(parts: Uint8Array[], totalBytes = parts.reduce((sum, part) => sum + part.length, 0)): Uint8Array {
   if (parts.length === 1) return parts[0];
   const joined = new Uint8Array(totalBytes);
   let offset = 0;

@@ -9,14 +9,17 @@
 import type { FileHandle } from 'node:fs/promises';
 import { parquetMetadataAsync, parquetScan, parquetSchema, type AsyncBuffer, type FileMetaData } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
-import { TokenmixError } from '../errors.js';
+import { invariant, TokenmixError } from '../errors.js';
 import { BatchBuilder, type BatchOptions } from './batch.js';
-import { openInput, unreadable } from './bytes.js';
+import { corruptFile, openInput } from './bytes.js';
 import { locateColumns, type ColumnRef, valueAt } from './columns.js';
 import { MISSING, strictString } from './fields.js';
 import type { FieldMap, RecordBatch, ResolvedInput } from './types.js';
 
-export type ParquetOptions = BatchOptions;
+export interface ParquetOptions extends BatchOptions {
+  /** Only these rows (a work unit: whole row groups); all rows when unset. */
+  rows?: { start: number; end: number };
+}
 
 export async function* readParquet(input: ResolvedInput, fields: FieldMap, options: ParquetOptions): AsyncGenerator<RecordBatch> {
   const { handle, size } = await openInput(input);
@@ -26,7 +29,7 @@ export async function* readParquet(input: ResolvedInput, fields: FieldMap, optio
     try {
       metadata = await parquetMetadataAsync(file);
     } catch (error) {
-      throw unreadable(input, 'is not a readable Parquet file (truncated, corrupt or another format?)', error);
+      throw corruptFile(input, 'is not a readable Parquet file (truncated, corrupt or another format?)', error);
     }
     const topLevel = parquetSchema(metadata).children.map((child) => child.element.name);
     const refs = locateColumns(input, fields, topLevel);
@@ -34,13 +37,18 @@ export async function* readParquet(input: ResolvedInput, fields: FieldMap, optio
     const builder = BatchBuilder.forInput(input, fields, options);
 
     const scan = await parquetScan({ file, metadata, columns, compressors, parsers: { stringFromBytes: strictString } })
-      .catch((error: unknown) => { throw unreadable(input, 'is not a readable Parquet file', error); });
+      .catch((error: unknown) => { throw corruptFile(input, 'is not a readable Parquet file', error); });
     const groupStarts = rowGroupStarts(metadata);
     // Progress in bytes, estimated from rows done: index and footer reads come first and
     // out of order, so the furthest byte fetched would jump ahead.
+    // A part reports the bytes of its own rows (so that parts add up to the file).
     const totalRows = Number(metadata.num_rows);
-    const progress = (rowsDone: number) => (totalRows > 0 ? Math.round((size * rowsDone) / totalRows) : size);
+    const first = options.rows?.start ?? 0;
+    const last = options.rows?.end ?? totalRows;
+    const progress = (rowsDone: number) => (totalRows > 0 ? Math.round((size * (rowsDone - first)) / totalRows) : size);
     for (const range of scan.ranges) {
+      if (range.rowStart < first || range.rowStart >= last) continue;
+      invariant(range.rowEnd <= last, `${input.displayPath}: a part must cover whole row groups`);
       const group = groupStarts.findIndex((start, g) => range.rowStart >= start && range.rowStart < start + Number(metadata.row_groups[g].num_rows));
       const indexed = indexedColumns(metadata, group, columns);
       // Columns with an offset index are read `batchSize` rows at a time (only the pages
@@ -63,7 +71,7 @@ export async function* readParquet(input: ResolvedInput, fields: FieldMap, optio
           const slices = await Promise.all(columns.map((column) => read(column, rowStart, rowEnd)));
           columns.forEach((column, c) => data.set(column, slices[c]));
         } catch (error) {
-          throw unreadable(input, `could not be decoded (rows ${rowStart}-${rowEnd - 1}, row group ${group})`, error);
+          throw corruptFile(input, `could not be decoded (rows ${rowStart}-${rowEnd - 1}, row group ${group})`, error);
         }
         const get = (ref: ColumnRef | undefined, i: number) => {
           if (ref === undefined) return MISSING;
@@ -76,8 +84,8 @@ export async function* readParquet(input: ResolvedInput, fields: FieldMap, optio
         }
       }
     }
-    const last = builder.take(size);
-    if (last !== undefined) yield last;
+    const rest = builder.take(progress(last));
+    if (rest !== undefined) yield rest;
   } finally {
     await handle.close();
   }

@@ -3,10 +3,8 @@
  * record (it becomes a `BadRecord` in the batch, SPEC §7); they throw a `TokenmixError`
  * naming the file only when the file itself cannot be read.
  */
-import { TokenmixError } from '../errors.js';
-import { readArrow } from './arrow.js';
+import { invariant, TokenmixError } from '../errors.js';
 import { readJsonl } from './jsonl.js';
-import { readParquet } from './parquet.js';
 import {
   DEFAULT_BATCH_SIZE, DEFAULT_CHUNK_BYTES, DEFAULT_MAX_LINE_BYTES,
   type FieldMap, type ReadOptions, type RecordBatch, type ResolvedInput,
@@ -23,12 +21,22 @@ export function readRecords(input: ResolvedInput, fields: FieldMap, options: Rea
         allowNumericIds,
         maxLineBytes: positiveInteger(options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES, 'maxLineBytes'),
         chunkBytes: positiveInteger(options.chunkBytes ?? DEFAULT_CHUNK_BYTES, 'chunkBytes'),
+        ...(options.part && 'bytes' in options.part ? { part: options.part } : {}),
       });
     case 'parquet':
-      return readParquet(input, fields, { batchSize, allowNumericIds });
+      return loaded(() => import('./parquet.js'), (m) => m.readParquet(input, fields, { batchSize, allowNumericIds, ...(options.part && 'rows' in options.part ? { rows: options.part.rows } : {}) }));
     case 'arrow':
-      return readArrow(input, fields, { batchSize, allowNumericIds });
+      invariant(options.part === undefined, 'Arrow inputs are read whole');
+      return loaded(() => import('./arrow.js'), (m) => m.readArrow(input, fields, { batchSize, allowNumericIds }));
   }
+}
+
+/**
+ * The Parquet and Arrow libraries take most of a worker thread's start-up (~0.6 s): they are
+ * loaded when a file of theirs is first read, not when tokenmix starts.
+ */
+async function* loaded<M>(load: () => Promise<M>, read: (module: M) => AsyncIterable<RecordBatch>): AsyncGenerator<RecordBatch> {
+  yield* read(await load());
 }
 
 function positiveInteger(value: number, name: string): number {

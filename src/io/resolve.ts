@@ -18,6 +18,8 @@ import { TokenmixError } from '../errors.js';
 import type { Compression, InputFormat, InputSpec, ResolvedInput } from './types.js';
 
 const SOURCE_CAPTURE = '{source}';
+/** `s3://`, `hf://`, `https://`…: a URL scheme, never a local name (two+ letters, so `C:/` stays local). */
+const REMOTE_SCHEME = /^[a-z][a-z0-9+.-]+:\/\//i;
 const FORMATS: readonly InputFormat[] = ['jsonl', 'parquet', 'arrow'];
 
 /** Extension → format, longest first so `.jsonl.gz` wins over `.gz`. */
@@ -66,6 +68,10 @@ function checkSpec(spec: InputSpec, index: number): void {
   }
   if (spec.source !== undefined && (typeof spec.source !== 'string' || spec.source.length === 0)) {
     throw new TokenmixError(`inputs[${index}].source must be a non-empty string`);
+  }
+  const remote = REMOTE_SCHEME.exec(spec.path);
+  if (remote) {
+    throw new TokenmixError(`inputs[${index}].path "${spec.path}" is a remote path (${remote[0]}); remote paths are not supported yet: download the files and give a local path or glob`);
   }
   if (spec.path.split(SOURCE_CAPTURE).length > 2) {
     throw new TokenmixError(`inputs[${index}].path "${spec.path}" has more than one {source} capture; use one`);

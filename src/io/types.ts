@@ -78,6 +78,8 @@ export type BadRecord = {
   field: string;
   reason: ProblemReason;
   message: string;
+  /** The record's source when it could still be read (so quarantined records can be told apart by source). */
+  source?: string;
 } & ({ line: number; row?: undefined } | { row: number; line?: undefined });
 
 /**
@@ -125,7 +127,17 @@ export interface ReadOptions {
   maxLineBytes?: number;
   /** Read chunk size for JSONL files (default 1 MiB); tests shrink it to split characters. */
   chunkBytes?: number;
+  /** Read only part of the file (a work unit, src/exec/units.ts); the whole file when unset. */
+  part?: InputPart;
 }
+
+/**
+ * A stretch of one input file that can be read on its own. JSONL without compression splits
+ * at line boundaries: `bytes` [start, end) begins right after a newline, and `firstLine` is the
+ * 1-based number of its first line, so messages and keep lists name the same lines as a read of
+ * the whole file. Parquet splits between row groups: `rows` [start, end) covers whole groups.
+ */
+export type InputPart = { bytes: { start: number; end: number }; firstLine: number } | { rows: { start: number; end: number } };
 
 export const DEFAULT_BATCH_SIZE = 8192;
 export const DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024;

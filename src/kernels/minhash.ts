@@ -6,11 +6,10 @@
  */
 import type { Backend } from '../backend.js';
 import { minhashConstants, minhashCpu, validateTokenBatch, type MinhashParams, type TokenBatch } from '../cpu/minhash.js';
-import { TokenmixError } from '../errors.js';
 import { readBack, uploadStorage, uploadUniform, type BoundBuffer } from '../gpu/buffers.js';
 import { BufferUsage } from '../gpu/constants.js';
 import type { GpuContext } from '../gpu/context.js';
-import { alignBytes, planRanges, type ItemRange } from '../gpu/dispatch.js';
+import { alignBytes, planCsrRanges, type ItemRange } from '../gpu/dispatch.js';
 import { dispatch, gridFor } from '../gpu/run.js';
 import { timed, type PhaseTimes } from '../gpu/timing.js';
 
@@ -33,18 +32,7 @@ export interface MinhashGpuOptions {
  * each) per range. Pure: tested on its own.
  */
 export function planMinhashRanges(offsets: Uint32Array, numHashes: number, maxBindingBytes: number, maxDocs: number): ItemRange[] {
-  const count = offsets.length - 1;
-  const bytesOf = (start: number, end: number): number =>
-    Math.max((offsets[end] - offsets[start]) * 4, (end - start + 1) * 4, (end - start) * numHashes * 4);
-  try {
-    return planRanges(count, maxDocs, maxBindingBytes, bytesOf);
-  } catch (error) {
-    if (!(error instanceof RangeError)) throw error;
-    throw new TokenmixError(
-      `minhash: a document is too large for one GPU binding of ${maxBindingBytes} bytes (${error.message}); ` +
-        'split the document or use --backend cpu',
-    );
-  }
+  return planCsrRanges(offsets, numHashes, maxBindingBytes, maxDocs, 'minhash');
 }
 
 /** MinHash signatures on the GPU: N*K u32, row-major by document, identical to minhashCpu. */

@@ -15,6 +15,7 @@
  */
 import { TokenmixError } from '../errors.js';
 import { checkKnownSources, normalizeWeights, type Weights } from './weights.js';
+import { dict } from '../dict.js';
 
 /** What baselines need to know about the sources (a PreparedMixtureData fits). */
 export interface BaselineInputs {
@@ -105,7 +106,7 @@ export function unimaxWeights(inputs: BaselineInputs, budgetTokens: number, maxE
     allocation.set(i, tokens);
     remainingBudget -= tokens;
   });
-  const weights: Weights = {};
+  const weights: Weights = dict();
   for (const i of active) weights[inputs.sourceNames[i]] = allocation.get(i)! / budgetTokens;
   return weights;
 }
@@ -121,7 +122,7 @@ function activeNames(inputs: BaselineInputs): string[] {
 }
 
 function byActive(inputs: BaselineInputs, raw: (i: number) => number, where: string): Weights {
-  const weights: Weights = {};
+  const weights: Weights = dict();
   for (const i of activeIndices(inputs)) weights[inputs.sourceNames[i]] = raw(i);
   return normalizeWeights(weights, activeNames(inputs), where);
 }

@@ -4,6 +4,7 @@
  * tokens and contamination mass. Vectors are indexed by source (length K).
  */
 import { TokenmixError } from '../errors.js';
+import { own } from '../dict.js';
 
 /**
  * R*_D of Muennighoff et al. 2023, "Scaling Data-Constrained Language Models" (NeurIPS),
@@ -49,7 +50,7 @@ export function normalizeEvalWeights(evalNames: readonly string[], evalWeights?:
       throw new TokenmixError(`eval_weights: weight of "${name}" must be a finite number >= 0 (got ${JSON.stringify(weight)})`);
     }
   }
-  const raw = evalNames.map((name) => evalWeights[name] ?? 0);
+  const raw = evalNames.map((name) => own(evalWeights, name) ?? 0);
   const total = raw.reduce((a, b) => a + b, 0);
   if (!(total > 0)) throw new TokenmixError('eval_weights: all weights are 0; give at least one eval set a positive weight');
   return Float64Array.from(raw, (weight) => weight / total);

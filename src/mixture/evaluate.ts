@@ -27,6 +27,7 @@ import {
   type Schedule,
   type Weights,
 } from './weights.js';
+import { own } from '../dict.js';
 
 /** M×E losses for M candidate weight rows (SPEC §4); CPU oracle by default, GPU when plugged in. */
 export type LossFn = (input: MixtureLossInput) => Float64Array | Promise<Float64Array>;
@@ -43,7 +44,8 @@ export interface DiagnosticOptions {
 }
 
 export interface MixtureWarning {
-  kind: 'epoch-cap' | 'inactive-source-weight';
+  kind: 'epoch-cap' | 'inactive-source-weight' | 'zero-weights-uniform';
+  /** The source concerned (empty for a whole-stage warning). */
   source: string;
   message: string;
 }
@@ -115,6 +117,17 @@ export function evaluateMixture(data: PreparedMixtureData, schedule: Schedule, o
   const lossRecord = (m: number) => Object.fromEntries(evalNames.map((name, j) => [name, losses[m * numEvals + j]]));
 
   const warnings: MixtureWarning[] = [];
+  schedule.forEach((stage, s) => {
+    // SPEC §3: weights summing to 0 make the mixture uniform; say so instead of doing it silently.
+    if (activeSources.every((name) => (own(stage.weights, name) ?? 0) === 0)) {
+      const label = stage.name === undefined ? `schedule stage ${s}` : `schedule stage ${s} ("${stage.name}")`;
+      warnings.push({
+        kind: 'zero-weights-uniform',
+        source: '',
+        message: `${label} gives every active source weight 0: it was made uniform over ${activeSources.join(', ')} (give it weights to choose the mixture)`,
+      });
+    }
+  });
   const maxEpochs = options.maxEpochs ?? DEFAULT_MAX_EPOCHS;
   const halfLife = options.repeatHalfLifeEpochs ?? DEFAULT_REPEAT_HALF_LIFE_EPOCHS;
   const sources = sourceNames.map((name, i): SourceDiagnostics => {
@@ -127,7 +140,7 @@ export function evaluateMixture(data: PreparedMixtureData, schedule: Schedule, o
         message: `source "${name}" is repeated ${rho.toFixed(2)} epochs (rho = B·w/M) > cap ${maxEpochs}; lower its weight or the budget, or retain more of its tokens`,
       });
     }
-    if (retainedTokens === 0 && schedule.some((stage) => (stage.weights[name] ?? 0) > 0)) {
+    if (retainedTokens === 0 && schedule.some((stage) => (own(stage.weights, name) ?? 0) > 0)) {
       warnings.push({
         kind: 'inactive-source-weight',
         source: name,

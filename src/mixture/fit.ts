@@ -23,6 +23,7 @@ import { checkCappedSimplex, linearMinimizerCappedSimplex, projectCappedSimplex 
 import { deriveSeed } from './prng.js';
 import { sampleDirichlet } from './sweep.js';
 import { checkKnownSources, checkWeightValues, weightRecord, type Weights } from './weights.js';
+import { own } from '../dict.js';
 
 // The public API of this module before it was split (re-exported by `index.ts`).
 export { parseExperimentsCsv, type ExperimentTable } from './experiments-csv.js';
@@ -134,19 +135,11 @@ export function fitMixtureLaws(table: ExperimentTable, options: FitOptions = {})
 
   const { lower, upper } = bounds(sourceNames, options);
   const objectiveAt = (r: ArrayLike<number>) => laws.reduce((s, law, j) => s + lambdas[j] * predictExponential(law, r), 0);
-  const starts = [
-    new Float64Array(K).fill(1 / K),
-    ...sourceNames.map((_, i) => Float64Array.from({ length: K }, (__, x) => (x === i ? 1 : 0))),
-    ...allRows.map((n) => Float64Array.from(row(n))),
-  ];
-  const randomStarts = sampleDirichlet(new Float64Array(K).fill(1), options.optimizerStarts ?? 16, deriveSeed(seed, 0x0f17));
-  for (let s = 0; s < randomStarts.length / K; s++) starts.push(randomStarts.slice(s * K, (s + 1) * K));
-  let best: { r: Float64Array; value: number; stationarity: number } | null = null;
-  for (const start of starts) {
-    const result = minimizeLaw(laws, lambdas, lower, upper, start);
-    if (best === null || result.value < best.value) best = result;
-  }
-  const optimum = best!;
+  const optimum = minimizeLawObjective(laws, lambdas, lower, upper, {
+    seed,
+    extraStarts: allRows.map((n) => Float64Array.from(row(n))),
+    randomStarts: options.optimizerStarts,
+  });
 
   const linearGradient = Float64Array.from({ length: K }, (_, i) => betas.reduce((s, beta, j) => s + lambdas[j] * beta[i], 0));
   const linearVertex = linearMinimizerCappedSimplex(linearGradient, lower, upper);
@@ -176,7 +169,7 @@ export function fitMixtureLaws(table: ExperimentTable, options: FitOptions = {})
       predictedLosses: weightRecord(laws.map((law) => predictExponential(law, optimum.r)), evalNames),
       predictedObjective: optimum.value,
       stationarity: optimum.stationarity,
-      starts: starts.length,
+      starts: optimum.starts,
     },
     linearOptimum: { weights: weightRecord(linearVertex, sourceNames), predictedObjective: predictLinear(linearGradient, linearVertex) },
     bestObservedRun: {
@@ -196,10 +189,39 @@ function bounds(sourceNames: string[], options: FitOptions) {
     checkWeightValues(given, `fit ${what}`);
     checkKnownSources(given, sourceNames, `fit ${what}`);
   }
-  const lower = Float64Array.from(sourceNames, (name) => minWeights[name] ?? 0);
-  const upper = Float64Array.from(sourceNames, (name) => Math.min(1, maxWeights[name] ?? 1));
+  const lower = Float64Array.from(sourceNames, (name) => own(minWeights, name) ?? 0);
+  const upper = Float64Array.from(sourceNames, (name) => Math.min(1, own(maxWeights, name) ?? 1));
   checkCappedSimplex(lower, upper, sourceNames);
   return { lower, upper };
+}
+
+/**
+ * Minimum of F(r) = sum_j lambda_j L_j(r) over the capped simplex (the file comment's optimizer):
+ * the best of projected gradient descents from uniform, every vertex, `extraStarts` and seeded
+ * Dirichlet(1) points. Shared by `tokenmix fit` and `optimize.law` of `tokenmix mix`, so both
+ * give the same optimum for the same law and bounds.
+ */
+export function minimizeLawObjective(
+  laws: ExponentialLaw[],
+  lambdas: Float64Array,
+  lower: Float64Array,
+  upper: Float64Array,
+  options: { seed: number; extraStarts?: Float64Array[]; randomStarts?: number },
+): { r: Float64Array; value: number; stationarity: number; starts: number } {
+  const K = lower.length;
+  const starts = [
+    new Float64Array(K).fill(1 / K),
+    ...Array.from({ length: K }, (_, i) => Float64Array.from({ length: K }, (__, x) => (x === i ? 1 : 0))),
+    ...(options.extraStarts ?? []),
+  ];
+  const randomStarts = sampleDirichlet(new Float64Array(K).fill(1), options.randomStarts ?? 16, deriveSeed(options.seed, 0x0f17));
+  for (let s = 0; s < randomStarts.length / K; s++) starts.push(randomStarts.slice(s * K, (s + 1) * K));
+  let best: { r: Float64Array; value: number; stationarity: number } | null = null;
+  for (const start of starts) {
+    const result = minimizeLaw(laws, lambdas, lower, upper, start);
+    if (best === null || result.value < best.value) best = result;
+  }
+  return { ...best!, starts: starts.length };
 }
 
 /**

@@ -15,3 +15,4 @@ export * from './prng.js';
 export * from './sampling.js';
 export * from './sweep.js';
 export * from './fit.js';
+export * from './fitted-law.js';

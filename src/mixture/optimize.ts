@@ -22,6 +22,7 @@ import { normalizeEvalWeights } from './diagnostics.js';
 import { checkBudget } from './evaluate.js';
 import { checkCappedSimplex, linearMinimizerCappedSimplex, projectCappedSimplex } from './project.js';
 import { checkKnownSources, checkWeightValues, weightRecord, type Weights } from './weights.js';
+import { own } from '../dict.js';
 
 export interface ConstraintOptions {
   budgetTokens: number;
@@ -112,7 +113,7 @@ function weightBounds(data: PreparedMixtureData, active: number[], constraints: 
     throw new TokenmixError(`optimize: maxEpochs (rho_max) must be > 0 (got ${JSON.stringify(maxEpochs)})`);
   }
   data.sourceNames.forEach((name, i) => {
-    if (data.retainedTokens[i] === 0 && (minWeights[name] ?? 0) > 0) {
+    if (data.retainedTokens[i] === 0 && (own(minWeights, name) ?? 0) > 0) {
       throw new TokenmixError(`infeasible weight bounds: source "${name}" has no retained tokens but a minimum weight ${minWeights[name]}`);
     }
   });
@@ -292,7 +293,7 @@ export function startVector(problem: ReducedProblem, start: Weights | undefined,
   if (start === undefined) return new Float64Array(problem.numActive).fill(1 / problem.numActive);
   checkWeightValues(start, 'optimize start');
   checkKnownSources(start, sourceNames, 'optimize start');
-  return Float64Array.from(problem.activeSources, (name) => start[name] ?? 0);
+  return Float64Array.from(problem.activeSources, (name) => own(start, name) ?? 0);
 }
 
 /** Frank–Wolfe gap g·(w - s*), s* the linear minimizer: an upper bound on L(w) - L* for convex L. */

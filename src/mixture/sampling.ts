@@ -22,6 +22,10 @@
  * Order within a source: its non-empty documents in a seeded permutation per epoch (seed
  * derived from (seed, source index, epoch)); when a source is exhausted the next epoch starts
  * (repetition). The plan ends at the first document that reaches T >= B.
+ *
+ * Resuming: the scheduler's state after any prefix (`PlanState`: tokens, epoch and position per
+ * source) determines the rest of the plan, so a checkpoint of it resumes at entry n without
+ * replaying the first n decisions (`PlanCursor`).
  */
 import { invariant, TokenmixError } from '../errors.js';
 import { deriveSeed, seededPermutation } from './prng.js';
@@ -152,29 +156,93 @@ function stageAt(plan: SamplingPlan, tokens: number): number {
   return s;
 }
 
-/** All plan entries from `fromIndex` on, in order (entries before it are replayed, not yielded). */
-export function* planEntries(plan: SamplingPlan, fromIndex = 0): Generator<PlanEntry> {
-  const numSources = plan.sourceNames.length;
-  const sourceTokens = new Float64Array(numSources);
-  const epoch = new Uint32Array(numSources);
-  const position = new Uint32Array(numSources);
-  const order: (Uint32Array | null)[] = new Array(numSources).fill(null);
-  const candidates = plan.sourceNames.map((_, i) => i).filter((i) => plan.eligibleDocs[i].length > 0 && plan.stageWeights.some((w) => w[i] > 0));
-  const nextDoc = (i: number): number => {
-    if (order[i] === null) order[i] = seededPermutation(plan.eligibleDocs[i].length, deriveSeed(plan.seed, i, epoch[i]));
-    return plan.eligibleDocs[i][order[i]![position[i]]];
-  };
-  let total = 0;
-  for (let index = 0; total < plan.budgetTokens; index++) {
+/**
+ * The scheduler's whole state after some prefix of the plan: what a checkpoint stores so that
+ * resuming at entry n costs O(1) scheduling steps instead of a replay of the first n. Plain
+ * JSON (integers only: token sums are exact in f64), so it can sit in a marker file.
+ */
+export interface PlanState {
+  /** Index of the next entry. */
+  index: number;
+  /** Planned tokens so far. */
+  total: number;
+  /** Per source: planned tokens, current epoch, position within the epoch's permutation. */
+  sourceTokens: number[];
+  epoch: number[];
+  position: number[];
+}
+
+export function initialPlanState(plan: SamplingPlan): PlanState {
+  const zeros = () => plan.sourceNames.map(() => 0);
+  return { index: 0, total: 0, sourceTokens: zeros(), epoch: zeros(), position: zeros() };
+}
+
+/**
+ * Walks the plan one entry at a time from a state (the start, or a checkpoint). `steps` counts
+ * the scheduling decisions this cursor made, so tests can check that a resume does not replay.
+ */
+export class PlanCursor {
+  private readonly sourceTokens: Float64Array;
+  private readonly epoch: Uint32Array;
+  private readonly position: Uint32Array;
+  private readonly order: (Uint32Array | null)[];
+  private readonly candidates: number[];
+  private index: number;
+  private total: number;
+  steps = 0;
+
+  constructor(private readonly plan: SamplingPlan, from: PlanState = initialPlanState(plan)) {
+    const numSources = plan.sourceNames.length;
+    for (const key of ['sourceTokens', 'epoch', 'position'] as const) {
+      if (!Array.isArray(from[key]) || from[key].length !== numSources) {
+        throw new TokenmixError(`sampling plan: checkpoint has ${from[key]?.length} ${key} values for ${numSources} sources (a checkpoint of another plan)`);
+      }
+    }
+    from.position.forEach((p, i) => {
+      if (!Number.isInteger(p) || p < 0 || (p > 0 && p >= plan.eligibleDocs[i].length)) {
+        throw new TokenmixError(`sampling plan: checkpoint position ${p} of source "${plan.sourceNames[i]}" is out of range (a checkpoint of another plan)`);
+      }
+    });
+    this.sourceTokens = Float64Array.from(from.sourceTokens);
+    this.epoch = Uint32Array.from(from.epoch);
+    this.position = Uint32Array.from(from.position);
+    this.order = new Array(numSources).fill(null);
+    this.candidates = plan.sourceNames.map((_, i) => i).filter((i) => plan.eligibleDocs[i].length > 0 && plan.stageWeights.some((w) => w[i] > 0));
+    this.index = from.index;
+    this.total = from.total;
+  }
+
+  state(): PlanState {
+    return {
+      index: this.index,
+      total: this.total,
+      sourceTokens: Array.from(this.sourceTokens),
+      epoch: Array.from(this.epoch),
+      position: Array.from(this.position),
+    };
+  }
+
+  private nextDoc(i: number): number {
+    // The permutation is rebuilt from (seed, source, epoch) alone, so a checkpoint need not store it.
+    if (this.order[i] === null) this.order[i] = seededPermutation(this.plan.eligibleDocs[i].length, deriveSeed(this.plan.seed, i, this.epoch[i]));
+    return this.plan.eligibleDocs[i][this.order[i]![this.position[i]]];
+  }
+
+  /** The next entry, or null once the plan has reached its budget. */
+  next(): PlanEntry | null {
+    const plan = this.plan;
+    const total = this.total;
+    if (total >= plan.budgetTokens) return null;
+    this.steps++;
     let best = -1;
     let bestFinish = Infinity;
     let bestDeficit = -Infinity;
-    for (const i of candidates) {
-      const deficit = targetTokens(plan, i, total) - sourceTokens[i];
+    for (const i of this.candidates) {
+      const deficit = targetTokens(plan, i, total) - this.sourceTokens[i];
       // Not eligible: already ahead of its target (with slack for rounding in the f64 targets,
       // whose exact sum is T, so some source always qualifies).
       if (deficit < -ELIGIBILITY_SLACK * Math.max(1, total)) continue;
-      const finish = finishTime(plan, i, sourceTokens[i] + plan.docTokens[i][nextDoc(i)], total);
+      const finish = finishTime(plan, i, this.sourceTokens[i] + plan.docTokens[i][this.nextDoc(i)], total);
       if (best === -1 || finish < bestFinish || (finish === bestFinish && deficit > bestDeficit)) {
         best = i;
         bestFinish = finish;
@@ -182,30 +250,46 @@ export function* planEntries(plan: SamplingPlan, fromIndex = 0): Generator<PlanE
       }
     }
     invariant(best !== -1, 'sampling plan: no eligible source although deficits sum to 0');
-    const doc = nextDoc(best);
+    const doc = this.nextDoc(best);
     const tokens = plan.docTokens[best][doc];
-    if (index >= fromIndex) {
-      yield { index, source: best, doc, epoch: epoch[best], stage: stageAt(plan, total), tokens, tokensBefore: total };
+    const entry: PlanEntry = { index: this.index, source: best, doc, epoch: this.epoch[best], stage: stageAt(plan, total), tokens, tokensBefore: total };
+    this.sourceTokens[best] += tokens;
+    this.total += tokens;
+    this.index++;
+    this.position[best]++;
+    if (this.position[best] === plan.eligibleDocs[best].length) {
+      this.position[best] = 0;
+      this.epoch[best]++;
+      this.order[best] = null;
     }
-    sourceTokens[best] += tokens;
-    total += tokens;
-    position[best]++;
-    if (position[best] === plan.eligibleDocs[best].length) {
-      position[best] = 0;
-      epoch[best]++;
-      order[best] = null;
-    }
+    return entry;
   }
 }
 
-/** Entries [fromIndex, fromIndex + count) of the plan: identical to the same range of the full plan. */
-export function planSlice(plan: SamplingPlan, fromIndex: number, count: number): PlanEntry[] {
+/**
+ * All plan entries from `from` on, in order: from an entry index (the entries before it are
+ * replayed, not yielded) or from a checkpointed `PlanState` (no replay).
+ */
+export function* planEntries(plan: SamplingPlan, from: number | PlanState = 0): Generator<PlanEntry> {
+  const cursor = typeof from === 'number' ? new PlanCursor(plan) : new PlanCursor(plan, from);
+  const fromIndex = typeof from === 'number' ? from : 0;
+  for (let entry = cursor.next(); entry !== null; entry = cursor.next()) {
+    if (entry.index >= fromIndex) yield entry;
+  }
+}
+
+/**
+ * Entries [from, from + count) of the plan: identical to the same range of the full plan.
+ * `from` is an entry index (replays the prefix) or a checkpoint (costs `count` steps).
+ */
+export function planSlice(plan: SamplingPlan, from: number | PlanState, count: number): PlanEntry[] {
+  const fromIndex = typeof from === 'number' ? from : from.index;
   if (!Number.isInteger(fromIndex) || fromIndex < 0 || !Number.isInteger(count) || count < 0) {
     throw new TokenmixError(`planSlice: fromIndex and count must be integers >= 0 (got ${fromIndex}, ${count})`);
   }
   const slice: PlanEntry[] = [];
   if (count === 0) return slice;
-  for (const entry of planEntries(plan, fromIndex)) {
+  for (const entry of planEntries(plan, from)) {
     slice.push(entry);
     if (slice.length === count) break;
   }

@@ -4,6 +4,7 @@
  * throws a TokenmixError that says which source / stage was wrong and how to fix it.
  */
 import { TokenmixError } from '../errors.js';
+import { dict, own } from '../dict.js';
 
 /** Mixture weights by source name. Need not sum to 1: they are renormalized over active sources. */
 export type Weights = Record<string, number>;
@@ -53,10 +54,10 @@ export function normalizeWeights(weights: Weights, active: readonly string[], wh
     throw new TokenmixError(`${where}: active source list has duplicates: ${active.join(', ')}`);
   }
   let total = 0;
-  for (const source of active) total += weights[source] ?? 0;
-  const normalized: Weights = {};
+  for (const source of active) total += own(weights, source) ?? 0;
+  const normalized: Weights = dict();
   for (const source of active) {
-    normalized[source] = total > 0 ? (weights[source] ?? 0) / total : 1 / active.length;
+    normalized[source] = total > 0 ? (own(weights, source) ?? 0) / total : 1 / active.length;
   }
   return normalized;
 }
@@ -102,7 +103,7 @@ export function stageWeights(schedule: Schedule, active: readonly string[]): Wei
 /** SPEC §3 time-averaged weights: wbar_i = sum_s f_s w^(s)_i, over the active sources. */
 export function averageWeights(schedule: Schedule, active: readonly string[]): Weights {
   const perStage = stageWeights(schedule, active);
-  const average: Weights = {};
+  const average: Weights = dict();
   for (const source of active) {
     let sum = 0;
     perStage.forEach((weights, s) => (sum += schedule[s].fraction * weights[source]));
@@ -113,12 +114,12 @@ export function averageWeights(schedule: Schedule, active: readonly string[]): W
 
 /** Weights by name → a vector in the order of `sources` (missing names are 0). */
 export function weightVector(weights: Weights, sources: readonly string[]): Float64Array {
-  return Float64Array.from(sources, (source) => weights[source] ?? 0);
+  return Float64Array.from(sources, (source) => own(weights, source) ?? 0);
 }
 
 /** Weight vector in the order of `sources` → weights by name. */
 export function weightRecord(vector: ArrayLike<number>, sources: readonly string[]): Weights {
-  const record: Weights = {};
+  const record: Weights = dict();
   sources.forEach((source, i) => (record[source] = vector[i]));
   return record;
 }

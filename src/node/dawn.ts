@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { captureNativeStderr } from './native-stderr.js';
 import { openOnGpu, type GpuAttempt, type GpuOpenResult, type GpuOpener } from '../gpu/acquire.js';
 
 /**
@@ -22,30 +23,40 @@ function prepareEnvironment(): void {
   process.env.EGL_PLATFORM ??= 'surfaceless';
 }
 
-/** Open a GPU context through Dawn. The Dawn instance stays referenced by the context. */
-export function dawnGpuOpener(preference: AdapterPreference = process.env.TOKENMIX_ADAPTER || 'auto'): GpuOpener {
+/**
+ * Open a GPU context through Dawn. The Dawn instance stays referenced by the context. Dawn's
+ * own probe messages are kept off the terminal (see native-stderr.ts): they are in the
+ * result's `nativeLog`, and go to `onNativeLog` when given (`--verbose`).
+ */
+export function dawnGpuOpener(preference: AdapterPreference = process.env.TOKENMIX_ADAPTER || 'auto', onNativeLog?: (text: string) => void): GpuOpener {
   return async (): Promise<GpuOpenResult> => {
-    const attempts: GpuAttempt[] = [];
-    let webgpu: typeof import('webgpu');
-    try {
-      webgpu = await import('webgpu');
-    } catch (error) {
-      attempts.push({ backend: 'dawn', ok: false, detail: `cannot load the 'webgpu' package: ${(error as Error).message}` });
-      return { ctx: null, attempts };
-    }
-    prepareEnvironment();
-    const backends = preference === 'auto' ? ['default', 'opengles'] : [preference];
-    for (const backend of backends) {
-      let gpu: GPU;
-      try {
-        gpu = webgpu.create(backend === 'default' ? [] : [`backend=${backend}`]);
-      } catch (error) {
-        attempts.push({ backend, ok: false, detail: `Dawn refused: ${(error as Error).message}` });
-        continue;
-      }
-      const ctx = await openOnGpu(gpu, backend, gpu, attempts);
-      if (ctx) return { ctx, attempts };
-    }
-    return { ctx: null, attempts };
+    const { value, nativeLog } = await captureNativeStderr(() => probe(preference));
+    if (nativeLog && onNativeLog) onNativeLog(nativeLog);
+    return { ...value, nativeLog };
   };
+}
+
+async function probe(preference: AdapterPreference): Promise<GpuOpenResult> {
+  const attempts: GpuAttempt[] = [];
+  let webgpu: typeof import('webgpu');
+  try {
+    webgpu = await import('webgpu');
+  } catch (error) {
+    attempts.push({ backend: 'dawn', ok: false, detail: `cannot load the 'webgpu' package: ${(error as Error).message}` });
+    return { ctx: null, attempts };
+  }
+  prepareEnvironment();
+  const backends = preference === 'auto' ? ['default', 'opengles'] : [preference];
+  for (const backend of backends) {
+    let gpu: GPU;
+    try {
+      gpu = webgpu.create(backend === 'default' ? [] : [`backend=${backend}`]);
+    } catch (error) {
+      attempts.push({ backend, ok: false, detail: `Dawn refused: ${(error as Error).message}` });
+      continue;
+    }
+    const ctx = await openOnGpu(gpu, backend, gpu, attempts);
+    if (ctx) return { ctx, attempts };
+  }
+  return { ctx: null, attempts };
 }

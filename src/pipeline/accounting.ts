@@ -4,6 +4,7 @@
  * is checked (checkStage), not assumed. Counts are plain numbers: exact up to 2^53.
  */
 import { invariant } from '../errors.js';
+import { dict } from '../dict.js';
 
 export interface Count {
   docs: number;
@@ -23,7 +24,7 @@ export class StageCounter {
 
   private entry(source: string): SourceCounts {
     let e = this.perSource.get(source);
-    if (!e) this.perSource.set(source, (e = { in: zero(), kept: zero(), dropped: {} }));
+    if (!e) this.perSource.set(source, (e = { in: zero(), kept: zero(), dropped: dict() }));
     return e;
   }
 
@@ -41,7 +42,7 @@ export class StageCounter {
 
   /** Sum over sources. */
   total(): SourceCounts {
-    const t: SourceCounts = { in: zero(), kept: zero(), dropped: {} };
+    const t: SourceCounts = { in: zero(), kept: zero(), dropped: dict() };
     for (const e of this.perSource.values()) merge(t, e);
     return t;
   }
@@ -94,7 +95,7 @@ export interface StageReport {
 }
 
 function summarize(c: SourceCounts): Omit<StageReport, 'name' | 'per_source'> {
-  const dropped: Record<string, Count> = {};
+  const dropped: Record<string, Count> = dict();
   for (const reason of Object.keys(c.dropped).sort()) dropped[reason] = c.dropped[reason];
   return {
     docs_in: c.in.docs,
@@ -109,9 +110,9 @@ function summarize(c: SourceCounts): Omit<StageReport, 'name' | 'per_source'> {
 
 /** The stage's report for the manifest, after checking its invariant per source and in total. */
 export function reportStage(counter: StageCounter, sources: string[]): StageReport {
-  const perSource: StageReport['per_source'] = {};
+  const perSource: StageReport['per_source'] = dict();
   for (const source of sources) {
-    const c = counter.perSource.get(source) ?? { in: zero(), kept: zero(), dropped: {} };
+    const c = counter.perSource.get(source) ?? { in: zero(), kept: zero(), dropped: dict() };
     checkCounts(counter.name, source, c);
     perSource[source] = summarize(c);
   }

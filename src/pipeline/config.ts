@@ -3,8 +3,14 @@
  * validation. Every error names the offending key and says what is expected.
  * Keys are the ones documented in README.md ("Configuration"), exactly as written.
  */
+import type { HeuristicFilterConfig } from '../filters/heuristics.js';
+import { OPH_MAX_HASHES } from '../cpu/oph.js';
+import { DEFAULT_SKETCH, SKETCHES, type SketchKind } from '../dedup/options.js';
 import { TokenmixError } from '../errors.js';
 import type { InputFormat, InputSpec } from '../io/types.js';
+import { parseMixtureConfig } from './mix-config.js';
+import { parseOutput, type OutputConfig } from './output-config.js';
+import { dict } from '../dict.js';
 
 export type OnError = 'fail' | 'quarantine';
 export type KeepRule = 'first' | 'best-quality';
@@ -28,14 +34,7 @@ export interface QualityFilterConfig {
 }
 
 /** Gopher-style heuristic rules (Rae et al. 2021); a null bound is not checked. */
-export interface HeuristicFilterConfig {
-  min_words: number | null;
-  max_words: number | null;
-  min_mean_word_length: number | null;
-  max_mean_word_length: number | null;
-  max_symbol_ratio: number | null;
-  max_duplicate_line_fraction: number | null;
-}
+export type { HeuristicFilterConfig };
 
 export interface NearDedupConfig {
   threshold: number;
@@ -43,6 +42,10 @@ export interface NearDedupConfig {
   num_hashes: number;
   bands?: number;
   rows?: number;
+  /** Which members of a cluster go (src/dedup/cover.ts): `cover` (default) or `components`. */
+  cluster: 'cover' | 'components';
+  /** Signature sketch (src/dedup/options.ts): `oph` (default) or `minhash`. */
+  sketch: SketchKind;
 }
 
 export interface DedupConfig {
@@ -69,12 +72,14 @@ export interface CurateConfig {
   on_error: OnError;
   audit: { per_reason: number; excerpt_chars: number };
   batch_size: number;
+  /** Curated data under DIR/data/ (null: keep and drop lists only). */
+  output: OutputConfig | null;
   /** Mixture keys (used by `tokenmix mix`), kept verbatim for the manifest. */
   mixture: Record<string, unknown>;
 }
 
-const TOP_LEVEL_KEYS = [
-  'inputs', 'fields', 'tokenizer', 'filters', 'dedup', 'evals', 'contamination', 'seed', 'on_error', 'audit', 'batch_size',
+export const TOP_LEVEL_KEYS = [
+  'inputs', 'fields', 'tokenizer', 'filters', 'dedup', 'evals', 'contamination', 'seed', 'on_error', 'audit', 'batch_size', 'output',
   // mixture keys (tokenmix mix)
   'eval_weights', 'schedule', 'budget_tokens', 'baseline', 'optimize', 'sweep', 'materialize', 'epoch_cap',
 ];
@@ -120,9 +125,9 @@ function optionalNumber(value: unknown, key: string, options?: Parameters<typeof
 }
 
 function numberMap(value: unknown, key: string, options?: Parameters<typeof numberAt>[2]): Record<string, number> {
-  if (value === undefined) return {};
+  if (value === undefined) return dict();
   if (!isObject(value)) fail(key, 'an object of { source: number }', value);
-  const out: Record<string, number> = {};
+  const out: Record<string, number> = dict();
   for (const name of Object.keys(value).sort()) out[name] = numberAt(value[name], `${key}.${name}`, options);
   return out;
 }
@@ -203,14 +208,29 @@ function parseDedup(value: unknown): DedupConfig {
   if (keep !== 'first' && keep !== 'best-quality') fail('dedup.keep', '"first" or "best-quality"', keep);
   let near: NearDedupConfig | null = null;
   if (d.near !== undefined && d.near !== null && d.near !== false) {
-    const n = d.near === true ? {} : objectAt(d.near, 'dedup.near', ['threshold', 'ngram', 'num_hashes', 'bands', 'rows']);
+    const n = d.near === true ? {} : objectAt(d.near, 'dedup.near', ['threshold', 'ngram', 'num_hashes', 'bands', 'rows', 'cluster', 'sketch']);
+    if (n.cluster !== undefined && n.cluster !== 'cover' && n.cluster !== 'components') fail('dedup.near.cluster', '"cover" or "components"', n.cluster);
     near = {
       threshold: n.threshold === undefined ? 0.8 : numberAt(n.threshold, 'dedup.near.threshold', { min: 0, max: 1 }),
       ngram: n.ngram === undefined ? 5 : numberAt(n.ngram, 'dedup.near.ngram', { min: 1, max: 64, integer: true }),
       num_hashes: n.num_hashes === undefined ? 128 : numberAt(n.num_hashes, 'dedup.near.num_hashes', { min: 1, max: 4096, integer: true }),
       ...(n.bands !== undefined ? { bands: numberAt(n.bands, 'dedup.near.bands', { min: 1, integer: true }) } : {}),
       ...(n.rows !== undefined ? { rows: numberAt(n.rows, 'dedup.near.rows', { min: 1, integer: true }) } : {}),
+      cluster: n.cluster === undefined ? 'cover' : (n.cluster as 'cover' | 'components'),
+      sketch: n.sketch === undefined ? DEFAULT_SKETCH : (n.sketch as SketchKind),
     };
+    if (!(SKETCHES as readonly unknown[]).includes(near.sketch)) fail('dedup.near.sketch', `one of ${SKETCHES.join(', ')}`, near.sketch);
+    if (near.sketch === 'oph' && near.num_hashes > OPH_MAX_HASHES) {
+      throw new TokenmixError(`config: "dedup.near.num_hashes" ${near.num_hashes} is above ${OPH_MAX_HASHES}, the most one-permutation MinHash takes; lower it or set "dedup.near.sketch": "minhash"`);
+    }
+    // Checked here with config key names (the dedup engine would name its CLI flags).
+    if (near.threshold <= 0) fail('dedup.near.threshold', 'a number in (0, 1]', near.threshold);
+    if ((near.bands === undefined) !== (near.rows === undefined)) {
+      throw new TokenmixError('config: "dedup.near.bands" and "dedup.near.rows" go together: give both, or neither (then "dedup.near.threshold" picks them)');
+    }
+    if (near.bands !== undefined && near.rows !== undefined && near.bands * near.rows > near.num_hashes) {
+      throw new TokenmixError(`config: "dedup.near.bands" × "dedup.near.rows" (${near.bands} × ${near.rows}) must be at most "dedup.near.num_hashes" (${near.num_hashes})`);
+    }
   }
   return { exact: d.exact === true, keep, near };
 }
@@ -236,11 +256,12 @@ export function scoreField(config: Pick<CurateConfig, 'filters' | 'fields'>): st
 }
 
 /** The quality filter may only name sources the input records have (catches typos). */
-export function checkQualitySources(quality: QualityFilterConfig | null, sources: readonly string[]): void {
+export function checkQualitySources(quality: QualityFilterConfig | null, sources: readonly string[], quarantinedSources: readonly string[] = []): void {
   if (!quality) return;
   for (const [key, map] of [['thresholds', quality.thresholds], ['top_fraction', quality.top_fraction]] as const) {
     for (const name of Object.keys(map)) {
-      if (!sources.includes(name)) {
+      // A source whose every record was quarantined exists: its records are counted there.
+      if (!sources.includes(name) && !quarantinedSources.includes(name)) {
         throw new TokenmixError(
           `config: filters.quality.${key} names source "${name}", which no input record has (sources: ${sources.join(', ') || 'none'}); fix the name or remove it`,
         );
@@ -254,7 +275,7 @@ export function parseConfig(raw: unknown): CurateConfig {
   const c = objectAt(raw, 'config', TOP_LEVEL_KEYS);
   const filters = c.filters === undefined ? {} : objectAt(c.filters, 'filters', ['quality', 'heuristics']);
   const quality = parseQuality(filters.quality);
-  const evals: Record<string, string> = {};
+  const evals: Record<string, string> = dict();
   if (c.evals !== undefined) {
     const e = objectAt(c.evals, 'evals', Object.keys(isObject(c.evals) ? c.evals : {}));
     for (const name of Object.keys(e).sort()) evals[name] = stringAt(e[name], `evals.${name}`);
@@ -262,8 +283,10 @@ export function parseConfig(raw: unknown): CurateConfig {
   const onError = c.on_error === undefined ? 'fail' : c.on_error;
   if (onError !== 'fail' && onError !== 'quarantine') fail('on_error', '"fail" or "quarantine"', onError);
   const audit = c.audit === undefined ? {} : objectAt(c.audit, 'audit', ['per_reason', 'excerpt_chars']);
-  const mixture: Record<string, unknown> = {};
+  const mixture: Record<string, unknown> = dict();
   for (const key of MIXTURE_KEYS) if (c[key] !== undefined) mixture[key] = c[key];
+  // Mixture keys are checked whatever the command, so a typo fails before any curation.
+  if (Object.keys(mixture).length > 0) parseMixtureConfig(mixture, c.seed === undefined ? 0 : numberAt(c.seed, 'seed', { min: 0, max: 2 ** 32 - 1, integer: true }));
   const fields = parseFields(c.fields, quality?.field);
   const dedup = parseDedup(c.dedup);
   if (dedup.keep === 'best-quality' && !quality && fields.quality.length === 0) {
@@ -284,6 +307,7 @@ export function parseConfig(raw: unknown): CurateConfig {
       excerpt_chars: audit.excerpt_chars === undefined ? 500 : numberAt(audit.excerpt_chars, 'audit.excerpt_chars', { min: 0, integer: true }),
     },
     batch_size: c.batch_size === undefined ? 8192 : numberAt(c.batch_size, 'batch_size', { min: 1, max: 1 << 22, integer: true }),
+    output: parseOutput(c.output),
     mixture,
   };
 }

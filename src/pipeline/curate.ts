@@ -11,22 +11,27 @@ import { TokenmixError } from '../errors.js';
 import type { Backend } from '../backend.js';
 import { describeBackend } from '../backend.js';
 import { resolveInputs } from '../io/index.js';
-import type { FieldMap, ResolvedInput } from '../io/types.js';
-import { loadTokenizer } from '../text/load-node.js';
+import type { ResolvedInput } from '../io/types.js';
 import type { Tokenizer } from '../text/tokenizer.js';
 import { VERSION } from '../version.js';
 import { parseConfig, type CurateConfig } from './config.js';
-import { processShard, readMarker, shardPaths, type ShardContext, type ShardMarker } from './shard.js';
+import { readUnitMarker, shardMarker, unitPaths, type ShardMarker, type UnitMarker } from './shard.js';
 import { decide } from './reduce.js';
 import { writeOutput, writeOutputs, type Accounting } from './outputs.js';
-import { silentProgress, terminalProgress } from './progress.js';
-import { statSync } from 'node:fs';
+import { silentProgress, terminalProgress, type Progress } from './progress.js';
 import { nearDedupStage, type NearDedupOutcome } from './near.js';
-import { currentMarkers, describeInputs, shardsToDo } from '../work/markers.js';
+import { currentUnitMarkers, describeInputs, freshMarkers, type UnitPlan } from '../work/markers.js';
 import { exclusively } from '../work/exclusive.js';
 import { removeDeadTemps } from '../work/temp.js';
-import { readEvalSets, type EvalSet } from './evals.js';
-import { ContaminationIndex } from '../filters/contamination.js';
+import type { ContaminationIndex } from '../filters/contamination.js';
+import type { EvalSet } from './evals.js';
+import { curateResources, fieldMap, runCurateUnit, type CurateUnitTask } from './curate-task.js';
+import { createExecutor } from '../exec/local.js';
+import type { TaskHandler } from '../exec/executor.js';
+import { runMapPhase, type CountNewlinesTask } from '../exec/run-units.js';
+import { assignUnits, countNewlines, DEFAULT_UNIT_BYTES, describeUnit, planUnits } from '../exec/units.js';
+import { withOutputFormat } from './output-config.js';
+import type { WorkUnit } from '../exec/units.js';
 
 export interface CurateOptions {
   configPath: string;
@@ -34,15 +39,22 @@ export interface CurateOptions {
   backend: Backend;
   rank?: number;
   worldSize?: number;
+  /** Worker threads for the map phase (default: the cores available; 1 = this thread). */
+  workers?: number;
+  /** Memory budget of the map phase's workers together, MiB. */
+  memoryMb?: number;
+  /** Target size of a work unit in bytes (default 64 MiB): big files split into parts. */
+  unitBytes?: number;
+  /** Records per key partition of the reduce (default 2^20; one partition is in memory at a time). */
+  reducePartitionRecords?: number;
   /** Progress and notices (stderr in the CLI). */
   log?: (text: string) => void;
   /** Show a live progress line (only on a terminal). */
   progress?: boolean;
-  /**
-   * Work that must run under the same reduce lease, after the curation outputs (`mix`'s
-   * mixture). When given, curate leaves manifest.json to it, so the manifest is written last.
-   */
-  finish?: { command: string; run: (manifest: Manifest) => Promise<void> };
+  /** `--output-format`: overrides (or sets) the config's `output.format`. */
+  outputFormat?: string;
+  /** 'map': this rank's shards only, never the reduce; 'reduce': only the reduce (every shard must be done). Default 'all'. */
+  stage?: 'map' | 'reduce' | 'all';
 }
 
 export type CurateResult =
@@ -94,14 +106,7 @@ export async function loadConfig(configPath: string): Promise<CurateConfig> {
   }
 }
 
-export function fieldMap(config: CurateConfig): FieldMap {
-  return {
-    id: config.fields.id,
-    text: config.fields.text,
-    ...(config.fields.source !== undefined ? { source: config.fields.source } : {}),
-    quality: config.fields.quality,
-  };
-}
+export { fieldMap };
 
 /**
  * Identifies what the map phase's intermediates depend on: a rerun must match it to reuse
@@ -113,7 +118,8 @@ function fingerprint(config: CurateConfig, tokenizer: Tokenizer, inputs: Resolve
   const { mixture: _mixture, ...curation } = config;
   const relevant = {
     version: VERSION,
-    config: curation,
+    // How the curated data is written does not change what the map phase computes.
+    config: { ...curation, output: undefined },
     tokenizer: tokenizer.name,
     inputs: inputs.map((i) => [i.displayPath, i.format]),
     evals: evals.map((e) => e.sha256),
@@ -130,14 +136,14 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
   const log = options.log ?? (() => {});
   const configPath = resolve(options.configPath);
   const baseDir = dirname(configPath);
-  const config = await loadConfig(configPath);
+  const loaded = await loadConfig(configPath);
+  const config = { ...loaded, output: withOutputFormat(loaded.output, options.outputFormat) };
   const rank = options.rank ?? 0;
   const worldSize = options.worldSize ?? 1;
   if (!Number.isInteger(worldSize) || worldSize < 1) throw new TokenmixError(`--world-size must be a positive integer (got ${worldSize})`);
   if (!Number.isInteger(rank) || rank < 0 || rank >= worldSize) throw new TokenmixError(`--rank must be an integer in 0..${worldSize - 1} (got ${rank})`);
 
   const inputs = await resolveInputs(config.inputs, baseDir);
-  const tokenizer = await loadTokenizer(config.tokenizer, { baseDir });
   const outDir = resolve(options.outDir);
   const workDir = join(outDir, '.tokenmix');
   try {
@@ -145,77 +151,106 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
   } catch (error) {
     throw new TokenmixError(`cannot use ${outDir} as the output directory (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); pass a writable directory to --out`);
   }
-  const evals = await readEvalSets(config.evals, baseDir);
-  let contamination: ContaminationIndex | null = null;
-  if (config.contamination) {
-    if (evals.length === 0) throw new TokenmixError(`${configPath}: "contamination" needs eval sets: add "evals": { name: path } to the config`);
-    contamination = new ContaminationIndex(config.contamination.ngram, config.contamination.min_overlap);
-    for (const set of evals) for (const text of set.texts) contamination.addEvalText(text);
-  }
+  const resources = await curateResources(config, baseDir, configPath);
+  const { tokenizer, evals } = resources;
   const print = fingerprint(config, tokenizer, inputs, evals);
-  const fields = fieldMap(config);
 
-  // Map phase: this rank's shards (i mod worldSize == rank), skipping completed ones.
-  const mine = inputs.map((_, i) => i).filter((i) => i % worldSize === rank);
-  const todo = await shardsToDo(mine, inputs, (i) => readMarker(workDir, i, print), join(workDir, 'shards'), log);
-  if (mine.length > todo.length) log(`tokenmix: ${mine.length - todo.length} of ${mine.length} shards already complete, skipping them`);
-  const totalBytes = todo.reduce((sum, i) => sum + statSync(inputs[i].path).size, 0);
-  const progress = options.progress ? terminalProgress('curate', totalBytes, log) : silentProgress;
-  const shardContext: ShardContext = { config, fields, tokenizer, workDir, fingerprint: print, progress, contamination };
-  for (const i of todo) await processShard(inputs[i], i, shardContext);
-  if (todo.length > 0) progress.done();
+  // Map phase: this rank's units (input i mod worldSize == rank), skipping finished ones, on
+  // the local executor's workers.
+  const units = await planUnits(inputs, options.unitBytes ?? DEFAULT_UNIT_BYTES);
+  const owners = assignUnits(units, worldSize);
+  const inProcess: TaskHandler = (task, link) => {
+    if (task.kind !== 'count-newlines') return runCurateUnit(task as CurateUnitTask, link, resources);
+    const count = task as CountNewlinesTask;
+    return countNewlines(count.path, count.start, count.end);
+  };
+  const executorFor = (tasks: number) => createExecutor({ workers: options.workers, memoryMb: options.memoryMb }, inProcess, tasks);
+  let progress: Progress = silentProgress;
+  const finished = await freshMarkers<UnitMarker>(inputs, (unit) => readUnitMarker(workDir, unit, print), join(workDir, 'shards'), log);
+  const runMap = (plan: WorkUnit[], mine: (unit: WorkUnit) => boolean, onStart?: (todoBytes: number) => void) =>
+    runMapPhase<UnitMarker>(
+      executorFor,
+      {
+        units: plan,
+        inputs,
+        mine,
+        finished,
+        lines: (m) => m.records + m.problems + m.blank_lines,
+        task: (unit, firstLine): CurateUnitTask => ({
+          kind: 'curate-unit', label: describeUnit(unit, inputs[unit.input].displayPath),
+          config, baseDir, workDir, fingerprint: print, input: inputs[unit.input], unit, firstLine,
+        }),
+      },
+      { advance: (records, bytes) => progress.advance(records, bytes) },
+      onStart,
+    );
+  const outcome = await runMap(units, (unit) => options.stage !== 'reduce' && owners[unit.index] === rank, (todoBytes) => {
+    if (options.progress && todoBytes > 0) progress = terminalProgress('curate', todoBytes, log);
+  });
+  if (outcome.skipped > 0) log(`tokenmix: ${outcome.skipped} of ${outcome.skipped + outcome.ran} work units already complete, skipping them`);
+  if (outcome.ran > 0) progress.done();
 
-  const markers: (ShardMarker | null)[] = [];
-  for (let i = 0; i < inputs.length; i++) markers.push(await readMarker(workDir, i, print));
-  const pending = markers.flatMap((m, i) => (m ? [] : [i]));
-  if (pending.length > 0) {
+  const pending = inputs.flatMap((_, i) => (units.some((u) => u.input === i && outcome.markers[u.index] === null) ? [i] : []));
+  // A scheduler runs the reduce as its own job: a map task never reduces.
+  if (pending.length > 0 || options.stage === 'map') {
     return { status: 'partial', pendingShards: pending, completedShards: inputs.length - pending.length };
   }
   // Reduce phase: one process at a time (work/lease.ts); the others wait and then find it done.
-  const runKey = createHash('sha256').update(JSON.stringify({ print, config, command: options.finish?.command ?? 'curate' })).digest('hex');
+  const runKey = createHash('sha256').update(JSON.stringify({ print, config, command: 'curate' })).digest('hex');
   const onWait = () => log(`tokenmix: another process is writing the outputs of ${options.outDir}; waiting for it`);
-  const outcome = await exclusively(workDir, 'reduce', runKey, async () => {
-    const records = (i: number, m: ShardMarker) => [{ path: shardPaths(workDir, i).records, bytes: m.intermediate_bytes, sha256: m.intermediate_sha256 }];
-    const redo = (i: number) => processShard(inputs[i], i, { ...shardContext, progress: silentProgress });
-    // Read again under the lease: a reducer before this one may have redone shards.
-    const latest = await Promise.all(inputs.map((_, i) => readMarker(workDir, i, print)));
-    const complete = await currentMarkers(latest.map((m, i) => m ?? (markers[i] as ShardMarker)), inputs, records, redo, log);
-    return reducePhase({ options, config, tokenizer, inputs, evals, contamination, fields, workDir, outDir, complete, rank, worldSize });
+  const reduced = await exclusively(workDir, 'reduce', runKey, async () => {
+    const records = (unit: WorkUnit, m: UnitMarker) => [{ path: unitPaths(workDir, unit).records, bytes: m.intermediate_bytes, sha256: m.intermediate_sha256 }];
+    // The units of inputs that changed behind their markers: forget them, plan again, map again.
+    const redo = async (stale: Set<number>): Promise<UnitPlan<UnitMarker>> => {
+      for (const u of units.filter((u) => stale.has(u.input))) await rm(unitPaths(workDir, u).marker, { force: true });
+      const plan = await planUnits(inputs, options.unitBytes ?? DEFAULT_UNIT_BYTES);
+      for (const u of plan.filter((u) => stale.has(u.input))) await rm(unitPaths(workDir, u).marker, { force: true });
+      progress = silentProgress;
+      const again = await runMap(plan, (u) => stale.has(u.input));
+      return { units: plan, markers: again.markers };
+    };
+    // Read again under the lease: a reducer before this one may have redone units.
+    const latest = await Promise.all(units.map(async (u) => (await readUnitMarker(workDir, u, print)) ?? outcome.markers[u.index]));
+    const current = await currentUnitMarkers(inputs, { units, markers: latest }, records, redo, log);
+    const complete: ShardMarker[] = inputs.map((_, i) => {
+      const own = current.units.filter((u) => u.input === i);
+      return shardMarker(workDir, own, own.map((u) => current.markers[u.index]));
+    });
+    return reducePhase({ options, config, resources, inputs, workDir, outDir, complete, identities: current.identities, rank, worldSize });
   }, { onWait });
-  if (outcome.status === 'done-elsewhere') return outcome;
-  return outcome.value;
+  if (reduced.status === 'done-elsewhere') return reduced;
+  return reduced.value;
 }
 
 interface ReduceInput {
   options: CurateOptions;
   config: CurateConfig;
-  tokenizer: Tokenizer;
+  resources: { tokenizer: Tokenizer; evals: EvalSet[]; contamination: ContaminationIndex | null };
   inputs: ResolvedInput[];
-  evals: EvalSet[];
-  contamination: ContaminationIndex | null;
-  fields: FieldMap;
   workDir: string;
   outDir: string;
   complete: ShardMarker[];
+  identities: { bytes: number; sha256: string }[];
   rank: number;
   worldSize: number;
 }
 
-async function reducePhase({ options, config, tokenizer, inputs, evals, contamination, fields, workDir, outDir, complete, rank, worldSize }: ReduceInput): Promise<CurateResult> {
+async function reducePhase({ options, config, resources, inputs, workDir, outDir, complete, identities, rank, worldSize }: ReduceInput): Promise<CurateResult> {
+  const { tokenizer, evals, contamination } = resources;
   const manifestPath = join(outDir, 'manifest.json');
   // The manifest is written last: while this reduce rewrites outputs, none describes them.
   await rm(manifestPath, { force: true });
   await removeDeadTemps([outDir]); // a killed run's report.html
   const started = performance.now();
-  const decisions = await decide(config, inputs, complete, workDir, options.backend);
-  const reduce = { config, fields, inputs, markers: complete, decisions, workDir, outDir };
-  const near = await nearDedupStage(reduce, options.backend);
+  const decisions = await decide(config, inputs, complete, workDir, options.backend, options.reducePartitionRecords);
+  const reduce = { config, fields: fieldMap(config), inputs, markers: complete, decisions, workDir, outDir };
+  const near = await nearDedupStage(reduce, options.backend, options.workers);
   const accounting = await writeOutputs(reduce);
   const manifest: Manifest = {
     tool: { name: 'tokenmix', version: VERSION },
     config,
     tokenizer: { name: tokenizer.name, kind: tokenizer.kind, vocab_size: tokenizer.vocabSize },
-    inputs: describeInputs(inputs, complete),
+    inputs: describeInputs(inputs, complete, identities),
     sources: decisions.sources,
     stages: accounting.stages,
     totals: accounting.totals,
@@ -230,8 +265,7 @@ async function reducePhase({ options, config, tokenizer, inputs, evals, contamin
         : null,
     outputs: near ? [...accounting.files, await describeFile(outDir, 'clusters.jsonl')].sort((a, b) => (a.path < b.path ? -1 : 1)) : accounting.files,
   };
-  if (options.finish) await options.finish.run(manifest);
-  else await writeOutput(outDir, manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+  await writeOutput(outDir, manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
   // What differs between equivalent runs (backend, timing) stays out of the manifest.
   await writeFile(
     join(outDir, 'run.json'),

@@ -10,7 +10,7 @@
  * so ids never depend on reading order or sharding. `words` therefore reads the kept
  * documents twice (collect, then count).
  */
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -22,6 +22,7 @@ import { createHistogramAccumulator } from '../kernels/histogram.js';
 import type { Tokenizer } from '../text/tokenizer.js';
 import { compareCodePoints } from '../text/vocabulary.js';
 import type { EvalSet } from './evals.js';
+import { silentProgress, type Progress, type ProgressFactory } from './progress.js';
 import { shardName } from './outputs.js';
 
 export interface RetainedCorpus {
@@ -59,11 +60,18 @@ async function keptPositions(outDir: string, shard: number, input: ResolvedInput
 }
 
 /** Stream the kept records of every shard, in input order. */
-async function* keptRecords(inputs: ResolvedInput[], fields: FieldMap, outDir: string, sourceIndex: Map<string, number>, batchSize: number): AsyncGenerator<KeptRecord[]> {
+async function* keptRecords(inputs: ResolvedInput[], fields: FieldMap, outDir: string, sourceIndex: Map<string, number>, batchSize: number, progress: Progress): AsyncGenerator<KeptRecord[]> {
   for (const [shard, input] of inputs.entries()) {
     const kept = await keptPositions(outDir, shard, input);
-    if (kept.size === 0) continue;
+    const size = statSync(input.path).size;
+    if (kept.size === 0) {
+      progress.advance(0, size);
+      continue;
+    }
+    let bytesBefore = 0;
     for await (const batch of readRecords(input, fields, { batchSize })) {
+      progress.advance(batch.length, batch.bytesRead - bytesBefore);
+      bytesBefore = batch.bytesRead;
       const out: KeptRecord[] = [];
       for (let i = 0; i < batch.length; i++) {
         const flag = kept.get(batch.rows[i]);
@@ -72,7 +80,24 @@ async function* keptRecords(inputs: ResolvedInput[], fields: FieldMap, outDir: s
       }
       if (out.length > 0) yield out;
     }
+    progress.advance(0, Math.max(0, size - bytesBefore));
   }
+}
+
+/**
+ * Token ids over the corpus vocabulary: the tokenizer's own for BPE; for `words`, the index of
+ * each token in `vocabulary` (sorted distinct tokens of the kept documents and eval sets).
+ */
+export function corpusEncoder(tokenizer: Tokenizer, vocabulary: string[] | null): (text: string) => Uint32Array {
+  if (tokenizer.vocabSize !== null) return (text) => tokenizer.encode(text);
+  invariant(vocabulary !== null, 'corpusEncoder: words needs the corpus vocabulary');
+  const ids = new Map(vocabulary.map((t, i) => [t, i]));
+  return (text) =>
+    Uint32Array.from(tokenizer.tokenize(text)!, (t) => {
+      const id = ids.get(t);
+      invariant(id !== undefined, `corpusEncoder: token ${JSON.stringify(t)} is not in the corpus vocabulary`);
+      return id;
+    });
 }
 
 export interface RetainedCorpusOptions {
@@ -86,14 +111,19 @@ export interface RetainedCorpusOptions {
   batchSize: number;
   /** Write each kept record to this JSONL file (for materializing the sampling plan). */
   keptStore?: string;
+  /** Progress display (the CLI passes one on a terminal). */
+  progress?: ProgressFactory;
 }
 
 export async function retainedCorpus(options: RetainedCorpusOptions): Promise<RetainedCorpus> {
   const { inputs, fields, outDir, sources, tokenizer, evals, backend, batchSize } = options;
   const sourceIndex = new Map(sources.map((s, i) => [s, i]));
-  const scan = () => keptRecords(inputs, fields, outDir, sourceIndex, batchSize);
+  // The words tokenizer reads the kept records twice: its vocabulary first, then the counts.
+  const passes = tokenizer.vocabSize === null ? 2 : 1;
+  const totalBytes = passes * inputs.reduce((sum, input) => sum + statSync(input.path).size, 0);
+  const progress = options.progress?.('mix: token histograms', totalBytes, 'bytes') ?? silentProgress;
+  const scan = () => keptRecords(inputs, fields, outDir, sourceIndex, batchSize, progress);
 
-  let encode: (text: string) => Uint32Array;
   let vocabulary: string[] | null = null;
   let vocabSize: number;
   if (tokenizer.vocabSize === null) {
@@ -101,13 +131,11 @@ export async function retainedCorpus(options: RetainedCorpusOptions): Promise<Re
     for await (const batch of scan()) for (const r of batch) for (const t of tokenizer.tokenize(r.text)!) distinct.add(t);
     for (const set of evals) for (const text of set.texts) for (const t of tokenizer.tokenize(text)!) distinct.add(t);
     vocabulary = [...distinct].sort(compareCodePoints);
-    const ids = new Map(vocabulary.map((t, i) => [t, i]));
     vocabSize = Math.max(1, vocabulary.length);
-    encode = (text) => Uint32Array.from(tokenizer.tokenize(text)!, (t) => ids.get(t)!);
   } else {
     vocabSize = tokenizer.vocabSize;
-    encode = (text) => tokenizer.encode(text);
   }
+  const encode = corpusEncoder(tokenizer, vocabulary);
 
   const K = sources.length;
   const accumulator = createHistogramAccumulator(backend, { numSources: K, vocabSize });
@@ -147,6 +175,7 @@ export async function retainedCorpus(options: RetainedCorpusOptions): Promise<Re
       store.end();
       await once(store, 'finish');
     }
+    progress.done();
     const counts = await accumulator.read();
     const evalCounts = new Map<string, Float64Array>();
     for (const set of evals) {

@@ -1,12 +1,14 @@
 /**
  * Evaluation sets (config `evals: { name: path }`, paths relative to the config file). A
- * `.jsonl` file holds one example per line in its `text` field; any other file is one text.
+ * `.jsonl` file holds one example per line in its `text` field; any other file is one text
+ * (eval-texts.ts).
  * They feed contamination detection (SPEC §2) and the eval token distributions p_j (§4).
  */
 import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { TokenmixError } from '../errors.js';
+import { evalTextsOf } from './eval-texts.js';
 
 export interface EvalSet {
   name: string;
@@ -32,24 +34,7 @@ export async function readEvalSets(evals: Record<string, string>, baseDir: strin
     } catch {
       throw new TokenmixError(`${path}: eval set "${name}" is not valid UTF-8`);
     }
-    const texts: string[] = [];
-    if (/\.jsonl$/i.test(path)) {
-      text.split('\n').forEach((line, i) => {
-        if (line.trim() === '') return;
-        let value: unknown;
-        try {
-          value = JSON.parse(line);
-        } catch {
-          throw new TokenmixError(`${path}:${i + 1}: eval line is not valid JSON`);
-        }
-        const t = (value as { text?: unknown })?.text;
-        if (typeof t !== 'string') throw new TokenmixError(`${path}:${i + 1}: field "text" is missing or not a string`);
-        texts.push(t);
-      });
-    } else {
-      texts.push(text);
-    }
-    if (texts.every((t) => t.trim() === '')) throw new TokenmixError(`${path}: eval set "${name}" has no text`);
+    const texts = evalTextsOf(path, text, name);
     sets.push({ name, path, sha256: createHash('sha256').update(bytes).digest('hex'), texts });
   }
   return sets;

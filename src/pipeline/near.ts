@@ -2,8 +2,9 @@
  * The near-dedup stage of `tokenmix curate` (config `dedup.near`, SPEC §2): the documents that
  * survive the earlier stages are written, per input shard and in input order, to work files,
  * and the `tokenmix dedup` engine (src/dedup: MinHash on the backend, LSH aimed below the
- * threshold, exact-Jaccard verification, union-find, keep rule) runs over them. Its drop lists
- * mark the near duplicates; its clusters become DIR/clusters.jsonl.
+ * threshold, exact-Jaccard verification, union-find, cluster rule `dedup.near.cluster`, keep
+ * rule) runs over them. Its drop lists mark the near duplicates; its clusters become
+ * DIR/clusters.jsonl.
  *
  * Exact dedup has already run, so what dedup reports here is near duplicates (identical texts
  * after shingle normalization, e.g. differing only in punctuation, count as J = 1).
@@ -19,7 +20,7 @@ import { readRecords } from '../io/index.js';
 import { scoreField } from './config.js';
 import type { ReduceContext } from './outputs.js';
 import { Fate } from './reduce.js';
-import { shardPaths } from './shard.js';
+import type { ShardMarker } from './shard.js';
 import { shardRecords } from './records.js';
 
 export interface NearDedupOutcome {
@@ -31,13 +32,15 @@ export interface NearDedupOutcome {
   documents_in_clusters: number;
   largest_cluster: number;
   removed: number;
+  /** The rule that ran and what each rule removes (src/dedup/cover.ts). */
+  cluster_rule: DedupManifest['cluster_rule'];
 }
 
 /** Rows of a shard whose fate is still `kept`, by intermediate line order. */
-async function survivingRows(workDir: string, shard: number, fates: Uint8Array): Promise<Set<number>> {
+async function survivingRows(workDir: string, marker: ShardMarker, fates: Uint8Array): Promise<Set<number>> {
   const rows = new Set<number>();
   let index = 0;
-  for await (const record of shardRecords(shardPaths(workDir, shard).records)) {
+  for await (const record of shardRecords(workDir, marker)) {
     if (fates[index++] === Fate.kept && record.id !== undefined) rows.add(record.row);
   }
   return rows;
@@ -46,6 +49,7 @@ async function survivingRows(workDir: string, shard: number, fates: Uint8Array):
 export async function nearDedupStage(
   { config, fields, inputs, markers, decisions, workDir, outDir }: ReduceContext,
   backend: Backend,
+  workers?: number,
 ): Promise<NearDedupOutcome | null> {
   const near = config.dedup.near;
   if (!near) return null;
@@ -55,11 +59,13 @@ export async function nearDedupStage(
   const score = scoreField(config);
   const files: string[] = [];
   for (const [shard] of markers.entries()) {
-    const rows = await survivingRows(workDir, shard, decisions.fates[shard]);
+    const rows = await survivingRows(workDir, markers[shard], decisions.fates[shard]);
     const file = join(nearDir, 'input', `${String(shard).padStart(5, '0')}.jsonl`);
     files.push(file);
     const out = createWriteStream(file);
-    for await (const batch of readRecords(inputs[shard], fields, { batchSize: config.batch_size })) {
+    // A file quarantined whole (damaged) has no survivors and must not be read again.
+    const batches = rows.size === 0 ? [] : readRecords(inputs[shard], fields, { batchSize: config.batch_size });
+    for await (const batch of batches) {
       for (let i = 0; i < batch.length; i++) {
         if (!rows.has(batch.rows[i])) continue;
         const line = JSON.stringify({ id: batch.ids[i], source: batch.sources[i], text: batch.texts[i], ...(score ? { score: batch.scores[score][i] } : {}) });
@@ -76,11 +82,14 @@ export async function nearDedupStage(
       threshold: near.threshold,
       ngram: near.ngram,
       numHashes: near.num_hashes,
+      sketch: near.sketch,
       ...(near.bands !== undefined && near.rows !== undefined ? { bands: near.bands, rows: near.rows } : {}),
       seed: config.seed,
       keep: config.dedup.keep,
+      cluster: near.cluster,
       ...(config.dedup.keep === 'best-quality' && score ? { qualityField: 'score' } : {}),
       batchSize: config.batch_size,
+      ...(workers !== undefined ? { workers } : {}),
     },
     backend,
   );
@@ -94,9 +103,9 @@ export async function nearDedupStage(
       if (line !== '') dropped.add((JSON.parse(line) as { id: string }).id);
     }
   }
-  for (const [shard] of markers.entries()) {
+  for (const [shard, marker] of markers.entries()) {
     let index = 0;
-    for await (const record of shardRecords(shardPaths(workDir, shard).records)) {
+    for await (const record of shardRecords(workDir, marker)) {
       const i = index++;
       if (record.id !== undefined && decisions.fates[shard][i] === Fate.kept && dropped.has(record.id)) decisions.fates[shard][i] = Fate.nearDuplicate;
     }
@@ -112,5 +121,6 @@ export async function nearDedupStage(
     documents_in_clusters: totals.docs_in_clusters,
     largest_cluster: totals.largest_cluster,
     removed: dropped.size,
+    cluster_rule: result.manifest.cluster_rule,
   };
 }

@@ -15,13 +15,18 @@ import type { CurateConfig } from './config.js';
 import { StageCounter, reportStage, type Count, type StageReport } from './accounting.js';
 import { AuditSampler } from './audit.js';
 import { Fate, type Decisions } from './reduce.js';
-import { shardPaths, type ShardMarker } from './shard.js';
+import type { ShardMarker } from './shard.js';
 import { shardRecords } from './records.js';
+import { writeData } from './data-output.js';
+import { dict, own } from '../dict.js';
 
 export interface OutputFile {
   path: string;
   bytes: number;
   sha256: string;
+  /** Data files (data-output.ts): records and their tokens. */
+  rows?: number;
+  tokens?: number;
 }
 
 export interface Accounting {
@@ -77,6 +82,16 @@ function positionKey(input: ResolvedInput): 'line' | 'row' {
   return input.format === 'jsonl' ? 'line' : 'row';
 }
 
+/** The stage that dropped a record with this fate, and why; null for kept and quarantined records. */
+export function dropOf(fate: number, heuristic: string | null): { stage: string; reason: string } | null {
+  if (fate === Fate.quality) return { stage: 'quality', reason: 'below_threshold' };
+  if (fate === Fate.heuristics) return { stage: 'heuristics', reason: heuristic! };
+  if (fate === Fate.contaminated) return { stage: 'contamination', reason: 'eval_overlap' };
+  if (fate === Fate.exactDuplicate) return { stage: 'exact_dedup', reason: 'duplicate' };
+  if (fate === Fate.nearDuplicate) return { stage: 'near_dedup', reason: 'near_duplicate' };
+  return null;
+}
+
 /** What the reduce phase's steps after `decide()` share. */
 export interface ReduceContext {
   config: CurateConfig;
@@ -104,12 +119,12 @@ export async function writeOutputs({ config, fields, inputs, markers, decisions,
   const counters = new Map(active.map((name) => [name, new StageCounter(name)]));
   const sampler = new AuditSampler(config.seed, config.audit.per_reason);
   const quarantine = new LineFile(join(outDir, 'quarantine.jsonl'));
-  const quarantineReasons: Record<string, number> = {};
+  const quarantineReasons: Record<string, number> = dict();
   const files: OutputFile[] = [];
-  const totals = { input: 0, kept: 0, dropped: {} as Record<string, number>, quarantined: 0 };
-  const totalsTokens = { input: 0, kept: 0, dropped: {} as Record<string, number>, quarantined: 0 };
-  const flagged: Record<string, Count> = {};
-  const retainedFlagged: Record<string, Count> = {};
+  const totals = { input: 0, kept: 0, dropped: dict() as Record<string, number>, quarantined: 0 };
+  const totalsTokens = { input: 0, kept: 0, dropped: dict() as Record<string, number>, quarantined: 0 };
+  const flagged: Record<string, Count> = dict();
+  const retainedFlagged: Record<string, Count> = dict();
 
   for (const [shard, marker] of markers.entries()) {
     const name = shardName(shard, marker.file);
@@ -118,7 +133,7 @@ export async function writeOutputs({ config, fields, inputs, markers, decisions,
     const fates = decisions.fates[shard];
     const duplicates = decisions.duplicateIds.get(shard);
     let index = 0;
-    for await (const record of shardRecords(shardPaths(workDir, shard).records)) {
+    for await (const record of shardRecords(workDir, marker)) {
       const fate = fates[index++];
       totals.input++;
       if (fate === Fate.quarantined) {
@@ -134,28 +149,23 @@ export async function writeOutputs({ config, fields, inputs, markers, decisions,
       totalsTokens.input += record.tokens;
       if (record.eval_like) addFlag(flagged, record.source, record.tokens);
       // Walk the stages in order: each passes the record or drops it with its reason.
+      const drop = dropOf(fate, record.heuristic);
       let droppedAt: { stage: string; reason: string } | null = null;
       for (const stage of active) {
         const counter = counters.get(stage)!;
-        let reason: string | null = null;
-        if (stage === 'quality' && fate === Fate.quality) reason = 'below_threshold';
-        if (stage === 'heuristics' && fate === Fate.heuristics) reason = record.heuristic!;
-        if (stage === 'contamination' && fate === Fate.contaminated) reason = 'eval_overlap';
-        if (stage === 'exact_dedup' && fate === Fate.exactDuplicate) reason = 'duplicate';
-        if (stage === 'near_dedup' && fate === Fate.nearDuplicate) reason = 'near_duplicate';
-        if (reason === null) {
+        if (drop?.stage !== stage) {
           counter.keep(record.source, record.tokens);
           continue;
         }
-        counter.drop(record.source, record.tokens, reason);
-        droppedAt = { stage, reason };
+        counter.drop(record.source, record.tokens, drop.reason);
+        droppedAt = drop;
         break;
       }
       const candidate = { shard, row: record.row, id: record.id, source: record.source, tokens: record.tokens };
       if (droppedAt) {
         const key = `${droppedAt.stage}:${droppedAt.reason}`;
-        totals.dropped[key] = (totals.dropped[key] ?? 0) + 1;
-        totalsTokens.dropped[key] = (totalsTokens.dropped[key] ?? 0) + record.tokens;
+        totals.dropped[key] = (own(totals.dropped, key) ?? 0) + 1;
+        totalsTokens.dropped[key] = (own(totalsTokens.dropped, key) ?? 0) + record.tokens;
         await drops.write({ [positionKey(inputs[shard])]: record.row, id: record.id, stage: droppedAt.stage, reason: droppedAt.reason });
         sampler.offer({ ...candidate, ...droppedAt });
       } else {
@@ -179,6 +189,7 @@ export async function writeOutputs({ config, fields, inputs, markers, decisions,
   }
 
   files.push(...(await writeAudit(config, fields, inputs, sampler, outDir)));
+  files.push(...(await writeData({ config, fields, inputs, markers, decisions, workDir, outDir })));
   const stages = active.map((name) => reportStage(counters.get(name)!, decisions.sources));
   const sortKeys = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
   return {
@@ -198,7 +209,7 @@ function addFlag(into: Record<string, Count>, source: string, tokens: number): v
 }
 
 function perSource(counts: Record<string, Count>, sources: string[]): Record<string, Count> {
-  return Object.fromEntries(sources.map((s) => [s, counts[s] ?? { docs: 0, tokens: 0 }]));
+  return Object.fromEntries(sources.map((s) => [s, own(counts, s) ?? { docs: 0, tokens: 0 }]));
 }
 
 /** Fetch the sampled records' text (one more read of the shards that hold samples) and write them. */

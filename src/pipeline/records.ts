@@ -1,12 +1,15 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { ShardRecord } from './shard.js';
+import { join } from 'node:path';
+import type { ShardMarker, ShardRecord } from './shard.js';
 
-/** Stream a shard's intermediate records in input order. */
-export async function* shardRecords(path: string): AsyncGenerator<ShardRecord> {
-  const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
-  for await (const line of lines) {
-    if (line.length > 0) yield JSON.parse(line) as ShardRecord;
+/** Stream an input shard's intermediate records in input order (its units' files, in part order). */
+export async function* shardRecords(workDir: string, marker: ShardMarker): AsyncGenerator<ShardRecord> {
+  for (const file of marker.intermediates) {
+    const lines = createInterface({ input: createReadStream(join(workDir, file)), crlfDelay: Infinity });
+    for await (const line of lines) {
+      if (line.length > 0) yield JSON.parse(line) as ShardRecord;
+    }
   }
 }
 

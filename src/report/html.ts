@@ -7,6 +7,7 @@
  */
 import { invariant } from '../errors.js';
 import type { ClusterSizes } from './clusters.js';
+import { clusterRulePlot, clusterRuleTable } from './cluster-rule.js';
 import { escapeHtml, jsonForScript } from './format.js';
 import { PAGE_CSS, PAGE_SCRIPT } from './page-script.js';
 import type { PlotSpec } from './plot-spec.js';
@@ -15,7 +16,9 @@ import { contaminationPlot, lossesPlot, repetitionPlot, weightsPlot } from './pl
 import type { JsonRecord } from './read.js';
 import { readStages } from './stages.js';
 import { dedupTable, inputsTable, manifestKind, overviewTable, qualityTable, stagesTable, totalsTable } from './tables-curation.js';
+import { sweepPlot, sweepTable } from './sweep.js';
 import { diagnosticsTable, lossesTable, samplingTable, topTokensTable, warningsList, weightsTable } from './tables-mixture.js';
+import { dict } from '../dict.js';
 
 /** uPlot's browser build and stylesheet, inlined into the page. */
 export interface ReportAssets {
@@ -55,7 +58,7 @@ function assertInlineSafe(text: string, what: string): string {
 export function reportSections(input: ReportInput): Section[] {
   const { manifest, clusters } = input;
   const view = readStages(manifest);
-  const retained: Record<string, number> = {};
+  const retained: Record<string, number> = dict();
   const lastStage = view.stages[view.stages.length - 1];
   for (const [source, c] of Object.entries(lastStage?.perSource ?? {})) retained[source] = c.tokensOut;
   const only = (p: PlotSpec | null) => (p ? [p] : []);
@@ -63,7 +66,7 @@ export function reportSections(input: ReportInput): Section[] {
     { id: 'run', title: 'Run', plots: [], html: [overviewTable(manifest, view), inputsTable(manifest)] },
     { id: 'curation', title: 'Curation funnel', plots: funnelPlots(view), html: [totalsTable(manifest, view), stagesTable(view)] },
     { id: 'quality', title: 'Quality scores and thresholds', plots: scorePlots(manifest, view.sources), html: [qualityTable(manifest, view)] },
-    { id: 'dedup', title: 'Near-duplicate removal', plots: [...only(clusterPlot(clusters)), ...only(lshPlot(manifest))], html: [dedupTable(manifest, clusters)] },
+    { id: 'dedup', title: 'Near-duplicate removal', plots: [...only(clusterPlot(clusters)), ...only(lshPlot(manifest)), ...only(clusterRulePlot(manifest))], html: [dedupTable(manifest, clusters), clusterRuleTable(manifest)] },
     { id: 'mixture', title: 'Mixture', plots: only(weightsPlot(manifest, view.sources)), html: [weightsTable(manifest, view.sources)] },
     {
       id: 'diagnostics',
@@ -71,6 +74,7 @@ export function reportSections(input: ReportInput): Section[] {
       plots: [...only(lossesPlot(manifest)), ...only(repetitionPlot(manifest, view.sources)), ...only(contaminationPlot(manifest, view.sources, retained))],
       html: [warningsList(manifest), lossesTable(manifest), diagnosticsTable(manifest, view.sources)],
     },
+    { id: 'sweep', title: 'Candidate sweep', plots: only(sweepPlot(manifest)), html: [sweepTable(manifest, view.sources)] },
     { id: 'sampling', title: 'Sampling plan', plots: [], html: [samplingTable(manifest), topTokensTable(manifest)] },
   ];
   return sections.filter((s) => s.plots.length > 0 || s.html.some((h) => h));

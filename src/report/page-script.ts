@@ -182,15 +182,17 @@ nav a { color: #1a5fb4; text-decoration: none; }
 main { padding: 8px 24px 40px; max-width: 1400px; }
 section { margin-top: 20px; }
 h2 { font-size: 17px; margin: 16px 0 10px; border-bottom: 1px solid var(--line); padding-bottom: 4px; }
-.plots { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 16px; }
+.plots { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(560px, 100%), 1fr)); gap: 16px; }
 figure.plot { margin: 0; padding: 12px; background: #fff; border: 1px solid var(--line); border-radius: 6px; min-width: 0; }
 figcaption h3 { margin: 0; font-size: 14px; }
 figcaption p { margin: 2px 0 8px; color: var(--muted); font-size: 12px; }
 .chart { width: 100%; min-height: 280px; }
 .table-wrap { overflow-x: auto; margin: 14px 0; }
-table { border-collapse: collapse; background: #fff; border: 1px solid var(--line); font-size: 13px; }
+table { border-collapse: collapse; background: #fff; border: 1px solid var(--line); font-size: 13px; max-width: 100%; }
 caption { text-align: left; font-weight: 600; padding: 4px 0; }
-th, td { padding: 3px 10px; border-bottom: 1px solid #eee; text-align: left; white-space: nowrap; }
+th, td { padding: 3px 8px; border-bottom: 1px solid #eee; text-align: left; overflow-wrap: break-word; }
+/* Numbers never break; text (names, drop reasons, headers) wraps so that a table fits the page. */
+.num { white-space: nowrap; }
 thead th { background: #f1f3f4; font-weight: 600; }
 tbody th { font-weight: normal; }
 .num { text-align: right; font-variant-numeric: tabular-nums; }

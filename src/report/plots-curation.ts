@@ -132,13 +132,14 @@ export function clusterPlot(clusters: ClusterSizes | undefined): PlotSpec | null
   return {
     name: 'clusters',
     title: `Near-dedup cluster sizes (${formatNumber(clusters.clusters)} clusters of 2+, ${formatNumber(clusters.records)} records, largest ${formatNumber(clusters.largest)})`,
-    caption: 'Number of duplicate clusters of each size (bars, left axis) and the records they hold (line, right axis); one record per cluster is kept.',
+    caption: 'Number of duplicate clusters of each size (bars, left axis) and the records they hold (points, right axis); one record per cluster is kept.',
     x: { label: 'cluster size (records)', values: categoryPositions(categories.length), format: 'number', categories },
     y: { label: 'clusters', format: 'count', zero: true },
     y2: { label: 'records', format: 'count', zero: true },
     series: [
       { label: 'clusters', values: buckets.map((b) => b.clusters), style: 'bars', color: SERIES_PALETTE[1] },
-      { label: 'records in them', values: buckets.map((b) => b.records), style: 'line', color: SERIES_PALETTE[0], axis: 'y2' },
+      // Points, not a line: sizes are categories, and nothing lies between two of them.
+      { label: 'records in them', values: buckets.map((b) => b.records), style: 'points', color: SERIES_PALETTE[0], axis: 'y2' },
     ],
     markers: [],
   };

@@ -5,6 +5,7 @@
 import { formatNumber, formatPercent } from './format.js';
 import { barPerCategory, categoryPositions, groupedPositions, MARKER_COLOR, MUTED_COLOR, SERIES_PALETTE, sourceColor, stackLayers, type MarkerSpec, type PlotSpec } from './plot-spec.js';
 import { asArray, asNumber, asRecord, asString, at, numberMap, type JsonRecord } from './read.js';
+import { own } from '../dict.js';
 
 export interface ScheduleStage {
   name: string;
@@ -43,7 +44,7 @@ export function weightsPlot(manifest: JsonRecord, sources: readonly string[]): P
   // A stepped path holds each value until the next x; the last point closes the final stage.
   const layers = names.map((source) => ({
     label: source,
-    values: boundaries.map((_, k) => schedule[Math.min(k, schedule.length - 1)].weights[source] ?? 0),
+    values: boundaries.map((_, k) => own(schedule[Math.min(k, schedule.length - 1)].weights, source) ?? 0),
     color: sourceColor(sources, source),
   }));
   const series = stackLayers(layers, 'stepped');
@@ -84,7 +85,7 @@ export function lossesPlot(manifest: JsonRecord): PlotSpec | null {
     y: { label: 'loss (nats/token)', format: 'number' },
     series: rows.map((row, group) => {
       const values: Array<number | null> = grid.x.map(() => null);
-      evals.forEach((name, category) => (values[grid.slot(category, group)] = row.losses[name] ?? null));
+      evals.forEach((name, category) => (values[grid.slot(category, group)] = own(row.losses, name) ?? null));
       return { label: row.label, values, style: 'points' as const, color: SERIES_PALETTE[group % SERIES_PALETTE.length] };
     }),
     markers: [],
@@ -96,13 +97,13 @@ export function repetitionPlot(manifest: JsonRecord, sources: readonly string[])
   const rho = numberMap(at(manifest, 'diagnostics', 'repetition_pressure'));
   if (!rho) return null;
   const names = sourcesOf(sources, rho);
-  const series = barPerCategory(names, names.map((s) => rho[s] ?? null), (s) => sourceColor(sources, s));
+  const series = barPerCategory(names, names.map((s) => own(rho, s) ?? null), (s) => sourceColor(sources, s));
   const optimized = numberMap(at(manifest, 'optimized', 'diagnostics', 'repetition_pressure'));
-  if (optimized) series.push({ label: 'optimized weights', values: names.map((s) => optimized[s] ?? null), style: 'points', color: SERIES_PALETTE[0] });
+  if (optimized) series.push({ label: 'optimized weights', values: names.map((s) => own(optimized, s) ?? null), style: 'points', color: SERIES_PALETTE[0] });
   const cap = asNumber(at(manifest, 'diagnostics', 'epoch_cap'));
   const markers: MarkerSpec[] = [{ axis: 'y', value: 1, label: '1 epoch', color: MUTED_COLOR }];
   if (cap !== undefined) markers.push({ axis: 'y', value: cap, label: `epoch cap ${formatNumber(cap)}`, color: MARKER_COLOR });
-  const over = names.filter((s) => cap !== undefined && (rho[s] ?? 0) > cap);
+  const over = names.filter((s) => cap !== undefined && (own(rho, s) ?? 0) > cap);
   return {
     name: 'repetition',
     title: `Repetition pressure ρ (expected epochs)${over.length ? ` — ${over.length} source${over.length === 1 ? '' : 's'} over the cap` : ''}`,
@@ -119,7 +120,7 @@ function contaminationTerms(diagnostics: unknown, weights: Record<string, number
   const leak = numberMap(at(diagnostics, 'leak_tokens'));
   const retained = numberMap(at(diagnostics, 'retained_tokens'));
   if (!leak || !retained || !weights) return undefined;
-  return names.map((s) => (retained[s] ? ((weights[s] ?? 0) * (leak[s] ?? 0)) / retained[s] : null));
+  return names.map((s) => (retained[s] ? ((own(weights, s) ?? 0) * (own(leak, s) ?? 0)) / retained[s] : null));
 }
 
 /**
@@ -127,6 +128,9 @@ function contaminationTerms(diagnostics: unknown, weights: Record<string, number
  * curate-only manifest, the share of each source's retained tokens flagged as eval-like.
  */
 export function contaminationPlot(manifest: JsonRecord, sources: readonly string[], retainedTokens: Record<string, number>): PlotSpec | null {
+  // Dropped documents leave no retained leak to plot (the mass is 0 by construction): show
+  // what was flagged and removed instead.
+  if (asString(at(manifest, 'contamination', 'action')) === 'drop') return droppedContaminationPlot(manifest, sources);
   const diagnostics = asRecord(manifest.diagnostics);
   const mass = asNumber(diagnostics?.contamination_mass);
   if (diagnostics && mass !== undefined) {
@@ -158,6 +162,29 @@ export function contaminationPlot(manifest: JsonRecord, sources: readonly string
     caption: 'Share of each source’s retained tokens in documents that share long n-grams with the eval sets.',
     x: { label: 'source', values: categoryPositions(names.length), format: 'number', categories: names },
     y: { label: 'share of retained tokens', format: 'percent', zero: true },
+    series: barPerCategory(names, shares, (s) => sourceColor(sources, s)),
+    markers: [],
+  };
+}
+
+/** With `contamination.action: drop`: what the contamination stage removed, per source. */
+function droppedContaminationPlot(manifest: JsonRecord, sources: readonly string[]): PlotSpec | null {
+  const stage = (asArray(manifest.stages) ?? []).map(asRecord).find((s) => asString(s?.name) === 'contamination');
+  const perSource = asRecord(stage?.per_source);
+  if (!perSource) return null;
+  const names = sourcesOf(sources, ...Object.keys(perSource).map((s) => ({ [s]: 0 })));
+  if (names.length === 0) return null;
+  const count = (source: string, key: string) => asNumber(at(perSource, source, key)) ?? 0;
+  const dropped = (source: string, unit: 'docs' | 'tokens') => count(source, `${unit}_in`) - count(source, `${unit}_out`);
+  const shares = names.map((s) => (count(s, 'tokens_in') ? dropped(s, 'tokens') / count(s, 'tokens_in') : null));
+  const docs = names.reduce((sum, s) => sum + dropped(s, 'docs'), 0);
+  const mass = asNumber(at(manifest, 'diagnostics', 'contamination_mass'));
+  return {
+    name: 'contamination',
+    title: `Contamination: ${formatNumber(docs)} document${docs === 1 ? '' : 's'} flagged as eval-like and dropped${mass === undefined ? '' : ` (mixture contamination mass ${formatPercent(mass)})`}`,
+    caption: 'Share of each source’s tokens entering the contamination stage that were in documents sharing long n-grams with the eval sets, and were dropped (action: drop).',
+    x: { label: 'source (documents dropped)', values: categoryPositions(names.length), format: 'number', categories: names.map((s) => `${s} (${formatNumber(dropped(s, 'docs'))})`) },
+    y: { label: 'share of tokens dropped', format: 'percent', zero: true },
     series: barPerCategory(names, shares, (s) => sourceColor(sources, s)),
     markers: [],
   };

@@ -4,6 +4,7 @@
  * a reader returns `undefined` for a missing or mistyped field and the report leaves out
  * what it cannot show, instead of failing on the first unexpected shape.
  */
+import { dict } from '../dict.js';
 
 export type JsonRecord = Record<string, unknown>;
 
@@ -38,7 +39,7 @@ export function at(value: unknown, ...path: string[]): unknown {
 export function numberMap(value: unknown): Record<string, number> | undefined {
   const record = asRecord(value);
   if (!record) return undefined;
-  const out: Record<string, number> = {};
+  const out: Record<string, number> = dict();
   let any = false;
   for (const [key, v] of Object.entries(record)) {
     const n = asNumber(v);

@@ -5,6 +5,7 @@
  * only this view.
  */
 import { asArray, asNumber, asRecord, asString, type JsonRecord } from './read.js';
+import { dict } from '../dict.js';
 
 export interface DropCount {
   docs: number;
@@ -38,7 +39,7 @@ function counts(value: unknown): StageCounts | undefined {
   const docsIn = asNumber(record.docs_in);
   const docsOut = asNumber(record.docs_out);
   if (docsIn === undefined || docsOut === undefined) return undefined;
-  const dropped: Record<string, DropCount> = {};
+  const dropped: Record<string, DropCount> = dict();
   for (const [reason, drop] of Object.entries(asRecord(record.dropped) ?? {})) {
     const docs = asNumber(asRecord(drop)?.docs) ?? asNumber(drop);
     if (docs !== undefined) dropped[reason] = { docs, tokens: asNumber(asRecord(drop)?.tokens) ?? null };
@@ -47,7 +48,7 @@ function counts(value: unknown): StageCounts | undefined {
 }
 
 function perSourceCounts(value: unknown): Record<string, StageCounts> {
-  const out: Record<string, StageCounts> = {};
+  const out: Record<string, StageCounts> = dict();
   for (const [source, c] of Object.entries(asRecord(value) ?? {})) {
     const parsed = counts(c);
     if (parsed) out[source] = parsed;

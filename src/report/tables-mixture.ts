@@ -7,6 +7,7 @@ import { escapeHtml, formatNumber, formatPercent } from './format.js';
 import { htmlTable, numeric, strong, type Cell } from './html-table.js';
 import { readSchedule } from './plots-mixture.js';
 import { asArray, asNumber, asRecord, asString, at, numberMap, type JsonRecord } from './read.js';
+import { own } from '../dict.js';
 
 function orderedKeys(sources: readonly string[], ...maps: Array<Record<string, number> | undefined>): string[] {
   const names = sources.filter((s) => maps.some((m) => m && Object.hasOwn(m, s)));
@@ -24,9 +25,9 @@ export function weightsTable(manifest: JsonRecord, sources: readonly string[]): 
   if (average) head.push('time average w̄');
   if (optimized) head.push(`optimized (${asString(at(manifest, 'optimized', 'objective')) ?? 'objective'})`);
   const rows = names.map((source): Cell[] => {
-    const row: Cell[] = [source, ...schedule.map((s) => s.weights[source] ?? null)];
-    if (average) row.push(average[source] ?? null);
-    if (optimized) row.push(optimized[source] ?? null);
+    const row: Cell[] = [source, ...schedule.map((s) => own(s.weights, source) ?? null)];
+    if (average) row.push(own(average, source) ?? null);
+    if (optimized) row.push(own(optimized, source) ?? null);
     return row;
   });
   const kind = asString(at(manifest, 'mixture', 'source'));
@@ -50,7 +51,7 @@ export function diagnosticsTable(manifest: JsonRecord, sources: readonly string[
   const columns = DIAGNOSTIC_COLUMNS.map(([key, head]) => ({ head, values: numberMap(diagnostics[key]) })).filter((c) => c.values);
   const weights = numberMap(at(manifest, 'mixture', 'average_weights'));
   const names = orderedKeys(sources, weights, ...columns.map((c) => c.values));
-  const rows = names.map((source): Cell[] => [source, weights?.[source] ?? null, ...columns.map((c) => c.values?.[source] ?? null)]);
+  const rows = names.map((source): Cell[] => [source, own(weights ?? {}, source) ?? null, ...columns.map((c) => own(c.values ?? {}, source) ?? null)]);
   const summary: Cell[][] = [];
   const scalar = (label: string, value: number | undefined, text?: string) => {
     if (value !== undefined) summary.push([label, text === undefined ? value : numeric(text)]);
@@ -78,8 +79,8 @@ export function lossesTable(manifest: JsonRecord): string | null {
   const head = ['eval set', 'λ', 'L (schedule)', ...stageLosses.map((s) => `L (${s.name} alone)`)];
   if (optimized) head.push('L (optimized)');
   const rows = Object.keys(losses).map((name): Cell[] => {
-    const row: Cell[] = [name, lambda?.[name] ?? null, losses[name], ...stageLosses.map((s) => s.losses?.[name] ?? null)];
-    if (optimized) row.push(optimized[name] ?? null);
+    const row: Cell[] = [name, own(lambda ?? {}, name) ?? null, losses[name], ...stageLosses.map((s) => own(s.losses ?? {}, name) ?? null)];
+    if (optimized) row.push(own(optimized, name) ?? null);
     return row;
   });
   const objective = asNumber(at(manifest, 'diagnostics', 'objective'));
@@ -111,6 +112,14 @@ export function samplingTable(manifest: JsonRecord): string | null {
 export function topTokensTable(manifest: JsonRecord): string | null {
   const top = (asArray(at(manifest, 'diagnostics', 'top_tokens')) ?? []).map(asRecord).filter((t): t is JsonRecord => t !== undefined);
   if (top.length === 0) return null;
-  const rows = top.map((t, i): Cell[] => [i + 1, asString(t.token) ?? '?', numeric(formatPercent(asNumber(t.probability)))]);
-  return htmlTable('top-tokens', 'Most probable tokens of the mixture q', ['#', 'token', 'q(v)'], rows);
+  // `words` tokens are strings; BPE tokens are ids with their decoded text, quoted so that
+  // leading spaces and newlines show.
+  const ids = top.some((t) => asNumber(t.token) !== undefined);
+  const rows = top.map((t, i): Cell[] => {
+    const id = asNumber(t.token);
+    const text = asString(t.text);
+    const token = id === undefined ? (asString(t.token) ?? '?') : text === undefined ? '(not decoded)' : JSON.stringify(text);
+    return ids ? [i + 1, token, id ?? null, numeric(formatPercent(asNumber(t.probability)))] : [i + 1, token, numeric(formatPercent(asNumber(t.probability)))];
+  });
+  return htmlTable('top-tokens', 'Most probable tokens of the mixture q', ids ? ['#', 'token', 'id', 'q(v)'] : ['#', 'token', 'q(v)'], rows);
 }

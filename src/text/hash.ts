@@ -39,7 +39,7 @@ export function murmur3Round(h: number, k1: number): number {
 }
 
 /** Mix the 1..3 trailing bytes (already packed little-endian into `k1`) into `h`. */
-function murmur3Tail(h: number, k1: number): number {
+export function murmur3Tail(h: number, k1: number): number {
   k1 = Math.imul(k1, C1);
   k1 = (k1 << 15) | (k1 >>> 17);
   k1 = Math.imul(k1, C2);

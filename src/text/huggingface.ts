@@ -16,6 +16,7 @@ import type { Tokenizer } from './tokenizer.js';
 interface HfTokenizerLike {
   encode(text: string, options: { add_special_tokens: boolean }): { ids: number[]; tokens: string[] };
   get_vocab(withAddedTokens?: boolean): Map<string, number>;
+  decode(ids: number[], options?: { skip_special_tokens?: boolean }): string;
 }
 
 export class HuggingFaceTokenizer implements Tokenizer {
@@ -38,6 +39,10 @@ export class HuggingFaceTokenizer implements Tokenizer {
   /** tokenizers.js has no count-only path: this encodes and takes the length. */
   count(text: string): number {
     return this.tokenizer.encode(text, { add_special_tokens: false }).ids.length;
+  }
+
+  decode(ids: ArrayLike<number>): string {
+    return ids.length === 0 ? '' : this.tokenizer.decode(Array.from(ids));
   }
 
   /** Token strings as the model spells them (e.g. "Ġworld" for byte-level BPE); for tests and debugging. */

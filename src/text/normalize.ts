@@ -15,6 +15,7 @@
  */
 
 import { CharClassTable } from './char-classes.js';
+import { fmix32, hashToken, murmur3Round, murmur3Tail, TOKEN_HASH_SEED } from './hash.js';
 
 export interface ShingleNormalizeOptions {
   /** Fold every decimal digit (`\p{Nd}`, any script) to ASCII "0". Default false. */
@@ -74,6 +75,82 @@ export function alnumRuns(text: string): string[] {
   }
   if (wordStart >= 0) words.push(text.slice(wordStart, length));
   return words;
+}
+
+/**
+ * `hashTokens(alnumRuns(text))` in one pass, without making a string per word: ASCII runs (most
+ * words) are hashed from their char codes as they are scanned; a run with other characters is
+ * sliced and hashed as before. The near-dedup map phase spends much of its time here.
+ */
+export function alnumRunHashes(text: string): Uint32Array {
+  const table = alnumClasses.table();
+  let out = new Uint32Array(Math.max(16, text.length >> 3));
+  let words = 0;
+  const length = text.length;
+  let wordStart = -1;
+  let ascii = true;
+  let h = 0;
+  let block = 0;
+  let bytes = 0;
+  const emit = (end: number) => {
+    let hash: number;
+    if (ascii) {
+      if ((bytes & 3) !== 0) h = murmur3Tail(h, block);
+      hash = fmix32(h ^ bytes);
+    } else {
+      hash = hashToken(text.slice(wordStart, end));
+    }
+    if (words === out.length) {
+      const grown = new Uint32Array(out.length * 2);
+      grown.set(out);
+      out = grown;
+    }
+    out[words++] = hash;
+  };
+  let i = 0;
+  while (i < length) {
+    const unit = text.charCodeAt(i);
+    let cls = table[unit] - 1;
+    let width = 1;
+    if (cls < 0 || (unit & 0xfc00) === 0xd800) {
+      const packed = alnumClasses.classAt(text, i);
+      cls = packed >> 1;
+      width = (packed & 1) + 1;
+    }
+    if (cls === ALNUM) {
+      if (wordStart < 0) {
+        wordStart = i;
+        ascii = true;
+        h = TOKEN_HASH_SEED;
+        block = 0;
+        bytes = 0;
+      }
+      if (ascii) {
+        if (unit < 0x80) {
+          block |= unit << ((bytes & 3) << 3);
+          if ((bytes & 3) === 3) {
+            h = murmur3Round(h, block);
+            block = 0;
+          }
+          bytes++;
+        } else ascii = false;
+      }
+    } else if (wordStart >= 0) {
+      emit(i);
+      wordStart = -1;
+    }
+    i += width;
+  }
+  if (wordStart >= 0) emit(length);
+  return out.subarray(0, words);
+}
+
+/** Word hashes for near-dedup shingles: `hashTokens(normalizeForShingles(text, options))`, faster. */
+export function shingleWordHashes(text: string, options: ShingleNormalizeOptions = {}): Uint32Array {
+  let normalized = text.toLowerCase();
+  if (options.diacritics) normalized = normalized.normalize('NFD').replace(NON_SPACING_MARKS, '').normalize('NFC');
+  if (options.digits) normalized = normalized.replace(DECIMAL_DIGIT, '0');
+  return alnumRunHashes(normalized);
 }
 
 const WHITE_SPACE_RUN = /\p{White_Space}+/gu;

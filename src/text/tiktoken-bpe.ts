@@ -29,6 +29,16 @@ const LONG_PIECE_BYTES = 128;
 /** Heap keys are rank * 2^32 + start: exact in a double for ranks below 2^21. */
 const PAIR_KEY_SCALE = 2 ** 32;
 
+/**
+ * The pre-tokenizer pattern with tiktoken's (Rust regex) meaning of `\s`: Unicode White_Space.
+ * JavaScript's `\s` also matches U+FEFF (a byte-order mark) and not U+0085 (NEL), so with the
+ * pattern as written a text starting with a BOM splits "\uFEFF#" into two pieces where
+ * tiktoken keeps one token (found against the WASM build of tiktoken on licenses-npm).
+ */
+export function referenceWhiteSpace(pattern: string): string {
+  return pattern.replace(/\\s/g, '\\p{White_Space}').replace(/\\S/g, '\\P{White_Space}');
+}
+
 export class TiktokenBpe {
   /** Size of the id space: max(rank, special id) + 1, as tiktoken's `n_vocab`. */
   readonly vocabSize: number;
@@ -61,7 +71,7 @@ export class TiktokenBpe {
     }
     this.vocabSize = maxId + 1;
     invariant(this.vocabSize <= 2 ** 21, 'ranks too large for the heap keys of mergeLongPiece');
-    this.pattern = new RegExp(data.pat_str, 'gu');
+    this.pattern = new RegExp(referenceWhiteSpace(data.pat_str), 'gu');
   }
 
   /** Token ids of `text` (special-token text encoded as ordinary text). */

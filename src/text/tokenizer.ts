@@ -25,6 +25,8 @@ export interface Tokenizer {
   encode(text: string): Uint32Array;
   /** Number of tokens, T_r. Equal to `encode(text).length`, without building the id array where the kind allows it. */
   count(text: string): number;
+  /** Text of token ids (BPE kinds; `words` has its vocabulary instead): e.g. for the report's top tokens. */
+  decode?(ids: ArrayLike<number>): string;
 }
 
 /** Names accepted by `createTokenizer` besides tokenizer.json objects/paths. */

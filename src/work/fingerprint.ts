@@ -134,3 +134,17 @@ export async function describeIntermediate(path: string): Promise<{ bytes: numbe
     throw error;
   }
 }
+
+/**
+ * What a work unit's marker records of its input: the whole file's size and sample (the cheap
+ * resume check) and the SHA-256 of the unit's own bytes: its byte range, or the whole file for
+ * a whole-file unit and for the first row-group part of a Parquet file (its other parts record
+ * none: the first part's hash covers the file). No unit hashes more than it must.
+ */
+export async function unitInputIdentity(path: string, range: { kind: 'bytes' | 'rows'; start: number; end: number } | undefined, part: number): Promise<InputIdentity> {
+  const sample = sampleFingerprint(path);
+  const sha256 =
+    range?.kind === 'bytes' ? rangeSha256(path, range.start, range.end) : range?.kind === 'rows' && part > 0 ? Promise.resolve('') : fileSha256(path);
+  const [s, h] = await Promise.all([sample, sha256]);
+  return { ...s, sha256: h };
+}

@@ -11,13 +11,14 @@ afterAll(() => gpu.ctx?.destroy());
 const root = tempDir('dedup-backends');
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-const corpus = generateNearPairs({ seed: 9, templates: 3, familiesPerTemplate: 6 });
+const corpus = generateNearPairs({ seed: 9, templates: 3, familiesPerTemplate: 6, chainsPerTemplate: 1 });
 const path = join(root, 'corpus.jsonl');
 writeFileSync(path, corpusJsonl(corpus.docs));
 
 describe.skipIf(!gpu.ctx)(`dedup outputs are byte-identical on GPU and CPU (${gpu.label})`, () => {
   const cases = [
-    { name: 'defaults', options: {} },
+    { name: 'defaults (cover rule)', options: {} },
+    { name: 'components rule', options: { cluster: 'components' as const } },
     { name: 'small batches and another seed', options: { batchSize: 7, seed: 12345 } },
     { name: 'signature verification, 64 hashes, 3-grams', options: { verify: 'signature' as const, numHashes: 64, ngram: 3 } },
   ];

@@ -42,7 +42,11 @@ describe('tokenmix dedup', () => {
     const printed = io.stdout.join('\n');
     expect(printed).toMatch(/b = 18 bands × r = 7 rows \(tuned for J = 0\.6/);
     expect(printed).toMatch(/0\.8→0\.9855/);
-    expect(readFileSync(join(out, 'clusters.jsonl'), 'utf8')).toBe('{"id":"a","cluster":0,"kept":true}\n{"id":"b","cluster":0,"kept":false}\n');
+    expect(printed).toMatch(/cluster rule cover: cover removes 1, components 1 \(0 of them below J 0\.8/);
+    expect(readFileSync(join(out, 'clusters.jsonl'), 'utf8')).toBe(
+      // b's 37 shingles are a's 36 and one more: J = 36/37.
+      '{"id":"a","cluster":0,"kept":true}\n{"id":"b","cluster":0,"kept":false,"of":"a","jaccard":0.972973}\n',
+    );
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
     expect(manifest.lsh).toMatchObject({ bands: 18, rows: 7, threshold: 0.8, aimedAt: 0.6 });
     expect(manifest.sources.default).toMatchObject({ docs_in: 3, docs_out: 2 });
@@ -57,6 +61,7 @@ describe('tokenmix dedup', () => {
     { name: 'an unknown option', args: ['--input', 'x', '--out', 'y', '--bogus'], message: /Unknown option '--bogus'/ },
     { name: 'a non-numeric threshold', args: ['--input', 'x', '--out', 'y', '--threshold', 'high'], message: /--threshold must be a number/ },
     { name: 'a fractional band count', args: ['--input', 'x', '--out', 'y', '--bands', '2.5', '--rows', '3'], message: /--bands must be an integer/ },
+    { name: 'an unknown cluster rule', args: ['--input', input, '--out', join(root, 'e'), '--cluster', 'chains', '--backend', 'cpu'], message: /--cluster must be one of cover, components/ },
     { name: 'an unknown keep rule', args: ['--input', input, '--out', join(root, 'e'), '--keep', 'last', '--backend', 'cpu'], message: /--keep must be one of first, best-quality/ },
   ];
   for (const e of usageErrors) {

@@ -70,3 +70,30 @@ describe.each(backends)('explorer near dedup (%s)', (_label, backend) => {
     expect(retained).toEqual({ code: kept.includes('d') ? 1 : 0, web: kept.filter((id) => id !== 'd').length });
   });
 });
+
+// A chain: p, q, r are words 0–63, 6–69 and 12–75 of 76 distinct words (60 shingles each), so
+// J(p, q) = J(q, r) = 54/66 ≈ 0.818 and J(p, r) = 48/72 ≈ 0.667. At 0.8 the components rule
+// keeps p alone; cover removes q (for p) and keeps r, which has no kept near duplicate.
+const chainWords = Array.from({ length: 76 }, (_, i) => `z${i}`);
+const chainRecords: ExploreRecord[] = [0, 6, 12].map((from, i) => ({
+  id: 'pqr'[i],
+  source: 'web',
+  text: chainWords.slice(from, from + 64).join(' '),
+  scores: { quality: i === 1 ? 1 : 0 },
+}));
+// An unrelated record, so the schedule's "code" source exists.
+chainRecords.push({ id: 's', source: 'code', text: Array.from({ length: 64 }, (_, i) => `y${i}`).join(' '), scores: { quality: 0 } });
+const chainCases = [
+  { name: 'cover (default), keep first: q goes for p, r stays', near: { threshold: 0.8 }, keep: 'first', kept: ['p', 'r', 's'] },
+  { name: 'cover, keep best-quality: q is kept first, p and r go for it', near: { threshold: 0.8, cluster: 'cover' }, keep: 'best-quality', kept: ['q', 's'] },
+  { name: 'components, keep first: the chain merges, only p stays', near: { threshold: 0.8, cluster: 'components' }, keep: 'first', kept: ['p', 's'] },
+];
+
+describe.each(backends)('explorer near dedup on a chain (%s)', (_label, backend) => {
+  it.skipIf(!backend).each(chainCases)('$name', async ({ near, keep, kept }) => {
+    const session = new ExploreSession(new ExploreCorpus(chainRecords, evals, new WordsTokenizer()), backend!);
+    const result = await session.run(config(near, keep));
+    expect(chainRecords.filter((_, i) => result.curation.keep[i] === 1).map((r) => r.id)).toEqual(kept);
+    expect(result.curation.near).toMatchObject({ clusters: 1, removedComponents: 2, removedCover: keep === 'first' ? 1 : 2 });
+  });
+});

@@ -32,7 +32,7 @@ const JSONL_CASES: ProblemCase[] = [
   { name: 'missing text', line: '{"id":"c","source":"web","quality":1}', expected: { reason: 'missing-field', field: 'text', detail: `field "text" is missing ${TEXT_HINT}` } },
   { name: 'null text', line: '{"id":"c2","source":"web","text":null,"quality":1}', expected: { reason: 'missing-field', field: 'text', detail: `field "text" is null ${TEXT_HINT}` } },
   { name: 'missing id', line: '{"source":"web","text":"x","quality":1}', expected: { reason: 'missing-field', field: 'id', detail: 'field "id" is missing (set fields.id in the config if the id is under another name)' } },
-  { name: 'numeric id', line: '{"id":5,"source":"web","text":"x","quality":1}', expected: { reason: 'wrong-type', field: 'id', detail: 'field "id" is a number (5), expected a string (set allowNumericIds to accept integer ids)' } },
+  { name: 'numeric id', line: '{"id":5,"source":"web","text":"x","quality":1}', expected: { reason: 'wrong-type', field: 'id', detail: 'field "id" is a number (5), expected a string (ids must be strings: convert the integer ids, e.g. jq -c \'.id |= tostring\' for JSON Lines)' } },
   { name: 'empty id', line: '{"id":"","source":"web","text":"x","quality":1}', expected: { reason: 'empty-id', field: 'id', detail: 'field "id" is empty' } },
   { name: 'whitespace-only text', line: '{"id":"d","source":"web","text":"  \\n\\t ","quality":1}', expected: { reason: 'empty-text', field: 'text', detail: 'field "text" is empty or only whitespace' } },
   { name: 'numeric text', line: '{"id":"e","source":"web","text":123,"quality":1}', expected: { reason: 'wrong-type', field: 'text', detail: 'field "text" is a number (123), expected a string' } },

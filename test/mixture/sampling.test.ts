@@ -8,6 +8,9 @@ import {
   seededPermutation,
   splitMix32,
   planSlice,
+  PlanCursor,
+  initialPlanState,
+  type PlanState,
   summarizePlan,
   targetTokens,
   type PlanEntry,
@@ -116,6 +119,31 @@ describe('sampling plan', () => {
       expect([...planEntries(plan, 3)]).toEqual(full.slice(3));
     }
     expect(() => planSlice(createSamplingPlan(randomInput(1)), -1, 2)).toThrow(/fromIndex and count/);
+  });
+
+  it('a checkpointed state resumes the plan exactly, without replaying the prefix', () => {
+    for (let seed = 0; seed < 60; seed++) {
+      const plan = createSamplingPlan(randomInput(2000 + seed));
+      const full = [...planEntries(plan)];
+      const random = rng(seed);
+      const cut = random.int(full.length + 1);
+      const first = new PlanCursor(plan);
+      for (let k = 0; k < cut; k++) first.next();
+      // Through JSON, as a marker file stores it.
+      const state: PlanState = JSON.parse(JSON.stringify(first.state()));
+      expect(state.index).toBe(cut);
+      const resumed = new PlanCursor(plan, state);
+      const rest: PlanEntry[] = [];
+      for (let entry = resumed.next(); entry !== null; entry = resumed.next()) rest.push(entry);
+      expect(rest).toEqual(full.slice(cut));
+      // One scheduling step per entry produced (+0 for the final null): no replay of the prefix.
+      expect(resumed.steps).toBe(full.length - cut);
+      expect(planSlice(plan, state, 3)).toEqual(full.slice(cut, cut + 3));
+      expect([...planEntries(plan, state)]).toEqual(full.slice(cut));
+    }
+    const plan = createSamplingPlan(randomInput(7));
+    const state = initialPlanState(plan);
+    expect(() => new PlanCursor(plan, { ...state, epoch: [...state.epoch, 0] })).toThrow(/checkpoint of another plan/);
   });
 
   it('is deterministic for a seed; each epoch is a fresh permutation of the non-empty documents', () => {

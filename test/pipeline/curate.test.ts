@@ -210,7 +210,7 @@ describe('the fixture corpus (fixtures/corpus/curate.json)', () => {
     const log: string[] = [];
     const result = await curate({ configPath: FIXTURE_CONFIG, outDir: out, backend: CPU, log: (t) => log.push(t) });
     expect(result.status).toBe('complete');
-    expect(log.join('\n')).toContain('4 of 4 shards already complete');
+    expect(log.join('\n')).toContain('4 of 4 work units already complete');
     expect(snapshot(out)).toEqual(before);
     expect(before).toEqual(reference.files);
   });
@@ -218,7 +218,11 @@ describe('the fixture corpus (fixtures/corpus/curate.json)', () => {
   it('--world-size 3 (ranks 0, 1, 2 in turn; the last writes the manifest) = one run, audit samples included', async () => {
     const out = fresh('fixture-ws3');
     const first = await run(FIXTURE_CONFIG, out, { rank: 0, worldSize: 3 });
-    expect(first).toEqual({ status: 'partial', pendingShards: [1, 2], completedShards: 2 });
+    // Units go to ranks balanced by bytes (src/exec/units.ts assignUnits), not input i mod 3.
+    expect(first.status).toBe('partial');
+    if (first.status !== 'partial') return;
+    expect(first.pendingShards.length).toBeGreaterThan(0);
+    expect(first.pendingShards.length + first.completedShards).toBe(4);
     expect(existsSync(join(out, 'manifest.json'))).toBe(false);
     expect((await run(FIXTURE_CONFIG, out, { rank: 1, worldSize: 3 })).status).toBe('partial');
     expect((await run(FIXTURE_CONFIG, out, { rank: 2, worldSize: 3 })).status).toBe('complete');

@@ -159,7 +159,8 @@ interface FailCase {
   expected: string[];
 }
 
-const FAIL_CASES: FailCase[] = [
+/** Damaged files: exit 2 under on_error "fail"; set aside whole under "quarantine". */
+const DAMAGED_CASES: FailCase[] = [
   { name: 'truncated gzip', files: { 'bad.jsonl.gz': truncated(gzipSync(Buffer.from(GOOD_FILE.repeat(50).replace(/g(\d)/g, 'z$1')))) }, expected: ['bad.jsonl.gz', 'gzip'] },
   { name: 'text named .zst', files: { 'bad.jsonl.zst': good('z1') }, expected: ['bad.jsonl.zst', 'zstd'] },
   {
@@ -172,6 +173,9 @@ const FAIL_CASES: FailCase[] = [
     },
     expected: ['bad.parquet', 'Parquet'],
   },
+];
+
+const FAIL_CASES: FailCase[] = [
   { name: 'unknown source in thresholds', files: {}, extra: { filters: { quality: { field: 'quality', thresholds: { web: 0.1, wbe: 0.5 } } } }, expected: ['filters.quality.thresholds', '"wbe"'] },
   { name: 'unknown source in top_fraction', files: {}, extra: { filters: { quality: { field: 'quality', top_fraction: { cod: 0.5 } } } }, expected: ['filters.quality.top_fraction', '"cod"'] },
   { name: 'an input path that matches nothing', files: {}, extra: { inputs: ['good.jsonl', 'nothing/*.jsonl'] }, expected: ['"nothing/*.jsonl"', 'matches no file'] },
@@ -186,6 +190,28 @@ describe('unreadable files and config problems fail in both modes', () => {
       for (const text of expected) expect(message).toContain(text);
     });
   }
+});
+
+describe('damaged files: one line in fail mode, the whole file quarantined and counted otherwise', () => {
+  it.each(DAMAGED_CASES)('$name (on_error fail)', async ({ name, files, extra, expected }) => {
+    const { config, out } = await setup(name, files, 'fail', extra);
+    const message = expectOneLineError(await cli(curateArgs(config, out)));
+    for (const text of expected) expect(message).toContain(text);
+  });
+  it.each(DAMAGED_CASES)('$name (on_error quarantine)', async ({ name, files, extra, expected }) => {
+    const { config, out } = await setup(name, files, 'quarantine', extra);
+    const result = await cli(curateArgs(config, out));
+    expect(result.err).toEqual([]);
+    expect(result.code).toBe(0);
+    const [entry, ...more] = readJsonl<Record<string, unknown>>(join(out, 'quarantine.jsonl'));
+    expect(more).toEqual([]);
+    expect(entry).toMatchObject({ file: expected[0], field: '(file)', reason: 'unreadable-file' });
+    for (const text of expected) expect(String(entry.message)).toContain(text);
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as Manifest;
+    // good.jsonl's three records pass; the damaged file is one quarantined entry.
+    expect(manifest.totals).toMatchObject({ input: 4, kept: 3, quarantined: 1 });
+    expect(manifest.quarantine).toEqual({ 'unreadable-file': 1 });
+  });
 });
 
 describe('config and usage errors', () => {

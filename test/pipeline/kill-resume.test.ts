@@ -140,7 +140,7 @@ describe('kill -9 at any point, rerun: byte-identical outputs', () => {
     expect((await runCli(out, { file: '.tokenmix/shards/00003.done.json' })).killed).toBe(true);
     const rerun = await runCli(out, null);
     expect(rerun.code).toBe(0);
-    expect(rerun.stderr).toMatch(/tokenmix: [4-8] of 8 shards already complete, skipping them/);
+    expect(rerun.stderr).toMatch(/tokenmix: [4-8] of 8 work units already complete, skipping them/);
     const partial = readdirSync(join(out, '.tokenmix', 'shards')).filter((f) => f.endsWith('.partial'));
     expect(partial).toEqual([]);
     expect(snapshot(out)).toEqual(reference);

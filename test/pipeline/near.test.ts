@@ -47,10 +47,14 @@ describe('curate with dedup.near', () => {
       ['a-copy', 'exact_dedup'],
     ]);
     const clusters = readFileSync(join(out, 'clusters.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    // One word of ~200 replaced changes at most 5 of ~196 shingles: J >= 191/201 ≈ 0.950.
     expect(clusters).toEqual([
       { id: 'a', cluster: clusters[0].cluster, kept: true },
-      { id: 'a-edit', cluster: clusters[0].cluster, kept: false },
+      { id: 'a-edit', cluster: clusters[0].cluster, kept: false, of: 'a', jaccard: expect.any(Number) },
     ]);
+    expect(clusters[1].jaccard).toBeGreaterThan(0.94);
+    expect(clusters[1].jaccard).toBeLessThan(1);
+    expect(manifest.near_dedup).toMatchObject({ removed: 1, cluster_rule: { rule: 'cover', removed_cover: 1, removed_components: 1 } });
     expect(manifest.outputs.map((o) => o.path)).toContain('clusters.jsonl');
     const near = manifest.stages[1];
     expect(near.docs_in - near.docs_out).toBe(1);

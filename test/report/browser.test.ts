@@ -84,7 +84,7 @@ describe.skipIf(!haveChromium)(`report in a browser${haveChromium ? '' : ` (skip
     const plots = await plotCanvases(page);
     expect(plots.map((p) => p.id)).toEqual([
       'plot-funnel-docs', 'plot-funnel-tokens', 'plot-score-0', 'plot-score-1', 'plot-score-2',
-      'plot-weights', 'plot-losses', 'plot-repetition', 'plot-contamination',
+      'plot-weights', 'plot-losses', 'plot-repetition', 'plot-contamination', 'plot-sweep',
     ]);
     for (const p of plots) {
       expect(p.width, p.id!).toBeGreaterThan(200);
@@ -98,10 +98,22 @@ describe.skipIf(!haveChromium)(`report in a browser${haveChromium ? '' : ` (skip
     await page.close();
   });
 
+  it('fits its tables in an 800 px wide window (no table or page scrolls sideways)', async () => {
+    const { page, problems } = await open(runs.mix);
+    await page.setViewportSize({ width: 800, height: 900 });
+    const overflow = await page.$$eval('table', (tables) =>
+      tables.filter((t) => t.scrollWidth > t.parentElement!.clientWidth + 1).map((t) => `${t.dataset.testid}: ${t.scrollWidth} > ${t.parentElement!.clientWidth}`),
+    );
+    expect(overflow).toEqual([]);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
   it('renders the dedup report: cluster sizes and S-curve', async () => {
     const { page, problems } = await open(runs.dedup);
     const plots = await plotCanvases(page);
-    expect(plots.map((p) => p.id)).toEqual(['plot-funnel-docs', 'plot-funnel-tokens', 'plot-clusters', 'plot-lsh-scurve']);
+    expect(plots.map((p) => p.id)).toEqual(['plot-funnel-docs', 'plot-funnel-tokens', 'plot-clusters', 'plot-lsh-scurve', 'plot-cluster-rule']);
     for (const p of plots) expect(p.inked, `${p.id} has nothing drawn`).toBeGreaterThan(1000);
     expect(problems).toEqual([]);
     await page.close();

@@ -37,15 +37,21 @@ describe('report of the fixture mix run', () => {
     expect(runs.mixStdout).toContain(`report: ${join(runs.mix, 'report.html')}`);
   });
 
+  it('prints numbers on stdout in one format (no exponent notation beside plain decimals)', () => {
+    const summary = runs.mixStdout.join('\n');
+    expect(summary).toContain('budget 200000 tokens');
+    expect(summary).not.toMatch(/\d\.\d+e[+-]\d/);
+  });
+
   it('has every plot container and table', () => {
     const html = read(runs.mix);
     expect(testIds(html, 'plot-')).toEqual([
       'plot-funnel-docs', 'plot-funnel-tokens', 'plot-score-0', 'plot-score-1', 'plot-score-2',
-      'plot-weights', 'plot-losses', 'plot-repetition', 'plot-contamination',
+      'plot-weights', 'plot-losses', 'plot-repetition', 'plot-contamination', 'plot-sweep',
     ]);
     expect(testIds(html, 'table-')).toEqual([
       'table-overview', 'table-inputs', 'table-totals', 'table-stages', 'table-quality', 'table-weights',
-      'table-losses', 'table-diagnostics', 'table-objective', 'table-sampling', 'table-top-tokens',
+      'table-losses', 'table-diagnostics', 'table-objective', 'table-sweep', 'table-sampling', 'table-top-tokens',
     ]);
     expect(html).toContain('data-testid="warnings"');
     // Each container's spec is in the data block, in page order.
@@ -168,15 +174,20 @@ describe('partial manifests', () => {
     expect(existsSync(join(runs.curate, 'report.html'))).toBe(false);
     expect(await run(['report', runs.curate])).toEqual([`report: ${join(runs.curate, 'report.html')}`]);
     const html = read(runs.curate);
-    expect(testIds(html, 'plot-')).toEqual(['plot-funnel-docs', 'plot-funnel-tokens', 'plot-score-0', 'plot-score-1', 'plot-score-2', 'plot-clusters']);
-    expect(testIds(html, 'table-')).toEqual(['table-overview', 'table-inputs', 'table-totals', 'table-stages', 'table-quality', 'table-dedup']);
+    expect(testIds(html, 'plot-')).toEqual(['plot-funnel-docs', 'plot-funnel-tokens', 'plot-score-0', 'plot-score-1', 'plot-score-2', 'plot-clusters', 'plot-cluster-rule']);
+    expect(testIds(html, 'table-')).toEqual(['table-overview', 'table-inputs', 'table-totals', 'table-stages', 'table-quality', 'table-dedup', 'table-cluster-rule']);
   });
 
   it('a dedup run gets its funnel, cluster sizes from clusters.jsonl and the LSH S-curve', () => {
     const manifest = manifestOf(runs.dedup);
     const html = read(runs.dedup);
-    expect(testIds(html, 'plot-')).toEqual(['plot-funnel-docs', 'plot-funnel-tokens', 'plot-clusters', 'plot-lsh-scurve']);
-    expect(testIds(html, 'table-')).toEqual(['table-overview', 'table-inputs', 'table-totals', 'table-stages', 'table-dedup']);
+    expect(testIds(html, 'plot-')).toEqual(['plot-funnel-docs', 'plot-funnel-tokens', 'plot-clusters', 'plot-lsh-scurve', 'plot-cluster-rule']);
+    expect(testIds(html, 'table-')).toEqual(['table-overview', 'table-inputs', 'table-totals', 'table-stages', 'table-dedup', 'table-cluster-rule']);
+    // The cluster-rule bars add up to what each rule removes (the manifest's counts).
+    const rule = plot(html, 'cluster-rule');
+    const sum = (i: number) => rule.series[i].values.reduce<number>((a, v) => a + (v ?? 0), 0);
+    expect(manifest.cluster_rule.removed_cover).toBeGreaterThan(0);
+    expect([sum(0), sum(1)]).toEqual([manifest.cluster_rule.removed_cover, manifest.cluster_rule.removed_components]);
     const clusters = plot(html, 'clusters');
     const clusterCount = clusters.series[0].values.reduce<number>((a, v) => a + (v ?? 0), 0);
     const recordCount = clusters.series[1].values.reduce<number>((a, v) => a + (v ?? 0), 0);

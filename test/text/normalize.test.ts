@@ -4,7 +4,8 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { rng } from '../../fixtures/random.js';
 import { normalizeForExactDedup, normalizeForShingles } from '../../src/text/index.js';
-import { alnumRuns } from '../../src/text/normalize.js';
+import { alnumRuns, shingleWordHashes, type ShingleNormalizeOptions } from '../../src/text/normalize.js';
+import { hashTokens } from '../../src/text/hash.js';
 import { fixturesDir, licensesCorpus } from './corpus.js';
 
 interface GoldenCase {
@@ -89,5 +90,28 @@ describe('normalizeForExactDedup', () => {
   ];
   it.each(cases)('$name', ({ text, expected }) => {
     expect(normalizeForExactDedup(text)).toBe(expected);
+  });
+});
+
+describe('shingleWordHashes: one pass, the same hashes as hashing normalizeForShingles words', () => {
+  const slow = (text: string, options: ShingleNormalizeOptions = {}) => Array.from(hashTokens(normalizeForShingles(text, options)));
+  it.each(golden.cases.map((c) => [c.name, c.text] as const))('golden case %s', (_, text) => {
+    expect(Array.from(shingleWordHashes(text))).toEqual(slow(text));
+    expect(Array.from(shingleWordHashes(text, { digits: true, diacritics: true }))).toEqual(slow(text, { digits: true, diacritics: true }));
+  });
+
+  it('seeded random mixtures of scripts, marks, surrogates and punctuation', () => {
+    const random = rng(11);
+    const pool = ['abc', 'Hello', ' ', '\n', '-', "'", '123', 'ÉCOLE', 'naïve', 'Σίσυφος', '中文字', '😀', '\ud800', '\udc00x', 'e\u0301', '_', 'ǅ', 'İ', 'ß', 'ﬁ', '\u00a0', 'abcd', 'abcdefgh'];
+    for (let doc = 0; doc < 300; doc++) {
+      let text = '';
+      for (let i = 0, n = random.int(60); i < n; i++) text += pool[random.int(pool.length)];
+      expect(Array.from(shingleWordHashes(text))).toEqual(slow(text));
+    }
+  });
+
+  const corpus = licensesCorpus();
+  it.skipIf(!corpus)('every document of the real corpus', () => {
+    for (const doc of corpus!) expect(Array.from(shingleWordHashes(doc.text))).toEqual(slow(doc.text));
   });
 });

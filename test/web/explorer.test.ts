@@ -54,12 +54,14 @@ function serve(root: string): Promise<Server> {
   return new Promise((resolve) => s.listen(0, '127.0.0.1', () => resolve(s)));
 }
 
-/** `tokenmix mix` (CPU) on `raw`, with inputs and evals pointed at real files. */
-async function cli(raw: Record<string, unknown>, tag: string, input: string): Promise<MixManifest> {
+const TOY_EVAL_FILES = Object.fromEntries(['code', 'general', 'math'].map((name) => [name, join(toy, `evals/${name}.txt`)]));
+
+/** `tokenmix mix` (CPU) on `raw`, with inputs and evals pointed at real files (the toy's by default). */
+async function cli(raw: Record<string, unknown>, tag: string, input: string, evals: Record<string, string> = TOY_EVAL_FILES): Promise<MixManifest> {
   const config = {
     ...raw,
     inputs: [{ ...(raw.inputs as object[])[0], path: input }],
-    evals: Object.fromEntries(['code', 'general', 'math'].map((name) => [name, join(toy, `evals/${name}.txt`)])),
+    evals,
   };
   const path = join(work, `${tag}.json`);
   writeFileSync(path, JSON.stringify(config));
@@ -163,15 +165,52 @@ describe.skipIf(!available)('explorer in Chromium', () => {
       await expectFigures(page, moved);
       await page.screenshot({ path: join(artifacts, 'explorer-gpu.png'), fullPage: true });
 
-      // Drop a JSONL with bad records: the page sets them aside (on_error: quarantine) and its config reproduces the numbers.
+      // Drop a JSONL with bad records: the mapping form shows, then hides once loaded.
       const dropped = join(repo, 'fixtures/corpus/web-extra.jsonl');
       await page.locator('#file-input').setInputFiles(dropped);
+      const mapping = page.locator('[data-testid="mapping"]');
+      await expect.poll(() => mapping.isVisible()).toBe(true);
       await page.locator('[data-testid="map-load"]').click();
-      await settled(page, "config.inputs[0].path === 'web-extra.jsonl'");
+      await expect.poll(() => mapping.isVisible()).toBe(false);
+      await page.waitForFunction(() => document.querySelector('[data-testid=status]')?.getAttribute('data-state') === 'ready');
+      // The user's data gets the user's eval sets, not the toy's: none until picked.
       expect(await page.locator('#data-summary').textContent()).toContain('41 records');
-      const shown = JSON.parse((await page.locator('[data-testid="config-json"]').textContent())!);
+      expect(await page.locator('#data-summary').textContent()).toContain('no eval sets yet');
+      expect(await page.locator('#error').textContent()).toContain('Eval sets…');
+      // Submitting the (hidden) mapping form again must not reload the page and lose the data.
+      await mapping.evaluate((form: HTMLFormElement) => form.requestSubmit());
+      await page.waitForTimeout(300);
+      expect(await page.locator('#data-summary').textContent()).toContain('web-extra.jsonl: 41 records');
+
+      // Eval sets as the CLI takes them: a .txt and a .jsonl (one {"text"} per line).
+      const evalDir = mkdtempSync(join(work, 'evals-'));
+      const general = join(evalDir, 'general.txt');
+      writeFileSync(general, readFileSync(join(toy, 'evals/general.txt')));
+      const code = join(evalDir, 'code.jsonl');
+      writeFileSync(code, readFileSync(join(toy, 'evals/code.txt'), 'utf8').split('\n').filter((l) => l.trim()).map((text) => `${JSON.stringify({ text })}\n`).join(''));
+      await page.locator('[data-testid="eval-input"]').setInputFiles([general, code]);
+      await settled(page, "config.inputs[0].path === 'web-extra.jsonl' && Object.keys(config.evals).join() === 'general,code'");
+      let shown = JSON.parse((await page.locator('[data-testid="config-json"]').textContent())!);
       expect(shown.on_error).toBe('quarantine');
-      await expectFigures(page, await cli(shown, 'dropped', dropped));
+      expect(shown.evals).toEqual({ general: 'evals/general.txt', code: 'evals/code.jsonl' });
+      await expectFigures(page, await cli(shown, 'dropped', dropped, { general, code }));
+
+      // The contamination n-gram and the tokenizer are controls too; the CLI agrees on both.
+      await page.locator('[data-testid="contamination-ngram"]').fill('5');
+      await page.locator('[data-testid="contamination-action"]').selectOption('drop');
+      await settled(page, "config.contamination?.ngram === 5 && config.contamination?.action === 'drop'");
+      shown = JSON.parse((await page.locator('[data-testid="config-json"]').textContent())!);
+      await expectFigures(page, await cli(shown, 'ngram', dropped, { general, code }));
+      await page.locator('[data-testid="tokenizer"]').selectOption('cl100k_base');
+      await settled(page, "config.tokenizer === 'cl100k_base'");
+      shown = JSON.parse((await page.locator('[data-testid="config-json"]').textContent())!);
+      await expectFigures(page, await cli(shown, 'bpe', dropped, { general, code }));
+      // Its top tokens are shown as text (decoded ids, as the CLI's manifest decodes them), not as ids.
+      const bpe = await cli(shown, 'bpe-top', dropped, { general, code });
+      const labels: string[] = JSON.parse((await page.locator('#plot').getAttribute('data-tokens')) ?? '[]');
+      expect(labels.slice(0, 3)).toEqual(bpe.diagnostics.top_tokens.slice(0, 3).map((t) => JSON.stringify((t as { text?: string }).text)));
+      expect(await page.locator('#data-summary').textContent()).toContain('41 records from 1 source,');
+      await page.screenshot({ path: join(artifacts, 'explorer-own-data.png'), fullPage: true });
       expect(errors).toEqual([]);
     } finally {
       await context.close();

@@ -86,7 +86,7 @@ describe('curate resumes only from current work', () => {
       editInPlace(input, gapStart);
       const rerun = await curate(out);
       expect(rerun.code, rerun.stderr).toBe(0);
-      expect(rerun.stderr).toMatch(/8 of 8 shards already complete/);
+      expect(rerun.stderr).toMatch(/8 of 8 work units already complete/);
       expect(rerun.stderr).toMatch(/input part-0\.jsonl changed since shard 0 was made \(its SHA-256 differs\); redoing shard 0/);
       const clean = outDir();
       expect((await curate(clean)).code).toBe(0);
@@ -125,7 +125,7 @@ describe('curate resumes only from current work', () => {
     writeFileSync(join(out, '.tokenmix', 'shards', '00002.done.json'), '{"shard": 2, "fi');
     const rerun = await curate(out);
     expect(rerun.code, rerun.stderr).toBe(0);
-    expect(rerun.stderr).toMatch(/6 of 8 shards already complete/);
+    expect(rerun.stderr).toMatch(/6 of 8 work units already complete/);
     expect(snapshot(out)).toEqual(snapshot(reference));
   });
 
@@ -137,7 +137,7 @@ describe('curate resumes only from current work', () => {
       writeFileSync(config, JSON.stringify({ ...JSON.parse(original), budget_tokens: 12345, epoch_cap: 3 }));
       const rerun = await curate(out);
       expect(rerun.code, rerun.stderr).toBe(0);
-      expect(rerun.stderr).toMatch(/8 of 8 shards already complete/);
+      expect(rerun.stderr).toMatch(/8 of 8 work units already complete/);
     } finally {
       writeFileSync(config, original);
     }
@@ -155,11 +155,13 @@ describe('dedup resumes only from current work', () => {
     const first = await dedup(out, '--rank', '0', '--world-size', '2');
     expect(first.code, first.stderr).toBe(0);
     const shards = join(out, '.tokenmix-dedup', 'shards');
-    expect(readdirSync(shards)).toContain('00000.done.json');
-    truncateSync(join(shards, '00000.shingles.bin'), 1000);
+    // Rank 0's share follows the balanced assignment of units: damage one of the shards it did.
+    const done = readdirSync(shards).find((name) => /^\d{5}\.done\.json$/.test(name))!;
+    const shard = done.slice(0, 5);
+    truncateSync(join(shards, `${shard}.shingles.bin`), 1000);
     const second = await dedup(out, '--rank', '1', '--world-size', '2');
     expect(second.code, second.stderr).toBe(0);
-    expect(second.stderr).toMatch(/intermediate .*00000\.shingles\.bin of shard 0 has 1000 bytes, its marker says \d+; redoing shard 0/);
+    expect(second.stderr).toMatch(new RegExp(`intermediate .*${shard}\\.shingles\\.bin of shard ${Number(shard)} has 1000 bytes, its marker says \\d+; redoing shard ${Number(shard)}`));
     expect(dedupSnapshot(out)).toEqual(dedupSnapshot(reference));
   });
 

@@ -1,0 +1,226 @@
+/**
+ * One-permutation MinHash with optimal densification (Shrivastava, ICML 2017): the CPU
+ * oracle. It costs O(shingles + K) per document where K-permutation MinHash
+ * (src/cpu/minhash.ts) costs O(shingles × K); the estimator is the same (estimateJaccard:
+ * the fraction of equal slots).
+ *
+ * THE SKETCH (this header is the specification; shaders/oph.wgsl implements the same
+ * arithmetic and must agree bit for bit). All arithmetic is on u32, wrapping mod 2^32.
+ *
+ * Input: documents as CSR over their shingle sets: document d is
+ * shingles[offsets[d] .. offsets[d+1]), the u32 shingle hashes of src/dedup/shingles.ts
+ * shingleSet() (sorted, duplicate-free; the result does not depend on order or repeats).
+ * Parameters: numHashes K (1..1024, default 128), seed (u32).
+ *
+ * 1. Constants, from `seed` by splitmix32 (src/cpu/minhash.ts header step 1), in order:
+ *      skip one output (it is MinHash's shingleSeed, which hashed the shingles);
+ *      bin mixer   (a_b, b_b, c_b) = next(), next() | 1, next();
+ *      value mixer (a_v, b_v, c_v) = next(), next() | 1, next();
+ *      probeSeed = next().
+ *    So the two mixers are MinHash's slots 0 and 1 for the same seed: the bin hash and the
+ *    value hash are as independent as two K-permutation MinHash slots.
+ * 2. Each shingle x goes to bin(x) = mulhi(h(x), K) with h(x) = fmix32(((x ^ a_b) * b_b) + c_b),
+ *    where mulhi(h, K) = floor(h · K / 2^32) (the high word of the 64-bit product: uniform
+ *    bins for any K). Its value is v(x) = min(fmix32(((x ^ a_v) * b_v) + c_v), 0xFFFFFFFE):
+ *    clamped so that 0xFFFFFFFF can only mean "no shingle" (an empty bin, an empty document;
+ *    the clamp merges two of 2^32 values, which changes no estimate measurably).
+ *    raw[j] = min of v(x) over the shingles with bin(x) = j (unsigned), 0xFFFFFFFF if none:
+ *    bin j is EMPTY exactly when raw[j] = 0xFFFFFFFF.
+ * 3. Optimal densification. A non-empty bin keeps raw[j]. An empty bin j takes raw[c] of the
+ *    first non-empty bin c of its probe sequence
+ *      c_j(t) = mulhi(g_j(t), K),  t = 0, 1, 2, …,  where g_j(t) is the t-th output
+ *      (counting from 0) of splitmix32(fmix32(j ^ probeSeed)), i.e.
+ *      g_j(t) = fmix32(fmix32(j ^ probeSeed) + (t + 1) · 0x9e3779b9).
+ *    The sequence depends only on (j, K, seed), never on the document: that is what makes
+ *    P(sig_A[j] = sig_B[j]) = J(A, B) for every slot. Values are always copied from raw
+ *    (non-empty) bins, never from bins filled earlier in this step.
+ *    Bound: after PROBE_ROUNDS · K probes (t = 0 .. 64K−1) without a non-empty bin, the bin
+ *    takes the first non-empty bin of the scan j+1, j+2, … (mod K). For a document with at
+ *    least one non-empty bin, each probe misses with probability at most 1 − 1/K, so the
+ *    fallback runs with probability below e^−64 per bin; it exists so that the GPU loop has
+ *    a fixed bound, not for accuracy.
+ *    Cost: about K/m probes per empty bin with m non-empty bins, so K² for a one-shingle
+ *    document. Both backends take an exact shortcut for sparse documents (m² < K): see
+ *    densifyRanks. Total work per document: O(shingles + K·min(√K, K/m)).
+ * 4. A document with no shingles has every slot 0xFFFFFFFF (as in MinHash: two empty
+ *    documents estimate 1; an empty and a non-empty one estimate exactly 0, by the clamp).
+ * Output: Uint32Array of N·K values, row-major by document (d's sketch at d·K .. d·K+K).
+ */
+import { invariant, TokenmixError } from '../errors.js';
+import { fmix32 } from '../text/hash.js';
+import { DEFAULT_NUM_HASHES, EMPTY_SLOT, mixShingle, splitmix32, validateCsr } from './minhash.js';
+
+/** Documents as CSR shingle sets: document d is shingles[offsets[d] .. offsets[d+1]). */
+export interface ShingleBatch {
+  /** N+1 non-decreasing offsets, offsets[0] = 0, offsets[N] = shingles.length. */
+  offsets: Uint32Array;
+  shingles: Uint32Array;
+}
+
+export interface OphParams {
+  /** Bins (= signature slots) per document, 1..OPH_MAX_HASHES. Defaults to 128. */
+  numHashes?: number;
+  /** u32 seed (the same as MinHash's: shingles hashed with its shingleSeed). */
+  seed: number;
+}
+
+/** Largest K: the shader holds K bins in workgroup memory (4 KiB at 1024). */
+export const OPH_MAX_HASHES = 1024;
+
+/** The largest value of a shingle (header step 2): 0xFFFFFFFF is reserved for "empty". */
+export const MAX_VALUE = 0xfffffffe;
+
+/** Random probes per empty bin, in units of K, before the deterministic scan (header step 3). */
+export const PROBE_ROUNDS = 64;
+
+/** What both backends compute from the parameters (header step 1). */
+export interface OphConstants {
+  numHashes: number;
+  /** a_b, b_b, c_b, a_v, b_v, c_v, probeSeed. */
+  binA: number;
+  binB: number;
+  binC: number;
+  valueA: number;
+  valueB: number;
+  valueC: number;
+  probeSeed: number;
+}
+
+function isU32(value: number): boolean {
+  return Number.isInteger(value) && value >= 0 && value <= 0xffffffff;
+}
+
+/** Check and complete the parameters (user errors name the field and the fix). */
+export function resolveOphParams(params: OphParams): Required<OphParams> {
+  const numHashes = params.numHashes ?? DEFAULT_NUM_HASHES;
+  if (!Number.isInteger(numHashes) || numHashes < 1 || numHashes > OPH_MAX_HASHES) {
+    throw new TokenmixError(`one-permutation MinHash numHashes must be an integer from 1 to ${OPH_MAX_HASHES} (got ${numHashes}); set dedup.numHashes`);
+  }
+  if (!isU32(params.seed)) {
+    throw new TokenmixError(`one-permutation MinHash seed must be an integer from 0 to 4294967295 (got ${params.seed}); set dedup.seed`);
+  }
+  return { numHashes, seed: params.seed };
+}
+
+/** Derive the two mixers and the probe seed (header step 1). */
+export function ophConstants(params: OphParams): OphConstants {
+  const { numHashes, seed } = resolveOphParams(params);
+  const next = splitmix32(seed);
+  next(); // MinHash's shingleSeed
+  const binA = next();
+  const binB = (next() | 1) >>> 0;
+  const binC = next();
+  const valueA = next();
+  const valueB = (next() | 1) >>> 0;
+  const valueC = next();
+  return { numHashes, binA, binB, binC, valueA, valueB, valueC, probeSeed: next() };
+}
+
+/** Pack per-document shingle sets (e.g. shingleSet() results) into one CSR batch. */
+export function shingleBatch(sets: readonly Uint32Array[]): ShingleBatch {
+  const offsets = new Uint32Array(sets.length + 1);
+  sets.forEach((set, d) => (offsets[d + 1] = offsets[d] + set.length));
+  const shingles = new Uint32Array(offsets[sets.length]);
+  sets.forEach((set, d) => shingles.set(set, offsets[d]));
+  return { offsets, shingles };
+}
+
+/** Check the CSR layout of a batch; returns the number of documents. */
+export function validateShingleBatch(batch: ShingleBatch): number {
+  return validateCsr(batch.offsets, batch.shingles.length, 'one-permutation MinHash', 'shingles');
+}
+
+/** floor(h · K / 2^32): exact in a double since h · K < 2^42. */
+export function mulhi(h: number, numBins: number): number {
+  return Math.floor((h >>> 0) * numBins / 4294967296);
+}
+
+/** The bin that empty bin j copies from (header step 3); the document has a non-empty bin. */
+function sourceBin(j: number, raw: Uint32Array, probeSeed: number, probeRounds: number): number {
+  const numBins = raw.length;
+  const occupied = (bin: number) => raw[bin] !== EMPTY_SLOT;
+  const next = splitmix32(fmix32(j ^ probeSeed));
+  for (let t = 0; t < probeRounds * numBins; t++) {
+    const bin = mulhi(next(), numBins);
+    if (occupied(bin)) return bin;
+  }
+  for (let step = 1; step < numBins; step++) {
+    const bin = (j + step) % numBins;
+    if (occupied(bin)) return bin;
+  }
+  invariant(false, 'oph: densifying a document without a non-empty bin');
+}
+
+/**
+ * Header step 3 as a table, for documents with few non-empty bins, where probing costs about
+ * K/m probes per empty bin (K² per document at m = 1). ranks[j·K + s] is the position of bin
+ * s in L_j: the distinct bins of empty bin j's first probeRounds·K probes in order of first
+ * appearance, then the remaining bins in scan order j+1, j+2, … (mod K). The first non-empty
+ * bin of L_j is exactly the bin step 3 picks, so it is the non-empty bin of least rank:
+ * m lookups instead of ~K/m probes. The table depends only on (K, seed, probeRounds).
+ * ranks[j·K + j] is unused (bin j is the empty one).
+ */
+export function densifyRanks(numBins: number, probeSeed: number, probeRounds = PROBE_ROUNDS): Uint32Array {
+  const ranks = new Uint32Array(numBins * numBins).fill(UNRANKED);
+  for (let j = 0; j < numBins; j++) {
+    const row = j * numBins;
+    let ranked = 0;
+    const next = splitmix32(fmix32(j ^ probeSeed));
+    for (let t = 0; t < probeRounds * numBins && ranked < numBins - 1; t++) {
+      const bin = mulhi(next(), numBins);
+      if (bin !== j && ranks[row + bin] === UNRANKED) ranks[row + bin] = ranked++;
+    }
+    for (let step = 1; step < numBins; step++) {
+      const bin = (j + step) % numBins;
+      if (ranks[row + bin] === UNRANKED) ranks[row + bin] = ranked++;
+    }
+  }
+  return ranks;
+}
+
+const UNRANKED = 0xffffffff;
+
+/** Use the rank table when m lookups beat ~K/m probes per empty bin (m < sqrt(K)). */
+export function isSparse(nonEmptyBins: number, numBins: number): boolean {
+  return nonEmptyBins * nonEmptyBins < numBins;
+}
+
+/** The non-empty bin of least rank in empty bin j's list (see densifyRanks). */
+function sourceByRank(j: number, nonEmpty: number[], ranks: Uint32Array, numBins: number): number {
+  let best = nonEmpty[0];
+  for (const bin of nonEmpty) if (ranks[j * numBins + bin] < ranks[j * numBins + best]) best = bin;
+  return best;
+}
+
+/**
+ * One-permutation MinHash sketches of every document: N·K u32, row-major by document.
+ * `probeRounds` is for tests only (0 sends every empty bin straight to the fallback scan).
+ */
+export function ophCpu(batch: ShingleBatch, params: OphParams, probeRounds = PROBE_ROUNDS): Uint32Array {
+  const count = validateShingleBatch(batch);
+  const c = ophConstants(params);
+  const numBins = c.numHashes;
+  const { offsets, shingles } = batch;
+  const sketches = new Uint32Array(count * numBins).fill(EMPTY_SLOT);
+  const raw = new Uint32Array(numBins);
+  let ranks: Uint32Array | undefined;
+  for (let d = 0; d < count; d++) {
+    if (offsets[d + 1] === offsets[d]) continue;
+    raw.fill(EMPTY_SLOT);
+    for (let i = offsets[d]; i < offsets[d + 1]; i++) {
+      const bin = mulhi(mixShingle(shingles[i], c.binA, c.binB, c.binC), numBins);
+      const value = Math.min(mixShingle(shingles[i], c.valueA, c.valueB, c.valueC), MAX_VALUE);
+      if (value < raw[bin]) raw[bin] = value;
+    }
+    const nonEmpty: number[] = [];
+    for (let j = 0; j < numBins; j++) if (raw[j] !== EMPTY_SLOT) nonEmpty.push(j);
+    const sparse = isSparse(nonEmpty.length, numBins);
+    if (sparse) ranks ??= densifyRanks(numBins, c.probeSeed, probeRounds);
+    const row = d * numBins;
+    for (let j = 0; j < numBins; j++) {
+      if (raw[j] !== EMPTY_SLOT) sketches[row + j] = raw[j];
+      else sketches[row + j] = raw[sparse ? sourceByRank(j, nonEmpty, ranks!, numBins) : sourceBin(j, raw, c.probeSeed, probeRounds)];
+    }
+  }
+  return sketches;
+}

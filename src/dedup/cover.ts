@@ -1,0 +1,228 @@
+/**
+ * Which members of a cluster are removed (SPEC §2; issue 10): the `cover` rule and the
+ * connected-component rule, decided per candidate component (union-find over verified edges).
+ *
+ * `components` keeps one member per component (the first in keep order) and removes the rest,
+ * as datatrove, NeMo Curator and text-dedup do. Components chain: A–B–C with each neighbour
+ * pair above the threshold merge even when A and C are far apart, and C goes although
+ * nothing similar to it is kept.
+ *
+ * `cover` (default) walks the component in keep order and removes a member iff it has an
+ * already KEPT member with exact Jaccard >= T; otherwise the member is kept. So every removed
+ * document names a kept near duplicate (`of`, checked on shingle sets), and no two kept
+ * documents of a component are near duplicates. Pairs in different components were never
+ * LSH candidates that verified, so this is the exact greedy rule as far as LSH finds pairs.
+ *
+ * Cost: one check per member against the component's first kept member (which also gives
+ * the components rule's Jaccard, for the manifest), then, only for members below T with it,
+ * checks against other kept members in keep order up to the first success. Under exact
+ * verification only the kept members that prefix filtering (kept-index.ts) cannot rule out
+ * are checked, so the work follows the overlap of the sets, not the number kept; otherwise
+ * (signature estimates) every kept member is, with sizes compared before any read: worst case
+ * Σ over components of members × kept members. A clique-like cluster costs one check per
+ * member. Memory: 4 bytes per clustered document (members) plus the outputs (`of` u32 and
+ * Jaccard f32 per document).
+ * The decisions depend only on the component's members and their exact sets, so they are
+ * the same for any band-file partition, memory budget, rank split or resume.
+ */
+import { estimateJaccard } from '../cpu/minhash.js';
+import type { KeptIndex } from './kept-index.js';
+import { intersectionSize } from './shingles.js';
+import type { VerifyMode } from './options.js';
+
+/** Per-document vectors (set-store.ts's VectorStore, or in-memory sets in the explorer). */
+export interface Vectors {
+  get(doc: number): Uint32Array;
+  length(doc: number): number;
+}
+
+export type ClusterRule = 'cover' | 'components';
+export const CLUSTER_RULES: readonly ClusterRule[] = ['cover', 'components'];
+
+/** `of` of a document that is kept (or in no cluster). */
+export const KEPT = 0xffffffff;
+
+/** A verdict on one pair: pass (J >= T) and J (NaN when the run does not verify). */
+export interface PairVerdict {
+  pass: boolean;
+  jaccard: number;
+}
+
+/**
+ * Judges pairs the way grouping verified them (--verify): exact shingle-set Jaccard on the
+ * integers (inter >= T·union − 1e-9, as the ground truth's scorer), the signature estimate, or
+ * (`none`) every pair passes with an unknown J. Exact-text duplicates (same exact class) always
+ * pass, also when they have no words (J = 1 then). `measure` asks for J even below the size bound.
+ */
+export function makeJudge(
+  verify: VerifyMode,
+  threshold: number,
+  store: Vectors | null,
+  exactClass: Uint32Array,
+): (a: number, b: number, measure: boolean) => PairVerdict {
+  return (a, b, measure) => {
+    const exact = exactClass[a] === exactClass[b];
+    if (verify === 'none' || store === null) return { pass: true, jaccard: exact ? 1 : Number.NaN };
+    // Same exact text passes, but its shingle J is still measured (NFC vs NFD differ there).
+    if (exact) return { pass: true, jaccard: store.length(a) + store.length(b) === 0 ? 1 : judgeSets(a, b, true).jaccard };
+    return judgeSets(a, b, measure);
+  };
+  function judgeSets(a: number, b: number, measure: boolean): PairVerdict {
+    if (verify === 'signature') {
+      const jaccard = estimateJaccard(store!.get(a), store!.get(b));
+      return { pass: jaccard >= threshold - 1e-9, jaccard };
+    }
+    const la = store!.length(a);
+    const lb = store!.length(b);
+    if (la === 0 || lb === 0) return { pass: false, jaccard: 0 };
+    if (!measure && Math.min(la, lb) < threshold * Math.max(la, lb) - 1e-9) return { pass: false, jaccard: Math.min(la, lb) / Math.max(la, lb) };
+    const shared = intersectionSize(store!.get(a), store!.get(b));
+    const union = la + lb - shared;
+    return { pass: shared >= threshold * union - 1e-9, jaccard: shared / union };
+  }
+}
+
+/** Removed documents per 0.05-wide Jaccard bin (bin 19 holds J = 1), and those of unknown J. */
+export class JaccardHistogram {
+  readonly counts = new Float64Array(20);
+  unknown = 0;
+  add(jaccard: number): void {
+    if (Number.isNaN(jaccard)) this.unknown++;
+    else this.counts[Math.min(19, Math.floor(jaccard * 20 + 1e-9))]++;
+  }
+  /** Non-empty bins as {"0.80-0.85": n, …} in bin order (what the manifest records). */
+  toJSON(): Record<string, number> {
+    const out: Record<string, number> = {};
+    this.counts.forEach((n, bin) => {
+      if (n > 0) out[`${(bin / 20).toFixed(2)}-${((bin + 1) / 20).toFixed(2)}`] = n;
+    });
+    if (this.unknown > 0) out.unknown = this.unknown;
+    return out;
+  }
+}
+
+export interface RuleStats {
+  /** The rule that decided the outputs. */
+  rule: ClusterRule;
+  /** Documents each rule removes on this run's components. */
+  removed_cover: number;
+  removed_components: number;
+  /** Documents `components` removes whose J with their component's kept document is < T. */
+  components_removed_below_threshold: number;
+  /** Kept documents in clusters under the rule that ran. */
+  kept_in_clusters: number;
+  /** J of each removed document with the kept document it is removed for, per rule. */
+  jaccard_to_kept: { cover: JaccardHistogram; components: JaccardHistogram };
+}
+
+export interface Decisions {
+  /** Per document: the kept document it is removed for, or KEPT. */
+  of: Uint32Array;
+  /** Per removed document: J with `of` (NaN when unknown). */
+  jaccard: Float32Array;
+  stats: RuleStats;
+  /** The first member in keep order of each component with keep order (best-quality). */
+  leaders: Map<number, number>;
+  /** Pair checks made (run.json: depends on nothing but the components, but is a cost). */
+  checks: number;
+}
+
+export interface DecideRequest {
+  rule: ClusterRule;
+  /** Component id (its smallest member) of every document. */
+  components: Uint32Array;
+  /** Members per component id. */
+  sizes: Uint32Array;
+  /** Keep order among the members of one component (negative: a first); null = input order. */
+  before: ((a: number, b: number) => number) | null;
+  judge: (a: number, b: number, measure: boolean) => PairVerdict;
+  /** Exact verification: candidates among the kept by prefix filtering (kept-index.ts). */
+  index?: KeptIndex | null;
+}
+
+/** Both rules on every component of two or more members; the outputs follow `rule`. */
+export function decide({ rule, components, sizes, before, judge, index = null }: DecideRequest): Decisions {
+  const count = components.length;
+  // Members of each component, contiguous, in input order and component-id order (CSR);
+  // `of` serves as each component's fill cursor before it holds the decisions.
+  const of = new Uint32Array(count);
+  let next = 0;
+  for (let d = 0; d < count; d++) {
+    if (components[d] === d && sizes[d] > 1) {
+      of[d] = next;
+      next += sizes[d];
+    }
+  }
+  const members = new Uint32Array(next);
+  for (let d = 0; d < count; d++) {
+    const root = components[d];
+    if (sizes[root] > 1) members[of[root]++] = d;
+  }
+  of.fill(KEPT);
+  const jaccard = new Float32Array(count).fill(Number.NaN);
+  const stats: RuleStats = {
+    rule,
+    removed_cover: 0,
+    removed_components: 0,
+    components_removed_below_threshold: 0,
+    kept_in_clusters: 0,
+    jaccard_to_kept: { cover: new JaccardHistogram(), components: new JaccardHistogram() },
+  };
+  let checks = 0;
+  const leaders = new Map<number, number>();
+  const kept: number[] = [];
+  let offset = 0;
+  for (let root = 0; root < count; root++) {
+    if (components[root] !== root || sizes[root] < 2) continue;
+    const group = members.subarray(offset, offset + sizes[root]);
+    offset += sizes[root];
+    if (before) {
+      group.sort(before);
+      leaders.set(root, group[0]);
+    }
+    kept.length = 0;
+    kept.push(group[0]);
+    index?.clear();
+    index?.add(group[0], 0);
+    for (let m = 1; m < group.length; m++) {
+      const d = group[m];
+      const first = judge(d, group[0], true);
+      checks++;
+      stats.removed_components++;
+      stats.jaccard_to_kept.components.add(first.jaccard);
+      if (!first.pass) stats.components_removed_below_threshold++;
+      let keeper = first.pass ? group[0] : KEPT;
+      let similarity = first.jaccard;
+      // The first passing kept member in keep order (kept[0] is already checked).
+      const positions = keeper === KEPT && index ? index.candidates(d) : null;
+      const tries = positions ? positions.length : kept.length;
+      for (let i = 0; keeper === KEPT && i < tries; i++) {
+        const k = positions ? positions[i] : i;
+        if (k === 0) continue;
+        const verdict = judge(d, kept[k], false);
+        checks++;
+        if (verdict.pass) {
+          keeper = kept[k];
+          similarity = verdict.jaccard;
+        }
+      }
+      if (keeper === KEPT) {
+        index?.add(d, kept.length);
+        kept.push(d);
+      }
+      else {
+        stats.removed_cover++;
+        stats.jaccard_to_kept.cover.add(similarity);
+      }
+      if (rule === 'cover' && keeper !== KEPT) {
+        of[d] = keeper;
+        jaccard[d] = similarity;
+      } else if (rule === 'components') {
+        of[d] = group[0];
+        jaccard[d] = first.jaccard;
+      }
+    }
+    stats.kept_in_clusters += rule === 'cover' ? kept.length : 1;
+  }
+  return { of, jaccard, stats, leaders, checks };
+}

@@ -1,0 +1,41 @@
+/**
+ * Entry of a worker thread of the local executor: runs one task at a time, dispatching on its
+ * kind. Per-run resources (tokenizer, contamination index) are built once per thread and kept
+ * for the run's later units.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import { curateResources, runCurateUnit, type CurateResources, type CurateUnitTask } from '../pipeline/curate-task.js';
+import { runSignatureUnit, type SignatureUnitTask } from '../dedup/signature-task.js';
+import { invariant } from '../errors.js';
+import type { CountNewlinesTask } from './run-units.js';
+import { countNewlines } from './units.js';
+import { portLink } from './worker-link.js';
+
+type AnyTask = (CurateUnitTask | SignatureUnitTask | CountNewlinesTask) & { port: MessagePort };
+
+const resources = new Map<string, Promise<CurateResources>>();
+
+export default async function runTask(task: AnyTask): Promise<unknown> {
+  const link = portLink(task.port);
+  try {
+    switch (task.kind) {
+      case 'count-newlines':
+        return await countNewlines(task.path, task.start, task.end);
+      case 'curate-unit': {
+        let shared = resources.get(task.fingerprint);
+        if (shared === undefined) {
+          resources.clear();
+          shared = curateResources(task.config, task.baseDir);
+          resources.set(task.fingerprint, shared);
+        }
+        return await runCurateUnit(task, link, await shared);
+      }
+      case 'signature-unit':
+        return await runSignatureUnit(task, link);
+      default:
+        invariant(false, `unknown task kind ${(task as { kind: string }).kind}`);
+    }
+  } finally {
+    task.port.close();
+  }
+}
