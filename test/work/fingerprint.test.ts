@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fileAndRangeSha256, inputIdentity, looksChanged, rangeSha256, sampleFingerprint } from '../../src/work/fingerprint.js';
+import { fileAndRangeSha256, inputIdentity, looksChanged, rangeSha256, sampleFingerprint, unitInputIdentity } from '../../src/work/fingerprint.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tokenmix-fingerprint-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -89,5 +89,21 @@ describe('content fingerprints', () => {
     const expected = ranges.map(([a, b]) => createHash('sha256').update(data.subarray(a, b)).digest('hex'));
     expect(await Promise.all(ranges.map(([a, b]) => rangeSha256(path, a, b)))).toEqual(expected);
     expect(await fileAndRangeSha256(path, ranges)).toEqual({ sha256: createHash('sha256').update(data).digest('hex'), ranges: expected });
+  });
+
+  it('a work unit records the hash of its own bytes only (the whole file for whole-file units and the first row-group part)', async () => {
+    const path = join(dir, 'units.bin');
+    const data = bytes(900_000, 6);
+    writeFileSync(path, data);
+    const whole = createHash('sha256').update(data).digest('hex');
+    const sample = await sampleFingerprint(path);
+    const slice = await unitInputIdentity(path, { kind: 'bytes', start: 300_000, end: 600_000 }, 1);
+    expect(slice).toEqual({ ...sample, sha256: createHash('sha256').update(data.subarray(300_000, 600_000)).digest('hex') });
+    expect((await unitInputIdentity(path, undefined, 0)).sha256).toBe(whole);
+    expect((await unitInputIdentity(path, { kind: 'rows', start: 0, end: 10 }, 0)).sha256).toBe(whole);
+    expect((await unitInputIdentity(path, { kind: 'rows', start: 10, end: 20 }, 1)).sha256).toBe('');
+    // An edit outside a unit's range leaves that unit's hash as it was.
+    editInPlace(path, 700_000);
+    expect((await unitInputIdentity(path, { kind: 'bytes', start: 300_000, end: 600_000 }, 1)).sha256).toBe(slice.sha256);
   });
 });

@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { writeKillCorpus } from '../pipeline/kill-corpus.js';
-import { readManifest, snapshot, tempDir } from '../pipeline/helpers.js';
+import { CPU, readManifest, snapshot, tempDir } from '../pipeline/helpers.js';
+import { curate as curateApi } from '../../src/pipeline/curate.js';
 import { snapshot as dedupSnapshot } from '../dedup/helpers.js';
 
 const temp = tempDir('tokenmix-stale-');
@@ -114,6 +115,29 @@ describe('curate resumes only from current work', () => {
     expect(rerun.code, rerun.stderr).toBe(0);
     expect(rerun.stderr).toMatch(message);
     expect(snapshot(out)).toEqual(snapshot(reference));
+  });
+
+  it('split inputs: an edit inside one byte-range unit is caught by that unit\'s range hash, and the input redone', async () => {
+    const logs: string[] = [];
+    const run = (outDir: string) => curateApi({ configPath: config, outDir, backend: CPU, workers: 1, unitBytes: 100_000, log: (t) => logs.push(t) });
+    const out = outDir();
+    expect((await run(out)).status).toBe('complete');
+    const shards = readdirSync(join(out, '.tokenmix', 'shards'));
+    expect(shards.filter((f) => f.startsWith('00000.part') && f.endsWith('.done.json')).length).toBeGreaterThan(2);
+    const input = join(temp.dir, 'part-0.jsonl');
+    const original = readFileSync(input);
+    try {
+      editInPlace(input, 32 * 1024 + 100); // between sampled blocks, inside part 1
+      logs.length = 0;
+      expect((await run(out)).status).toBe('complete');
+      expect(logs.join('\n')).toMatch(/input part-0\.jsonl changed since part 1 of \d+ of shard 0 was made \(its SHA-256 differs\); redoing shard 0/);
+      const clean = outDir();
+      expect((await run(clean)).status).toBe('complete');
+      expect(snapshot(out)).toEqual(snapshot(clean));
+      expect(readManifest(out).inputs.find((i) => i.path === 'part-0.jsonl')!.sha256).toBe(sha256(input));
+    } finally {
+      writeFileSync(input, original);
+    }
   });
 
   it('an empty or torn marker means an incomplete shard, never a stack trace', async () => {
