@@ -21,7 +21,7 @@ import { TokenmixError } from '../errors.js';
 import { resolveInputs } from '../io/index.js';
 import type { FieldMap, ResolvedInput } from '../io/types.js';
 import { VERSION } from '../version.js';
-import { currentUnitMarkers, describeInputs, freshMarkers, type InputCounts, type UnitPlan } from '../work/markers.js';
+import { currentUnitMarkers, describeInputs, freshMarkers, redoInputs, type InputCounts } from '../work/markers.js';
 import { exclusively, readDoneToken } from '../work/exclusive.js';
 import { removeDeadTemps } from '../work/temp.js';
 import { BucketTable } from './bucket-table.js';
@@ -269,13 +269,9 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
   // One process reduces (work/lease.ts): the others wait, then find the run done.
   const outcome2 = await exclusively(outDir, LEASE_NAME, key, async () => {
     // The units of inputs that changed behind their markers: forget them, plan again, map again.
-    const redo = async (stale: Set<number>): Promise<UnitPlan<SignatureMarker>> => {
-      for (const u of units.filter((u) => stale.has(u.input))) rmSync(unitFiles(workDir, u).marker, { force: true });
-      const plan = await planUnits(inputs, request.unitBytes ?? DEFAULT_UNIT_BYTES);
-      for (const u of plan.filter((u) => stale.has(u.input))) rmSync(unitFiles(workDir, u).marker, { force: true });
+    const redo = (stale: Set<number>) => {
       signatureProgress = undefined;
-      const again = await runMap(plan, (u) => stale.has(u.input));
-      return { units: plan, markers: again.markers };
+      return redoInputs(stale, units, (u) => unitFiles(workDir, u).marker, () => planUnits(inputs, request.unitBytes ?? DEFAULT_UNIT_BYTES), runMap);
     };
     // Read again under the lease: a reducer before this one may have redone units.
     const latest = await Promise.all(units.map(async (u) => (await readSignatureMarker(workDir, u, fingerprint)) ?? outcome.markers[u.index]));

@@ -20,7 +20,7 @@ import { decide } from './reduce.js';
 import { writeOutput, writeOutputs, type Accounting } from './outputs.js';
 import { silentProgress, terminalProgress, type Progress } from './progress.js';
 import { nearDedupStage, type NearDedupOutcome } from './near.js';
-import { currentUnitMarkers, describeInputs, freshMarkers, type UnitPlan } from '../work/markers.js';
+import { currentUnitMarkers, describeInputs, freshMarkers, redoInputs } from '../work/markers.js';
 import { exclusively } from '../work/exclusive.js';
 import { removeDeadTemps } from '../work/temp.js';
 import type { ContaminationIndex } from '../filters/contamination.js';
@@ -201,13 +201,9 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
   const reduced = await exclusively(workDir, 'reduce', runKey, async () => {
     const records = (unit: WorkUnit, m: UnitMarker) => [{ path: unitPaths(workDir, unit).records, bytes: m.intermediate_bytes, sha256: m.intermediate_sha256 }];
     // The units of inputs that changed behind their markers: forget them, plan again, map again.
-    const redo = async (stale: Set<number>): Promise<UnitPlan<UnitMarker>> => {
-      for (const u of units.filter((u) => stale.has(u.input))) await rm(unitPaths(workDir, u).marker, { force: true });
-      const plan = await planUnits(inputs, options.unitBytes ?? DEFAULT_UNIT_BYTES);
-      for (const u of plan.filter((u) => stale.has(u.input))) await rm(unitPaths(workDir, u).marker, { force: true });
+    const redo = (stale: Set<number>) => {
       progress = silentProgress;
-      const again = await runMap(plan, (u) => stale.has(u.input));
-      return { units: plan, markers: again.markers };
+      return redoInputs(stale, units, (u) => unitPaths(workDir, u).marker, () => planUnits(inputs, options.unitBytes ?? DEFAULT_UNIT_BYTES), runMap);
     };
     // Read again under the lease: a reducer before this one may have redone units.
     const latest = await Promise.all(units.map(async (u) => (await readUnitMarker(workDir, u, print)) ?? outcome.markers[u.index]));

@@ -3,7 +3,7 @@
  * last, so a marker means a complete shard), the checks that a completed shard is still
  * current, and the manifest's description of the inputs.
  */
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { TokenmixError } from '../errors.js';
 import type { ResolvedInput } from '../io/types.js';
 import { dict } from '../dict.js';
@@ -190,6 +190,25 @@ export async function currentUnitMarkers<M extends UnitMarkerBase>(
     identities[i] = { bytes: result.bytes, sha256: result.sha256 };
   }
   return { units: redone.units, markers: redone.markers as M[], identities };
+}
+
+/**
+ * The redo of currentUnitMarkers for a map phase: forget the markers of the stale inputs'
+ * units (as planned before and now: a changed input may split differently), plan again, and
+ * map those units again.
+ */
+export async function redoInputs<M>(
+  stale: Set<number>,
+  units: WorkUnit[],
+  markerPath: (unit: WorkUnit) => string,
+  plan: () => Promise<WorkUnit[]>,
+  map: (plan: WorkUnit[], mine: (unit: WorkUnit) => boolean) => Promise<{ markers: (M | null)[] }>,
+): Promise<UnitPlan<M>> {
+  const forget = (list: WorkUnit[]) => Promise.all(list.filter((u) => stale.has(u.input)).map((u) => rm(markerPath(u), { force: true })));
+  await forget(units);
+  const again = await plan();
+  await forget(again);
+  return { units: again, markers: (await map(again, (u) => stale.has(u.input))).markers };
 }
 
 /** The manifest's `inputs`: path, format, size, SHA-256 of the bytes (as the map read and the reduce checked them), and what was read. */
