@@ -41,6 +41,10 @@ export async function curateCommand(args: string[], io: CliIo): Promise<number> 
       );
       return ExitCode.ok;
     }
+    if (result.status === 'done-elsewhere') {
+      io.err(`tokenmix: another process completed this run in ${run.outDir} while this one waited; nothing left to do`);
+      return ExitCode.ok;
+    }
     const { totals, totals_tokens: tokens } = result.manifest;
     const pct = (a: number, b: number) => (b === 0 ? '100.0' : ((100 * a) / b).toFixed(1));
     io.out(`curated ${totals.input} records: kept ${totals.kept} (${pct(totals.kept, totals.input)}% of documents, ${pct(tokens.kept, tokens.input)}% of tokens), quarantined ${totals.quarantined}`);

@@ -151,6 +151,10 @@ export async function dedupCommand(args: string[], io: CliIo): Promise<number> {
       );
       return ExitCode.ok;
     }
+    if (result.status === 'done-elsewhere') {
+      io.err(`tokenmix: another process completed this dedup run in ${options.outDir} meanwhile; nothing left to do`);
+      return ExitCode.ok;
+    }
     const { manifest } = result;
     const { lsh, totals } = manifest;
     const aimed = lsh.aimedAt === null ? 'given' : `tuned for J = ${lsh.aimedAt} (threshold ${lsh.threshold} − margin)`;

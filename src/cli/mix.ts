@@ -60,6 +60,10 @@ export async function mixCommand(args: string[], io: CliIo): Promise<number> {
       io.err(`tokenmix: ${result.pendingShards.length} shard(s) still pending on other ranks; the mixture runs once all are curated`);
       return ExitCode.ok;
     }
+    if (result.status === 'done-elsewhere') {
+      io.err(`tokenmix: another process completed this run in ${run.outDir} while this one waited; nothing left to do`);
+      return ExitCode.ok;
+    }
     const m = result.manifest;
     const d = m.diagnostics;
     const fmt = formatNumber;

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeShardMarker } from '../pipeline/markers.js';
+import { writeShardMarker } from '../work/markers.js';
 import { workDirOf, type Stage } from './plan.js';
 
 export interface TaskMarker {

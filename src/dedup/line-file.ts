@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
 import { relative, sep } from 'node:path';
+import { tempPath } from '../work/temp.js';
 
 export interface OutputFile {
   path: string;
@@ -22,7 +23,7 @@ export class LineFile {
   private readonly temp: string;
 
   constructor(readonly path: string) {
-    this.temp = `${path}.${process.pid}.partial`;
+    this.temp = tempPath(path);
     this.fd = openSync(this.temp, 'w');
   }
 

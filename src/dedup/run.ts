@@ -13,16 +13,17 @@
  * Run-specific facts go to OUT/run.json.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { hostname } from 'node:os';
 import { describeBackend, type Backend } from '../backend.js';
 import { TokenmixError } from '../errors.js';
 import { resolveInputs } from '../io/index.js';
 import type { FieldMap, ResolvedInput } from '../io/types.js';
 import { VERSION } from '../version.js';
-import { describeInputs, type InputCounts } from '../pipeline/markers.js';
+import { currentUnitMarkers, describeInputs, freshMarkers, redoInputs, type InputCounts } from '../work/markers.js';
+import { exclusively, readDoneToken } from '../work/exclusive.js';
+import { removeDeadTemps } from '../work/temp.js';
 import { BucketTable } from './bucket-table.js';
 import { makeJudge, type RuleStats } from './cover.js';
 import { jaccardPrefix, KeptIndex } from './kept-index.js';
@@ -33,13 +34,13 @@ import { planLsh, type LshPlan } from './lsh.js';
 import { resolveDedupOptions, type DedupOptions, type ResolvedDedupOptions } from './options.js';
 import { planBucketRanges, FINE_BUCKETS, RECORD_WORDS } from './partition.js';
 import { VectorStore } from './set-store.js';
-import { markerFiles, processSignatureUnit, readSignatureMarker, type SignatureContext, type SignatureMarker } from './signature-phase.js';
+import { markerFiles, processSignatureUnit, readSignatureMarker, unitFiles, type SignatureContext, type SignatureMarker } from './signature-phase.js';
 import { cpuSigner, signBatch, type SignatureUnitResult, type SignatureUnitTask } from './signature-task.js';
 import { createExecutor } from '../exec/local.js';
 import type { SignRequest, TaskHandler } from '../exec/executor.js';
 import { BusyClock } from '../exec/busy.js';
 import { runMapPhase, type CountNewlinesTask } from '../exec/run-units.js';
-import { assignUnits, countNewlines, DEFAULT_UNIT_BYTES, describeUnit, planUnits } from '../exec/units.js';
+import { assignUnits, countNewlines, DEFAULT_UNIT_BYTES, describeUnit, planUnits, type WorkUnit } from '../exec/units.js';
 import { UnionFind } from './union-find.js';
 import type { Progress, ProgressFactory } from '../pipeline/progress.js';
 import { dict } from '../dict.js';
@@ -96,7 +97,9 @@ export interface DedupManifest {
 
 export type DedupResult =
   | { status: 'complete'; manifestPath: string; manifest: DedupManifest; stats: GroupStats }
-  | { status: 'partial'; pendingShards: number[]; completedShards: number };
+  | { status: 'partial'; pendingShards: number[]; completedShards: number }
+  /** Another process, which this one waited for or worked alongside, completed the run. */
+  | { status: 'done-elsewhere' };
 
 const ratio = (a: number, b: number) => (b === 0 ? 1 : Math.round((a / b) * 1e6) / 1e6);
 
@@ -116,7 +119,8 @@ function signatureFingerprint(options: ResolvedDedupOptions, lsh: LshPlan, input
     onError: options.onError,
     bands: lsh.bands,
     rows: lsh.rows,
-    inputs: inputs.map((i) => [i.displayPath, i.format, i.source ?? null, statSync(i.path).size]),
+    // The inputs' bytes are checked per shard (work/markers.ts): an edited input redoes its own shard.
+    inputs: inputs.map((i) => [i.displayPath, i.format, i.source ?? null]),
   };
   return createHash('sha256').update(JSON.stringify(relevant)).digest('hex');
 }
@@ -141,35 +145,32 @@ function readU32File(path: string): Uint32Array {
   return new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 }
 
-/** Create the reduce lock, or take over a stale one (its process is gone). */
-function takeReduceLock(workDir: string): boolean {
-  const path = join(workDir, 'reduce.lock');
-  const owner = { pid: process.pid, host: hostname() };
-  try {
-    writeFileSync(path, JSON.stringify(owner), { flag: 'wx' });
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  }
-  let holder: { pid: number; host: string };
-  try {
-    holder = JSON.parse(readFileSync(path, 'utf8')) as { pid: number; host: string };
-  } catch {
-    holder = { pid: -1, host: owner.host };
-  }
-  if (holder.host === owner.host && holder.pid !== process.pid) {
-    try {
-      process.kill(holder.pid, 0);
-      return false; // alive: someone else is reducing
-    } catch {
-      // gone: a killed run's lock
-    }
-  } else if (holder.host !== owner.host) return false;
-  writeFileSync(path, JSON.stringify(owner));
-  return true;
-}
+/** The lease and done record of a dedup run live next to its work directory, which the run deletes. */
+const LEASE_NAME = '.tokenmix-dedup-reduce';
 
 export async function dedup(request: DedupOptions, backend: Backend, hooks: DedupHooks = {}): Promise<DedupResult> {
+  const outDir = resolve(request.outDir);
+  const key = runKey(request);
+  const finisherBefore = readDoneToken(outDir, LEASE_NAME, key);
+  try {
+    return await dedupRun(request, backend, hooks, key);
+  } catch (error) {
+    // A duplicate process can find the work directory deleted under it by the process that
+    // completed the same run meanwhile: that is success, not a crash.
+    const finisher = readDoneToken(outDir, LEASE_NAME, key);
+    if (finisher === null || finisher === finisherBefore) throw error;
+    return { status: 'done-elsewhere' };
+  }
+}
+
+/** What the outputs of a dedup run depend on, apart from the inputs' bytes. */
+function runKey(request: DedupOptions): string {
+  // Who does the work and how it is sliced changes no output byte, so equal runs share a key.
+  const { rank: _rank, worldSize: _worldSize, keepWork: _keepWork, memoryBytes: _memoryBytes, batchSize: _batchSize, workers: _workers, workerMemoryMb: _workerMemoryMb, unitBytes: _unitBytes, stage: _stage, ...rest } = request;
+  return createHash('sha256').update(JSON.stringify({ version: VERSION, request: rest })).digest('hex');
+}
+
+async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHooks, key: string): Promise<DedupResult> {
   const log = hooks.log ?? (() => {});
   const options = resolveDedupOptions(request);
   const rank = request.rank ?? 0;
@@ -219,17 +220,18 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
   let signatureProgress: Progress | undefined;
   const workerOptions = { workers: request.workers, ...(request.workerMemoryMb !== undefined ? { memoryMb: request.workerMemoryMb } : {}) };
   let workers = 1;
-  const outcome = await runMapPhase<SignatureMarker>(
+  const finished = await freshMarkers<SignatureMarker>(inputs, (unit) => readSignatureMarker(workDir, unit, fingerprint), join(workDir, 'shards'), log);
+  const runMap = (plan: WorkUnit[], mine: (unit: WorkUnit) => boolean, onStart?: (todoBytes: number) => void) => runMapPhase<SignatureMarker>(
     (tasks) => {
       const executor = createExecutor(workerOptions, inProcess, tasks);
       workers = executor.workers;
       return executor;
     },
     {
-      units,
+      units: plan,
       inputs,
-      mine: (unit) => request.stage !== 'reduce' && owners[unit.index] === rank,
-      finished: (unit) => readSignatureMarker(workDir, unit, fingerprint),
+      mine,
+      finished,
       lines: (m) => m.records + m.problems + m.blank_lines,
       task: (unit, firstLine): SignatureUnitTask => ({
         kind: 'signature-unit', label: describeUnit(unit, inputs[unit.input].displayPath),
@@ -249,10 +251,11 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
       },
       ...(gpu ? { sign: signOnDevice } : {}),
     },
-    (todoBytes) => {
-      signatureProgress = hooks.progress?.('dedup signatures', todoBytes, 'bytes');
-    },
+    onStart,
   );
+  const outcome = await runMap(units, (unit) => request.stage !== 'reduce' && owners[unit.index] === rank, (todoBytes) => {
+    signatureProgress = hooks.progress?.('dedup signatures', todoBytes, 'bytes');
+  });
   if (outcome.ran > 0) signatureProgress?.done();
   if (outcome.skipped > 0) log(`tokenmix: ${outcome.skipped} of ${outcome.skipped + outcome.ran} work units already have signatures, skipping them`);
   if (times) {
@@ -263,18 +266,58 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
   const pendingInputs = [...new Set(units.filter((u) => outcome.markers[u.index] === null).map((u) => u.input))];
   // A scheduler runs the reduce as its own job: a map task never reduces.
   if (pendingInputs.length > 0 || request.stage === 'map') return { status: 'partial', pendingShards: pendingInputs, completedShards: inputs.length - pendingInputs.length };
-  const markers = outcome.markers as SignatureMarker[];
-  // One process reduces: with several ranks, the first to see every shard done takes the lock.
-  // A scheduler's reduce job is the only reducer (a requeued one may land on another host).
-  if (request.stage !== 'reduce' && !takeReduceLock(workDir)) {
-    log('tokenmix: another process holds the reduce lock of this output directory and is grouping; nothing left to do here');
-    return { status: 'partial', pendingShards: [], completedShards: inputs.length };
-  }
+  // One process reduces (work/lease.ts): the others wait, then find the run done.
+  const outcome2 = await exclusively(outDir, LEASE_NAME, key, async () => {
+    // The units of inputs that changed behind their markers: forget them, plan again, map again.
+    const redo = (stale: Set<number>) => {
+      signatureProgress = undefined;
+      return redoInputs(stale, units, (u) => unitFiles(workDir, u).marker, () => planUnits(inputs, request.unitBytes ?? DEFAULT_UNIT_BYTES), runMap);
+    };
+    // Read again under the lease: a reducer before this one may have redone units.
+    const latest = await Promise.all(units.map(async (u) => (await readSignatureMarker(workDir, u, fingerprint)) ?? outcome.markers[u.index]));
+    const current = await currentUnitMarkers(inputs, { units, markers: latest }, (_u, m) => intermediateChecks(workDir, m), redo, log);
+    return reducePhase({ options, backend, hooks, inputs, markers: current.markers, identities: current.identities, lsh, fingerprint, workDir, outDir, rank, worldSize });
+  }, {
+    onWait: () => log(`tokenmix: another process is grouping ${request.outDir}; waiting for it`),
+    afterDone: () => {
+      if (!request.keepWork) rmSync(workDir, { recursive: true, force: true });
+    },
+  });
+  return outcome2.status === 'done' ? outcome2.value : outcome2;
+}
+
+function intermediateChecks(workDir: string, marker: SignatureMarker) {
+  const files = markerFiles(workDir, marker) as Record<string, string>;
+  return Object.entries(marker.intermediates ?? {}).map(([kind, expected]) => ({ path: files[kind], ...expected }));
+}
+
+interface ReduceInput {
+  options: ResolvedDedupOptions;
+  backend: Backend;
+  hooks: DedupHooks;
+  inputs: ResolvedInput[];
+  markers: SignatureMarker[];
+  identities: { bytes: number; sha256: string }[];
+  lsh: LshPlan;
+  fingerprint: string;
+  workDir: string;
+  outDir: string;
+  rank: number;
+  worldSize: number;
+}
+
+async function reducePhase({ options, backend, hooks, inputs, markers, identities, lsh, fingerprint, workDir, outDir, rank, worldSize }: ReduceInput): Promise<DedupResult> {
+  const log = hooks.log ?? (() => {});
+  const times = hooks.times;
+  const manifestPath = join(outDir, 'manifest.json');
+  // The manifest is written last: while this reduce rewrites outputs, none describes them.
+  await rm(manifestPath, { force: true });
+  await removeDeadTemps([outDir, join(outDir, 'keep'), join(outDir, 'drops')]);
 
   const duplicates = await findDuplicateIds(inputs, markers, workDir, options.onError, options.fields.id);
 
   // Phase 2: group and verify, range by range.
-  started = performance.now();
+  let started = performance.now();
   const bases = [0];
   for (const m of markers) bases.push(bases[bases.length - 1] + m.records);
   const documents = bases[bases.length - 1];
@@ -285,7 +328,11 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
   const maxRecords = Math.max(64, Math.floor(options.memoryBytes / (32 + RECORD_WORDS * 4)));
   const ranges = planBucketRanges(bucketCounts, maxRecords);
   const groupFingerprint = createHash('sha256')
-    .update(JSON.stringify({ fingerprint, threshold: options.threshold, verify: options.verify, links: options.links, ranges: ranges.map((r) => [r.start, r.end]) }))
+    .update(JSON.stringify({
+      fingerprint, threshold: options.threshold, verify: options.verify, links: options.links, ranges: ranges.map((r) => [r.start, r.end]),
+      // A shard redone from changed bytes invalidates grouping results made from its old files.
+      shards: markers.map((m) => [m.input.sha256, m.intermediates]),
+    }))
     .digest('hex');
   const uf = new UnionFind(documents);
   const store = options.verify === 'none' ? null : new VectorStore(
@@ -373,7 +420,7 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
     },
     lsh,
     tokenizer: 'words',
-    inputs: await describeInputs(inputs, inputCounts(inputs.length, markers)),
+    inputs: describeInputs(inputs, inputCounts(inputs.length, markers), identities),
     totals: {
       ...totals,
       doc_acceptance: ratio(totals.docs_out, totals.docs_in),
@@ -387,14 +434,11 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
     quarantine: Object.fromEntries(Object.entries(quarantineReasons).sort(([a], [b]) => (a < b ? -1 : 1))),
     outputs,
   };
-  const manifestPath = join(outDir, 'manifest.json');
   writeWholeFile(outDir, manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
   if (times) times.outputMs += performance.now() - started;
   writeFileSync(
     join(outDir, 'run.json'),
     `${JSON.stringify({ backend: describeBackend(backend), rank, world_size: worldSize, ranges: ranges.length, grouping: stats, cluster_rule_checks: checks, times: times ?? null }, null, 2)}\n`,
   );
-  if (!request.keepWork) rmSync(workDir, { recursive: true, force: true });
-  else rmSync(join(workDir, 'reduce.lock'), { force: true });
   return { status: 'complete', manifestPath, manifest, stats };
 }

@@ -21,7 +21,9 @@ import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { minhashConstants } from '../cpu/minhash.js';
 import { InputCorruptError, TokenmixError } from '../errors.js';
-import { readShardMarker, sortedKeys, unitIdentity, writeShardMarker, type ShardMarkerBase } from '../pipeline/markers.js';
+import { readShardMarker, sortedKeys, unitIdentity, writeShardMarker, type UnitMarkerBase } from '../work/markers.js';
+import { tempPath } from '../work/temp.js';
+import { describeIntermediate, unitInputIdentity } from '../work/fingerprint.js';
 import type { PhaseTimes } from '../gpu/timing.js';
 import { readRecords } from '../io/index.js';
 import type { FieldMap, ResolvedInput } from '../io/types.js';
@@ -43,15 +45,13 @@ export interface SourceCounts {
   tokens: number;
 }
 
-export interface SignatureMarker extends ShardMarkerBase {
-  /** Which part of input `shard` this unit was, and its range (a changed plan never reuses it). */
-  part: number;
-  parts: number;
-  range: WorkUnit['range'] | null;
+export interface SignatureMarker extends UnitMarkerBase {
   /** Valid records without any word (no shingle): never near duplicates. */
   without_words: number;
   sources: Record<string, SourceCounts>;
   bands: BandFileSummary;
+  /** Size and SHA-256 of each intermediate file, by its key in shardFiles(): checked before grouping. */
+  intermediates: Record<string, { bytes: number; sha256: string }>;
 }
 
 /** A unit's files: `00003` for a whole input, `00003.part0001of4` for a part. */
@@ -135,8 +135,10 @@ export interface SignatureContext {
 
 class OutFile {
   readonly fd: number;
+  private readonly temp: string;
   constructor(readonly path: string) {
-    this.fd = openSync(`${path}.partial`, 'w');
+    this.temp = tempPath(path);
+    this.fd = openSync(this.temp, 'w');
   }
   write(data: string | Uint8Array): void {
     if (typeof data === 'string') {
@@ -148,7 +150,7 @@ class OutFile {
   }
   commit(): void {
     closeSync(this.fd);
-    renameSync(`${this.path}.partial`, this.path);
+    renameSync(this.temp, this.path);
   }
   abandon(): void {
     try {
@@ -179,7 +181,11 @@ export async function processSignatureUnit(input: ResolvedInput, unit: WorkUnit,
   const lengths = new OutFile(paths.lengths);
   const signaturesFile = options.verify === 'signature' ? new OutFile(paths.signatures) : null;
   const files = [docs, problemsFile, shingles, lengths, ...(signaturesFile ? [signaturesFile] : [])];
-  const bandWriter = new BandRecordWriter(`${paths.bands}.partial`);
+  const bandsTemp = tempPath(paths.bands);
+  const bandWriter = new BandRecordWriter(bandsTemp);
+  // The unit's fingerprints, read alongside the map's own read (work/fingerprint.ts).
+  const identity = unitInputIdentity(input.path, unit.range, unit.part);
+  identity.catch(() => {}); // awaited below; a read error of the map itself comes first
   const sources: Record<string, SourceCounts> = dict();
   let records = 0;
   let problems = 0;
@@ -297,15 +303,17 @@ export async function processSignatureUnit(input: ResolvedInput, unit: WorkUnit,
   }
   for (const f of files) f.commit();
   const bandSummary = bandWriter.close();
-  await rename(`${paths.bands}.partial`, paths.bands);
+  await rename(bandsTemp, paths.bands);
   const marker: SignatureMarker = {
     ...unitIdentity(unit, input.displayPath, ctx.fingerprint),
+    input: await identity,
     records,
     problems,
     blank_lines: blankLines,
     without_words: withoutWords,
     sources: sortedKeys(sources),
     bands: bandSummary,
+    intermediates: await describeIntermediates(paths, signaturesFile !== null, ctx.workDir),
   };
   await writeShardMarker(paths.marker, marker);
   return marker;
@@ -322,12 +330,29 @@ async function quarantineUnit(input: ResolvedInput, unit: WorkUnit, ctx: Signatu
   const message = error.message.replace(/^tokenmix: /, '');
   files[1].write(`${JSON.stringify({ file: input.displayPath, line: 0, field: '(file)', reason: 'unreadable-file', message })}\n`);
   for (const f of files) f.commit();
-  const bandWriter = new BandRecordWriter(`${paths.bands}.partial`);
+  const bandsTemp = tempPath(paths.bands);
+  const bandWriter = new BandRecordWriter(bandsTemp);
   const bands = bandWriter.close();
-  await rename(`${paths.bands}.partial`, paths.bands);
+  await rename(bandsTemp, paths.bands);
   const marker: SignatureMarker = {
-    ...unitIdentity(unit, input.displayPath, ctx.fingerprint), records: 0, problems: 1, blank_lines: 0, without_words: 0, sources: {}, bands,
+    ...unitIdentity(unit, input.displayPath, ctx.fingerprint),
+    input: await unitInputIdentity(input.path, unit.range, unit.part),
+    records: 0, problems: 1, blank_lines: 0, without_words: 0, sources: {}, bands,
+    intermediates: await describeIntermediates(paths, ctx.options.verify === 'signature', ctx.workDir),
   };
   await writeShardMarker(paths.marker, marker);
   return marker;
+}
+
+/** Size and SHA-256 of each intermediate file of a unit, for its marker (checked before grouping). */
+async function describeIntermediates(paths: ReturnType<typeof unitFiles>, signatures: boolean, workDir: string): Promise<SignatureMarker['intermediates']> {
+  const intermediates: SignatureMarker['intermediates'] = {};
+  const kinds: ('docs' | 'problems' | 'shingles' | 'lengths' | 'bands' | 'signatures')[] = ['docs', 'problems', 'shingles', 'lengths', 'bands'];
+  if (signatures) kinds.push('signatures');
+  for (const key of kinds) {
+    const found = await describeIntermediate(paths[key]);
+    if (!found) throw new TokenmixError(`${paths[key]} vanished right after it was written: is another process deleting ${workDir}?`);
+    intermediates[key] = found;
+  }
+  return intermediates;
 }

@@ -15,13 +15,15 @@ import type { ResolvedInput } from '../io/types.js';
 import type { Tokenizer } from '../text/tokenizer.js';
 import { VERSION } from '../version.js';
 import { parseConfig, type CurateConfig } from './config.js';
-import { readUnitMarker, shardMarker, type ShardMarker, type UnitMarker } from './shard.js';
+import { readUnitMarker, shardMarker, unitPaths, type ShardMarker, type UnitMarker } from './shard.js';
 import { decide } from './reduce.js';
 import { writeOutput, writeOutputs, type Accounting } from './outputs.js';
 import { silentProgress, terminalProgress, type Progress } from './progress.js';
-import { statSync } from 'node:fs';
 import { nearDedupStage, type NearDedupOutcome } from './near.js';
-import { describeInputs } from './markers.js';
+import { currentUnitMarkers, describeInputs, freshMarkers, redoInputs } from '../work/markers.js';
+import { exclusively } from '../work/exclusive.js';
+import { removeDeadTemps } from '../work/temp.js';
+import type { ContaminationIndex } from '../filters/contamination.js';
 import type { EvalSet } from './evals.js';
 import { curateResources, fieldMap, runCurateUnit, type CurateUnitTask } from './curate-task.js';
 import { createExecutor } from '../exec/local.js';
@@ -29,6 +31,7 @@ import type { TaskHandler } from '../exec/executor.js';
 import { runMapPhase, type CountNewlinesTask } from '../exec/run-units.js';
 import { assignUnits, countNewlines, DEFAULT_UNIT_BYTES, describeUnit, planUnits } from '../exec/units.js';
 import { withOutputFormat } from './output-config.js';
+import type { WorkUnit } from '../exec/units.js';
 
 export interface CurateOptions {
   configPath: string;
@@ -56,7 +59,9 @@ export interface CurateOptions {
 
 export type CurateResult =
   | { status: 'complete'; manifestPath: string; manifest: Manifest }
-  | { status: 'partial'; pendingShards: number[]; completedShards: number };
+  | { status: 'partial'; pendingShards: number[]; completedShards: number }
+  /** Another process, which this one waited for, did the reduce. */
+  | { status: 'done-elsewhere' };
 
 export interface Manifest {
   tool: { name: 'tokenmix'; version: string };
@@ -103,18 +108,20 @@ export async function loadConfig(configPath: string): Promise<CurateConfig> {
 
 export { fieldMap };
 
-/** Identifies what the map phase's intermediates depend on: a rerun must match it to reuse them. */
+/**
+ * Identifies what the map phase's intermediates depend on: a rerun must match it to reuse
+ * them. Curation keys only: mixture keys (budget_tokens, schedule, optimize, ...) never
+ * invalidate curation work. The inputs' bytes are checked per shard (work/markers.ts), so
+ * an edited input redoes its own shard only.
+ */
 function fingerprint(config: CurateConfig, tokenizer: Tokenizer, inputs: ResolvedInput[], evals: EvalSet[]): string {
+  const { mixture: _mixture, ...curation } = config;
   const relevant = {
     version: VERSION,
     // How the curated data is written does not change what the map phase computes.
-    config: { ...config, output: undefined },
+    config: { ...curation, output: undefined },
     tokenizer: tokenizer.name,
-    // Size and modification time: an edited input invalidates completed shards without a full re-read.
-    inputs: inputs.map((i) => {
-      const stat = statSync(i.path);
-      return [i.displayPath, i.format, stat.size, stat.mtimeMs];
-    }),
+    inputs: inputs.map((i) => [i.displayPath, i.format]),
     evals: evals.map((e) => e.sha256),
   };
   return createHash('sha256').update(JSON.stringify(relevant)).digest('hex');
@@ -145,7 +152,7 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
     throw new TokenmixError(`cannot use ${outDir} as the output directory (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); pass a writable directory to --out`);
   }
   const resources = await curateResources(config, baseDir, configPath);
-  const { tokenizer, evals, contamination } = resources;
+  const { tokenizer, evals } = resources;
   const print = fingerprint(config, tokenizer, inputs, evals);
 
   // Map phase: this rank's units (input i mod worldSize == rank), skipping finished ones, on
@@ -159,44 +166,78 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
   };
   const executorFor = (tasks: number) => createExecutor({ workers: options.workers, memoryMb: options.memoryMb }, inProcess, tasks);
   let progress: Progress = silentProgress;
-  const outcome = await runMapPhase<UnitMarker>(
-    executorFor,
-    {
-      units,
-      inputs,
-      mine: (unit) => options.stage !== 'reduce' && owners[unit.index] === rank,
-      finished: (unit) => readUnitMarker(workDir, unit, print),
-      lines: (m) => m.records + m.problems + m.blank_lines,
-      task: (unit, firstLine): CurateUnitTask => ({
-        kind: 'curate-unit', label: describeUnit(unit, inputs[unit.input].displayPath),
-        config, baseDir, workDir, fingerprint: print, input: inputs[unit.input], unit, firstLine,
-      }),
-    },
-    { advance: (records, bytes) => progress.advance(records, bytes) },
-    (todoBytes) => {
-      if (options.progress && todoBytes > 0) progress = terminalProgress('curate', todoBytes, log);
-    },
-  );
+  const finished = await freshMarkers<UnitMarker>(inputs, (unit) => readUnitMarker(workDir, unit, print), join(workDir, 'shards'), log);
+  const runMap = (plan: WorkUnit[], mine: (unit: WorkUnit) => boolean, onStart?: (todoBytes: number) => void) =>
+    runMapPhase<UnitMarker>(
+      executorFor,
+      {
+        units: plan,
+        inputs,
+        mine,
+        finished,
+        lines: (m) => m.records + m.problems + m.blank_lines,
+        task: (unit, firstLine): CurateUnitTask => ({
+          kind: 'curate-unit', label: describeUnit(unit, inputs[unit.input].displayPath),
+          config, baseDir, workDir, fingerprint: print, input: inputs[unit.input], unit, firstLine,
+        }),
+      },
+      { advance: (records, bytes) => progress.advance(records, bytes) },
+      onStart,
+    );
+  const outcome = await runMap(units, (unit) => options.stage !== 'reduce' && owners[unit.index] === rank, (todoBytes) => {
+    if (options.progress && todoBytes > 0) progress = terminalProgress('curate', todoBytes, log);
+  });
   if (outcome.skipped > 0) log(`tokenmix: ${outcome.skipped} of ${outcome.skipped + outcome.ran} work units already complete, skipping them`);
   if (outcome.ran > 0) progress.done();
 
-  const markers: (ShardMarker | null)[] = inputs.map((_, i) => {
-    const own = units.filter((u) => u.input === i);
-    const found = own.map((u) => outcome.markers[u.index]);
-    return found.every((m) => m !== null) ? shardMarker(workDir, own, found as UnitMarker[]) : null;
-  });
-  const pending = markers.flatMap((m, i) => (m ? [] : [i]));
+  const pending = inputs.flatMap((_, i) => (units.some((u) => u.input === i && outcome.markers[u.index] === null) ? [i] : []));
   // A scheduler runs the reduce as its own job: a map task never reduces.
   if (pending.length > 0 || options.stage === 'map') {
     return { status: 'partial', pendingShards: pending, completedShards: inputs.length - pending.length };
   }
-  const complete = markers as ShardMarker[];
+  // Reduce phase: one process at a time (work/lease.ts); the others wait and then find it done.
+  const runKey = createHash('sha256').update(JSON.stringify({ print, config, command: 'curate' })).digest('hex');
+  const onWait = () => log(`tokenmix: another process is writing the outputs of ${options.outDir}; waiting for it`);
+  const reduced = await exclusively(workDir, 'reduce', runKey, async () => {
+    const records = (unit: WorkUnit, m: UnitMarker) => [{ path: unitPaths(workDir, unit).records, bytes: m.intermediate_bytes, sha256: m.intermediate_sha256 }];
+    // The units of inputs that changed behind their markers: forget them, plan again, map again.
+    const redo = (stale: Set<number>) => {
+      progress = silentProgress;
+      return redoInputs(stale, units, (u) => unitPaths(workDir, u).marker, () => planUnits(inputs, options.unitBytes ?? DEFAULT_UNIT_BYTES), runMap);
+    };
+    // Read again under the lease: a reducer before this one may have redone units.
+    const latest = await Promise.all(units.map(async (u) => (await readUnitMarker(workDir, u, print)) ?? outcome.markers[u.index]));
+    const current = await currentUnitMarkers(inputs, { units, markers: latest }, records, redo, log);
+    const complete: ShardMarker[] = inputs.map((_, i) => {
+      const own = current.units.filter((u) => u.input === i);
+      return shardMarker(workDir, own, own.map((u) => current.markers[u.index]));
+    });
+    return reducePhase({ options, config, resources, inputs, workDir, outDir, complete, identities: current.identities, rank, worldSize });
+  }, { onWait });
+  if (reduced.status === 'done-elsewhere') return reduced;
+  return reduced.value;
+}
 
-  // Reduce phase.
-  const started = performance.now();
-  // The manifest says the outputs are complete: the previous one goes before any is rewritten.
+interface ReduceInput {
+  options: CurateOptions;
+  config: CurateConfig;
+  resources: { tokenizer: Tokenizer; evals: EvalSet[]; contamination: ContaminationIndex | null };
+  inputs: ResolvedInput[];
+  workDir: string;
+  outDir: string;
+  complete: ShardMarker[];
+  identities: { bytes: number; sha256: string }[];
+  rank: number;
+  worldSize: number;
+}
+
+async function reducePhase({ options, config, resources, inputs, workDir, outDir, complete, identities, rank, worldSize }: ReduceInput): Promise<CurateResult> {
+  const { tokenizer, evals, contamination } = resources;
   const manifestPath = join(outDir, 'manifest.json');
+  // The manifest is written last: while this reduce rewrites outputs, none describes them.
   await rm(manifestPath, { force: true });
+  await removeDeadTemps([outDir]); // a killed run's report.html
+  const started = performance.now();
   const decisions = await decide(config, inputs, complete, workDir, options.backend, options.reducePartitionRecords);
   const reduce = { config, fields: fieldMap(config), inputs, markers: complete, decisions, workDir, outDir };
   const near = await nearDedupStage(reduce, options.backend, options.workers);
@@ -205,7 +246,7 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
     tool: { name: 'tokenmix', version: VERSION },
     config,
     tokenizer: { name: tokenizer.name, kind: tokenizer.kind, vocab_size: tokenizer.vocabSize },
-    inputs: await describeInputs(inputs, complete),
+    inputs: describeInputs(inputs, complete, identities),
     sources: decisions.sources,
     stages: accounting.stages,
     totals: accounting.totals,

@@ -23,7 +23,7 @@ import { createSamplingPlan, initialPlanState, PlanCursor, type PlanEntry, type 
 import type { Schedule } from '../mixture/weights.js';
 import type { RetainedCorpus } from './distributions.js';
 import type { MaterializeFormat } from './mix-config.js';
-import { writeShardMarker } from './markers.js';
+import { writeShardMarker } from '../work/markers.js';
 import { writeOutput, type OutputFile } from './outputs.js';
 import { silentProgress, type ProgressFactory } from './progress.js';
 import { documentOffsets, megatronIndex, packTokens, tokenDtype, type TokenDtype } from './token-shards.js';

@@ -99,7 +99,9 @@ export async function curatedCorpus(options: MixSourceOptions): Promise<CuratedC
   } else {
     const curated = await curate(run);
     if (curated.status === 'partial') return { status: 'partial', pendingShards: curated.pendingShards };
-    manifest = curated.manifest;
+    // Another process (a plain curate) wrote this very curation while this one waited for it.
+    manifest = curated.status === 'done-elsewhere' ? await readManifest(curatedDir) : curated.manifest;
+    if (!manifest) throw new TokenmixError(`${curatedDir}: another process completed its curation but left no manifest.json; run tokenmix mix again`);
   }
   const curatedManifest = { ...curatedPart(manifest!), config };
   const digest = curatedDigest(manifest!);

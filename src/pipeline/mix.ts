@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { join, dirname, relative, resolve, sep } from 'node:path';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { TokenmixError } from '../errors.js';
+import { exclusively } from '../work/exclusive.js';
 import { resolveInputs } from '../io/index.js';
 import { loadTokenizer } from '../text/load-node.js';
 import type { Tokenizer } from '../text/tokenizer.js';
@@ -51,7 +52,8 @@ export type MixManifest = Manifest & {
 
 export type MixResult =
   | { status: 'complete'; manifestPath: string; manifest: MixManifest; reused: CuratedCorpus['reused'] }
-  | { status: 'partial'; pendingShards: number[] };
+  | { status: 'partial'; pendingShards: number[] }
+  | { status: 'done-elsewhere' };
 
 const round = (x: number) => Number(x.toPrecision(15));
 const roundMap = (m: Record<string, number>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, round(v)]));
@@ -147,8 +149,24 @@ function eodTokenOf(configured: number | undefined, tokenizer: Tokenizer, vocabS
 
 export async function mix(options: MixOptions): Promise<MixResult> {
   const configPath = resolve(options.configPath);
-  const { config, mixConfig, evals, law, baseDir } = await checkedMixConfig(configPath);
+  const checked = await checkedMixConfig(configPath);
   const outDir = resolve(options.outDir);
+  // A map task only curates its units (curate's map phase needs no lease).
+  if (options.stage === 'map') return mixHere(options, checked, outDir, configPath);
+  // One process at a time mixes into a directory (work/lease.ts); a duplicate of the same run
+  // (same config, source and rank) that waited for it finds it done.
+  const workDir = join(outDir, '.tokenmix');
+  await mkdir(workDir, { recursive: true });
+  const key = createHash('sha256')
+    .update(JSON.stringify({ config: checked.config, from: options.from ?? null, rank: options.rank ?? null, world: options.worldSize ?? null, stage: options.stage ?? 'all' }))
+    .digest('hex');
+  const onWait = () => options.log?.(`tokenmix: another process is mixing into ${options.outDir}; waiting for it`);
+  const outcome = await exclusively(workDir, 'mix', key, () => mixHere(options, checked, outDir, configPath), { onWait });
+  return outcome.status === 'done' ? outcome.value : outcome;
+}
+
+async function mixHere(options: MixOptions, checked: Awaited<ReturnType<typeof checkedMixConfig>>, outDir: string, configPath: string): Promise<MixResult> {
+  const { config, mixConfig, evals, law, baseDir } = checked;
   const inputs = await resolveInputs(config.inputs, baseDir);
   const tokenizer = await loadTokenizer(config.tokenizer, { baseDir });
   const phases = options.progress ? terminalProgressFactory(options.log ?? (() => {})) : undefined;

@@ -13,7 +13,9 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { InputCorruptError, TokenmixError } from '../errors.js';
-import { readShardMarker, sortedKeys, unitIdentity, writeShardMarker, type ShardMarkerBase } from './markers.js';
+import { readShardMarker, sortedKeys, unitIdentity, writeShardMarker, type ShardMarkerBase, type UnitMarkerBase } from '../work/markers.js';
+import { tempPath } from '../work/temp.js';
+import { unitInputIdentity } from '../work/fingerprint.js';
 import { readRecords } from '../io/index.js';
 import type { ResolvedInput, FieldMap } from '../io/types.js';
 import type { Tokenizer } from '../text/tokenizer.js';
@@ -40,15 +42,12 @@ export type ShardRecord =
     }
   | { row: number; problem: string; field: string; message: string; id?: undefined };
 
-export interface UnitMarker extends ShardMarkerBase {
-  /** Which part of the input this unit was, and its range (a changed plan never reuses it). */
-  part: number;
-  parts: number;
-  range: WorkUnit['range'] | null;
+export interface UnitMarker extends UnitMarkerBase {
   sources: Record<string, number>;
   /** Sources of quarantined records, where readable: a threshold may name a source whose every record was quarantined. */
   quarantined_sources?: string[];
   intermediate_sha256: string;
+  intermediate_bytes: number;
 }
 
 /** An input shard's facts: its units' markers added up, and their intermediates in order. */
@@ -117,11 +116,16 @@ export async function processUnit(input: ResolvedInput, unit: WorkUnit, firstLin
   const paths = unitPaths(ctx.workDir, unit);
   const part = unitPart(unit, firstLine);
   await mkdir(join(ctx.workDir, 'shards'), { recursive: true });
-  const temp = `${paths.records}.partial`;
+  const temp = tempPath(paths.records);
   const out = createWriteStream(temp);
   const digest = createHash('sha256');
+  // The input's fingerprints, read alongside the map's own read (work/fingerprint.ts).
+  const identity = unitInputIdentity(input.path, unit.range, unit.part);
+  identity.catch(() => {}); // awaited below; a read error of the map itself comes first
+  let intermediateBytes = 0;
   const write = async (line: string) => {
     digest.update(line);
+    intermediateBytes += Buffer.byteLength(line);
     if (!out.write(line)) await once(out, 'drain');
   };
   // The score that the quality filter and `keep: best-quality` use (see scoreField in config.ts).
@@ -179,12 +183,14 @@ export async function processUnit(input: ResolvedInput, unit: WorkUnit, firstLin
   await rename(temp, paths.records);
   const marker: UnitMarker = {
     ...unitIdentity(unit, input.displayPath, ctx.fingerprint),
+    input: await identity,
     records,
     problems,
     blank_lines: blankLines,
     sources: sortedKeys(sources),
     ...(quarantinedSources.size > 0 ? { quarantined_sources: [...quarantinedSources].sort() } : {}),
     intermediate_sha256: digest.digest('hex'),
+    intermediate_bytes: intermediateBytes,
   };
   await writeShardMarker(paths.marker, marker);
   return marker;
@@ -200,15 +206,18 @@ async function quarantineUnit(input: ResolvedInput, unit: WorkUnit, ctx: ShardCo
   const paths = unitPaths(ctx.workDir, unit);
   const entry: ShardRecord = { row: 0, problem: 'unreadable-file', field: '(file)', message: error.message.replace(/^tokenmix: /, '') };
   const line = `${JSON.stringify(entry)}\n`;
-  await writeFile(`${paths.records}.partial`, line);
-  await rename(`${paths.records}.partial`, paths.records);
+  const temp = tempPath(paths.records);
+  await writeFile(temp, line);
+  await rename(temp, paths.records);
   const marker: UnitMarker = {
     ...unitIdentity(unit, input.displayPath, ctx.fingerprint),
+    input: await unitInputIdentity(input.path, unit.range, unit.part),
     records: 0,
     problems: 1,
     blank_lines: 0,
     sources: {},
     intermediate_sha256: createHash('sha256').update(line).digest('hex'),
+    intermediate_bytes: Buffer.byteLength(line),
   };
   await writeShardMarker(paths.marker, marker);
   return marker;

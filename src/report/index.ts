@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
+import { tempPath } from '../work/temp.js';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { TokenmixError } from '../errors.js';
@@ -50,7 +51,9 @@ export async function writeReport(dir: string): Promise<string> {
   const html = renderReport({ manifest, clusters }, await loadReportAssets());
   const outPath = resolve(dir, 'report.html');
   // Write then rename: a viewer never sees half a page.
-  await writeFile(`${outPath}.partial`, html);
-  await rename(`${outPath}.partial`, outPath);
+  // The temporary name is per process: two runs finishing on one directory never share it.
+  const temp = tempPath(outPath);
+  await writeFile(temp, html);
+  await rename(temp, outPath);
   return outPath;
 }

@@ -28,7 +28,7 @@ export function cli(args: string[]): Promise<CliOutcome> {
   return new Promise((resolvePromise) => child.on('close', (code) => resolvePromise({ code, stdout, stderr })));
 }
 
-/** What a run wrote for users: everything but run.json, work directories and Slurm logs. */
+/** What a run wrote for users: everything but run.json, work directories, dedup's reduce lease and done record, and Slurm logs. */
 export function outputs(outDir: string): Record<string, string> {
   const files: Record<string, string> = {};
   const skip = new Set(['run.json', '.tokenmix', '.tokenmix-dedup', 'logs']);
@@ -36,7 +36,7 @@ export function outputs(outDir: string): Record<string, string> {
     for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const path = join(dir, entry.name);
       const rel = relative(outDir, path).split(sep).join('/');
-      if (skip.has(rel)) continue;
+      if (skip.has(rel) || rel.startsWith('.tokenmix-dedup-reduce.')) continue;
       if (entry.isDirectory()) walk(path);
       else files[rel] = createHash('sha256').update(readFileSync(path)).digest('hex');
     }

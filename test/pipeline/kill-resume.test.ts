@@ -10,7 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeKillCorpus } from './kill-corpus.js';
@@ -43,9 +43,21 @@ interface Outcome {
   stderr: string;
 }
 
+/**
+ * Whether `file` exists under `out`; a `NAME.partial` also matches the per-process temporary
+ * names `NAME.<host>-<pid>-<random>.partial` of shard intermediates (src/work/markers.ts).
+ */
+function appeared(out: string, file: string): boolean {
+  const path = join(out, file);
+  if (existsSync(path)) return true;
+  if (!file.endsWith('.partial') || !existsSync(dirname(path))) return false;
+  const stem = `${basename(path, '.partial')}.`;
+  return readdirSync(dirname(path)).some((name) => name.startsWith(stem) && name.endsWith('.partial'));
+}
+
 /** Runs `tokenmix curate` and SIGKILLs it at the trigger (or lets it finish when trigger is null). */
 function runCli(out: string, trigger: Trigger | null): Promise<Outcome> {
-  if (trigger && 'file' in trigger && existsSync(join(out, trigger.file))) {
+  if (trigger && 'file' in trigger && appeared(out, trigger.file)) {
     throw new Error(`trigger file ${trigger.file} exists before the run: pick one the run creates`);
   }
   const child = spawn(process.execPath, ['--import', 'tsx', entry, 'curate', '--config', config, '--out', out, '--backend', 'cpu'], {
@@ -65,7 +77,7 @@ function runCli(out: string, trigger: Trigger | null): Promise<Outcome> {
   if (trigger && 'afterMs' in trigger) timer = setTimeout(kill, trigger.afterMs);
   if (trigger && 'file' in trigger) {
     poll = setInterval(() => {
-      if (existsSync(join(out, trigger.file))) kill();
+      if (appeared(out, trigger.file)) kill();
     }, 2);
   }
   return new Promise((resolve, reject) => {
