@@ -125,7 +125,8 @@ describe.skipIf(!cluster.ok)('Slurm executor, real jobs', () => {
     const kill = join(temp.dir, 'kill');
     const { mkdirSync } = await import('node:fs');
     mkdirSync(kill);
-    const killConfig = await writeKillCorpus(kill, 2000);
+    // Shards big enough (~2 MB) that task 1 is still inside its second unit when it is requeued.
+    const killConfig = await writeKillCorpus(kill, 12000);
     const local = await cli(['curate', '--config', killConfig, '--out', out('kill-local'), '--backend', 'cpu', '--no-report']);
     expect(local.code, local.stderr).toBe(0);
     const dir = out('kill-slurm');
