@@ -3,7 +3,7 @@ import { writeReport } from '../report/index.js';
 import { releaseBackend } from '../backend.js';
 import { dedup, type DedupOptions } from '../dedup/index.js';
 import { TokenmixError } from '../errors.js';
-import { terminalProgressFactory } from '../pipeline/progress.js';
+import { terminalProgressFactory } from '../work/progress.js';
 import { ExitCode, type CliIo } from './io.js';
 import { BACKEND_HELP, BACKEND_OPTIONS, EXECUTOR_HELP, EXECUTOR_OPTIONS, intOption, openBackend, parse, WORKER_HELP, WORKER_OPTIONS, workerArgs } from './options.js';
 import { executorOf, submitRun } from './submit.js';

@@ -42,7 +42,7 @@ import { BusyClock } from '../exec/busy.js';
 import { runMapPhase, type CountNewlinesTask } from '../exec/run-units.js';
 import { assignUnits, countNewlines, DEFAULT_UNIT_BYTES, describeUnit, planUnits, type WorkUnit } from '../exec/units.js';
 import { UnionFind } from './union-find.js';
-import type { Progress, ProgressFactory } from '../pipeline/progress.js';
+import type { Progress, ProgressFactory } from '../work/progress.js';
 import { dict } from '../dict.js';
 import { findDuplicateIds } from './unique-ids.js';
 

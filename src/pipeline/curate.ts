@@ -18,7 +18,7 @@ import { parseConfig, type CurateConfig } from './config.js';
 import { readUnitMarker, shardMarker, unitPaths, type ShardMarker, type UnitMarker } from './shard.js';
 import { decide } from './reduce.js';
 import { writeOutput, writeOutputs, type Accounting } from './outputs.js';
-import { silentProgress, terminalProgress, type Progress } from './progress.js';
+import { silentProgress, terminalProgress, type Progress } from '../work/progress.js';
 import { nearDedupStage, type NearDedupOutcome } from './near.js';
 import { currentUnitMarkers, describeInputs, freshMarkers, redoInputs } from '../work/markers.js';
 import { exclusively } from '../work/exclusive.js';

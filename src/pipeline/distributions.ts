@@ -22,7 +22,7 @@ import { createHistogramAccumulator } from '../kernels/histogram.js';
 import type { Tokenizer } from '../text/tokenizer.js';
 import { compareCodePoints } from '../text/vocabulary.js';
 import type { EvalSet } from './evals.js';
-import { silentProgress, type Progress, type ProgressFactory } from './progress.js';
+import { silentProgress, type Progress, type ProgressFactory } from '../work/progress.js';
 import { shardName } from './outputs.js';
 
 export interface RetainedCorpus {

@@ -25,7 +25,7 @@ import type { RetainedCorpus } from './distributions.js';
 import type { MaterializeFormat } from './mix-config.js';
 import { writeShardMarker } from '../work/markers.js';
 import { writeOutput, type OutputFile } from './outputs.js';
-import { silentProgress, type ProgressFactory } from './progress.js';
+import { silentProgress, type ProgressFactory } from '../work/progress.js';
 import { documentOffsets, megatronIndex, packTokens, tokenDtype, type TokenDtype } from './token-shards.js';
 
 

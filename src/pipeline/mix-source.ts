@@ -26,7 +26,7 @@ import { retainedCorpus, type RetainedCorpus } from './distributions.js';
 import type { EvalSet } from './evals.js';
 import { curationDifference } from './mix-config.js';
 import { curatedDigest, curatedPart, dropCacheRecord, keptStorePath, loadRetainedCorpus, readCacheRecord, saveRetainedCorpus, type CacheRecord } from './retained-cache.js';
-import type { ProgressFactory } from './progress.js';
+import type { ProgressFactory } from '../work/progress.js';
 
 export interface CuratedCorpus {
   /** The curated manifest (mixture blocks and mixed outputs removed), with the run's config. */

@@ -31,7 +31,7 @@ import { corpusEncoder } from './distributions.js';
 import { writeOutput } from './outputs.js';
 import { materializePlan, type MaterializedPlan } from './materialize.js';
 import { certifiedSweep, type SweepReport } from './mix-sweep.js';
-import { terminalProgressFactory } from './progress.js';
+import { terminalProgressFactory } from '../work/progress.js';
 import { curatedCorpus, type CuratedCorpus } from './mix-source.js';
 
 export type MixManifest = Manifest & {

@@ -23,7 +23,7 @@ import { normalizeForExactDedup } from '../text/normalize.js';
 import { heuristicVerdict } from '../filters/heuristics.js';
 import type { ContaminationIndex } from '../filters/contamination.js';
 import { scoreField, type CurateConfig } from './config.js';
-import type { Progress } from './progress.js';
+import type { Progress } from '../work/progress.js';
 import { dict, own } from '../dict.js';
 import { unitPart, type WorkUnit } from '../exec/units.js';
 

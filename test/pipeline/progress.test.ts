@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CliIo } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
-import { formatDuration, terminalProgress } from '../../src/pipeline/progress.js';
+import { formatDuration, terminalProgress } from '../../src/work/progress.js';
 import { FIXTURE_CORPUS, fixtureMixConfig } from '../helpers/fixture-config.js';
 
 function fakeClock() {
