@@ -37,10 +37,10 @@ import { VectorStore } from './set-store.js';
 import { markerFiles, processSignatureUnit, readSignatureMarker, unitFiles, type SignatureContext, type SignatureMarker } from './signature-phase.js';
 import { cpuSigner, signBatch, type SignatureUnitResult, type SignatureUnitTask } from './signature-task.js';
 import { createExecutor } from '../exec/local.js';
-import type { SignRequest, TaskHandler } from '../exec/executor.js';
+import type { SignRequest } from '../exec/executor.js';
 import { BusyClock } from '../exec/busy.js';
-import { runMapPhase, type CountNewlinesTask } from '../exec/run-units.js';
-import { assignUnits, countNewlines, DEFAULT_UNIT_BYTES, describeUnit, planUnits, type WorkUnit } from '../exec/units.js';
+import { runMapPhase, withNewlineCounts } from '../exec/run-units.js';
+import { assignUnits, DEFAULT_UNIT_BYTES, describeUnit, planUnits, type WorkUnit } from '../exec/units.js';
 import { UnionFind } from './union-find.js';
 import type { Progress, ProgressFactory } from '../work/progress.js';
 import { dict } from '../dict.js';
@@ -195,7 +195,7 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
   const fields = fieldMap(options);
   const times = hooks.times;
 
-  // Phase 1: this rank's units (input i mod worldSize == rank), skipping finished ones, on the
+  // Phase 1: this rank's units (balanced by bytes), skipping finished ones, on the
   // local executor's workers. This thread owns the GPU: workers send it their batches' word
   // hashes and get signatures back while they prepare the next batch.
   let started = performance.now();
@@ -205,18 +205,14 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
   const busy = new BusyClock();
   const signOnDevice = (csr: SignRequest) => busy.track(signBatch(backend, options, csr, times?.signature.gpu));
   const inProcessTimes = times?.signature ?? { readMs: 0, wordsMs: 0, minhashMs: 0, writeMs: 0 };
-  const inProcess: TaskHandler = async (task, link) => {
-    if (task.kind === 'count-newlines') {
-      const count = task as CountNewlinesTask;
-      return countNewlines(count.path, count.start, count.end);
-    }
+  const inProcess = withNewlineCounts(async (task, link) => {
     const unitTask = task as SignatureUnitTask;
     const marker = await processSignatureUnit(unitTask.input, unitTask.unit, unitTask.firstLine, {
       options, fields, sign: gpu ? signOnDevice : cpuSigner(options), bands: lsh.bands, rows: lsh.rows, workDir, fingerprint,
       advance: (records, bytes) => link.advance(records, bytes), times: inProcessTimes, signal: hooks.signal,
     });
     return { marker, times: null };
-  };
+  });
   let signatureProgress: Progress | undefined;
   const workerOptions = { workers: request.workers, ...(request.workerMemoryMb !== undefined ? { memoryMb: request.workerMemoryMb } : {}) };
   let workers = 1;
@@ -232,7 +228,6 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
       inputs,
       mine,
       finished,
-      lines: (m) => m.records + m.problems + m.blank_lines,
       task: (unit, firstLine): SignatureUnitTask => ({
         kind: 'signature-unit', label: describeUnit(unit, inputs[unit.input].displayPath),
         options, fields, bands: lsh.bands, rows: lsh.rows, workDir, fingerprint, input: inputs[unit.input], unit, firstLine, remoteSign: gpu,

@@ -29,6 +29,7 @@ import { readRecords } from '../io/index.js';
 import type { FieldMap, ResolvedInput } from '../io/types.js';
 import type { SignRequest } from '../exec/executor.js';
 import { unitPart, type WorkUnit } from '../exec/units.js';
+import { shingleBatch } from '../cpu/oph.js';
 import { normalizeForExactDedup } from '../text/normalize.js';
 import { countWords } from '../text/words.js';
 import { bandKeys } from './lsh.js';
@@ -161,13 +162,6 @@ class OutFile {
   }
 }
 
-/** CSR offsets (N+1, from 0) of consecutive lists of these lengths. */
-function csrOffsets(lengths: Uint32Array): Uint32Array {
-  const offsets = new Uint32Array(lengths.length + 1);
-  for (let i = 0; i < lengths.length; i++) offsets[i + 1] = offsets[i] + lengths[i];
-  return offsets;
-}
-
 const u8 = (a: Uint32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 export async function processSignatureUnit(input: ResolvedInput, unit: WorkUnit, firstLine: number, ctx: SignatureContext): Promise<SignatureMarker> {
@@ -228,28 +222,17 @@ export async function processSignatureUnit(input: ResolvedInput, unit: WorkUnit,
         if (options.onError === 'fail') throw new TokenmixError(`${p.message} (or pass --on-error quarantine to set such records aside and count them)`);
         problemLines.push(`${JSON.stringify({ file: p.file, ...(p.line !== undefined ? { line: p.line } : { row: p.row }), field: p.field, reason: p.reason, message: p.message })}\n`);
       }
-      // Words → CSR word hashes (the MinHash input) and each document's shingle set.
-      const wordLists: Uint32Array[] = [];
-      let totalWords = 0;
-      for (let i = 0; i < batch.length; i++) {
-        const words = shingleWords(batch.texts[i], options);
-        wordLists.push(words);
-        totalWords += words.length;
-      }
-      const offsets = new Uint32Array(batch.length + 1);
-      const tokens = new Uint32Array(totalWords);
+      // Each document's word hashes and shingle set (the verification input, and what
+      // one-permutation MinHash signs); K-permutation MinHash signs the words themselves.
+      const wordLists = batch.texts.map((text) => shingleWords(text, options));
       const setLengths = new Uint32Array(batch.length);
       const docLines: string[] = [];
       const sets: Uint32Array[] = [];
-      let setWords = 0;
       const base = records;
       for (let i = 0; i < batch.length; i++) {
-        tokens.set(wordLists[i], offsets[i]);
-        offsets[i + 1] = offsets[i] + wordLists[i].length;
         const set = shingleSet(wordLists[i], options.ngram, shingleSeed);
         setLengths[i] = set.length;
         sets.push(set);
-        setWords += set.length;
         if (set.length === 0) withoutWords++;
         const text = batch.texts[i];
         const source = batch.sources[i];
@@ -263,12 +246,8 @@ export async function processSignatureUnit(input: ResolvedInput, unit: WorkUnit,
         bandWriter.add(hash.readUInt32BE(0), hash.readUInt32BE(4), (base + i) | EXACT_FLAG);
       }
       // One write per batch for the shingle sets (documents are often a few hundred bytes).
-      const packed = new Uint32Array(setWords);
-      let at = 0;
-      for (const set of sets) {
-        packed.set(set, at);
-        at += set.length;
-      }
+      const setBatch = shingleBatch(sets);
+      const packed = setBatch.shingles;
       shingles.write(u8(packed));
       docs.write(docLines.join(''));
       if (problemLines.length > 0) problemsFile.write(problemLines.join(''));
@@ -279,7 +258,8 @@ export async function processSignatureUnit(input: ResolvedInput, unit: WorkUnit,
       // On the CPU this call does all the work before returning; the GPU owner answers later.
       // One-permutation MinHash signs the shingle sets (written to their file above, so the
       // buffer can be handed over); MinHash hashes the words' shingles itself.
-      const signatures = ctx.sign(options.sketch === 'oph' ? { offsets: csrOffsets(setLengths), tokens: packed } : { offsets, tokens });
+      const words = options.sketch === 'oph' ? null : shingleBatch(wordLists);
+      const signatures = ctx.sign(words ? { offsets: words.offsets, tokens: words.shingles } : { offsets: setBatch.offsets, tokens: packed });
       if (times) times.minhashMs += clock() - launched;
       signatures.catch(() => {}); // awaited by finish(); this only keeps Node from calling it unhandled meanwhile
       pending = { base, count: batch.length, setLengths, signatures };

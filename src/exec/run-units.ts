@@ -6,8 +6,9 @@
  * a small fraction of the map's own cost).
  */
 import type { ResolvedInput } from '../io/types.js';
-import type { Executor, Task, TaskLink } from './executor.js';
-import type { WorkUnit } from './units.js';
+import type { InputCounts } from '../work/markers.js';
+import type { Executor, Task, TaskHandler, TaskLink } from './executor.js';
+import { countNewlines, type WorkUnit } from './units.js';
 
 export interface CountNewlinesTask extends Task {
   kind: 'count-newlines';
@@ -16,15 +17,22 @@ export interface CountNewlinesTask extends Task {
   end: number;
 }
 
-export interface MapPhase<M> {
+/** `handler` for a phase's own tasks, plus the newline counts every map phase may ask for. */
+export function withNewlineCounts(handler: TaskHandler): TaskHandler {
+  return (task, link) => {
+    if (task.kind !== 'count-newlines') return handler(task, link);
+    const count = task as CountNewlinesTask;
+    return countNewlines(count.path, count.start, count.end);
+  };
+}
+
+export interface MapPhase<M extends InputCounts> {
   units: WorkUnit[];
   inputs: ResolvedInput[];
   /** Units this process runs (a rank's share); all when unset. */
   mine?: (unit: WorkUnit) => boolean;
   /** The finished unit's marker, or null. */
   finished(unit: WorkUnit): Promise<M | null>;
-  /** Lines a finished unit covered (records + problems + blank lines). */
-  lines(marker: M): number;
   task(unit: WorkUnit, firstLine: number): Task;
   /** The marker from what a task returned (default: the result itself). */
   unwrap?(result: unknown): M;
@@ -41,7 +49,7 @@ export interface MapOutcome<M> {
  * `executorFor(n)` makes the executor for n pending units (a pool of more workers than units
  * would only pay their start-up); it is closed when the phase ends, failed or not.
  */
-export async function runMapPhase<M>(
+export async function runMapPhase<M extends InputCounts>(
   executorFor: (units: number) => Executor,
   phase: MapPhase<M>,
   link: TaskLink,
@@ -62,7 +70,7 @@ export async function runMapPhase<M>(
   return { markers, ran: todo.length, skipped };
 }
 
-async function runUnits<M>(executor: Executor, phase: MapPhase<M>, todo: WorkUnit[], markers: (M | null)[], link: TaskLink): Promise<void> {
+async function runUnits<M extends InputCounts>(executor: Executor, phase: MapPhase<M>, todo: WorkUnit[], markers: (M | null)[], link: TaskLink): Promise<void> {
   // Line numbers: parts before a pending part that are not finished get their newlines counted.
   const lineCounts = new Map<number, Promise<number>>();
   const countOf = (unit: WorkUnit): Promise<number> => {
@@ -71,7 +79,7 @@ async function runUnits<M>(executor: Executor, phase: MapPhase<M>, todo: WorkUni
       const marker = markers[unit.index];
       const range = unit.range!;
       count = marker !== null
-        ? Promise.resolve(phase.lines(marker))
+        ? Promise.resolve(marker.records + marker.problems + marker.blank_lines) // every line is one of these
         : executor.run<number>({ kind: 'count-newlines', label: `${phase.inputs[unit.input].displayPath} (counting lines)`, path: phase.inputs[unit.input].path, start: range.start, end: range.end } as CountNewlinesTask, link);
       lineCounts.set(unit.index, count);
     }

@@ -27,9 +27,8 @@ import type { ContaminationIndex } from '../filters/contamination.js';
 import type { EvalSet } from './evals.js';
 import { curateResources, fieldMap, runCurateUnit, type CurateUnitTask } from './curate-task.js';
 import { createExecutor } from '../exec/local.js';
-import type { TaskHandler } from '../exec/executor.js';
-import { runMapPhase, type CountNewlinesTask } from '../exec/run-units.js';
-import { assignUnits, countNewlines, DEFAULT_UNIT_BYTES, describeUnit, planUnits } from '../exec/units.js';
+import { runMapPhase, withNewlineCounts } from '../exec/run-units.js';
+import { assignUnits, DEFAULT_UNIT_BYTES, describeUnit, planUnits } from '../exec/units.js';
 import { withOutputFormat } from './output-config.js';
 import type { WorkUnit } from '../exec/units.js';
 
@@ -155,15 +154,11 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
   const { tokenizer, evals } = resources;
   const print = fingerprint(config, tokenizer, inputs, evals);
 
-  // Map phase: this rank's units (input i mod worldSize == rank), skipping finished ones, on
+  // Map phase: this rank's share of the units (balanced by bytes), skipping finished ones, on
   // the local executor's workers.
   const units = await planUnits(inputs, options.unitBytes ?? DEFAULT_UNIT_BYTES);
   const owners = assignUnits(units, worldSize);
-  const inProcess: TaskHandler = (task, link) => {
-    if (task.kind !== 'count-newlines') return runCurateUnit(task as CurateUnitTask, link, resources);
-    const count = task as CountNewlinesTask;
-    return countNewlines(count.path, count.start, count.end);
-  };
+  const inProcess = withNewlineCounts((task, link) => runCurateUnit(task as CurateUnitTask, link, resources));
   const executorFor = (tasks: number) => createExecutor({ workers: options.workers, memoryMb: options.memoryMb }, inProcess, tasks);
   let progress: Progress = silentProgress;
   const finished = await freshMarkers<UnitMarker>(inputs, (unit) => readUnitMarker(workDir, unit, print), join(workDir, 'shards'), log);
@@ -175,7 +170,6 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
         inputs,
         mine,
         finished,
-        lines: (m) => m.records + m.problems + m.blank_lines,
         task: (unit, firstLine): CurateUnitTask => ({
           kind: 'curate-unit', label: describeUnit(unit, inputs[unit.input].displayPath),
           config, baseDir, workDir, fingerprint: print, input: inputs[unit.input], unit, firstLine,
