@@ -42,11 +42,12 @@ const RUNNING = new Set(['RUNNING', 'COMPLETING', 'CONFIGURING', 'SUSPENDED', 'S
 
 export const logPathOf = (outDir: string, element: string) => join(resolve(outDir), 'logs', `${element}.log`);
 
-async function taskReport(outDir: string, plan: RunPlan, ledger: Ledger | null, view: SchedulerView, stage: Stage, task: number): Promise<TaskReport> {
+async function taskReport(outDir: string, id: string, ledger: Ledger | null, view: SchedulerView, stage: Stage, task: number): Promise<TaskReport> {
   const last = latestElement(ledger, stage, task);
   const job = last?.element ?? null;
-  const log = job && existsSync(logPathOf(outDir, job)) ? logPathOf(outDir, job) : null;
-  if (await readTaskMarker(outDir, stage, task, planId(plan))) return { task, state: 'done', job, detail: null, log };
+  const path = job ? logPathOf(outDir, job) : null;
+  const log = path && existsSync(path) ? path : null;
+  if (await readTaskMarker(outDir, stage, task, id)) return { task, state: 'done', job, detail: null, log };
   // Without a ledger another engine drives the run: only the markers are known.
   if (!job) return { task, state: 'missing', job, detail: ledger ? 'never submitted' : null, log };
   const queued = view.queued.get(job);
@@ -65,9 +66,10 @@ async function taskReport(outDir: string, plan: RunPlan, ledger: Ledger | null, 
 
 export async function runStatus(outDir: string, plan: RunPlan, ledger: Ledger | null, view: SchedulerView): Promise<StageReport[]> {
   const reports: StageReport[] = [];
+  const id = planId(plan);
   for (const stage of STAGES) {
     const tasks: TaskReport[] = [];
-    for (let task = 0; task < plan.tasks[stage]; task++) tasks.push(await taskReport(outDir, plan, ledger, view, stage, task));
+    for (let task = 0; task < plan.tasks[stage]; task++) tasks.push(await taskReport(outDir, id, ledger, view, stage, task));
     const counts = Object.fromEntries(TASK_STATES.map((s) => [s, tasks.filter((t) => t.state === s).length])) as Record<TaskState, number>;
     reports.push({ stage, tasks, counts });
   }

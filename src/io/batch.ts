@@ -199,13 +199,13 @@ export class BatchBuilder {
     return this.fail(position, name, 'wrong-type', `field "${name}" is ${describe(value)}, expected a number${hint}`);
   }
 
-  /** Records the problem and returns undefined, so checks can `return this.fail(...)`. */
   /** Notes on the problem just recorded which source the record has, when it has a valid one. */
   private tagSource(source: unknown): void {
     const value = typeof source === 'string' && source.length > 0 && isWellFormed(source) ? source : this.context.inputSource;
     if (value !== undefined) this.problems[this.problems.length - 1].source = value;
   }
 
+  /** Records the problem and returns undefined, so checks can `return this.fail(...)`. */
   private fail(position: number, field: string, reason: ProblemReason, detail: string): undefined {
     this.addProblem(position, field, reason, detail);
     return undefined;

@@ -40,10 +40,15 @@ const DECIMAL_DIGIT = /\p{Nd}/gu;
  * the ground truth's `common.tokens(text)`.
  */
 export function normalizeForShingles(text: string, options: ShingleNormalizeOptions = {}): string[] {
+  return alnumRuns(shingleText(text, options));
+}
+
+/** Lower case, then the optional diacritic stripping and digit folding: what both word paths split. */
+function shingleText(text: string, options: ShingleNormalizeOptions): string {
   let normalized = text.toLowerCase();
   if (options.diacritics) normalized = normalized.normalize('NFD').replace(NON_SPACING_MARKS, '').normalize('NFC');
   if (options.digits) normalized = normalized.replace(DECIMAL_DIGIT, '0');
-  return alnumRuns(normalized);
+  return normalized;
 }
 
 /**
@@ -147,10 +152,7 @@ export function alnumRunHashes(text: string): Uint32Array {
 
 /** Word hashes for near-dedup shingles: `hashTokens(normalizeForShingles(text, options))`, faster. */
 export function shingleWordHashes(text: string, options: ShingleNormalizeOptions = {}): Uint32Array {
-  let normalized = text.toLowerCase();
-  if (options.diacritics) normalized = normalized.normalize('NFD').replace(NON_SPACING_MARKS, '').normalize('NFC');
-  if (options.digits) normalized = normalized.replace(DECIMAL_DIGIT, '0');
-  return alnumRunHashes(normalized);
+  return alnumRunHashes(shingleText(text, options));
 }
 
 const WHITE_SPACE_RUN = /\p{White_Space}+/gu;
