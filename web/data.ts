@@ -120,7 +120,7 @@ export async function evalSetsFromFiles(files: FileList): Promise<{ sets: Explor
   const names: Record<string, string> = {};
   for (const file of Array.from(files)) {
     const name = file.name.replace(/\.[^.]+$/, '');
-    if (name in names) throw new Error(`${file.name}: two eval files are named "${name}"; rename one`);
+    if (Object.hasOwn(names, name)) throw new Error(`${file.name}: two eval files are named "${name}"; rename one`);
     sets.push({ name, texts: evalTextsOf(file.name, await file.text(), name) });
     names[name] = file.name;
   }

@@ -30,6 +30,7 @@ import { createExecutor } from '../exec/local.js';
 import { runMapPhase, withNewlineCounts } from '../exec/run-units.js';
 import { assignUnits, DEFAULT_UNIT_BYTES, describeUnit, planUnits } from '../exec/units.js';
 import { withOutputFormat } from './output-config.js';
+import { curationConfig } from './mix-config.js';
 import type { WorkUnit } from '../exec/units.js';
 
 export interface CurateOptions {
@@ -114,7 +115,7 @@ export { fieldMap };
  * an edited input redoes its own shard only.
  */
 function fingerprint(config: CurateConfig, tokenizer: Tokenizer, inputs: ResolvedInput[], evals: EvalSet[]): string {
-  const { mixture: _mixture, ...curation } = config;
+  const curation = curationConfig(config);
   const relevant = {
     version: VERSION,
     // How the curated data is written does not change what the map phase computes.

@@ -172,7 +172,7 @@ function droppedContaminationPlot(manifest: JsonRecord, sources: readonly string
   const stage = (asArray(manifest.stages) ?? []).map(asRecord).find((s) => asString(s?.name) === 'contamination');
   const perSource = asRecord(stage?.per_source);
   if (!perSource) return null;
-  const names = sourcesOf(sources, ...Object.keys(perSource).map((s) => ({ [s]: 0 })));
+  const names = sourcesOf(sources, perSource as Record<string, number>);
   if (names.length === 0) return null;
   const count = (source: string, key: string) => asNumber(at(perSource, source, key)) ?? 0;
   const dropped = (source: string, unit: 'docs' | 'tokens') => count(source, `${unit}_in`) - count(source, `${unit}_out`);
