@@ -27,7 +27,7 @@
  */
 import { estimateJaccard } from '../cpu/minhash.js';
 import type { KeptIndex } from './kept-index.js';
-import { intersectionSize } from './shingles.js';
+import { intersectionSize, verifyPair } from './shingles.js';
 import type { VerifyMode } from './options.js';
 
 /** Per-document vectors (set-store.ts's VectorStore, or in-memory sets in the explorer). */
@@ -75,7 +75,11 @@ export function makeJudge(
     const la = store!.length(a);
     const lb = store!.length(b);
     if (la === 0 || lb === 0) return { pass: false, jaccard: 0 };
-    if (!measure && Math.min(la, lb) < threshold * Math.max(la, lb) - 1e-9) return { pass: false, jaccard: Math.min(la, lb) / Math.max(la, lb) };
+    if (!measure) {
+      // Only a pass's J is used: stop as soon as the threshold is out of reach.
+      const jaccard = verifyPair(store!.get(a), store!.get(b), threshold);
+      return jaccard >= 0 ? { pass: true, jaccard } : { pass: false, jaccard: Number.NaN };
+    }
     const shared = intersectionSize(store!.get(a), store!.get(b));
     const union = la + lb - shared;
     return { pass: shared >= threshold * union - 1e-9, jaccard: shared / union };

@@ -21,7 +21,8 @@ import { RECORD_WORDS, readSegmentRange, type BucketRange } from './partition.js
 import { jaccardAtLeast } from './shingles.js';
 import { EXACT_FLAG, markerFiles, type SignatureMarker } from './signature-phase.js';
 import type { UnionFind } from './union-find.js';
-import type { VectorStore } from './set-store.js';
+import { VectorStore } from './set-store.js';
+import type { Task } from '../exec/executor.js';
 
 export interface GroupStats {
   /** Bucket records read. */
@@ -88,13 +89,45 @@ export function makeVerifier(options: ResolvedDedupOptions, store: VectorStore |
   };
 }
 
+/** What grouping needs of a union-find: the run's global one, or a range task's own. */
+export type Connectivity = Pick<UnionFind, 'connected' | 'union'>;
+
+/**
+ * A union-find over the few documents one range task touches (a Map, not an array of every
+ * document): memory follows the range's candidate edges. Same rule as UnionFind (smaller root).
+ */
+export class SparseUnionFind implements Connectivity {
+  private readonly parent = new Map<number, number>();
+  find(x: number): number {
+    let p = this.parent.get(x);
+    while (p !== undefined && p !== x) {
+      const grand = this.parent.get(p) ?? p;
+      this.parent.set(x, grand);
+      x = grand;
+      p = this.parent.get(x);
+    }
+    return x;
+  }
+  union(a: number, b: number): boolean {
+    const ra = this.find(a);
+    const rb = this.find(b);
+    if (ra === rb) return false;
+    if (ra < rb) this.parent.set(rb, ra);
+    else this.parent.set(ra, rb);
+    return true;
+  }
+  connected(a: number, b: number): boolean {
+    return this.find(a) === this.find(b);
+  }
+}
+
 export interface GroupContext {
   workDir: string;
   markers: SignatureMarker[];
   /** First global document index of each shard. */
   bases: number[];
   options: ResolvedDedupOptions;
-  uf: UnionFind;
+  uf: Connectivity;
   verify: (a: number, b: number) => boolean;
   table: BucketTable;
   failures: PairCache;
@@ -198,4 +231,78 @@ export async function processRange(index: number, range: BucketRange, ctx: Group
   const marker: RangeMarker = { range: index, fingerprint: ctx.fingerprint, start: range.start, end: range.end, edges: edgeCount };
   await writeFile(`${files.marker}${tag}`, `${JSON.stringify(marker)}\n`);
   await rename(`${files.marker}${tag}`, files.marker);
+}
+
+function readU32File(path: string): Uint32Array {
+  const bytes = readFileSync(path);
+  return new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+}
+
+/** The vectors verification reads (shingle sets, or signatures for --verify signature), or null. */
+export function openVectorStore(options: ResolvedDedupOptions, markers: SignatureMarker[], workDir: string, cacheBytes?: number): VectorStore | null {
+  if (options.verify === 'none') return null;
+  return new VectorStore(
+    markers.map((m) => {
+      const files = markerFiles(workDir, m);
+      return options.verify === 'exact'
+        ? { path: files.shingles, lengths: readU32File(files.lengths) }
+        : { path: files.signatures, lengths: new Uint32Array(m.records).fill(options.numHashes) };
+    }),
+    cacheBytes,
+  );
+}
+
+/**
+ * One range of fine buckets grouped on any thread (issue 9: grouping runs on every core). The
+ * task verifies the range's candidates with its own union-find and failure cache, so it skips
+ * only edges its own range connected: it may verify more pairs than one thread walking every
+ * range with the run's union-find, but the verified edges connect exactly the same components
+ * (an edge is skipped only when its ends are already joined by verified edges), so the outputs
+ * are the same bytes for any number of workers.
+ */
+export interface GroupRangeTask extends Task {
+  kind: 'group-range';
+  workDir: string;
+  markers: SignatureMarker[];
+  bases: number[];
+  options: ResolvedDedupOptions;
+  /** The grouping fingerprint (range markers). */
+  fingerprint: string;
+  index: number;
+  range: BucketRange;
+  /** Documents quarantined for a duplicate id. */
+  excluded: number[];
+  /** This worker's share of the vector cache. */
+  cacheBytes: number;
+}
+
+/** Per thread: the store of the run being grouped (opened once for all its ranges). */
+let threadStore: { key: string; store: VectorStore | null } | null = null;
+
+export async function runGroupRange(task: GroupRangeTask): Promise<GroupStats> {
+  const key = `${task.workDir}\0${task.fingerprint}`;
+  if (threadStore?.key !== key) {
+    threadStore?.store?.close();
+    threadStore = { key, store: openVectorStore(task.options, task.markers, task.workDir, task.cacheBytes) };
+  }
+  const stats = emptyGroupStats();
+  await processRange(task.index, task.range, {
+    workDir: task.workDir,
+    markers: task.markers,
+    bases: task.bases,
+    options: task.options,
+    uf: new SparseUnionFind(),
+    verify: makeVerifier(task.options, threadStore.store),
+    table: new BucketTable(task.range.records, task.options.links),
+    failures: new PairCache(16),
+    fingerprint: task.fingerprint,
+    stats,
+    excluded: new Set(task.excluded),
+  });
+  return stats;
+}
+
+/** Adds a range's counts into the run's. */
+export function addGroupStats(into: GroupStats, from: GroupStats): void {
+  for (const key of Object.keys(into) as (keyof GroupStats)[]) into[key] += from[key];
 }

@@ -13,7 +13,7 @@
  * Run-specific facts go to OUT/run.json.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { describeBackend, type Backend } from '../backend.js';
@@ -28,15 +28,15 @@ import { BucketTable } from './bucket-table.js';
 import { makeJudge, type RuleStats } from './cover.js';
 import { jaccardPrefix, KeptIndex } from './kept-index.js';
 import { writeClusters, type ClusterSummary, type SourceTotals } from './clusters.js';
-import { emptyGroupStats, makeVerifier, PairCache, processRange, reloadRange, type GroupStats } from './group-phase.js';
+import { addGroupStats, emptyGroupStats, makeVerifier, openVectorStore, PairCache, processRange, reloadRange, type GroupRangeTask, type GroupStats } from './group-phase.js';
 import { LineFile, writeWholeFile } from './line-file.js';
 import { planLsh, type LshPlan } from './lsh.js';
 import { resolveDedupOptions, type DedupOptions, type ResolvedDedupOptions } from './options.js';
 import { planBucketRanges, FINE_BUCKETS, RECORD_WORDS } from './partition.js';
-import { VectorStore } from './set-store.js';
+import { VECTOR_CACHE_BYTES } from './set-store.js';
 import { markerFiles, processSignatureUnit, readSignatureMarker, unitFiles, type SignatureContext, type SignatureMarker } from './signature-phase.js';
 import { cpuSigner, signBatch, type SignatureUnitResult, type SignatureUnitTask } from './signature-task.js';
-import { createExecutor } from '../exec/local.js';
+import { createExecutor, resolveWorkers, type WorkerOptions } from '../exec/local.js';
 import type { SignRequest } from '../exec/executor.js';
 import { BusyClock } from '../exec/busy.js';
 import { runMapPhase, withNewlineCounts } from '../exec/run-units.js';
@@ -138,11 +138,6 @@ function inputCounts(inputs: number, markers: SignatureMarker[]): InputCounts[] 
 
 function fieldMap(options: ResolvedDedupOptions): FieldMap {
   return { ...options.fields, ...(options.qualityField ? { quality: [options.qualityField] } : {}) };
-}
-
-function readU32File(path: string): Uint32Array {
-  const bytes = readFileSync(path);
-  return new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 }
 
 /** The lease and done record of a dedup run live next to its work directory, which the run deletes. */
@@ -271,7 +266,7 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
     // Read again under the lease: a reducer before this one may have redone units.
     const latest = await Promise.all(units.map(async (u) => (await readSignatureMarker(workDir, u, fingerprint)) ?? outcome.markers[u.index]));
     const current = await currentUnitMarkers(inputs, { units, markers: latest }, (_u, m) => intermediateChecks(workDir, m), redo, log);
-    return reducePhase({ options, backend, hooks, inputs, markers: current.markers, identities: current.identities, lsh, fingerprint, workDir, outDir, rank, worldSize });
+    return reducePhase({ options, backend, hooks, inputs, markers: current.markers, identities: current.identities, lsh, fingerprint, workDir, outDir, rank, worldSize, workerOptions });
   }, {
     onWait: () => log(`tokenmix: another process is grouping ${request.outDir}; waiting for it`),
     afterDone: () => {
@@ -299,9 +294,10 @@ interface ReduceInput {
   outDir: string;
   rank: number;
   worldSize: number;
+  workerOptions: WorkerOptions;
 }
 
-async function reducePhase({ options, backend, hooks, inputs, markers, identities, lsh, fingerprint, workDir, outDir, rank, worldSize }: ReduceInput): Promise<DedupResult> {
+async function reducePhase({ options, backend, hooks, inputs, markers, identities, lsh, fingerprint, workDir, outDir, rank, worldSize, workerOptions }: ReduceInput): Promise<DedupResult> {
   const log = hooks.log ?? (() => {});
   const times = hooks.times;
   const manifestPath = join(outDir, 'manifest.json');
@@ -319,8 +315,12 @@ async function reducePhase({ options, backend, hooks, inputs, markers, identitie
   if (documents >= 0xffffffff) throw new TokenmixError(`dedup handles at most 4294967294 documents per run (got ${documents}); split the inputs`);
   const bucketCounts = new Float64Array(FINE_BUCKETS);
   for (const m of markers) m.bands.bucketCounts.forEach((c, b) => (bucketCounts[b] += c));
-  // 32 bytes of hash table per record (16 per slot, load <= 1/2), plus one range's reads.
-  const maxRecords = Math.max(64, Math.floor(options.memoryBytes / (32 + RECORD_WORDS * 4)));
+  // 32 bytes of hash table per record (16 per slot, load <= 1/2), plus one range's reads,
+  // per worker; with several workers, at least two ranges each so that they finish together.
+  const groupWorkers = resolveWorkers(workerOptions);
+  const totalRecords = bucketCounts.reduce((a, b) => a + b, 0);
+  let maxRecords = Math.max(64, Math.floor(options.memoryBytes / groupWorkers / (32 + RECORD_WORDS * 4)));
+  if (groupWorkers > 1) maxRecords = Math.max(64, Math.min(maxRecords, Math.ceil(totalRecords / (2 * groupWorkers))));
   const ranges = planBucketRanges(bucketCounts, maxRecords);
   const groupFingerprint = createHash('sha256')
     .update(JSON.stringify({
@@ -330,24 +330,46 @@ async function reducePhase({ options, backend, hooks, inputs, markers, identitie
     }))
     .digest('hex');
   const uf = new UnionFind(documents);
-  const store = options.verify === 'none' ? null : new VectorStore(
-    markers.map((m) => {
-      const files = markerFiles(workDir, m);
-      return options.verify === 'exact'
-        ? { path: files.shingles, lengths: readU32File(files.lengths) }
-        : { path: files.signatures, lengths: new Uint32Array(m.records).fill(options.numHashes) };
-    }),
-  );
+  const store = openVectorStore(options, markers, workDir);
   const stats = emptyGroupStats();
   try {
-    const table = new BucketTable(Math.max(...ranges.map((r) => r.records)), options.links);
-    const context = { workDir, markers, bases, options, uf, verify: makeVerifier(options, store), table, failures: new PairCache(), fingerprint: groupFingerprint, stats, excluded: duplicates.excluded };
     let reloaded = 0;
-    const grouping = hooks.progress?.('dedup grouping', ranges.length, 'bucket ranges');
-    for (const [index, range] of ranges.entries()) {
+    const todo: number[] = [];
+    for (const [index] of ranges.entries()) {
       if (await reloadRange(workDir, index, groupFingerprint, uf)) reloaded++;
-      else await processRange(index, range, context);
-      grouping?.advance(0, 1);
+      else todo.push(index);
+    }
+    const grouping = hooks.progress?.('dedup grouping', todo.length, 'bucket ranges');
+    if (groupWorkers > 1 && todo.length > 1) {
+      // Ranges on every core: each task writes its range's edges, joined here in range order.
+      const executor = createExecutor(workerOptions, () => Promise.reject(new Error('grouping runs on workers')), todo.length);
+      const link = { advance: () => {} };
+      const excluded = [...duplicates.excluded];
+      try {
+        const results = await Promise.all(todo.map(async (index) => {
+          const task: GroupRangeTask = {
+            kind: 'group-range', label: `grouping bucket range ${index + 1} of ${ranges.length}`,
+            workDir, markers, bases, options, fingerprint: groupFingerprint, index, range: ranges[index], excluded,
+            cacheBytes: Math.floor(VECTOR_CACHE_BYTES / executor.workers),
+          };
+          const rangeStats = await executor.run<GroupStats>(task, link);
+          grouping?.advance(0, 1);
+          return rangeStats;
+        }));
+        for (const rangeStats of results) addGroupStats(stats, rangeStats);
+      } finally {
+        await executor.close();
+      }
+      for (const index of todo) {
+        if (!(await reloadRange(workDir, index, groupFingerprint, uf))) throw new TokenmixError(`bucket range ${index + 1} of ${ranges.length} finished without its edges in ${workDir}: is another process deleting it?`);
+      }
+    } else {
+      const table = new BucketTable(Math.max(...ranges.map((r) => r.records)), options.links);
+      const context = { workDir, markers, bases, options, uf, verify: makeVerifier(options, store), table, failures: new PairCache(), fingerprint: groupFingerprint, stats, excluded: duplicates.excluded };
+      for (const index of todo) {
+        await processRange(index, ranges[index], context);
+        grouping?.advance(0, 1);
+      }
     }
     grouping?.done();
     if (reloaded > 0) log(`tokenmix: ${reloaded} of ${ranges.length} bucket ranges already grouped, reusing them`);

@@ -18,6 +18,8 @@ export interface StoreShard {
 }
 
 const MAX_OPEN_FILES = 64;
+/** Default byte budget of the vector cache (shared among workers when several verify). */
+export const VECTOR_CACHE_BYTES = 256 * 2 ** 20;
 /** Rough heap cost of a cached typed array besides its elements (object, buffer, Map entry). */
 const VECTOR_OVERHEAD_BYTES = 160;
 
@@ -39,7 +41,7 @@ export class VectorStore {
   private cachedBytes = 0;
   reads = 0;
 
-  constructor(private readonly shards: StoreShard[], private readonly cacheBytes = 256 * 2 ** 20) {
+  constructor(private readonly shards: StoreShard[], private readonly cacheBytes = VECTOR_CACHE_BYTES) {
     this.bases = [0];
     for (const shard of shards) this.bases.push(this.bases[this.bases.length - 1] + shard.lengths.length);
     const total = this.bases[this.bases.length - 1];

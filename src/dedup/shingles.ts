@@ -48,18 +48,63 @@ export function intersectionSize(a: Uint32Array, b: Uint32Array): number {
 }
 
 /**
+ * The fewest shared elements two sets of sizes `la` and `lb` can have and still fail the
+ * verifier's criterion for sure: one below the exact bound (shared ≥ T·(la + lb) / (1 + T)),
+ * and one lower still for the 1e-9 slack and float rounding, so pruning on it never decides
+ * a pair the full count would not.
+ */
+function overlapFloor(la: number, lb: number, threshold: number): number {
+  return Math.floor((threshold * (la + lb) - 1e-9) / (1 + threshold)) - 1;
+}
+
+/**
+ * |A ∩ B| of two sorted duplicate-free lists, or −1 as soon as fewer than `need` elements can
+ * be shared: every element skipped on one side is missing from the other, so the walk stops
+ * when one side has skipped more than |side| − need. Most verified pairs fail, and fail early.
+ */
+export function intersectionAtLeast(a: Uint32Array, b: Uint32Array, need: number): number {
+  const skipA = a.length - need;
+  const skipB = b.length - need;
+  if (skipA < 0 || skipB < 0) return -1;
+  let i = 0;
+  let j = 0;
+  let shared = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i];
+    const y = b[j];
+    if (x === y) {
+      shared++;
+      i++;
+      j++;
+    } else if (x < y) {
+      if (++i - shared > skipA) return -1;
+    } else if (++j - shared > skipB) return -1;
+  }
+  return shared;
+}
+
+/**
  * Whether J(A, B) = |A ∩ B| / |A ∪ B| >= threshold, decided on the integers the way the
  * ground truth's scorer does (inter >= t·union − 1e-9). Two empty sets never pass: a document
  * without words has nothing to be a near duplicate of (exact dedup still sees it).
  */
 export function jaccardAtLeast(a: Uint32Array, b: Uint32Array, threshold: number): boolean {
-  if (a.length === 0 || b.length === 0) return false;
-  // |A ∩ B| <= min and |A ∪ B| >= max, so J <= min / max: reject on sizes alone.
+  return verifyPair(a, b, threshold) >= 0;
+}
+
+/**
+ * J(A, B) when it is >= threshold (the criterion of jaccardAtLeast), else −1. Sizes alone rule
+ * out most pairs (J <= min / max); the walk stops once the threshold is out of reach.
+ */
+export function verifyPair(a: Uint32Array, b: Uint32Array, threshold: number): number {
+  if (a.length === 0 || b.length === 0) return -1;
   const small = Math.min(a.length, b.length);
   const large = Math.max(a.length, b.length);
-  if (small < threshold * large - 1e-9) return false;
-  const shared = intersectionSize(a, b);
-  return shared >= threshold * (a.length + b.length - shared) - 1e-9;
+  if (small < threshold * large - 1e-9) return -1;
+  const shared = intersectionAtLeast(a, b, Math.max(0, overlapFloor(a.length, b.length, threshold)));
+  if (shared < 0) return -1;
+  const union = a.length + b.length - shared;
+  return shared >= threshold * union - 1e-9 ? shared / union : -1;
 }
 
 /** J of two sorted duplicate-free lists (0 when either is empty). */

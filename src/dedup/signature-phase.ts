@@ -32,6 +32,7 @@ import { unitPart, type WorkUnit } from '../exec/units.js';
 import { shingleBatch } from '../cpu/oph.js';
 import { normalizeForExactDedup } from '../text/normalize.js';
 import { countWords } from '../text/words.js';
+import { scanDocument } from '../text/document-scan.js';
 import { bandKeys } from './lsh.js';
 import type { ResolvedDedupOptions } from './options.js';
 import { BandRecordWriter, type BandFileSummary } from './partition.js';
@@ -114,6 +115,11 @@ export function exactTextHash(text: string): Buffer {
   return createHash('sha256').update(exactDedupText(text)).digest().subarray(0, 16);
 }
 
+/** exactTextHash from the normalization's UTF-8 bytes (scanDocument's `exact`). */
+function sha256Prefix(bytes: Uint8Array): Buffer {
+  return createHash('sha256').update(bytes).digest().subarray(0, 16);
+}
+
 export interface SignatureContext {
   options: ResolvedDedupOptions;
   fields: FieldMap;
@@ -187,6 +193,7 @@ export async function processSignatureUnit(input: ResolvedInput, unit: WorkUnit,
   let withoutWords = 0;
   let lastBytes = 0;
   const qualityField = options.qualityField;
+  const fastScan = !options.digits && !options.diacritics;
   const clock = () => performance.now();
   // Signatures of batch k are computed (on the GPU: asynchronously) while batch k+1 is read
   // and tokenized; band records are written when they arrive. Exact-text records and band
@@ -224,7 +231,16 @@ export async function processSignatureUnit(input: ResolvedInput, unit: WorkUnit,
       }
       // Each document's word hashes and shingle set (the verification input, and what
       // one-permutation MinHash signs); K-permutation MinHash signs the words themselves.
-      const wordLists = batch.texts.map((text) => shingleWords(text, options));
+      // Most texts take the one-pass scan (text/document-scan.ts); others the three functions.
+      const wordLists: Uint32Array[] = [];
+      const tokenCounts: number[] = [];
+      const hashes: Buffer[] = [];
+      for (const text of batch.texts) {
+        const scan = fastScan ? scanDocument(text) : null;
+        wordLists.push(scan ? scan.words : shingleWords(text, options));
+        tokenCounts.push(scan ? scan.tokens : countWords(text));
+        hashes.push(scan ? sha256Prefix(scan.exact) : exactTextHash(text));
+      }
       const setLengths = new Uint32Array(batch.length);
       const docLines: string[] = [];
       const sets: Uint32Array[] = [];
@@ -234,10 +250,9 @@ export async function processSignatureUnit(input: ResolvedInput, unit: WorkUnit,
         setLengths[i] = set.length;
         sets.push(set);
         if (set.length === 0) withoutWords++;
-        const text = batch.texts[i];
         const source = batch.sources[i];
-        const tokenCount = countWords(text);
-        const hash = exactTextHash(text);
+        const tokenCount = tokenCounts[i];
+        const hash = hashes[i];
         const score = qualityField ? batch.scores[qualityField][i] : null;
         docLines.push(`${JSON.stringify([batch.rows[i], batch.ids[i], source, tokenCount, score, hash.toString('base64url')])}\n`);
         const counts = (sources[source] ??= { docs: 0, tokens: 0 });

@@ -6,12 +6,13 @@
 import type { MessagePort } from 'node:worker_threads';
 import { curateResources, runCurateUnit, type CurateResources, type CurateUnitTask } from '../pipeline/curate-task.js';
 import { runSignatureUnit, type SignatureUnitTask } from '../dedup/signature-task.js';
+import { runGroupRange, type GroupRangeTask } from '../dedup/group-phase.js';
 import { invariant } from '../errors.js';
 import type { CountNewlinesTask } from './run-units.js';
 import { countNewlines } from './units.js';
 import { portLink } from './worker-link.js';
 
-type AnyTask = (CurateUnitTask | SignatureUnitTask | CountNewlinesTask) & { port: MessagePort };
+type AnyTask = (CurateUnitTask | SignatureUnitTask | GroupRangeTask | CountNewlinesTask) & { port: MessagePort };
 
 const resources = new Map<string, Promise<CurateResources>>();
 
@@ -32,6 +33,8 @@ export default async function runTask(task: AnyTask): Promise<unknown> {
       }
       case 'signature-unit':
         return await runSignatureUnit(task, link);
+      case 'group-range':
+        return await runGroupRange(task);
       default:
         invariant(false, `unknown task kind ${(task as { kind: string }).kind}`);
     }

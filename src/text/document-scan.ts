@@ -1,0 +1,153 @@
+/**
+ * One pass over a document for the near-dedup map (src/dedup/signature-phase.ts), giving what
+ * three separate scans gave before, identically:
+ *   - the shingle word hashes: `shingleWordHashes(text)` (normalize.ts: lower case, maximal
+ *     letter/number runs, MurmurHash3 of each run's UTF-8 bytes),
+ *   - the `words` token count: `countWords(text)` (words.ts),
+ *   - the UTF-8 bytes of `normalizeForExactDedup(text)` (NFC, white-space runs → one space,
+ *     trimmed), whose SHA-256 is the exact-dedup key — written into a reused buffer, so no
+ *     normalized string is built and no regex runs.
+ *
+ * It applies only to texts made of "plain" UTF-16 units, where each of those functions is a
+ * per-character map: Latin (below U+0300) whose lower case is one unit, General Punctuation
+ * without the format characters, and any `\p{White_Space}` character. None of them composes or
+ * reorders under NFC (all are NFC_QC=Yes with combining class 0; U+2000/U+2001 map to other
+ * spaces, which the collapse makes one space anyway), and lower-casing them does not depend on
+ * context. Any other unit (combining marks, Greek final sigma, U+0130, surrogates, a BOM, CJK,
+ * …) makes `scanDocument` return null and the caller runs the three general functions. Only the
+ * default shingle options are handled (no digit folding, no diacritic stripping).
+ * test/text/document-scan.test.ts compares the two paths on every plain unit and on seeded
+ * random texts mixing plain and other units.
+ */
+import { fmix32, murmur3Round, murmur3Tail, TOKEN_HASH_SEED } from './hash.js';
+
+/** Per BMP unit, lazily: 0 = not classified yet; see `classify` for the packing. */
+const table = new Int32Array(0x10000);
+const KNOWN = 1 << 31;
+const PLAIN = 1 << 30;
+const WHITE = 1 << 29;
+/** Classes of the `words` tokenizer (words.ts): word, punctuation/symbol, space. */
+const WORD_CLASS_SHIFT = 24;
+const SPACE = 2;
+const LOWER_MASK = 0xffff;
+
+const LETTER_OR_NUMBER = /^[\p{L}\p{N}]$/u;
+const WHITE_SPACE = /^\p{White_Space}$/u;
+const PUNCT_OR_SYMBOL = /^[\p{P}\p{S}]$/u;
+
+function plainRange(unit: number): boolean {
+  return unit < 0x300 || (unit >= 0x2010 && unit <= 0x2027) || (unit >= 0x2030 && unit <= 0x205e);
+}
+
+/**
+ * KNOWN | PLAIN? | WHITE? | words class << 24 | the lower-cased unit when it is a letter or
+ * number (0 when it separates words; a letter/number is never U+0000).
+ */
+function classify(unit: number): number {
+  const char = String.fromCharCode(unit);
+  const white = WHITE_SPACE.test(char);
+  const lower = char.toLowerCase();
+  const plain = (unit < 0xd800 || unit > 0xdfff) && unit !== 0xfeff && (white || (plainRange(unit) && lower.length === 1));
+  const wordClass = white ? SPACE : PUNCT_OR_SYMBOL.test(char) ? 1 : 0;
+  const alnum = plain && !white && LETTER_OR_NUMBER.test(lower) ? lower.charCodeAt(0) : 0;
+  return KNOWN | (plain ? PLAIN : 0) | (white ? WHITE : 0) | (wordClass << WORD_CLASS_SHIFT) | alnum;
+}
+
+export interface DocumentScan {
+  /** shingleWordHashes(text). */
+  words: Uint32Array;
+  /** countWords(text). */
+  tokens: number;
+  /** UTF-8 of normalizeForExactDedup(text): a view into a buffer the next call reuses. */
+  exact: Uint8Array;
+}
+
+let exactBuffer = new Uint8Array(1 << 16);
+
+/** The three results in one pass, or null when `text` has a unit this path does not handle. */
+export function scanDocument(text: string): DocumentScan | null {
+  const length = text.length;
+  if (exactBuffer.length < 3 * length) exactBuffer = new Uint8Array(Math.max(3 * length, 2 * exactBuffer.length));
+  const exact = exactBuffer;
+  let exactLength = 0;
+  let pendingSpace = false;
+  let words: Uint32Array = new Uint32Array(Math.max(16, length >> 3));
+  let wordCount = 0;
+  let inWord = false;
+  let h = 0;
+  let block = 0;
+  let bytes = 0;
+  let tokens = 0;
+  let previousClass = SPACE;
+  for (let i = 0; i < length; i++) {
+    const unit = text.charCodeAt(i);
+    let entry = table[unit];
+    if (entry === 0) entry = table[unit] = classify(unit);
+    if ((entry & PLAIN) === 0) return null;
+    const wordClass = (entry >>> WORD_CLASS_SHIFT) & 3;
+    if (wordClass !== SPACE && wordClass !== previousClass) tokens++;
+    previousClass = wordClass;
+    if ((entry & WHITE) !== 0) {
+      pendingSpace = exactLength > 0;
+    } else {
+      if (pendingSpace) {
+        exact[exactLength++] = 0x20;
+        pendingSpace = false;
+      }
+      if (unit < 0x80) exact[exactLength++] = unit;
+      else if (unit < 0x800) {
+        exact[exactLength++] = 0xc0 | (unit >> 6);
+        exact[exactLength++] = 0x80 | (unit & 0x3f);
+      } else {
+        exact[exactLength++] = 0xe0 | (unit >> 12);
+        exact[exactLength++] = 0x80 | ((unit >> 6) & 0x3f);
+        exact[exactLength++] = 0x80 | (unit & 0x3f);
+      }
+    }
+    const lower = entry & LOWER_MASK;
+    if (lower !== 0) {
+      if (!inWord) {
+        inWord = true;
+        h = TOKEN_HASH_SEED;
+        block = 0;
+        bytes = 0;
+      }
+      // The lower-cased unit's UTF-8 bytes into MurmurHash3's little-endian 4-byte blocks.
+      if (lower < 0x80) {
+        block |= lower << ((bytes & 3) << 3);
+        if ((bytes & 3) === 3) {
+          h = murmur3Round(h, block);
+          block = 0;
+        }
+        bytes++;
+      } else {
+        const b0 = lower < 0x800 ? 0xc0 | (lower >> 6) : 0xe0 | (lower >> 12);
+        const n = lower < 0x800 ? 2 : 3;
+        for (let k = 0; k < n; k++) {
+          const byte = k === 0 ? b0 : k === n - 1 ? 0x80 | (lower & 0x3f) : 0x80 | ((lower >> 6) & 0x3f);
+          block |= byte << ((bytes & 3) << 3);
+          if ((bytes & 3) === 3) {
+            h = murmur3Round(h, block);
+            block = 0;
+          }
+          bytes++;
+        }
+      }
+    } else if (inWord) {
+      if (wordCount === words.length) words = grow(words);
+      words[wordCount++] = fmix32(((bytes & 3) !== 0 ? murmur3Tail(h, block) : h) ^ bytes);
+      inWord = false;
+    }
+  }
+  if (inWord) {
+    if (wordCount === words.length) words = grow(words);
+    words[wordCount++] = fmix32(((bytes & 3) !== 0 ? murmur3Tail(h, block) : h) ^ bytes);
+  }
+  return { words: words.subarray(0, wordCount), tokens, exact: exact.subarray(0, exactLength) };
+}
+
+function grow(words: Uint32Array): Uint32Array {
+  const grown = new Uint32Array(words.length * 2);
+  grown.set(words);
+  return grown;
+}
