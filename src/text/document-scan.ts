@@ -9,13 +9,13 @@
  *     normalized string is built and no regex runs.
  *
  * It applies only to texts made of "plain" UTF-16 units, where each of those functions is a
- * per-character map: Latin (below U+0300) whose lower case is one unit, General Punctuation
- * without the format characters, and any `\p{White_Space}` character. None of them composes or
- * reorders under NFC (all are NFC_QC=Yes with combining class 0; U+2000/U+2001 map to other
- * spaces, which the collapse makes one space anyway), and lower-casing them does not depend on
- * context. Any other unit (combining marks, Greek final sigma, U+0130, surrogates, a BOM, CJK,
- * …) makes `scanDocument` return null and the caller runs the three general functions. Only the
- * default shingle options are handled (no digit folding, no diacritic stripping).
+ * per-character map (plainUnit: Latin, symbols, CJK, and any `\p{White_Space}` character) whose
+ * lower case is one unit. None of them composes or reorders under NFC (NFC_QC=Yes with
+ * combining class 0; U+2000/U+2001 map to other spaces, which the collapse makes one space
+ * anyway), and lower-casing them does not depend on context. Any other unit (combining marks,
+ * Greek final sigma, U+0130, surrogates, a BOM, …) makes `scanDocument` return null and the
+ * caller runs the three general functions. Only the default shingle options are handled (no
+ * digit folding, no diacritic stripping).
  * test/text/document-scan.test.ts compares the two paths on every plain unit and on seeded
  * random texts mixing plain and other units.
  */
@@ -35,8 +35,19 @@ const LETTER_OR_NUMBER = /^[\p{L}\p{N}]$/u;
 const WHITE_SPACE = /^\p{White_Space}$/u;
 const PUNCT_OR_SYMBOL = /^[\p{P}\p{S}]$/u;
 
-function plainRange(unit: number): boolean {
-  return unit < 0x300 || (unit >= 0x2010 && unit <= 0x2027) || (unit >= 0x2030 && unit <= 0x205e);
+const MARK_OR_FORMAT = /^[\p{M}\p{Cf}]$/u;
+
+/**
+ * Latin below U+0300 (precomposed letters included: nothing there composes further), and, in
+ * the symbol blocks (punctuation, arrows, box drawing, dingbats …, U+2010–U+2BFF), CJK
+ * punctuation and kana (U+3001–U+30FF) and the CJK ideographs (U+4E00–U+9FFF), the units NFC
+ * and NFD both leave alone that are neither marks nor format characters: these neither
+ * decompose nor combine with a neighbour.
+ */
+function plainUnit(unit: number, char: string): boolean {
+  if (unit < 0x300) return true;
+  const block = (unit >= 0x2010 && unit <= 0x2bff) || (unit >= 0x3001 && unit <= 0x30ff) || (unit >= 0x4e00 && unit <= 0x9fff);
+  return block && char.normalize('NFC') === char && char.normalize('NFD') === char && !MARK_OR_FORMAT.test(char);
 }
 
 /**
@@ -47,7 +58,7 @@ function classify(unit: number): number {
   const char = String.fromCharCode(unit);
   const white = WHITE_SPACE.test(char);
   const lower = char.toLowerCase();
-  const plain = (unit < 0xd800 || unit > 0xdfff) && unit !== 0xfeff && (white || (plainRange(unit) && lower.length === 1));
+  const plain = (unit < 0xd800 || unit > 0xdfff) && unit !== 0xfeff && (white || (plainUnit(unit, char) && lower.length === 1));
   const wordClass = white ? SPACE : PUNCT_OR_SYMBOL.test(char) ? 1 : 0;
   const alnum = plain && !white && LETTER_OR_NUMBER.test(lower) ? lower.charCodeAt(0) : 0;
   return KNOWN | (plain ? PLAIN : 0) | (white ? WHITE : 0) | (wordClass << WORD_CLASS_SHIFT) | alnum;
