@@ -23,7 +23,7 @@ import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ResolvedInput } from '../io/types.js';
 import { LineFile, type OutputFile } from './line-file.js';
-import { decide, KEPT, type ClusterRule, type PairVerdict, type RuleStats } from './cover.js';
+import { componentLayout, decide, KEPT, type ClusterRule, type PairVerdict, type RuleStats } from './cover.js';
 import type { KeptIndex } from './kept-index.js';
 import type { KeepRule } from './options.js';
 import { markerFiles, type SignatureMarker } from './signature-phase.js';
@@ -75,6 +75,11 @@ export interface ClusterRuleRequest {
   judge: (exactClass: Uint32Array) => (a: number, b: number, measure: boolean) => PairVerdict;
   /** Candidates among the kept for exact verification (kept-index.ts), or null. */
   index?: (exactClass: Uint32Array) => KeptIndex | null;
+  /**
+   * Measured verdicts of many (doc, leader) pairs at once (pairs interleaved), e.g. on worker
+   * threads; null or absent: decide() measures each pair itself with `judge`.
+   */
+  measure?: (exactClass: Uint32Array) => ((pairs: Uint32Array) => Promise<PairVerdict[]>) | null;
 }
 
 /** JSON of a Jaccard in clusters.jsonl: 6 decimals, null when unknown (--verify none). */
@@ -82,7 +87,7 @@ const jaccardJson = (j: number) => (Number.isNaN(j) ? 'null' : String(Math.round
 
 export async function writeClusters(
   components: Uint32Array,
-  { keep, rule, judge, index }: ClusterRuleRequest,
+  { keep, rule, judge, index, measure }: ClusterRuleRequest,
   inputs: ResolvedInput[],
   markers: SignatureMarker[],
   workDir: string,
@@ -132,7 +137,27 @@ export async function writeClusters(
         return x < y ? -1 : x > y ? 1 : a - b;
       }
     : null;
-  const decisions = decide({ rule, components, sizes, before, judge: judge(exactClass), index: index?.(exactClass) ?? null });
+  const layout = componentLayout(components, sizes, before);
+  const measureAll = measure?.(exactClass) ?? null;
+  let first: ((doc: number, leader: number) => PairVerdict) | undefined;
+  if (measureAll) {
+    // Every member against its component's leader, measured ahead (the checks decide() would make first).
+    const pairs = new Uint32Array(2 * (layout.members.length - layout.roots.length));
+    let next = 0;
+    let offset = 0;
+    for (const root of layout.roots) {
+      for (let m = 1; m < sizes[root]; m++) {
+        pairs[next++] = layout.members[offset + m];
+        pairs[next++] = layout.members[offset];
+      }
+      offset += sizes[root];
+    }
+    const verdicts = await measureAll(pairs);
+    const byDoc = new Map<number, PairVerdict>();
+    for (let i = 0; i < verdicts.length; i++) byDoc.set(pairs[2 * i], verdicts[i]);
+    first = (doc) => byDoc.get(doc)!;
+  }
+  const decisions = decide({ rule, components, sizes, before, judge: judge(exactClass), index: index?.(exactClass) ?? null, layout, ...(first ? { first } : {}) });
   const { of, jaccard } = decisions;
 
   // Pass 2: the files.

@@ -63,6 +63,11 @@ export function makeJudge(
   return (a, b, measure) => {
     const exact = exactClass[a] === exactClass[b];
     if (verify === 'none' || store === null) return { pass: true, jaccard: exact ? 1 : Number.NaN };
+    if (measure && verify === 'exact') {
+      const la = store.length(a);
+      const lb = store.length(b);
+      return measuredVerdict(la, lb, la === 0 || lb === 0 ? 0 : intersectionSize(store.get(a), store.get(b)), exact, threshold);
+    }
     // Same exact text passes, but its shingle J is still measured (NFC vs NFD differ there).
     if (exact) return { pass: true, jaccard: store.length(a) + store.length(b) === 0 ? 1 : judgeSets(a, b, true).jaccard };
     return judgeSets(a, b, measure);
@@ -84,6 +89,17 @@ export function makeJudge(
     const union = la + lb - shared;
     return { pass: shared >= threshold * union - 1e-9, jaccard: shared / union };
   }
+}
+
+/**
+ * The verdict of an exact-verification pair from its set sizes and |A ∩ B| (makeJudge's
+ * `measure` case, also fed by intersections counted on worker threads): same exact text
+ * passes, with its shingle J (1 for two empty sets); otherwise J >= T on the integers.
+ */
+export function measuredVerdict(la: number, lb: number, shared: number, exact: boolean, threshold: number): PairVerdict {
+  if (la === 0 || lb === 0) return exact ? { pass: true, jaccard: la + lb === 0 ? 1 : 0 } : { pass: false, jaccard: 0 };
+  const union = la + lb - shared;
+  return { pass: exact || shared >= threshold * union - 1e-9, jaccard: shared / union };
 }
 
 /** Removed documents per 0.05-wide Jaccard bin (bin 19 holds J = 1), and those of unknown J. */
@@ -142,27 +158,52 @@ export interface DecideRequest {
   judge: (a: number, b: number, measure: boolean) => PairVerdict;
   /** Exact verification: candidates among the kept by prefix filtering (kept-index.ts). */
   index?: KeptIndex | null;
+  /** componentLayout(components, sizes, before), when the caller made it already. */
+  layout?: ComponentLayout;
+  /** Each member's measured verdict with its leader, when computed ahead (else `judge(d, leader, true)`). */
+  first?: (doc: number, leader: number) => PairVerdict;
 }
 
-/** Both rules on every component of two or more members; the outputs follow `rule`. */
-export function decide({ rule, components, sizes, before, judge, index = null }: DecideRequest): Decisions {
+/** Members of every component of two or more, each component in keep order (its leader first). */
+export interface ComponentLayout {
+  /** Members, component after component (component-id order). */
+  members: Uint32Array;
+  /** Component ids in that order, with their member counts in `sizes`. */
+  roots: number[];
+}
+
+export function componentLayout(components: Uint32Array, sizes: Uint32Array, before: DecideRequest['before']): ComponentLayout {
   const count = components.length;
-  // Members of each component, contiguous, in input order and component-id order (CSR);
-  // `of` serves as each component's fill cursor before it holds the decisions.
-  const of = new Uint32Array(count);
+  const cursor = new Uint32Array(count);
+  const roots: number[] = [];
   let next = 0;
   for (let d = 0; d < count; d++) {
     if (components[d] === d && sizes[d] > 1) {
-      of[d] = next;
+      cursor[d] = next;
       next += sizes[d];
+      roots.push(d);
     }
   }
   const members = new Uint32Array(next);
   for (let d = 0; d < count; d++) {
     const root = components[d];
-    if (sizes[root] > 1) members[of[root]++] = d;
+    if (sizes[root] > 1) members[cursor[root]++] = d;
   }
-  of.fill(KEPT);
+  if (before) {
+    let offset = 0;
+    for (const root of roots) {
+      members.subarray(offset, offset + sizes[root]).sort(before);
+      offset += sizes[root];
+    }
+  }
+  return { members, roots };
+}
+
+/** Both rules on every component of two or more members; the outputs follow `rule`. */
+export function decide({ rule, components, sizes, before, judge, index = null, layout, first }: DecideRequest): Decisions {
+  const count = components.length;
+  const { members, roots } = layout ?? componentLayout(components, sizes, before);
+  const of = new Uint32Array(count).fill(KEPT);
   const jaccard = new Float32Array(count).fill(Number.NaN);
   const stats: RuleStats = {
     rule,
@@ -176,27 +217,23 @@ export function decide({ rule, components, sizes, before, judge, index = null }:
   const leaders = new Map<number, number>();
   const kept: number[] = [];
   let offset = 0;
-  for (let root = 0; root < count; root++) {
-    if (components[root] !== root || sizes[root] < 2) continue;
+  for (const root of roots) {
     const group = members.subarray(offset, offset + sizes[root]);
     offset += sizes[root];
-    if (before) {
-      group.sort(before);
-      leaders.set(root, group[0]);
-    }
+    if (before) leaders.set(root, group[0]);
     kept.length = 0;
     kept.push(group[0]);
     index?.clear();
     index?.add(group[0], 0);
     for (let m = 1; m < group.length; m++) {
       const d = group[m];
-      const first = judge(d, group[0], true);
+      const firstVerdict = first ? first(d, group[0]) : judge(d, group[0], true);
       checks++;
       stats.removed_components++;
-      stats.jaccard_to_kept.components.add(first.jaccard);
-      if (!first.pass) stats.components_removed_below_threshold++;
-      let keeper = first.pass ? group[0] : KEPT;
-      let similarity = first.jaccard;
+      stats.jaccard_to_kept.components.add(firstVerdict.jaccard);
+      if (!firstVerdict.pass) stats.components_removed_below_threshold++;
+      let keeper = firstVerdict.pass ? group[0] : KEPT;
+      let similarity = firstVerdict.jaccard;
       // The first passing kept member in keep order (kept[0] is already checked).
       const positions = keeper === KEPT && index ? index.candidates(d) : null;
       const tries = positions ? positions.length : kept.length;
@@ -223,7 +260,7 @@ export function decide({ rule, components, sizes, before, judge, index = null }:
         jaccard[d] = similarity;
       } else if (rule === 'components') {
         of[d] = group[0];
-        jaccard[d] = first.jaccard;
+        jaccard[d] = firstVerdict.jaccard;
       }
     }
     stats.kept_in_clusters += rule === 'cover' ? kept.length : 1;

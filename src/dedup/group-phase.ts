@@ -18,7 +18,7 @@ import { estimateJaccard } from '../cpu/minhash.js';
 import { BucketTable } from './bucket-table.js';
 import type { ResolvedDedupOptions } from './options.js';
 import { RECORD_WORDS, readSegmentRange, type BucketRange } from './partition.js';
-import { jaccardAtLeast } from './shingles.js';
+import { intersectionSize, jaccardAtLeast } from './shingles.js';
 import { EXACT_FLAG, markerFiles, type SignatureMarker } from './signature-phase.js';
 import type { UnionFind } from './union-find.js';
 import { VectorStore } from './set-store.js';
@@ -279,12 +279,18 @@ export interface GroupRangeTask extends Task {
 /** Per thread: the store of the run being grouped (opened once for all its ranges). */
 let threadStore: { key: string; store: VectorStore | null } | null = null;
 
-export async function runGroupRange(task: GroupRangeTask): Promise<GroupStats> {
+/** The run's vector store on this thread (opened by its first task). */
+function storeFor(task: { workDir: string; fingerprint: string; options: ResolvedDedupOptions; markers: SignatureMarker[]; cacheBytes: number }): VectorStore | null {
   const key = `${task.workDir}\0${task.fingerprint}`;
   if (threadStore?.key !== key) {
     threadStore?.store?.close();
     threadStore = { key, store: openVectorStore(task.options, task.markers, task.workDir, task.cacheBytes) };
   }
+  return threadStore.store;
+}
+
+export async function runGroupRange(task: GroupRangeTask): Promise<GroupStats> {
+  const store = storeFor(task);
   const stats = emptyGroupStats();
   await processRange(task.index, task.range, {
     workDir: task.workDir,
@@ -292,7 +298,7 @@ export async function runGroupRange(task: GroupRangeTask): Promise<GroupStats> {
     bases: task.bases,
     options: task.options,
     uf: new SparseUnionFind(),
-    verify: makeVerifier(task.options, threadStore.store),
+    verify: makeVerifier(task.options, store),
     table: new BucketTable(task.range.records, task.options.links),
     failures: new PairCache(16),
     fingerprint: task.fingerprint,
@@ -305,4 +311,27 @@ export async function runGroupRange(task: GroupRangeTask): Promise<GroupStats> {
 /** Adds a range's counts into the run's. */
 export function addGroupStats(into: GroupStats, from: GroupStats): void {
   for (const key of Object.keys(into) as (keyof GroupStats)[]) into[key] += from[key];
+}
+
+/** |A ∩ B| of many pairs of shingle sets (the cluster rule's checks against each leader), on any thread. */
+export interface IntersectPairsTask extends Task {
+  kind: 'intersect-pairs';
+  workDir: string;
+  markers: SignatureMarker[];
+  options: ResolvedDedupOptions;
+  fingerprint: string;
+  cacheBytes: number;
+  /** Document pairs, interleaved. */
+  pairs: Uint32Array;
+}
+
+export function runIntersectPairs(task: IntersectPairsTask): Uint32Array {
+  const store = storeFor(task)!;
+  const shared = new Uint32Array(task.pairs.length / 2);
+  for (let i = 0; i < shared.length; i++) {
+    const a = task.pairs[2 * i];
+    const b = task.pairs[2 * i + 1];
+    shared[i] = store.length(a) === 0 || store.length(b) === 0 ? 0 : intersectionSize(store.get(a), store.get(b));
+  }
+  return shared;
 }

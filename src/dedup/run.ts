@@ -25,19 +25,19 @@ import { currentUnitMarkers, describeInputs, freshMarkers, redoInputs, type Inpu
 import { exclusively, readDoneToken } from '../work/exclusive.js';
 import { removeDeadTemps } from '../work/temp.js';
 import { BucketTable } from './bucket-table.js';
-import { makeJudge, type RuleStats } from './cover.js';
+import { makeJudge, measuredVerdict, type PairVerdict, type RuleStats } from './cover.js';
 import { jaccardPrefix, KeptIndex } from './kept-index.js';
 import { writeClusters, type ClusterSummary, type SourceTotals } from './clusters.js';
-import { addGroupStats, emptyGroupStats, makeVerifier, openVectorStore, PairCache, processRange, reloadRange, type GroupRangeTask, type GroupStats } from './group-phase.js';
+import { addGroupStats, emptyGroupStats, makeVerifier, openVectorStore, PairCache, processRange, reloadRange, type GroupRangeTask, type GroupStats, type IntersectPairsTask } from './group-phase.js';
 import { LineFile, writeWholeFile } from './line-file.js';
 import { planLsh, type LshPlan } from './lsh.js';
 import { resolveDedupOptions, type DedupOptions, type ResolvedDedupOptions } from './options.js';
 import { planBucketRanges, FINE_BUCKETS, RECORD_WORDS } from './partition.js';
-import { VECTOR_CACHE_BYTES } from './set-store.js';
+import { VECTOR_CACHE_BYTES, type VectorStore } from './set-store.js';
 import { markerFiles, processSignatureUnit, readSignatureMarker, unitFiles, type SignatureContext, type SignatureMarker } from './signature-phase.js';
 import { cpuSigner, signBatch, type SignatureUnitResult, type SignatureUnitTask } from './signature-task.js';
 import { createExecutor, resolveWorkers, type WorkerOptions } from '../exec/local.js';
-import type { SignRequest } from '../exec/executor.js';
+import type { Executor, SignRequest } from '../exec/executor.js';
 import { BusyClock } from '../exec/busy.js';
 import { runMapPhase, withNewlineCounts } from '../exec/run-units.js';
 import { assignUnits, DEFAULT_UNIT_BYTES, describeUnit, planUnits, type WorkUnit } from '../exec/units.js';
@@ -331,6 +331,11 @@ async function reducePhase({ options, backend, hooks, inputs, markers, identitie
     .digest('hex');
   const uf = new UnionFind(documents);
   const store = openVectorStore(options, markers, workDir);
+  // Worker threads for grouping and the cluster rule's checks, started when first needed.
+  let pool: Executor | null = null;
+  const reducePool = () => (pool ??= createExecutor(workerOptions, () => Promise.reject(new Error('the reduce runs its tasks on worker threads'))));
+  const quiet = { advance: () => {} };
+  const cacheBytes = Math.floor(VECTOR_CACHE_BYTES / groupWorkers);
   const stats = emptyGroupStats();
   try {
     let reloaded = 0;
@@ -342,23 +347,20 @@ async function reducePhase({ options, backend, hooks, inputs, markers, identitie
     const grouping = hooks.progress?.('dedup grouping', todo.length, 'bucket ranges');
     if (groupWorkers > 1 && todo.length > 1) {
       // Ranges on every core: each task writes its range's edges, joined here in range order.
-      const executor = createExecutor(workerOptions, () => Promise.reject(new Error('grouping runs on workers')), todo.length);
-      const link = { advance: () => {} };
+      const executor = reducePool();
       const excluded = [...duplicates.excluded];
-      try {
+      {
         const results = await Promise.all(todo.map(async (index) => {
           const task: GroupRangeTask = {
             kind: 'group-range', label: `grouping bucket range ${index + 1} of ${ranges.length}`,
             workDir, markers, bases, options, fingerprint: groupFingerprint, index, range: ranges[index], excluded,
-            cacheBytes: Math.floor(VECTOR_CACHE_BYTES / executor.workers),
+            cacheBytes,
           };
-          const rangeStats = await executor.run<GroupStats>(task, link);
+          const rangeStats = await executor.run<GroupStats>(task, quiet);
           grouping?.advance(0, 1);
           return rangeStats;
         }));
         for (const rangeStats of results) addGroupStats(stats, rangeStats);
-      } finally {
-        await executor.close();
       }
       for (const index of todo) {
         if (!(await reloadRange(workDir, index, groupFingerprint, uf))) throw new TokenmixError(`bucket range ${index + 1} of ${ranges.length} finished without its edges in ${workDir}: is another process deleting it?`);
@@ -375,6 +377,7 @@ async function reducePhase({ options, backend, hooks, inputs, markers, identitie
     if (reloaded > 0) log(`tokenmix: ${reloaded} of ${ranges.length} bucket ranges already grouped, reusing them`);
   } catch (error) {
     store?.close();
+    await (pool as Executor | null)?.close();
     throw error;
   }
   if (times) times.groupMs += performance.now() - started;
@@ -387,9 +390,22 @@ async function reducePhase({ options, backend, hooks, inputs, markers, identitie
     const judge = (exactClass: Uint32Array) => makeJudge(options.verify, options.threshold, store, exactClass);
     const index = (exactClass: Uint32Array) =>
       options.verify === 'exact' && store ? new KeptIndex((doc) => jaccardPrefix(store.get(doc), options.threshold), exactClass) : null;
-    summary = await writeClusters(components, { keep: options.keep, rule: options.cluster, judge, index }, inputs, markers, workDir, outDir, duplicates.excluded);
+    // With several workers, every member's check against its component's leader runs on them.
+    const measure = groupWorkers > 1 && options.verify === 'exact' && store
+      ? (exactClass: Uint32Array) => async (pairs: Uint32Array): Promise<PairVerdict[]> => {
+        const shared = await intersectOnWorkers(pairs, store, (chunk, label) => reducePool().run<Uint32Array>({
+          kind: 'intersect-pairs', label, workDir, markers, options, fingerprint: groupFingerprint, cacheBytes, pairs: chunk,
+        } as IntersectPairsTask, quiet), groupWorkers);
+        return Array.from(shared, (n, i) => {
+          const [a, b] = [pairs[2 * i], pairs[2 * i + 1]];
+          return measuredVerdict(store.length(a), store.length(b), n, exactClass[a] === exactClass[b], options.threshold);
+        });
+      }
+      : undefined;
+    summary = await writeClusters(components, { keep: options.keep, rule: options.cluster, judge, index, ...(measure ? { measure } : {}) }, inputs, markers, workDir, outDir, duplicates.excluded);
   } finally {
     store?.close();
+    await (pool as Executor | null)?.close();
   }
   const quarantine = new LineFile(join(outDir, 'quarantine.jsonl'));
   const quarantineReasons: Record<string, number> = dict();
@@ -458,4 +474,37 @@ async function reducePhase({ options, backend, hooks, inputs, markers, identitie
     `${JSON.stringify({ backend: describeBackend(backend), rank, world_size: worldSize, ranges: ranges.length, grouping: stats, cluster_rule_checks: checks, times: times ?? null }, null, 2)}\n`,
   );
   return { status: 'complete', manifestPath, manifest, stats };
+}
+
+/**
+ * |A ∩ B| of every pair (interleaved), in chunks of about equal work (set sizes) on the
+ * workers, four per worker so they finish together; answers in pair order.
+ */
+async function intersectOnWorkers(
+  pairs: Uint32Array,
+  store: VectorStore,
+  run: (chunk: Uint32Array, label: string) => Promise<Uint32Array>,
+  workers: number,
+): Promise<Uint32Array> {
+  const count = pairs.length / 2;
+  const cost = (i: number) => store.length(pairs[2 * i]) + store.length(pairs[2 * i + 1]) + 1;
+  let total = 0;
+  for (let i = 0; i < count; i++) total += cost(i);
+  const target = total / (4 * workers);
+  const chunks: [number, number][] = [];
+  let start = 0;
+  let acc = 0;
+  for (let i = 0; i < count; i++) {
+    acc += cost(i);
+    if (acc >= target || i === count - 1) {
+      chunks.push([start, i + 1]);
+      start = i + 1;
+      acc = 0;
+    }
+  }
+  const shared = new Uint32Array(count);
+  await Promise.all(chunks.map(async ([from, to]) => {
+    shared.set(await run(pairs.slice(2 * from, 2 * to), `cluster rule checks ${from + 1}–${to} of ${count}`), from);
+  }));
+  return shared;
 }

@@ -6,13 +6,13 @@
 import type { MessagePort } from 'node:worker_threads';
 import { curateResources, runCurateUnit, type CurateResources, type CurateUnitTask } from '../pipeline/curate-task.js';
 import { runSignatureUnit, type SignatureUnitTask } from '../dedup/signature-task.js';
-import { runGroupRange, type GroupRangeTask } from '../dedup/group-phase.js';
+import { runGroupRange, runIntersectPairs, type GroupRangeTask, type IntersectPairsTask } from '../dedup/group-phase.js';
 import { invariant } from '../errors.js';
 import type { CountNewlinesTask } from './run-units.js';
 import { countNewlines } from './units.js';
 import { portLink } from './worker-link.js';
 
-type AnyTask = (CurateUnitTask | SignatureUnitTask | GroupRangeTask | CountNewlinesTask) & { port: MessagePort };
+type AnyTask = (CurateUnitTask | SignatureUnitTask | GroupRangeTask | IntersectPairsTask | CountNewlinesTask) & { port: MessagePort };
 
 const resources = new Map<string, Promise<CurateResources>>();
 
@@ -35,6 +35,8 @@ export default async function runTask(task: AnyTask): Promise<unknown> {
         return await runSignatureUnit(task, link);
       case 'group-range':
         return await runGroupRange(task);
+      case 'intersect-pairs':
+        return runIntersectPairs(task);
       default:
         invariant(false, `unknown task kind ${(task as { kind: string }).kind}`);
     }

@@ -54,12 +54,38 @@ const planted = generateNearPairs({ seed: 5, templates: 3, familiesPerTemplate: 
 const plantedPath = join(root, 'planted.jsonl');
 writeFileSync(plantedPath, corpusJsonl(planted.docs));
 
+// The same documents with a quality score (seeded, with ties) and exact copies of some, for
+// the best-quality keep order and mixed exact/near clusters.
+const scoredPath = join(root, 'planted-scored.jsonl');
+writeFileSync(scoredPath, planted.docs.flatMap((doc, i) => {
+  const line = (id: string) => `${JSON.stringify({ id, text: doc.text, score: (i * 7919) % 13 })}\n`;
+  return i % 5 === 0 ? [line(doc.id), line(`${doc.id}-copy`)] : [line(doc.id)];
+}).join(''));
+
 async function dedupRun(backend: Backend, workers: number, unitBytes?: number, sketch: 'oph' | 'minhash' = 'oph') {
   const dir = out();
   const result = await dedup({ inputs: [{ path: plantedPath, source: 'syn' }], outDir: dir, workers, sketch, ...(unitBytes ? { unitBytes } : {}) }, backend);
   expect(result.status).toBe('complete');
   return dedupSnapshot(dir);
 }
+
+describe('dedup, best-quality keep order and exact copies: grouping and cluster-rule checks on workers', () => {
+  const run = async (workers: number, cluster: 'cover' | 'components') => {
+    const dir = out();
+    const result = await dedup({ inputs: [{ path: scoredPath, source: 'syn' }], outDir: dir, workers, keep: 'best-quality', qualityField: 'score', cluster, unitBytes: 20_000 }, CPU);
+    expect(result.status).toBe('complete');
+    expect(result.manifest.totals.removed_exact).toBeGreaterThan(0);
+    expect(result.manifest.totals.removed_near).toBeGreaterThan(0);
+    return dedupSnapshot(dir);
+  };
+  for (const cluster of ['cover', 'components'] as const) {
+    it(`${cluster}: 1, 2 and 3 workers give the same bytes`, async () => {
+      const reference = await run(1, cluster);
+      expect(await run(2, cluster)).toEqual(reference);
+      expect(await run(3, cluster)).toEqual(reference);
+    });
+  }
+});
 
 describe('dedup: any number of workers, any unit size', () => {
   let reference: Record<string, string>;
