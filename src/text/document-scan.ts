@@ -90,8 +90,25 @@ export function scanDocument(text: string): DocumentScan | null {
   let bytes = 0;
   let tokens = 0;
   let previousClass = SPACE;
-  for (let i = 0; i < length; i++) {
-    const unit = text.charCodeAt(i);
+  scan: for (let i = 0; i < length; i++) {
+    let unit = text.charCodeAt(i);
+    // Inside a word, ASCII letters and digits (most of any text) take a short path: they are
+    // word characters of the words tokenizer (no new token) and need no table lookup.
+    while (inWord) {
+      let lower: number;
+      if (unit - 97 >>> 0 < 26 || unit - 48 >>> 0 < 10) lower = unit;
+      else if (unit - 65 >>> 0 < 26) lower = unit | 0x20;
+      else break;
+      exact[exactLength++] = unit;
+      block |= lower << ((bytes & 3) << 3);
+      if ((bytes & 3) === 3) {
+        h = murmur3Round(h, block);
+        block = 0;
+      }
+      bytes++;
+      if (++i === length) break scan;
+      unit = text.charCodeAt(i);
+    }
     let entry = table[unit];
     if (entry === 0) entry = table[unit] = classify(unit);
     if ((entry & PLAIN) === 0) return null;
