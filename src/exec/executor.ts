@@ -14,6 +14,7 @@ import { MessageChannel, type MessagePort, type Transferable } from 'node:worker
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { TokenmixError } from '../errors.js';
+import { listColumnCsr, messageRecordBatch, type ListBatchMessage } from './arrow-batch.js';
 
 /** A request for MinHash signatures of a batch in CSR form (word hashes per document). */
 export interface SignRequest {
@@ -81,7 +82,10 @@ export interface LocalExecutorOptions {
 /** Messages on a task's port, worker → submitter. */
 export type LinkMessage =
   | { type: 'advance'; records: number; bytes: number }
-  | { type: 'sign'; id: number; offsets: Uint32Array; tokens: Uint32Array };
+  | { type: 'sign'; id: number; batch: ListBatchMessage };
+
+/** The column of a sign request's record batch: each document's shingle (or word) hashes. */
+export const SIGN_COLUMN = 'hashes';
 
 /** Runs tasks on a pool of worker threads; a task's `port` carries its TaskLink calls. */
 export function localExecutor(options: LocalExecutorOptions): Executor {
@@ -123,7 +127,8 @@ function answer(port: MessagePort, message: LinkMessage, link: TaskLink): void {
     port.postMessage({ type: 'signed', id: message.id, error: 'this task has no device to sign with' });
     return;
   }
-  link.sign({ offsets: message.offsets, tokens: message.tokens }).then(
+  const { offsets, values } = listColumnCsr(messageRecordBatch(message.batch), SIGN_COLUMN);
+  link.sign({ offsets, tokens: values }).then(
     (signatures) => port.postMessage({ type: 'signed', id: message.id, signatures }, [signatures.buffer as ArrayBuffer]),
     (error: unknown) => port.postMessage({ type: 'signed', id: message.id, error: error instanceof Error ? error.message : String(error) }),
   );

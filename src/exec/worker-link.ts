@@ -1,9 +1,11 @@
 /**
  * The worker side of a TaskLink: progress and signature requests go out over the task's
- * port; signatures come back with their buffers transferred (no copies).
+ * port (a request as an Arrow record batch, arrow-batch.ts); signatures come back with their
+ * buffers transferred (no copies).
  */
 import type { MessagePort } from 'node:worker_threads';
-import type { LinkMessage, SignRequest, TaskLink } from './executor.js';
+import { listBatchMessage, listRecordBatch } from './arrow-batch.js';
+import { SIGN_COLUMN, type LinkMessage, type SignRequest, type TaskLink } from './executor.js';
 
 type Reply = { type: 'signed'; id: number; signatures?: Uint32Array; error?: string };
 
@@ -25,10 +27,9 @@ export function portLink(port: MessagePort): TaskLink {
       const id = next++;
       return new Promise<Uint32Array>((resolve, reject) => {
         waiting.set(id, { resolve, reject });
-        port.postMessage({ type: 'sign', id, offsets: request.offsets, tokens: request.tokens } satisfies LinkMessage, [
-          request.offsets.buffer as ArrayBuffer,
-          request.tokens.buffer as ArrayBuffer,
-        ]);
+        // As an Arrow record batch (one list<uint32> column), its buffers transferred.
+        const { message, transfer } = listBatchMessage(listRecordBatch(SIGN_COLUMN, request.offsets, request.tokens), SIGN_COLUMN);
+        port.postMessage({ type: 'sign', id, batch: message } satisfies LinkMessage, transfer);
       });
     },
   };
