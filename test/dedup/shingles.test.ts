@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { rng } from '../../fixtures/random.js';
 import { shingleStrings } from '../../fixtures/dedup/near-pairs.js';
 import { jaccardExact, minhashConstants } from '../../src/cpu/minhash.js';
-import { intersectionSize, jaccardAtLeast, jaccardSorted, shingleSet, shingleWords } from '../../src/dedup/shingles.js';
+import { intersectionSize, jaccardAtLeast, jaccardSorted, shingleSet, shingleWords, sortHashes } from '../../src/dedup/shingles.js';
 import { exactDedupText } from '../../src/dedup/signature-phase.js';
 import { normalizeForExactDedup } from '../../src/text/normalize.js';
 
@@ -69,5 +69,29 @@ describe('exact-dedup text (ASCII fast path)', () => {
       const text = Array.from({ length: r.int(30) }, () => alphabet[r.int(alphabet.length)]).join('');
       expect(exactDedupText(text)).toBe(normalizeForExactDedup(text));
     }
+  });
+});
+
+describe('sortHashes sorts like Uint32Array.prototype.sort', () => {
+  const r = rng(11);
+  const check = (values: Uint32Array) => {
+    const expected = values.slice().sort();
+    const got = values.slice();
+    sortHashes(got);
+    expect(Array.from(got)).toEqual(Array.from(expected));
+  };
+  it('uniform hashes of every size from 0 to 300, and larger', () => {
+    for (let n = 0; n <= 300; n++) check(Uint32Array.from({ length: n }, () => r.int(2 ** 32)));
+    for (const n of [1023, 1024, 1025, 4096, 50_000]) check(Uint32Array.from({ length: n }, () => r.int(2 ** 32)));
+  });
+  it('many duplicates, extremes, already sorted and reversed input', () => {
+    check(Uint32Array.from({ length: 5000 }, () => r.int(4)));
+    check(Uint32Array.from({ length: 3000 }, (_, i) => (i % 2 ? 0xffffffff : 0)));
+    check(Uint32Array.from({ length: 3000 }, (_, i) => i * 1_000_003));
+    check(Uint32Array.from({ length: 3000 }, (_, i) => 0xffffffff - i * 7));
+  });
+  it('values sharing their top bits (one crowded bucket) fall back to the built-in sort', () => {
+    check(Uint32Array.from({ length: 20_000 }, () => r.int(2 ** 16)));
+    check(Uint32Array.from({ length: 20_000 }, (_, i) => 0x10000 - i));
   });
 });
