@@ -3,7 +3,8 @@
  * components from the union-find become clusters, the cluster rule (cover.ts) decides which
  * members are removed, and every record is accounted for per source, in documents and tokens.
  *
- * Reads the shards' docs.jsonl twice in document order (never all records in memory):
+ * Reads the units' docs.jsonl twice, one task per unit on the run's workers (cluster-tasks.ts;
+ * never all records in memory), the results taken in document order:
  *  1. per clustered record: its exact-text class (the first clustered document with the same
  *     exact-text hash) and, for `best-quality`, its score and id (the keep order: highest
  *     score, ties by smaller id in code-unit order, then input order); per cluster, the rule
@@ -12,40 +13,25 @@
  *  which kept member;
  *  2. clusters.jsonl (one line per clustered record: {"id","cluster","kept"}, with cluster =
  *     the component id, and on removed records "of" (the kept id) and "jaccard"),
- *     cluster_rules.jsonl, and per input shard keep/ and drops/ lists.
+ *     cluster_rules.jsonl, and per input shard keep/ and drops/ lists (each unit writes its
+ *     parts; they are joined in unit order).
  * Memory per document: 4 bytes (component) + 4 (exact-text class) + cover.ts's 8 (+ 4 per
  * clustered one); per clustered record: its exact-text hash during pass 1, for
  * `best-quality` its score (8 bytes per document) and id; per kept clustered record its id.
  */
-import { createReadStream } from 'node:fs';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { createInterface } from 'node:readline';
+import type { Task } from '../exec/executor.js';
 import type { ResolvedInput } from '../io/types.js';
 import { LineFile, type OutputFile } from './line-file.js';
+import type { ClusterScan, ClusterScanTask, ClusterWriteResult, ClusterWriteTask, SourceTotals } from './cluster-tasks.js';
 import { componentLayout, decide, KEPT, type ClusterRule, type PairVerdict, type RuleStats } from './cover.js';
 import type { KeptIndex } from './kept-index.js';
 import type { KeepRule } from './options.js';
 import { markerFiles, type SignatureMarker } from './signature-phase.js';
 import { dict } from '../dict.js';
 
-/** One line of docs.jsonl. */
-type DocLine = [row: number, id: string, source: string, tokens: number, score: number | null, hash: string];
-
-/** Every document in order, with the input file (shard) it came from: units are read in plan order. */
-async function* docLines(workDir: string, markers: SignatureMarker[]): AsyncGenerator<{ shard: number; doc: DocLine }> {
-  for (const marker of markers) {
-    const lines = createInterface({ input: createReadStream(markerFiles(workDir, marker).docs), crlfDelay: Infinity });
-    for await (const line of lines) if (line.length > 0) yield { shard: marker.shard, doc: JSON.parse(line) as DocLine };
-  }
-}
-
-export interface SourceTotals {
-  docs_in: number;
-  docs_out: number;
-  tokens_in: number;
-  tokens_out: number;
-}
+export type { SourceTotals } from './cluster-tasks.js';
 
 export interface ClusterSummary {
   clusters: number;
@@ -93,42 +79,50 @@ export async function writeClusters(
   workDir: string,
   outDir: string,
   /** Documents quarantined for a duplicate id: in no cluster, kept nor dropped. */
-  excluded: ReadonlySet<number> = new Set(),
+  excluded: ReadonlySet<number>,
+  /** Runs a cluster-tasks.ts task (on a worker, or here). */
+  run: <R>(task: Task) => Promise<R>,
 ): Promise<ClusterSummary> {
   const count = components.length;
   const sizes = new Uint32Array(count);
   // Excluded documents were never joined to a component (group-phase.ts): they are singletons.
   for (let d = 0; d < count; d++) if (!excluded.has(d)) sizes[components[d]]++;
+  const bases = [0];
+  for (const m of markers) bases.push(bases[bases.length - 1] + m.records);
+  const local = (u: number, pick: (d: number) => boolean) => {
+    const out: number[] = [];
+    for (let d = bases[u]; d < bases[u + 1]; d++) if (pick(d)) out.push(d - bases[u]);
+    return Uint32Array.from(out);
+  };
+  const isClustered = (d: number) => !excluded.has(d) && sizes[components[d]] > 1;
+  const clustered = markers.map((_, u) => local(u, isClustered));
 
   // Pass 1: exact-text classes, keep-order data, rule of every cluster (Maps in component-id order).
+  const scans = await Promise.all(markers.map((marker, u) => run<ClusterScan>({
+    kind: 'cluster-scan', label: `${marker.file} (cluster records)`, docs: markerFiles(workDir, marker).docs, clustered: clustered[u],
+  } as ClusterScanTask)));
   const firstHash = new Map<number, string>();
   const mixed = new Set<number>();
   const exactClass = new Uint32Array(count);
+  for (let d = 0; d < count; d++) exactClass[d] = d;
   let classOf = new Map<string, number>();
   const scores = keep === 'best-quality' ? new Float64Array(count) : null;
   const ids = new Map<number, string>();
-  let doc = 0;
-  for await (const { doc: line } of docLines(workDir, markers)) {
-    const root = components[doc];
-    exactClass[doc] = doc;
-    if (excluded.has(doc)) {
-      doc++;
-      continue;
-    }
-    if (sizes[root] > 1) {
-      const hash = firstHash.get(root);
-      if (hash === undefined) firstHash.set(root, line[5]);
-      else if (hash !== line[5]) mixed.add(root);
-      const same = classOf.get(line[5]);
-      if (same === undefined) classOf.set(line[5], doc);
+  scans.forEach((scan, u) => {
+    clustered[u].forEach((offset, i) => {
+      const doc = bases[u] + offset;
+      const root = components[doc];
+      const hash = scan.hashes[i];
+      const first = firstHash.get(root);
+      if (first === undefined) firstHash.set(root, hash);
+      else if (first !== hash) mixed.add(root);
+      const same = classOf.get(hash);
+      if (same === undefined) classOf.set(hash, doc);
       else exactClass[doc] = same;
-      if (scores) {
-        scores[doc] = line[4] as number;
-        ids.set(doc, line[1]);
-      }
-    }
-    doc++;
-  }
+      if (scores) scores[doc] = scan.scores[i];
+      ids.set(doc, scan.ids[i]);
+    });
+  });
   classOf = new Map();
   const before = scores
     ? (a: number, b: number) => {
@@ -160,84 +154,78 @@ export async function writeClusters(
   const decisions = decide({ rule, components, sizes, before, judge: judge(exactClass), index: index?.(exactClass) ?? null, layout, ...(first ? { first } : {}) });
   const { of, jaccard } = decisions;
 
-  // Pass 2: the files.
+  // Pass 2: each unit's lines into part files, joined below in unit order.
   for (const dir of ['keep', 'drops']) {
     rmSync(join(outDir, dir), { recursive: true, force: true });
     mkdirSync(join(outDir, dir), { recursive: true });
   }
+  const partsDir = join(workDir, 'cluster-parts');
+  rmSync(partsDir, { recursive: true, force: true });
+  mkdirSync(partsDir, { recursive: true });
+  const parts = (u: number) => join(partsDir, String(u).padStart(5, '0'));
+  let largest = 0;
+  const written = await Promise.all(markers.map((marker, u) => {
+    const docs = clustered[u];
+    const roots = new Uint32Array(docs.length);
+    const keptFlags = new Uint8Array(docs.length);
+    const exactFlags = new Uint8Array(docs.length);
+    const removedFields = new Array<string>(docs.length);
+    docs.forEach((offset, i) => {
+      const doc = bases[u] + offset;
+      const root = components[doc];
+      largest = Math.max(largest, sizes[root]);
+      roots[i] = root;
+      const kept = of[doc] === KEPT;
+      keptFlags[i] = kept ? 1 : 0;
+      // cover: exact when the kept record it duplicates has the same text; components: per cluster.
+      exactFlags[i] = !kept && (rule === 'cover' ? exactClass[doc] === exactClass[of[doc]] : !mixed.has(root)) ? 1 : 0;
+      removedFields[i] = kept ? '' : `,"of":${JSON.stringify(ids.get(of[doc]))},"jaccard":${jaccardJson(jaccard[doc])}`;
+    });
+    return run<ClusterWriteResult>({
+      kind: 'cluster-write', label: `${marker.file} (keep and drop lists)`, docs: markerFiles(workDir, marker).docs, parts: parts(u),
+      position: inputs[marker.shard].format === 'jsonl' ? 'line' : 'row', excluded: local(u, (d) => excluded.has(d)), clustered: docs,
+      roots, kept: keptFlags, exact: exactFlags, removedFields,
+    } as ClusterWriteTask);
+  }));
   const files: OutputFile[] = [];
   const clusters = new LineFile(join(outDir, 'clusters.jsonl'));
-  const keptIds = new Map<number, string>();
-  // Kept clustered records by index, for the "of" of later records (best-quality: all ids).
-  const keptById = scores ? ids : new Map<number, string>();
+  for (const [shard, input] of inputs.entries()) {
+    // Inputs without records still get (empty) keep and drops files.
+    const name = shardOutputName(shard, input.displayPath);
+    const keepFile = new LineFile(join(outDir, 'keep', `${name}.jsonl`));
+    const dropsFile = new LineFile(join(outDir, 'drops', `${name}.jsonl`));
+    markers.forEach((marker, u) => {
+      if (marker.shard !== shard) return;
+      keepFile.append(readFileSync(`${parts(u)}.keep`));
+      dropsFile.append(readFileSync(`${parts(u)}.drops`));
+      clusters.append(readFileSync(`${parts(u)}.clusters`));
+    });
+    files.push(keepFile.close(outDir), dropsFile.close(outDir));
+  }
+  files.push(clusters.close(outDir));
+  rmSync(partsDir, { recursive: true, force: true });
   const sources: Record<string, SourceTotals> = dict();
   let removedExact = 0;
   let removedNear = 0;
-  let docsInClusters = 0;
-  let largest = 0;
-  let shardFilesOpen: { shard: number; keep: LineFile; drops: LineFile } | null = null;
-  const closeShard = () => {
-    if (shardFilesOpen) files.push(shardFilesOpen.keep.close(outDir), shardFilesOpen.drops.close(outDir));
-    shardFilesOpen = null;
-  };
-  const openShard = (shard: number) => {
-    const name = shardOutputName(shard, inputs[shard].displayPath);
-    shardFilesOpen = { shard, keep: new LineFile(join(outDir, 'keep', `${name}.jsonl`)), drops: new LineFile(join(outDir, 'drops', `${name}.jsonl`)) };
-  };
-  doc = 0;
-  let nextShard = 0;
-  for await (const { shard, doc: line } of docLines(workDir, markers)) {
-    // Shards without records still get (empty) keep and drops files.
-    while (nextShard <= shard) {
-      closeShard();
-      openShard(nextShard++);
+  for (const unit of written) {
+    removedExact += unit.removedExact;
+    removedNear += unit.removedNear;
+    for (const [source, t] of Object.entries(unit.sources)) {
+      const totals = (sources[source] ??= { docs_in: 0, docs_out: 0, tokens_in: 0, tokens_out: 0 });
+      totals.docs_in += t.docs_in;
+      totals.docs_out += t.docs_out;
+      totals.tokens_in += t.tokens_in;
+      totals.tokens_out += t.tokens_out;
     }
-    if (excluded.has(doc)) {
-      doc++;
-      continue;
-    }
-    const [row, id, source, tokens] = line;
-    const root = components[doc];
-    const position = inputs[shard].format === 'jsonl' ? 'line' : 'row';
-    const totals = (sources[source] ??= { docs_in: 0, docs_out: 0, tokens_in: 0, tokens_out: 0 });
-    totals.docs_in++;
-    totals.tokens_in += tokens;
-    let kept = true;
-    if (sizes[root] > 1) {
-      kept = of[doc] === KEPT;
-      docsInClusters++;
-      if (kept && !keptIds.has(root)) keptIds.set(root, scores ? ids.get(decisions.leaders.get(root)!)! : id);
-      if (kept && !scores) keptById.set(doc, id);
-      largest = Math.max(largest, sizes[root]);
-      const removed = kept ? '' : `,"of":${JSON.stringify(keptById.get(of[doc]))},"jaccard":${jaccardJson(jaccard[doc])}`;
-      clusters.line(`{"id":${JSON.stringify(id)},"cluster":${root},"kept":${kept}${removed}}`);
-    }
-    if (kept) {
-      totals.docs_out++;
-      totals.tokens_out += tokens;
-      shardFilesOpen!.keep.line(`{"${position}":${row},"id":${JSON.stringify(id)}}`);
-    } else {
-      // cover: exact when the kept record it duplicates has the same text; components: per cluster.
-      const exact = rule === 'cover' ? exactClass[doc] === exactClass[of[doc]] : !mixed.has(root);
-      if (exact) removedExact++;
-      else removedNear++;
-      shardFilesOpen!.drops.line(`{"${position}":${row},"id":${JSON.stringify(id)},"cluster":${root},"rule":"${exact ? 'exact' : 'near'}"}`);
-    }
-    doc++;
   }
-  while (nextShard < inputs.length) {
-    closeShard();
-    openShard(nextShard++);
-  }
-  closeShard();
-  files.push(clusters.close(outDir));
 
   const rules = new LineFile(join(outDir, 'cluster_rules.jsonl'));
   let exactClusters = 0;
   for (const root of firstHash.keys()) {
-    const rule = mixed.has(root) ? 'near' : 'exact';
-    if (rule === 'exact') exactClusters++;
-    rules.line(`{"cluster":${root},"size":${sizes[root]},"rule":"${rule}","kept":${JSON.stringify(keptIds.get(root))}}`);
+    const clusterRule = mixed.has(root) ? 'near' : 'exact';
+    if (clusterRule === 'exact') exactClusters++;
+    // The kept member named per cluster: its leader (first in keep order), which both rules keep.
+    rules.line(`{"cluster":${root},"size":${sizes[root]},"rule":"${clusterRule}","kept":${JSON.stringify(ids.get(decisions.leaders.get(root) ?? root))}}`);
   }
   files.push(rules.close(outDir));
   const sortedSources: Record<string, SourceTotals> = dict();
@@ -246,7 +234,7 @@ export async function writeClusters(
     clusters: firstHash.size,
     clusters_exact: exactClusters,
     clusters_near: firstHash.size - exactClusters,
-    docs_in_clusters: docsInClusters,
+    docs_in_clusters: clustered.reduce((a, c) => a + c.length, 0),
     largest_cluster: largest,
     removed_exact: removedExact,
     removed_near: removedNear,

@@ -34,6 +34,15 @@ export class LineFile {
     if (this.pendingChars > 1 << 20) this.flush();
   }
 
+  /** Append bytes that are already whole lines (a part file written elsewhere). */
+  append(bytes: Uint8Array): void {
+    this.flush();
+    this.hash.update(bytes);
+    this.bytes += bytes.length;
+    let done = 0;
+    while (done < bytes.length) done += writeSync(this.fd, bytes, done, bytes.length - done);
+  }
+
   private flush(): void {
     if (this.pending.length === 0) return;
     const chunk = Buffer.from(this.pending.join(''), 'utf8');

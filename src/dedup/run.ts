@@ -28,6 +28,7 @@ import { BucketTable } from './bucket-table.js';
 import { makeJudge, measuredVerdict, type PairVerdict, type RuleStats } from './cover.js';
 import { jaccardPrefix, KeptIndex } from './kept-index.js';
 import { writeClusters, type ClusterSummary, type SourceTotals } from './clusters.js';
+import { runClusterTask } from './cluster-tasks.js';
 import { addGroupStats, emptyGroupStats, makeVerifier, openVectorStore, PairCache, processRange, reloadRange, type GroupRangeTask, type GroupStats, type IntersectPairsTask } from './group-phase.js';
 import { LineFile, writeWholeFile } from './line-file.js';
 import { planLsh, type LshPlan } from './lsh.js';
@@ -333,7 +334,7 @@ async function reducePhase({ options, backend, hooks, inputs, markers, identitie
   const store = openVectorStore(options, markers, workDir);
   // Worker threads for grouping and the cluster rule's checks, started when first needed.
   let pool: Executor | null = null;
-  const reducePool = () => (pool ??= createExecutor(workerOptions, () => Promise.reject(new Error('the reduce runs its tasks on worker threads'))));
+  const reducePool = () => (pool ??= createExecutor(workerOptions, runClusterTask));
   const quiet = { advance: () => {} };
   const cacheBytes = Math.floor(VECTOR_CACHE_BYTES / groupWorkers);
   const stats = emptyGroupStats();
@@ -402,7 +403,7 @@ async function reducePhase({ options, backend, hooks, inputs, markers, identitie
         });
       }
       : undefined;
-    summary = await writeClusters(components, { keep: options.keep, rule: options.cluster, judge, index, ...(measure ? { measure } : {}) }, inputs, markers, workDir, outDir, duplicates.excluded);
+    summary = await writeClusters(components, { keep: options.keep, rule: options.cluster, judge, index, ...(measure ? { measure } : {}) }, inputs, markers, workDir, outDir, duplicates.excluded, (task) => reducePool().run(task, quiet));
   } finally {
     store?.close();
     await (pool as Executor | null)?.close();

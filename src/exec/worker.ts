@@ -7,12 +7,13 @@ import type { MessagePort } from 'node:worker_threads';
 import { curateResources, runCurateUnit, type CurateResources, type CurateUnitTask } from '../pipeline/curate-task.js';
 import { runSignatureUnit, type SignatureUnitTask } from '../dedup/signature-task.js';
 import { runGroupRange, runIntersectPairs, type GroupRangeTask, type IntersectPairsTask } from '../dedup/group-phase.js';
+import { runClusterScan, runClusterWrite, type ClusterScanTask, type ClusterWriteTask } from '../dedup/cluster-tasks.js';
 import { invariant } from '../errors.js';
 import type { CountNewlinesTask } from './run-units.js';
 import { countNewlines } from './units.js';
 import { portLink } from './worker-link.js';
 
-type AnyTask = (CurateUnitTask | SignatureUnitTask | GroupRangeTask | IntersectPairsTask | CountNewlinesTask) & { port: MessagePort };
+type AnyTask = (CurateUnitTask | SignatureUnitTask | GroupRangeTask | IntersectPairsTask | ClusterScanTask | ClusterWriteTask | CountNewlinesTask) & { port: MessagePort };
 
 const resources = new Map<string, Promise<CurateResources>>();
 
@@ -37,6 +38,10 @@ export default async function runTask(task: AnyTask): Promise<unknown> {
         return await runGroupRange(task);
       case 'intersect-pairs':
         return runIntersectPairs(task);
+      case 'cluster-scan':
+        return await runClusterScan(task);
+      case 'cluster-write':
+        return await runClusterWrite(task);
       default:
         invariant(false, `unknown task kind ${(task as { kind: string }).kind}`);
     }

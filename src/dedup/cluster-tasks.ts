@@ -1,0 +1,164 @@
+/**
+ * The two passes of clusters.ts over the units' docs.jsonl, one task per work unit so they run
+ * on every worker (issue 9: every phase parallelizes):
+ *   `cluster-scan`  — the exact-text hash, id and score of the unit's clustered records (what
+ *                     the keep order and the exact-text classes need), nothing for the rest;
+ *   `cluster-write` — the unit's keep and drop lines and its clusters.jsonl lines, into part
+ *                     files, with its per-source totals.
+ * Everything that comes back is per record in document order, or a sum, so the result does not
+ * depend on which thread ran which unit; clusters.ts joins the parts in unit order.
+ */
+import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Task } from '../exec/executor.js';
+import { dict } from '../dict.js';
+
+/** One line of docs.jsonl. */
+export type DocLine = [row: number, id: string, source: string, tokens: number, score: number | null, hash: string];
+
+export interface SourceTotals {
+  docs_in: number;
+  docs_out: number;
+  tokens_in: number;
+  tokens_out: number;
+}
+
+/** The records of one unit's docs.jsonl, in order, with their index in the unit. */
+export async function* unitDocLines(path: string): AsyncGenerator<DocLine> {
+  const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
+  for await (const line of lines) if (line.length > 0) yield JSON.parse(line) as DocLine;
+}
+
+export interface ClusterScanTask extends Task {
+  kind: 'cluster-scan';
+  /** The unit's docs.jsonl. */
+  docs: string;
+  /** Indices in the unit of its clustered records, ascending. */
+  clustered: Uint32Array;
+}
+
+export interface ClusterScan {
+  hashes: string[];
+  ids: string[];
+  scores: Float64Array;
+}
+
+export async function runClusterScan(task: ClusterScanTask): Promise<ClusterScan> {
+  const n = task.clustered.length;
+  const out: ClusterScan = { hashes: new Array<string>(n), ids: new Array<string>(n), scores: new Float64Array(n) };
+  let local = 0;
+  let next = 0;
+  for await (const [, id, , , score, hash] of unitDocLines(task.docs)) {
+    if (next < n && task.clustered[next] === local) {
+      out.hashes[next] = hash;
+      out.ids[next] = id;
+      out.scores[next] = score as number; // null → 0, as a Float64Array stores it
+      next++;
+    }
+    local++;
+  }
+  return out;
+}
+
+/** What the writer needs of each clustered record of a unit (parallel arrays, in unit order). */
+export interface ClusterWriteTask extends Task {
+  kind: 'cluster-write';
+  docs: string;
+  /** Part files: `${parts}.keep`, `.drops`, `.clusters`. */
+  parts: string;
+  position: 'line' | 'row';
+  /** Indices in the unit of records quarantined for a duplicate id (in no list), ascending. */
+  excluded: Uint32Array;
+  clustered: Uint32Array;
+  /** Component id of each clustered record. */
+  roots: Uint32Array;
+  /** 1 when the record is kept. */
+  kept: Uint8Array;
+  /** 1 when a removed record goes as an exact duplicate. */
+  exact: Uint8Array;
+  /** The `"of"` and `"jaccard"` fields of a removed record's clusters.jsonl line ('' when kept). */
+  removedFields: string[];
+}
+
+export interface ClusterWriteResult {
+  sources: Record<string, SourceTotals>;
+  removedExact: number;
+  removedNear: number;
+}
+
+/** Lines to a file, buffered, synchronously. */
+class PartFile {
+  private readonly fd: number;
+  private pending: string[] = [];
+  private chars = 0;
+  constructor(path: string) {
+    this.fd = openSync(path, 'w');
+  }
+  line(text: string): void {
+    this.pending.push(text, '\n');
+    this.chars += text.length + 1;
+    if (this.chars > 1 << 20) this.flush();
+  }
+  private flush(): void {
+    if (this.pending.length > 0) writeSync(this.fd, this.pending.join(''));
+    this.pending = [];
+    this.chars = 0;
+  }
+  close(): void {
+    this.flush();
+    closeSync(this.fd);
+  }
+}
+
+export async function runClusterWrite(task: ClusterWriteTask): Promise<ClusterWriteResult> {
+  const keep = new PartFile(`${task.parts}.keep`);
+  const drops = new PartFile(`${task.parts}.drops`);
+  const clusters = new PartFile(`${task.parts}.clusters`);
+  const result: ClusterWriteResult = { sources: dict(), removedExact: 0, removedNear: 0 };
+  const position = task.position;
+  let local = 0;
+  let next = 0;
+  let nextExcluded = 0;
+  try {
+    for await (const [row, id, source, tokens] of unitDocLines(task.docs)) {
+      if (nextExcluded < task.excluded.length && task.excluded[nextExcluded] === local) {
+        nextExcluded++;
+        local++;
+        continue;
+      }
+      const totals = (result.sources[source] ??= { docs_in: 0, docs_out: 0, tokens_in: 0, tokens_out: 0 });
+      totals.docs_in++;
+      totals.tokens_in += tokens;
+      let kept = true;
+      let c = -1;
+      if (next < task.clustered.length && task.clustered[next] === local) {
+        c = next++;
+        kept = task.kept[c] === 1;
+        clusters.line(`{"id":${JSON.stringify(id)},"cluster":${task.roots[c]},"kept":${kept}${task.removedFields[c]}}`);
+      }
+      if (kept) {
+        totals.docs_out++;
+        totals.tokens_out += tokens;
+        keep.line(`{"${position}":${row},"id":${JSON.stringify(id)}}`);
+      } else {
+        const exact = task.exact[c] === 1;
+        if (exact) result.removedExact++;
+        else result.removedNear++;
+        drops.line(`{"${position}":${row},"id":${JSON.stringify(id)},"cluster":${task.roots[c]},"rule":"${exact ? 'exact' : 'near'}"}`);
+      }
+      local++;
+    }
+  } finally {
+    keep.close();
+    drops.close();
+    clusters.close();
+  }
+  return result;
+}
+
+/** The in-process handler of both kinds (one worker: the reduce runs them on its own thread). */
+export function runClusterTask(task: Task): Promise<unknown> {
+  if (task.kind === 'cluster-scan') return runClusterScan(task as ClusterScanTask);
+  if (task.kind === 'cluster-write') return runClusterWrite(task as ClusterWriteTask);
+  return Promise.reject(new Error(`${task.kind} runs on worker threads only`));
+}
