@@ -44,7 +44,8 @@ export interface Curation {
   /** Thresholds applied per source, as reported (fixed, or derived from top_fraction). */
   thresholds: Record<string, number | null> | null;
   stages: StageCounts[];
-  near: NearOutcome | null;
+  /** Near dedup's outcome; its document d is corpus record members[d]. */
+  near: (NearOutcome & { members: number[] }) | null;
 }
 
 /** The part of a config that decides curation (a cache key: weights and budget do not matter). */
@@ -67,7 +68,7 @@ export class Curator {
     const evalLike = Uint8Array.from(records, (r) => (r.eval_like ? 1 : 0));
 
     const quality = config.filters.quality ? qualityStep<CurationRecord>(config.filters.quality, sources, this.backend) : null;
-    let near: (Step<CurationRecord> & { outcome(): NearOutcome }) | null = null;
+    let near: ReturnType<typeof memoryNearDedupStep<CurationRecord>> | null = null;
     if (config.dedup.near) {
       const { ngram, num_hashes: numHashes, threshold, bands, rows, cluster, sketch } = config.dedup.near;
       const index = await this.nearIndex({ ngram, numHashes, seed: config.seed, sketch });
@@ -111,7 +112,7 @@ export class Curator {
       evalLike,
       thresholds: quality?.outcome().thresholds ?? null,
       stages,
-      near: near?.outcome() ?? null,
+      near: near && { ...near.outcome(), members: near.entering().map((e) => e.index) },
     };
   }
 
