@@ -48,6 +48,8 @@ export class StepRunner<R extends StepRecord> {
 
   /** Run the steps in order; each stage may run once per runner. */
   async run(steps: readonly Step<R>[]): Promise<void> {
+    const stages = steps.map((s) => s.stage);
+    invariant(new Set(stages).size === stages.length && !stages.some((s) => this.tallies.has(s)), `a stage runs once per runner (${stages.join(', ')})`);
     for (const pass of passes(steps)) {
       if (pass[0].observe) await this.observe(pass[0]);
       await this.judge(pass);

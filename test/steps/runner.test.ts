@@ -92,6 +92,7 @@ describe('step runner', () => {
     await expect(new StepRunner(shards(3)).run([undeclared])).rejects.toThrow(/stage quality declares no drop reason "duplicate"/);
     const twice: Step<Doc> = { stage: 'exact_dedup', judge: () => {}, finish: (drop) => { drop(0, 0, 'duplicate'); drop(0, 0, 'duplicate'); } };
     await expect(new StepRunner(shards(3)).run([twice])).rejects.toThrow(/already dropped by exact_dedup/);
+    await expect(new StepRunner(shards(3)).run([undeclared, undeclared])).rejects.toThrow(/a stage runs once per runner/);
     const counter: Step<Doc> = { stage: 'contamination', judge: (batch) => batch.count(0, 'other') };
     await expect(new StepRunner(shards(3)).run([counter])).rejects.toThrow(/declares no counter "other"/);
   });
