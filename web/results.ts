@@ -105,7 +105,8 @@ function renderFunnel(result: ExploreResult): void {
     if (stage.stage === 'quarantine' && di === dout) continue;
     const tr = document.createElement('tr');
     tr.dataset.testid = `funnel-${stage.stage}`;
-    const label = stage.stage === 'quarantine' ? 'duplicate ids' : stage.stage.replace('_', ' ');
+    const evalLike = stage.counted.eval_like ? sum(stage.counted.eval_like) : 0;
+    const label = stage.stage === 'quarantine' ? 'duplicate ids' : `${stage.stage.replace('_', ' ')}${evalLike > 0 ? ` (${formatNumber(evalLike)} eval-like)` : ''}`;
     tr.append(
       textCell(label),
       textCell(`${formatNumber(di)} → ${formatNumber(dout)}`, 'num'),

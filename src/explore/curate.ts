@@ -1,33 +1,37 @@
 /**
- * Curation of an in-memory corpus with the decisions of the Node pipeline's reduce phase
- * (src/pipeline/reduce.ts, SPEC §2), stage by stage in input order:
- *   duplicate ids (quarantined: the first record with an id wins)
- *   → quality threshold (f32 compare in the threshold kernel; top-fraction thresholds from its
- *     token-weighted score histogram, raised to the stricter of fixed and derived)
- *   → heuristic rules → contamination (action "drop") → exact dedup (keep first, or best-quality
- *     with ties broken by id) → near dedup (explorer only, see near-dedup.ts).
- * Same records + same config ⇒ the same kept set as `tokenmix curate`/`mix`, on either backend.
+ * Curation of an in-memory corpus: the curation steps of `tokenmix curate`'s reduce
+ * (src/steps/curation.ts, SPEC §2) run by the same step runner over the same per-record facts,
+ * with their keys held in memory: duplicate ids (quarantined) → quality threshold → heuristic
+ * rules → contamination → exact dedup → near dedup (src/steps/near-memory.ts: the dedup
+ * engine's candidates, verification and cluster rule). The runner's accounting gives the funnel.
+ * Same records + same config ⇒ the same kept set and stage counts as `tokenmix curate`/`mix`.
  */
 import type { Backend } from '../backend.js';
-import { createThresholdTotals, histogramEdges, mergeThresholdStats } from '../cpu/threshold.js';
-import { topTokensThreshold } from '../filters/top-tokens.js';
-import { threshold } from '../kernels/threshold.js';
 import { checkQualitySources, scoreField, type CurateConfig } from '../pipeline/config.js';
+import { Ledger } from '../steps/accounting.js';
+import {
+  contaminationStep, duplicateIdStep, exactDedupStep, heuristicsStep, memoryExactIndex, memoryIdIndex, qualityStep, type CurationRecord,
+} from '../steps/curation.js';
+import { memoryNearDedupStep, nearPlan, type NearOutcome, type NearRequest } from '../steps/near-memory.js';
+import { StepRunner } from '../steps/runner.js';
+import { dropOf, DUPLICATE_ID, STAGE_NAMES, type StageName } from '../steps/stages.js';
+import type { Step } from '../steps/step.js';
 import type { ExploreCorpus } from './corpus.js';
-import { NearDedupIndex, nearDuplicates, type NearDedupOutcome, type NearDedupParams } from './near-dedup.js';
-import { dict, own } from '../dict.js';
+import { NearDedupIndex, type NearDedupParams } from './near-dedup.js';
 
-/** Why a record is not kept; the stage names are the manifest's. */
-export const STAGES = ['quarantine', 'quality', 'heuristics', 'contamination', 'exact_dedup', 'near_dedup'] as const;
-export type StageName = (typeof STAGES)[number];
+/** Why a record is not kept; the stage names are the manifest's (src/steps/stages.ts). */
+export const STAGES = STAGE_NAMES;
+export type { StageName };
 
 export interface StageCounts {
   stage: StageName;
-  /** Per source (corpus order) and in total: documents and tokens entering and leaving. */
+  /** Per source (corpus order): documents and tokens entering and leaving. */
   docsIn: number[];
   docsOut: number[];
   tokensIn: number[];
   tokensOut: number[];
+  /** Documents per source under each of the step's counters (contamination: `eval_like`). */
+  counted: Record<string, number[]>;
 }
 
 export interface Curation {
@@ -40,7 +44,8 @@ export interface Curation {
   /** Thresholds applied per source, as reported (fixed, or derived from top_fraction). */
   thresholds: Record<string, number | null> | null;
   stages: StageCounts[];
-  near: NearDedupOutcome | null;
+  /** Near dedup's outcome; its document d is corpus record members[d]. */
+  near: (NearOutcome & { members: number[] }) | null;
 }
 
 /** The part of a config that decides curation (a cache key: weights and budget do not matter). */
@@ -58,109 +63,76 @@ export class Curator {
     const { corpus } = this;
     const n = corpus.size;
     const sources = corpus.sources;
-    const sourceIndex = new Map(sources.map((s, i) => [s, i]));
-    const quality = config.filters.quality;
-    checkQualitySources(quality, sources);
-    const droppedBy: (StageName | null)[] = new Array(n).fill(null);
-    const ledger = new Ledger(corpus);
-    const alive = () => Array.from({ length: n }, (_, i) => i).filter((i) => droppedBy[i] === null);
-    const drop = (stage: StageName, records: Iterable<number>) => {
-      for (const r of records) droppedBy[r] = stage;
-    };
+    checkQualitySources(config.filters.quality, sources);
+    const records = this.records(config);
+    const evalLike = Uint8Array.from(records, (r) => (r.eval_like ? 1 : 0));
 
-    drop('quarantine', alive().filter((i) => corpus.duplicateId[i] === 1));
-    ledger.record('quarantine', [...Array(n).keys()], alive());
-
-    // Quality: pass 1 over every entering record (token-weighted histogram for top_fraction), pass 2 cuts.
-    let applied: Record<string, number | null> | null = null;
-    if (quality) {
-      const entering = alive();
-      const scores = corpus.scores(quality.field);
-      const batch = {
-        scores: Float32Array.from(entering, (i) => scores[i]),
-        sources: Uint32Array.from(entering, (i) => corpus.sourceOf[i]),
-        tokens: Uint32Array.from(entering, (i) => corpus.tokenCounts[i]),
-      };
-      const fixed = new Float32Array(sources.length).fill(-Infinity);
-      for (const [name, t] of Object.entries(quality.thresholds)) fixed[sourceIndex.get(name)!] = t;
-      const final = Float32Array.from(fixed);
-      applied = dict();
-      const topFraction = Object.keys(quality.top_fraction).length > 0;
-      const histogram = quality.histogram;
-      let totals = createThresholdTotals(sources.length, histogram.bins);
-      if (topFraction && entering.length > 0) totals = mergeThresholdStats(totals, (await threshold(this.backend, batch, { thresholds: fixed, histogram })).stats);
-      const edges = histogramEdges(histogram);
-      for (const [s, name] of sources.entries()) {
-        let reported: number | null = own(quality.thresholds, name) ?? null;
-        const p = quality.top_fraction[name];
-        if (p !== undefined) {
-          const choice = topTokensThreshold(totals.histogram.subarray(s * histogram.bins, (s + 1) * histogram.bins), edges, p);
-          // As in the reduce phase: bin 0 also holds scores below histogram.min, so it means "no cut".
-          const derived = choice.bin === 0 ? -Infinity : choice.threshold;
-          if (derived > (reported ?? -Infinity)) reported = derived;
-          final[s] = Math.max(final[s], derived);
-        }
-        applied[name] = reported;
-      }
-      if (entering.length > 0) {
-        const { keepMask } = await threshold(this.backend, batch, { thresholds: final, histogram });
-        drop('quality', entering.filter((_, k) => keepMask[k] === 0));
-      }
-      ledger.record('quality', entering, alive());
-    }
-
-    const heuristics = config.filters.heuristics;
-    if (heuristics) {
-      const entering = alive();
-      const verdicts = corpus.heuristicVerdicts(heuristics);
-      drop('heuristics', entering.filter((i) => verdicts[i] !== null));
-      ledger.record('heuristics', entering, alive());
-    }
-
-    const contamination = config.contamination;
-    const evalLike = contamination ? corpus.evalLike(contamination.ngram, contamination.min_overlap) : new Uint8Array(n);
-    if (contamination) {
-      // A stage either way, as in the manifest: "keep" counts eval-like documents, "drop" removes them.
-      const entering = alive();
-      if (contamination.action === 'drop') drop('contamination', entering.filter((i) => evalLike[i] === 1));
-      ledger.record('contamination', entering, alive());
-    }
-
-    // The score `keep: best-quality` ranks by: the filter's field, else the first of fields.quality.
-    const rankField = scoreField(config);
-    const scoreOf = (i: number) => (rankField === undefined ? -Infinity : (corpus.records[i].scores?.[rankField] ?? -Infinity));
-    const idOf = (i: number) => corpus.records[i].id;
-    const bestQuality = config.dedup.keep === 'best-quality';
-    if (config.dedup.exact) {
-      const entering = alive();
-      const keys = corpus.exactDedupKeys();
-      const winner = new Map<number, number>();
-      for (const i of entering) {
-        const current = winner.get(keys[i]);
-        if (current === undefined) {
-          winner.set(keys[i], i);
-        } else if (bestQuality && (scoreOf(i) > scoreOf(current) || (scoreOf(i) === scoreOf(current) && idOf(i) < idOf(current)))) {
-          droppedBy[current] = 'exact_dedup';
-          winner.set(keys[i], i);
-        } else {
-          droppedBy[i] = 'exact_dedup';
-        }
-      }
-      ledger.record('exact_dedup', entering, alive());
-    }
-
-    let near: NearDedupOutcome | null = null;
+    const quality = config.filters.quality ? qualityStep<CurationRecord>(config.filters.quality, sources, this.backend) : null;
+    let near: ReturnType<typeof memoryNearDedupStep<CurationRecord>> | null = null;
     if (config.dedup.near) {
-      const entering = alive();
-      const { ngram, num_hashes: numHashes, threshold: jaccard, bands, rows, cluster, sketch } = config.dedup.near;
+      const { ngram, num_hashes: numHashes, threshold, bands, rows, cluster, sketch } = config.dedup.near;
       const index = await this.nearIndex({ ngram, numHashes, seed: config.seed, sketch });
-      near = nearDuplicates(index, entering, { threshold: jaccard, bands, rows, keep: config.dedup.keep, cluster, score: scoreOf, id: idOf });
-      drop('near_dedup', near.dropped);
-      ledger.record('near_dedup', entering, alive());
+      const request: NearRequest = { threshold, numHashes, bands, rows, keep: config.dedup.keep, cluster };
+      const plan = nearPlan(request);
+      near = memoryNearDedupStep(request, (entering) => index.documents(entering.map((e) => e.index), plan, records));
     }
+    const steps: (Step<CurationRecord> | null)[] = [
+      duplicateIdStep(memoryIdIndex()),
+      quality,
+      config.filters.heuristics ? heuristicsStep() : null,
+      config.contamination ? contaminationStep(config.contamination.action) : null,
+      config.dedup.exact ? exactDedupStep(memoryExactIndex(config.dedup.keep === 'best-quality')) : null,
+      near,
+    ];
+    const runner = new StepRunner<CurationRecord>([{ length: n, batches: () => batches(records, config.batch_size) }]);
+    await runner.run(steps.filter((step) => step !== null));
 
-    const keep = Uint8Array.from(droppedBy, (d) => (d === null ? 1 : 0));
-    return { keep, droppedBy, evalLike, thresholds: applied, stages: ledger.stages, near };
+    const fates = runner.fates[0];
+    const ledger = new Ledger(runner.stages);
+    records.forEach((r, i) => ledger.add(r.source, r.tokens, fates[i], DUPLICATE_ID));
+    const stages = runner.report(ledger, sources).map((report): StageCounts => {
+      const stage = report.name as StageName;
+      const perSource = sources.map((s) => report.per_source[s]);
+      const counted: Record<string, number[]> = {};
+      for (const name of steps.find((step) => step?.stage === stage)?.counters ?? []) {
+        counted[name] = sources.map((s) => runner.counter(stage, name)?.perSource.get(s)?.kept.docs ?? 0);
+      }
+      return {
+        stage,
+        docsIn: perSource.map((c) => c.docs_in),
+        docsOut: perSource.map((c) => c.docs_out),
+        tokensIn: perSource.map((c) => c.tokens_in),
+        tokensOut: perSource.map((c) => c.tokens_out),
+        counted,
+      };
+    });
+    return {
+      keep: fates.map((fate) => (fate === 0 ? 1 : 0)),
+      droppedBy: Array.from(fates, (fate) => dropOf(fate)?.stage ?? null),
+      evalLike,
+      thresholds: quality?.outcome().thresholds ?? null,
+      stages,
+      near: near && { ...near.outcome(), members: near.entering().map((e) => e.index) },
+    };
+  }
+
+  /** Each record's facts, as `tokenmix curate`'s map phase records them (src/pipeline/shard.ts). */
+  private records(config: CurateConfig): CurationRecord[] {
+    const { corpus } = this;
+    const field = scoreField(config);
+    const heuristics = config.filters.heuristics ? corpus.heuristicVerdicts(config.filters.heuristics) : null;
+    const contamination = config.contamination;
+    const evalLike = contamination ? corpus.evalLike(contamination.ngram, contamination.min_overlap) : null;
+    const keys = corpus.exactDedupKeys();
+    return corpus.records.map((r, i) => ({
+      id: r.id,
+      source: r.source,
+      tokens: corpus.tokenCounts[i],
+      score: field === undefined ? null : (r.scores?.[field] ?? null),
+      heuristic: heuristics?.[i] ?? null,
+      eval_like: evalLike?.[i] === 1,
+      hash: String(keys[i]),
+    }));
   }
 
   private nearIndex(params: NearDedupParams): Promise<NearDedupIndex> {
@@ -175,24 +147,6 @@ export class Curator {
   }
 }
 
-/** Per-stage counts in documents and tokens (SPEC §2: both, always). */
-class Ledger {
-  readonly stages: StageCounts[] = [];
-  constructor(private readonly corpus: ExploreCorpus) {}
-
-  record(stage: StageName, entering: readonly number[], leaving: readonly number[]): void {
-    const k = this.corpus.sources.length;
-    const tally = (records: readonly number[]) => {
-      const docs = new Array<number>(k).fill(0);
-      const tokens = new Array<number>(k).fill(0);
-      for (const r of records) {
-        docs[this.corpus.sourceOf[r]]++;
-        tokens[this.corpus.sourceOf[r]] += this.corpus.tokenCounts[r];
-      }
-      return { docs, tokens };
-    };
-    const a = tally(entering);
-    const b = tally(leaving);
-    this.stages.push({ stage, docsIn: a.docs, docsOut: b.docs, tokensIn: a.tokens, tokensOut: b.tokens });
-  }
+function* batches<T>(items: readonly T[], size: number): Generator<readonly T[]> {
+  for (let start = 0; start < items.length; start += size) yield items.slice(start, start + size);
 }

@@ -6,7 +6,8 @@
  */
 export { ExploreCorpus, type ExploreRecord, type ExploreEvalSet, type TokenRows } from './corpus.js';
 export { Curator, curationKey, STAGES, type Curation, type StageCounts, type StageName } from './curate.js';
-export { NearDedupIndex, nearDuplicates, type NearDedupOutcome, type NearDedupParams, type NearDedupRequest } from './near-dedup.js';
+export { NearDedupIndex, type NearDedupParams } from './near-dedup.js';
+export type { NearOutcome } from '../steps/near-memory.js';
 export { retainedData, type RetainedData } from './retained.js';
 export { ExploreSession, parseExploreConfig, type ExploreConfig, type ExploreResult, type TopToken } from './session.js';
 export { configFromSettings, settingsFromConfig, type ExploreSettings, type ExploreFields } from './settings.js';

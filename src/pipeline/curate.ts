@@ -19,7 +19,7 @@ import { readUnitMarker, shardMarker, unitPaths, type ShardMarker, type UnitMark
 import { decide } from './reduce.js';
 import { writeOutput, writeOutputs, type Accounting } from './outputs.js';
 import { silentProgress, terminalProgress, type Progress } from '../work/progress.js';
-import { nearDedupStage, type NearDedupOutcome } from './near.js';
+import { nearDedupStep, type NearDedupOutcome } from './near.js';
 import { currentUnitMarkers, describeInputs, freshMarkers, redoInputs } from '../work/markers.js';
 import { exclusively } from '../work/exclusive.js';
 import { removeDeadTemps } from '../work/temp.js';
@@ -233,10 +233,11 @@ async function reducePhase({ options, config, resources, inputs, workDir, outDir
   await rm(manifestPath, { force: true });
   await removeDeadTemps([outDir]); // a killed run's report.html
   const started = performance.now();
-  const decisions = await decide(config, inputs, complete, workDir, options.backend, options.reducePartitionRecords);
-  const reduce = { config, fields: fieldMap(config), inputs, markers: complete, decisions, workDir, outDir };
-  const near = await nearDedupStage(reduce, options.backend, options.workers);
-  const accounting = await writeOutputs(reduce);
+  const fields = fieldMap(config);
+  const nearStep = config.dedup.near ? nearDedupStep({ config, fields, inputs, workDir, outDir }, options.backend, options.workers) : null;
+  const decisions = await decide(config, inputs, complete, workDir, options.backend, options.reducePartitionRecords, nearStep);
+  const near = nearStep?.outcome() ?? null;
+  const accounting = await writeOutputs({ config, fields, inputs, markers: complete, decisions, workDir, outDir });
   const manifest: Manifest = {
     tool: { name: 'tokenmix', version: VERSION },
     config,

@@ -23,8 +23,8 @@ import { JsonlWriter } from '../io/write-jsonl.js';
 import { ParquetFileWriter } from '../io/write-parquet.js';
 import { arrowPlan, JsonSchemaInference, jsonText, parquetPlan, RAW_PARSERS, type ParquetSchemaPlan } from './data-schema.js';
 import type { DataFormat, ExtraColumn, OutputConfig } from './output-config.js';
-import { dropOf, shardName, type OutputFile, type ReduceContext } from './outputs.js';
-import { Fate, type FateCode } from './reduce.js';
+import { shardName, type OutputFile, type ReduceContext } from './outputs.js';
+import { dropOf, KEPT, QUARANTINED, type Fate } from '../steps/stages.js';
 import type { ShardRecord } from './shard.js';
 import { shardRecords } from './records.js';
 
@@ -42,7 +42,7 @@ export function fileFormat(output: OutputConfig, input: ResolvedInput): FileForm
 
 interface Written {
   record: Valid;
-  fate: FateCode;
+  fate: Fate;
   original: OriginalRecord;
 }
 
@@ -54,8 +54,8 @@ async function* written(ctx: ReduceContext, shard: number, parsers: 'raw' | 'jso
   let index = 0;
   try {
     for await (const record of shardRecords(ctx.workDir, ctx.markers[shard])) {
-      const fate = fates[index++] as FateCode;
-      if (fate === Fate.quarantined || record.id === undefined) continue;
+      const fate = fates[index++] as Fate;
+      if (fate === QUARANTINED || record.id === undefined) continue;
       let next = await originals.next();
       while (!next.done && next.value.row < record.row) next = await originals.next();
       if (next.done || next.value.row !== record.row) {
@@ -186,7 +186,7 @@ export async function writeData(ctx: ReduceContext): Promise<OutputFile[]> {
   for (const dir of ['data', 'excluded']) await rm(join(outDir, dir), { recursive: true, force: true });
   const output = config.output;
   if (!output) return [];
-  const writes = (fate: FateCode) => fate === Fate.kept || output.dropped;
+  const writes = (fate: Fate) => fate === KEPT || output.dropped;
   const extras = output.extra_columns;
   const clusters = extras.includes('cluster') && config.dedup.near ? await clusterIds(outDir) : null;
 
@@ -222,10 +222,10 @@ export async function writeData(ctx: ReduceContext): Promise<OutputFile[]> {
       for await (const { record, fate, original } of written(ctx, shard, parsers)) {
         if (!writes(fate)) continue;
         let group = kept;
-        if (fate !== Fate.kept) {
-          const drop = dropOf(fate, record.heuristic)!;
+        if (fate !== KEPT) {
+          const drop = dropOf(fate)!;
           const key = `${drop.stage}/${drop.reason}`;
-          group = excluded.get(key) ?? new FileGroup(join(outDir, 'excluded', drop.stage, drop.reason.replace(/[^A-Za-z0-9._-]/g, '_')), outDir, output.shard_bytes);
+          group = excluded.get(key) ?? new FileGroup(join(outDir, 'excluded', drop.stage, drop.reason!.replace(/[^A-Za-z0-9._-]/g, '_')), outDir, output.shard_bytes);
           excluded.set(key, group);
         }
         const added = extrasOf(extras, record, clusters);

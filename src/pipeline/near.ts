@@ -1,6 +1,6 @@
 /**
- * The near-dedup stage of `tokenmix curate` (config `dedup.near`, SPEC §2): the documents that
- * survive the earlier stages are written, per input shard and in input order, to work files,
+ * The near-dedup step of `tokenmix curate` (config `dedup.near`, SPEC §2): the documents that
+ * survive the earlier steps are written, per input shard and in input order, to work files,
  * and the `tokenmix dedup` engine (src/dedup: MinHash on the backend, LSH aimed below the
  * threshold, exact-Jaccard verification, union-find, cluster rule `dedup.near.cluster`, keep
  * rule) runs over them. Its drop lists mark the near duplicates; its clusters become
@@ -17,11 +17,10 @@ import type { Backend } from '../backend.js';
 import { invariant } from '../errors.js';
 import { dedup, type DedupManifest } from '../dedup/index.js';
 import { readRecords } from '../io/index.js';
-import { scoreField } from './config.js';
-import type { ReduceContext } from './outputs.js';
-import { Fate } from './reduce.js';
-import type { ShardMarker } from './shard.js';
-import { shardRecords } from './records.js';
+import type { FieldMap, ResolvedInput } from '../io/types.js';
+import type { Step } from '../steps/step.js';
+import { scoreField, type CurateConfig } from './config.js';
+import type { ReduceRecord } from './reduce.js';
 
 export interface NearDedupOutcome {
   threshold: number;
@@ -36,38 +35,89 @@ export interface NearDedupOutcome {
   cluster_rule: DedupManifest['cluster_rule'];
 }
 
-/** Rows of a shard whose fate is still `kept`, by intermediate line order. */
-async function survivingRows(workDir: string, marker: ShardMarker, fates: Uint8Array): Promise<Set<number>> {
-  const rows = new Set<number>();
-  let index = 0;
-  for await (const record of shardRecords(workDir, marker)) {
-    if (fates[index++] === Fate.kept && record.id !== undefined) rows.add(record.row);
-  }
-  return rows;
+/** What the near-dedup step needs of the run. */
+export interface NearContext {
+  config: CurateConfig;
+  fields: FieldMap;
+  inputs: ResolvedInput[];
+  workDir: string;
+  outDir: string;
 }
 
-export async function nearDedupStage(
-  { config, fields, inputs, markers, decisions, workDir, outDir }: ReduceContext,
+/** A growable list of u32 (rows or indices of one shard's survivors). */
+class U32List {
+  private data = new Uint32Array(1024);
+  length = 0;
+  push(value: number): void {
+    if (this.length === this.data.length) {
+      const grown = new Uint32Array(this.data.length * 2);
+      grown.set(this.data);
+      this.data = grown;
+    }
+    this.data[this.length++] = value;
+  }
+  get(i: number): number {
+    return this.data[i];
+  }
+}
+
+/**
+ * The near-dedup step (`dedup.near`): it notes the rows of the records that enter it, per
+ * input shard, and at the end runs the dedup engine over their texts and drops what dedup
+ * drops. `outcome()` is the manifest's `near_dedup`, once the step has run.
+ */
+export function nearDedupStep(ctx: NearContext, backend: Backend, workers?: number): Step<ReduceRecord> & { outcome(): NearDedupOutcome } {
+  const near = ctx.config.dedup.near;
+  invariant(near !== null, 'near dedup needs dedup.near');
+  const rows = ctx.inputs.map(() => new U32List());
+  const indices = ctx.inputs.map(() => new U32List());
+  let outcome: NearDedupOutcome | null = null;
+  return {
+    stage: 'near_dedup',
+    judge(batch) {
+      batch.records.forEach((record, k) => {
+        rows[batch.shard].push(record.row);
+        indices[batch.shard].push(batch.indices[k]);
+      });
+    },
+    async finish(drop) {
+      outcome = await runNearDedup(ctx, backend, workers, rows, (shard, k) => drop(shard, indices[shard].get(k), 'near_duplicate'));
+    },
+    outcome() {
+      invariant(outcome !== null, 'near dedup has not run');
+      return outcome;
+    },
+  };
+}
+
+/**
+ * Writes the entering records (`rows` per shard, in input order) to work files, runs dedup on
+ * them and reports each near duplicate as (shard, its position among the shard's entering records).
+ */
+async function runNearDedup(
+  { config, fields, inputs, workDir, outDir }: NearContext,
   backend: Backend,
-  workers?: number,
-): Promise<NearDedupOutcome | null> {
-  const near = config.dedup.near;
-  if (!near) return null;
+  workers: number | undefined,
+  rows: U32List[],
+  drop: (shard: number, k: number) => void,
+): Promise<NearDedupOutcome> {
+  const near = config.dedup.near!;
   const nearDir = join(workDir, 'near');
   await rm(nearDir, { recursive: true, force: true });
   await mkdir(join(nearDir, 'input'), { recursive: true });
   const score = scoreField(config);
   const files: string[] = [];
-  for (const [shard] of markers.entries()) {
-    const rows = await survivingRows(workDir, markers[shard], decisions.fates[shard]);
+  for (const [shard, input] of inputs.entries()) {
+    const wanted = new Set<number>();
+    for (let k = 0; k < rows[shard].length; k++) wanted.add(rows[shard].get(k));
     const file = join(nearDir, 'input', `${String(shard).padStart(5, '0')}.jsonl`);
     files.push(file);
     const out = createWriteStream(file);
     // A file quarantined whole (damaged) has no survivors and must not be read again.
-    const batches = rows.size === 0 ? [] : readRecords(inputs[shard], fields, { batchSize: config.batch_size });
+    const batches = wanted.size === 0 ? [] : readRecords(input, fields, { batchSize: config.batch_size });
     for await (const batch of batches) {
       for (let i = 0; i < batch.length; i++) {
-        if (!rows.has(batch.rows[i])) continue;
+        if (!wanted.has(batch.rows[i])) continue;
         const line = JSON.stringify({ id: batch.ids[i], source: batch.sources[i], text: batch.texts[i], ...(score ? { score: batch.scores[score][i] } : {}) });
         if (!out.write(`${line}\n`)) await once(out, 'drain');
       }
@@ -95,19 +145,17 @@ export async function nearDedupStage(
   );
   invariant(result.status === 'complete', 'near dedup of a single-rank curate run must complete');
 
-  // Mark near duplicates: dedup's drop lists name them by id (ids are unique by now).
-  const dropped = new Set<string>();
+  // Dedup's drop lists, one per work file in shard order, name near duplicates by their line
+  // in that file: the k-th entering record of the shard is line k + 1.
   const dropsDir = join(nearDir, 'out', 'drops');
-  for (const name of (await readdir(dropsDir)).sort()) {
+  const dropFiles = (await readdir(dropsDir)).sort();
+  invariant(dropFiles.length === inputs.length, `near dedup wrote ${dropFiles.length} drop lists for ${inputs.length} inputs`);
+  let removed = 0;
+  for (const [shard, name] of dropFiles.entries()) {
     for (const line of (await readFile(join(dropsDir, name), 'utf8')).split('\n')) {
-      if (line !== '') dropped.add((JSON.parse(line) as { id: string }).id);
-    }
-  }
-  for (const [shard, marker] of markers.entries()) {
-    let index = 0;
-    for await (const record of shardRecords(workDir, marker)) {
-      const i = index++;
-      if (record.id !== undefined && decisions.fates[shard][i] === Fate.kept && dropped.has(record.id)) decisions.fates[shard][i] = Fate.nearDuplicate;
+      if (line === '') continue;
+      drop(shard, (JSON.parse(line) as { line: number }).line - 1);
+      removed++;
     }
   }
   await copyFile(join(nearDir, 'out', 'clusters.jsonl'), join(outDir, 'clusters.jsonl'));
@@ -120,7 +168,7 @@ export async function nearDedupStage(
     clusters: totals.clusters,
     documents_in_clusters: totals.docs_in_clusters,
     largest_cluster: totals.largest_cluster,
-    removed: dropped.size,
+    removed,
     cluster_rule: result.manifest.cluster_rule,
   };
 }

@@ -12,9 +12,10 @@ import { basename, join, relative, sep } from 'node:path';
 import { readRecords } from '../io/index.js';
 import type { FieldMap, ResolvedInput } from '../io/types.js';
 import type { CurateConfig } from './config.js';
-import { StageCounter, reportStage, type Count, type StageReport } from './accounting.js';
+import { Ledger, type Count, type StageReport } from '../steps/accounting.js';
+import { dropOf, QUARANTINED } from '../steps/stages.js';
 import { AuditSampler } from './audit.js';
-import { Fate, type Decisions } from './reduce.js';
+import type { Decisions } from './reduce.js';
 import type { ShardMarker } from './shard.js';
 import { shardRecords } from './records.js';
 import { writeData } from './data-output.js';
@@ -82,17 +83,7 @@ function positionKey(input: ResolvedInput): 'line' | 'row' {
   return input.format === 'jsonl' ? 'line' : 'row';
 }
 
-/** The stage that dropped a record with this fate, and why; null for kept and quarantined records. */
-export function dropOf(fate: number, heuristic: string | null): { stage: string; reason: string } | null {
-  if (fate === Fate.quality) return { stage: 'quality', reason: 'below_threshold' };
-  if (fate === Fate.heuristics) return { stage: 'heuristics', reason: heuristic! };
-  if (fate === Fate.contaminated) return { stage: 'contamination', reason: 'eval_overlap' };
-  if (fate === Fate.exactDuplicate) return { stage: 'exact_dedup', reason: 'duplicate' };
-  if (fate === Fate.nearDuplicate) return { stage: 'near_dedup', reason: 'near_duplicate' };
-  return null;
-}
-
-/** What the reduce phase's steps after `decide()` share. */
+/** What writing the outputs of the reduce phase needs. */
 export interface ReduceContext {
   config: CurateConfig;
   fields: FieldMap;
@@ -108,15 +99,8 @@ export async function writeOutputs({ config, fields, inputs, markers, decisions,
     await rm(join(outDir, dir), { recursive: true, force: true });
     await mkdir(join(outDir, dir), { recursive: true });
   }
-  const stageNames: [string, boolean][] = [
-    ['quality', config.filters.quality !== null],
-    ['heuristics', config.filters.heuristics !== null],
-    ['contamination', config.contamination !== null],
-    ['exact_dedup', config.dedup.exact],
-    ['near_dedup', config.dedup.near !== null],
-  ];
-  const active = stageNames.filter(([, on]) => on).map(([name]) => name);
-  const counters = new Map(active.map((name) => [name, new StageCounter(name)]));
+  // The manifest's stages: those that ran, quarantine aside (it is reported in the totals).
+  const ledger = new Ledger(decisions.runner.stages.filter((name) => name !== 'quarantine'));
   const sampler = new AuditSampler(config.seed, config.audit.per_reason);
   const quarantine = new LineFile(join(outDir, 'quarantine.jsonl'));
   const quarantineReasons: Record<string, number> = dict();
@@ -136,7 +120,7 @@ export async function writeOutputs({ config, fields, inputs, markers, decisions,
     for await (const record of shardRecords(workDir, marker)) {
       const fate = fates[index++];
       totals.input++;
-      if (fate === Fate.quarantined) {
+      if (fate === QUARANTINED) {
         const reason = record.id === undefined ? record.problem : 'duplicate-id';
         const message = record.id === undefined ? record.message : duplicates!.get(record.row)!;
         const field = record.id === undefined ? record.field : fields.id;
@@ -148,19 +132,9 @@ export async function writeOutputs({ config, fields, inputs, markers, decisions,
       if (record.id === undefined) continue; // unreachable: problems are always quarantined
       totalsTokens.input += record.tokens;
       if (record.eval_like) addFlag(flagged, record.source, record.tokens);
-      // Walk the stages in order: each passes the record or drops it with its reason.
-      const drop = dropOf(fate, record.heuristic);
-      let droppedAt: { stage: string; reason: string } | null = null;
-      for (const stage of active) {
-        const counter = counters.get(stage)!;
-        if (drop?.stage !== stage) {
-          counter.keep(record.source, record.tokens);
-          continue;
-        }
-        counter.drop(record.source, record.tokens, drop.reason);
-        droppedAt = drop;
-        break;
-      }
+      ledger.add(record.source, record.tokens, fate);
+      const drop = dropOf(fate);
+      const droppedAt = drop && { stage: drop.stage, reason: drop.reason! };
       const candidate = { shard, row: record.row, id: record.id, source: record.source, tokens: record.tokens };
       if (droppedAt) {
         const key = `${droppedAt.stage}:${droppedAt.reason}`;
@@ -190,7 +164,7 @@ export async function writeOutputs({ config, fields, inputs, markers, decisions,
 
   files.push(...(await writeAudit(config, fields, inputs, sampler, outDir)));
   files.push(...(await writeData({ config, fields, inputs, markers, decisions, workDir, outDir })));
-  const stages = active.map((name) => reportStage(counters.get(name)!, decisions.sources));
+  const stages = decisions.runner.report(ledger, decisions.sources);
   const sortKeys = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
   return {
     stages,

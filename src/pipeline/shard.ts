@@ -25,21 +25,16 @@ import type { ContaminationIndex } from '../filters/contamination.js';
 import { scoreField, type CurateConfig } from './config.js';
 import type { Progress } from '../work/progress.js';
 import { dict, own } from '../dict.js';
+import type { CurationRecord } from '../steps/curation.js';
 import { unitPart, type WorkUnit } from '../exec/units.js';
 
-/** One line of a shard's intermediate file. */
+/**
+ * One line of a shard's intermediate file: a record's facts, which the reduce's curation steps
+ * decide on (src/steps/curation.ts; the explorer computes the same facts in memory), or the
+ * problem that kept a line from being a record.
+ */
 export type ShardRecord =
-  | {
-      row: number;
-      id: string;
-      source: string;
-      tokens: number;
-      score: number | null;
-      heuristic: string | null;
-      hash: string;
-      /** Shares at least contamination.min_overlap n-grams with the eval sets. */
-      eval_like: boolean;
-    }
+  | (CurationRecord & { row: number })
   | { row: number; problem: string; field: string; message: string; id?: undefined };
 
 export interface UnitMarker extends UnitMarkerBase {

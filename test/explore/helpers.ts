@@ -12,6 +12,7 @@ import { readEvalSets } from '../../src/pipeline/evals.js';
 import type { MixManifest } from '../../src/pipeline/mix.js';
 import { parseExploreConfig, type ExploreConfig, type ExploreResult } from '../../src/explore/session.js';
 import type { ExploreEvalSet, ExploreRecord } from '../../src/explore/corpus.js';
+import type { Curation } from '../../src/explore/curate.js';
 
 export interface LoadedRun {
   config: ExploreConfig;
@@ -60,10 +61,14 @@ export function expectSameAsManifest(result: ExploreResult, manifest: MixManifes
   expect(e.warnings.map((w) => w.message)).toEqual(d.warnings);
   expect(rounded(e.weights)).toEqual(manifest.mixture.average_weights);
   expect(result.retained.vocabSize).toBe(manifest.mixture.vocab_size);
-  // The funnel: every stage the manifest reports, per source, in documents and tokens.
+  expectSameStages(result.curation, manifest);
+}
+
+/** The funnel: every stage the manifest reports, per source, in documents and tokens. */
+export function expectSameStages(curation: Curation, manifest: Pick<MixManifest, 'sources' | 'stages'>): void {
   const sources = manifest.sources;
   for (const stage of manifest.stages) {
-    const mine = result.curation.stages.find((s) => s.stage === stage.name);
+    const mine = curation.stages.find((s) => s.stage === stage.name);
     expect(mine, `stage ${stage.name}`).toBeDefined();
     const perSource = Object.fromEntries(
       sources.map((name, i) => [name, { docs_in: mine!.docsIn[i], docs_out: mine!.docsOut[i], tokens_in: mine!.tokensIn[i], tokens_out: mine!.tokensOut[i] }]),

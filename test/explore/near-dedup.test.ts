@@ -1,5 +1,5 @@
 /**
- * The explorer's near-dedup stage (explorer only: `tokenmix mix` applies exact dedup alone).
+ * The explorer's near-dedup stage (`dedup.near`), on hand-built documents.
  * Hand-built documents with known shingle Jaccard (word 5-grams): a 60-word base text has 56
  * shingles; changing its last word changes one shingle (J = 55/57 ≈ 0.965); replacing words
  * 20..39 changes the 24 shingles touching them (J = 32/80 = 0.4); a copy differing only in case
@@ -94,6 +94,6 @@ describe.each(backends)('explorer near dedup on a chain (%s)', (_label, backend)
     const session = new ExploreSession(new ExploreCorpus(chainRecords, evals, new WordsTokenizer()), backend!);
     const result = await session.run(config(near, keep));
     expect(chainRecords.filter((_, i) => result.curation.keep[i] === 1).map((r) => r.id)).toEqual(kept);
-    expect(result.curation.near).toMatchObject({ clusters: 1, removedComponents: 2, removedCover: keep === 'first' ? 1 : 2 });
+    expect(result.curation.near).toMatchObject({ clusters: 1, rule: { removed_components: 2, removed_cover: keep === 'first' ? 1 : 2 } });
   });
 });

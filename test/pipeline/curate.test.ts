@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenmixError } from '../../src/errors.js';
 import { curate, type Manifest } from '../../src/pipeline/curate.js';
-import type { StageReport } from '../../src/pipeline/accounting.js';
+import type { StageReport } from '../../src/steps/accounting.js';
 import { openTestGpu } from '../helpers/gpu.js';
 import { CPU, dropLines, keptIds, readJsonl, readManifest, run, runComplete, snapshot, sum, tempDir, writeConfig } from './helpers.js';
 

@@ -1,10 +1,11 @@
 /**
  * Stage accounting (SPEC §2): every stage reports, per source and in total, documents and
  * tokens in and out, dropped by reason, and both acceptance rates. `kept + dropped = in`
- * is checked (checkStage), not assumed. Counts are plain numbers: exact up to 2^53.
+ * is checked (checkCounts), not assumed. Counts are plain numbers: exact up to 2^53.
  */
 import { invariant } from '../errors.js';
 import { dict } from '../dict.js';
+import { dropOf, type Fate, type StageName } from './stages.js';
 
 export interface Count {
   docs: number;
@@ -119,4 +120,33 @@ export function reportStage(counter: StageCounter, sources: string[]): StageRepo
   const total = counter.total();
   checkCounts(counter.name, '(all)', total);
   return { name: counter.name, ...summarize(total), per_source: perSource };
+}
+
+/**
+ * Every stage's counts rebuilt from the records' final fates: a record passes each stage
+ * before the one that dropped it and is dropped there with its reason (quarantine: the
+ * record's own reason), so each stage's input is the previous one's output by construction.
+ */
+export class Ledger {
+  readonly stages: StageCounter[];
+
+  constructor(stages: readonly StageName[]) {
+    this.stages = stages.map((name) => new StageCounter(name));
+  }
+
+  /** Account for one record; `quarantineReason` names why a quarantined one was set aside. */
+  add(source: string, tokens: number, fate: Fate, quarantineReason?: string): void {
+    const drop = dropOf(fate);
+    for (const counter of this.stages) {
+      if (drop?.stage !== counter.name) {
+        counter.keep(source, tokens);
+        continue;
+      }
+      const reason = drop.reason ?? quarantineReason;
+      invariant(reason !== undefined, `a quarantined record of ${source} has no reason`);
+      counter.drop(source, tokens, reason);
+      return;
+    }
+    invariant(drop === null, `a record dropped by ${drop?.stage} reached the ledger of ${this.stages.map((s) => s.name).join(', ')}`);
+  }
 }

@@ -1,0 +1,210 @@
+/**
+ * The curation stages as steps (SPEC §2), in their order: duplicate ids (quarantine) →
+ * quality threshold → heuristic rules → contamination → exact dedup; near dedup follows
+ * (near-memory.ts in memory, src/pipeline/near.ts through the `tokenmix dedup` engine).
+ *
+ * `tokenmix curate`'s reduce and the explorer run these same steps over the same per-record
+ * facts (CurationRecord: what the map phase computes per record). Only where the dedup
+ * steps keep their keys differs: the reduce groups them out of core in key partitions, the
+ * explorer in a Map; both decide with the same rule (`replacesWinner`).
+ */
+import type { Backend } from '../backend.js';
+import { createThresholdTotals, histogramEdges, mergeThresholdStats, type HistogramSpec, type ThresholdTotals } from '../cpu/threshold.js';
+import { dict, own } from '../dict.js';
+import { topTokensThreshold } from '../filters/top-tokens.js';
+import { threshold } from '../kernels/threshold.js';
+import { DUPLICATE_ID } from './stages.js';
+import type { Step, StepRecord } from './step.js';
+
+/** A record's facts, as the map phase records them (src/pipeline/shard.ts). */
+export interface CurationRecord extends StepRecord {
+  readonly id: string;
+  /** The score the quality filter and `keep: best-quality` use, or null. */
+  readonly score: number | null;
+  /** The first heuristic rule the text fails, or null. */
+  readonly heuristic: string | null;
+  /** Shares at least contamination.min_overlap n-grams with the eval sets. */
+  readonly eval_like: boolean;
+  /** Equal keys ⇔ equal exact-dedup normalized texts. */
+  readonly hash: string;
+}
+
+/** Where a dedup step keeps its keys until it decides (out of core, or in memory). */
+export interface KeyIndex<R> {
+  add(record: R, shard: number, index: number): void;
+  /** Report every record to drop, once all were added. */
+  decide(drop: (shard: number, index: number) => void): void | Promise<void>;
+}
+
+/** Duplicate ids: the first record (in input order) with an id stays, later ones are quarantined. */
+export function duplicateIdStep<R extends CurationRecord>(index: KeyIndex<R>): Step<R> {
+  return {
+    stage: 'quarantine',
+    judge: (batch) => batch.records.forEach((record, k) => index.add(record, batch.shard, batch.indices[k])),
+    finish: (drop) => index.decide((shard, i) => drop(shard, i, DUPLICATE_ID)),
+  };
+}
+
+/** The quality filter (config `filters.quality`). */
+export interface QualitySpec {
+  field: string;
+  thresholds: Record<string, number>;
+  top_fraction: Record<string, number>;
+  histogram: HistogramSpec & { bins: number };
+}
+
+export interface QualityOutcome {
+  field: string;
+  /** The thresholds applied per source (fixed, or derived from top_fraction; the stricter of both). */
+  thresholds: Record<string, number | null>;
+  histogram: { min: number; max: number; bins: number; edges: number[] };
+  /** Token-weighted score histogram per source (all scored records entering the stage). */
+  tokens_by_bin: Record<string, number[]>;
+}
+
+/**
+ * The quality threshold: a first pass builds each source's token-weighted score histogram
+ * (threshold kernel) over every entering record, which gives the top-fraction thresholds;
+ * then records below their source's threshold (compared in f32 by the kernel) are dropped.
+ * `outcome()` is what the manifest reports, once the step has run.
+ */
+export function qualityStep<R extends CurationRecord>(quality: QualitySpec, sources: readonly string[], backend: Backend): Step<R> & { outcome(): QualityOutcome } {
+  const sourceIndex = new Map(sources.map((s, i) => [s, i]));
+  const spec = quality.histogram;
+  const fixed = new Float32Array(sources.length).fill(-Infinity);
+  for (const [name, t] of Object.entries(quality.thresholds)) fixed[sourceIndex.get(name)!] = t;
+  let totals: ThresholdTotals = createThresholdTotals(sources.length, spec.bins);
+  let final: Float32Array | null = null;
+  let outcome: QualityOutcome | null = null;
+  const batchOf = (records: readonly R[]) => ({
+    // A record without a score cannot reach here when a quality filter is set (the reader
+    // reports it as a problem); NaN is the kernel's "no score" all the same.
+    scores: Float32Array.from(records, (r) => r.score ?? NaN),
+    sources: Uint32Array.from(records, (r) => sourceIndex.get(r.source)!),
+    tokens: Uint32Array.from(records, (r) => r.tokens),
+  });
+  // Final thresholds: fixed ones, raised to the top-fraction cut where that is stricter.
+  const decideThresholds = () => {
+    final = Float32Array.from(fixed);
+    const edges = histogramEdges(spec);
+    const applied: Record<string, number | null> = dict();
+    const byBin: Record<string, number[]> = dict();
+    for (const [s, name] of sources.entries()) {
+      const row = totals.histogram.subarray(s * spec.bins, (s + 1) * spec.bins);
+      byBin[name] = Array.from(row);
+      // Report thresholds as the user wrote them (f64); the kernel compares their f32 value.
+      let reported: number | null = own(quality.thresholds, name) ?? null;
+      const p = own(quality.top_fraction, name);
+      if (p !== undefined) {
+        const choice = topTokensThreshold(row, edges, p);
+        // Bin 0 also holds scores below histogram.min: cutting at edges[0] would drop those
+        // and keep less than p of the tokens, so choosing bin 0 means no cut at all.
+        const derived = choice.bin === 0 ? -Infinity : choice.threshold;
+        if (derived > (reported ?? -Infinity)) reported = derived;
+        final[s] = Math.max(final[s], derived);
+      }
+      applied[name] = reported;
+    }
+    outcome = { field: quality.field, thresholds: applied, histogram: { ...spec, edges: Array.from(edges) }, tokens_by_bin: byBin };
+  };
+  return {
+    stage: 'quality',
+    async observe(records) {
+      const result = await threshold(backend, batchOf(records), { thresholds: fixed, histogram: spec });
+      totals = mergeThresholdStats(totals, result.stats);
+    },
+    async judge(batch) {
+      if (final === null) decideThresholds();
+      const { keepMask } = await threshold(backend, batchOf(batch.records), { thresholds: final!, histogram: spec });
+      batch.records.forEach((_, k) => {
+        if (keepMask[k] === 0) batch.drop(k, 'below_threshold');
+      });
+    },
+    outcome() {
+      if (outcome === null) decideThresholds(); // no record entered the stage
+      return outcome!;
+    },
+  };
+}
+
+/** Heuristic rules: the reason is the first rule the text fails (src/filters/heuristics.ts). */
+export function heuristicsStep<R extends CurationRecord>(): Step<R> {
+  return {
+    stage: 'heuristics',
+    judge: (batch) => batch.records.forEach((record, k) => {
+      if (record.heuristic !== null) batch.drop(k, record.heuristic);
+    }),
+  };
+}
+
+/**
+ * Contamination: a stage with either action, as in the manifest; "drop" removes eval-like
+ * documents, "keep" lets them through. Either way it counts the eval-like ones that enter.
+ */
+export function contaminationStep<R extends CurationRecord>(action: 'keep' | 'drop'): Step<R> {
+  return {
+    stage: 'contamination',
+    counters: ['eval_like'],
+    judge: (batch) => batch.records.forEach((record, k) => {
+      if (!record.eval_like) return;
+      batch.count(k, 'eval_like');
+      if (action === 'drop') batch.drop(k, 'eval_overlap');
+    }),
+  };
+}
+
+/** Exact dedup on the normalized text's key. */
+export function exactDedupStep<R extends CurationRecord>(index: KeyIndex<R>): Step<R> {
+  return {
+    stage: 'exact_dedup',
+    judge: (batch) => batch.records.forEach((record, k) => index.add(record, batch.shard, batch.indices[k])),
+    finish: (drop) => index.decide((shard, i) => drop(shard, i, 'duplicate')),
+  };
+}
+
+/**
+ * Does `challenger` (later in input order) take the place of the current `winner` of its
+ * exact-dedup key? `first` keeps the earliest record; `best-quality` the highest score
+ * (no score ranks lowest), ties broken by the smaller id (ids are unique here, so the winner
+ * does not depend on order).
+ */
+export function replacesWinner(bestQuality: boolean, challenger: { score: number | null; id: string }, winner: { score: number | null; id: string }): boolean {
+  if (!bestQuality) return false;
+  const [s, w] = [challenger.score ?? -Infinity, winner.score ?? -Infinity];
+  return s > w || (s === w && challenger.id < winner.id);
+}
+
+interface Position {
+  shard: number;
+  index: number;
+}
+
+/** Duplicate ids in memory (the explorer): the first record with an id wins. */
+export function memoryIdIndex<R extends CurationRecord>(): KeyIndex<R> {
+  const first = new Set<string>();
+  const duplicates: Position[] = [];
+  return {
+    add(record, shard, index) {
+      if (first.has(record.id)) duplicates.push({ shard, index });
+      else first.add(record.id);
+    },
+    decide: (drop) => duplicates.forEach((p) => drop(p.shard, p.index)),
+  };
+}
+
+/** Exact-dedup keys in memory (the explorer), decided with `replacesWinner`. */
+export function memoryExactIndex<R extends CurationRecord>(bestQuality: boolean): KeyIndex<R> {
+  const winners = new Map<string, { record: R } & Position>();
+  const losers: Position[] = [];
+  return {
+    add(record, shard, index) {
+      const winner = winners.get(record.hash);
+      if (!winner) winners.set(record.hash, { record, shard, index });
+      else if (replacesWinner(bestQuality, record, winner.record)) {
+        losers.push(winner);
+        winners.set(record.hash, { record, shard, index });
+      } else losers.push({ shard, index });
+    },
+    decide: (drop) => losers.forEach((p) => drop(p.shard, p.index)),
+  };
+}
