@@ -80,20 +80,7 @@ export function sortHashes(values: Uint32Array): void {
 
 /** |A ∩ B| of two sorted duplicate-free u32 lists (a merge walk). */
 export function intersectionSize(a: Uint32Array, b: Uint32Array): number {
-  let i = 0;
-  let j = 0;
-  let shared = 0;
-  while (i < a.length && j < b.length) {
-    const x = a[i];
-    const y = b[j];
-    if (x === y) {
-      shared++;
-      i++;
-      j++;
-    } else if (x < y) i++;
-    else j++;
-  }
-  return shared;
+  return intersectionAtLeast(a, b, 0);
 }
 
 /**

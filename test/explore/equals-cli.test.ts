@@ -17,6 +17,7 @@ import { WordsTokenizer } from '../../src/text/words.js';
 import { ExploreCorpus } from '../../src/explore/corpus.js';
 import { Curator, type Curation } from '../../src/explore/curate.js';
 import { KEPT } from '../../src/dedup/cover.js';
+import { mulberry32 } from '../../fixtures/random.js';
 import { openTestGpu } from '../helpers/gpu.js';
 import { expectSameStages, loadRun } from './helpers.js';
 
@@ -29,17 +30,6 @@ afterAll(() => {
 });
 const cpu: Backend = { kind: 'cpu', reason: 'test' };
 
-/** mulberry32: a small seeded generator (the corpus must not change between runs). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Two JSONL shards of documents with planted near duplicates; returns the config path. With
@@ -47,7 +37,7 @@ function random(seed: number): () => number {
  * documents into shared LSH buckets.
  */
 function plantedCorpus(seed: number, boilerplate = false): string {
-  const rand = random(seed);
+  const rand = mulberry32(seed);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)];
   const vocabulary = Array.from({ length: 400 }, (_, i) => `w${i}`);
   const sources = ['web', 'code', 'math'];
