@@ -25,7 +25,7 @@ import type { Task } from '../exec/executor.js';
 import type { ResolvedInput } from '../io/types.js';
 import { LineFile, type OutputFile } from './line-file.js';
 import type { ClusterScan, ClusterScanTask, ClusterWriteResult, ClusterWriteTask, SourceTotals } from './cluster-tasks.js';
-import { componentLayout, decide, KEPT, type ClusterRule, type PairVerdict, type RuleStats } from './cover.js';
+import { bestQualityOrder, componentLayout, decide, KEPT, type ClusterRule, type PairVerdict, type RuleStats } from './cover.js';
 import type { KeptIndex } from './kept-index.js';
 import type { KeepRule } from './options.js';
 import { markerFiles, type SignatureMarker } from './signature-phase.js';
@@ -124,13 +124,7 @@ export async function writeClusters(
     });
   });
   classOf = new Map();
-  const before = scores
-    ? (a: number, b: number) => {
-        if (scores[a] !== scores[b]) return scores[a] > scores[b] ? -1 : 1;
-        const [x, y] = [ids.get(a)!, ids.get(b)!];
-        return x < y ? -1 : x > y ? 1 : a - b;
-      }
-    : null;
+  const before = scores ? bestQualityOrder(scores, (d) => ids.get(d)!) : null;
   const layout = componentLayout(components, sizes, before);
   const measureAll = measure?.(exactClass) ?? null;
   let first: ((doc: number, leader: number) => PairVerdict) | undefined;

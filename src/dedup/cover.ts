@@ -164,6 +164,18 @@ export interface DecideRequest {
   first?: (doc: number, leader: number) => PairVerdict;
 }
 
+/**
+ * The `best-quality` keep order among documents: higher score first, ties by smaller id (code
+ * units), then input order. A negative result puts `a` first.
+ */
+export function bestQualityOrder(scores: Float64Array, id: (doc: number) => string): (a: number, b: number) => number {
+  return (a, b) => {
+    if (scores[a] !== scores[b]) return scores[a] > scores[b] ? -1 : 1;
+    const [x, y] = [id(a), id(b)];
+    return x < y ? -1 : x > y ? 1 : a - b;
+  };
+}
+
 /** Members of every component of two or more, each component in keep order (its leader first). */
 export interface ComponentLayout {
   /** Members, component after component (component-id order). */

@@ -13,7 +13,7 @@
  * document by document gives the components the engine gets range by range.
  */
 import { BucketTable, type BucketLinks } from '../dedup/bucket-table.js';
-import { decide, KEPT, makeJudge, type ClusterRule, type RuleStats } from '../dedup/cover.js';
+import { bestQualityOrder, decide, KEPT, makeJudge, type ClusterRule, type RuleStats } from '../dedup/cover.js';
 import { jaccardPrefix, KeptIndex } from '../dedup/kept-index.js';
 import { planLsh, type LshPlan } from '../dedup/lsh.js';
 import type { KeepRule } from '../dedup/options.js';
@@ -83,9 +83,7 @@ export function nearDuplicates(docs: NearDocuments, request: NearRequest): NearO
   // The grouping phase's verification (group-phase.ts makeVerifier, --verify exact).
   const verify = (a: number, b: number) => {
     pairsVerified++;
-    const [x, y] = [docs.set(a), docs.set(b)];
-    if (Math.min(x.length, y.length) < threshold * Math.max(x.length, y.length) - 1e-9) return false;
-    return jaccardAtLeast(x, y, threshold);
+    return jaccardAtLeast(docs.set(a), docs.set(b), threshold);
   };
   const sink = (a: number, b: number, exact: boolean) => {
     if (uf.connected(a, b)) return;
@@ -119,14 +117,7 @@ export function nearDuplicates(docs: NearDocuments, request: NearRequest): NearO
     else exactClass[d] = same;
     scores[d] = docs.score(d) ?? 0;
   }
-  const before =
-    request.keep === 'best-quality'
-      ? (a: number, b: number) => {
-          if (scores[a] !== scores[b]) return scores[a] > scores[b] ? -1 : 1;
-          const [x, y] = [docs.id(a), docs.id(b)];
-          return x < y ? -1 : x > y ? 1 : a - b;
-        }
-      : null;
+  const before = request.keep === 'best-quality' ? bestQualityOrder(scores, (d) => docs.id(d)) : null;
   const vectors = { get: (d: number) => docs.set(d), length: (d: number) => docs.set(d).length };
   const decisions = decide({
     rule: request.cluster,
