@@ -1,18 +1,22 @@
 /**
  * Builds a Hugging Face `tokenizer.json` (a ByteLevel BPE) from tiktoken ranks, offline, so
  * `bench:tokenizers` can run Hugging Face's tokenizer package on cl100k_base / o200k_base
- * without downloading one. Same construction as Hugging Face's own tiktoken conversion:
+ * without downloading one:
  *
  *  - vocab: each rank's bytes spelled with GPT-2's byte-to-unicode map, id = rank;
  *  - merges: tiktoken has none, only ranks. A token of rank r arises from the two parts that
  *    BPE leaves when only tokens ranked below r may merge; that pair is its merge, and merges
- *    are listed in rank order, so merge priority follows rank as tiktoken's loop does;
+ *    are listed in rank order, so merge priority follows rank as tiktoken's loop does (the
+ *    first form of Hugging Face's tiktoken conversion; transformers' TikTokenConverter now
+ *    lists every split of a token into two tokens instead, a superset of these merges);
  *  - pre-tokenizer: Split with tiktoken's pattern (matches kept as pieces), then ByteLevel
  *    without its own regex; `ignore_merges` makes a piece that is a whole token one id,
  *    as tiktoken does. No normalizer, no post-processor.
  *
- * Special tokens are left out: the reference is tiktoken's `encode_ordinary`, which reads
- * "<|endoftext|>" in text as plain text.
+ * One merge per token is exact only if tiktoken never forms a token from a different pair; that
+ * is checked against the WASM tiktoken (test/text/tiktoken-to-hf.test.ts, bench:tokenizers
+ * on the whole licenses-npm corpus), not proven. Special tokens are left out: the reference
+ * is tiktoken's `encode_ordinary`, which reads "<|endoftext|>" in text as plain text.
  */
 import type { TiktokenRankData } from '../src/text/tiktoken-bpe.js';
 
