@@ -1,8 +1,10 @@
 /**
  * `npm run bench:tokenizers`: BPE encoding speed of tokenmix's merge loop (src/text/
- * tiktoken-bpe.ts) against the WASM build of OpenAI's tiktoken (npm `tiktoken`, the reference),
- * on the same real text (../shared/data/licenses-npm, 10.5 MB), in one run, with the number of
- * documents whose ids differ (must be 0). Results: bench/results/tokenizers-*.json.
+ * tiktoken-bpe.ts), the WASM build of OpenAI's tiktoken (npm `tiktoken`, the reference) and
+ * Hugging Face's tokenizers.js (`@huggingface/tokenizers`, run on a tokenizer.json built here
+ * from the bundled ranks: bench/tiktoken-to-hf.ts), on the same real text
+ * (../shared/data/licenses-npm, 10.5 MB), in one run, with the number of documents whose ids
+ * differ from the reference (must be 0 for a candidate). Results: bench/results/tokenizers-*.json.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -10,7 +12,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decompress } from 'fzstd';
 import { createTokenizer } from '../src/text/index.js';
+import { huggingFaceTokenizer } from '../src/text/huggingface.js';
+import { loadTiktokenRanks } from '../src/text/tiktoken.js';
 import { machineInfo, printMachine, writeResults } from './common.js';
+import { tiktokenToHuggingFaceJson } from './tiktoken-to-hf.js';
 
 const { get_encoding } = createRequire(import.meta.url)('tiktoken') as typeof import('tiktoken');
 
@@ -30,6 +35,20 @@ function readFileSafe(path: string): boolean {
   }
 }
 
+/** An encoder under test: `count` is what is timed, `ids` what is compared with the reference's. */
+interface Candidate {
+  engine: string;
+  isReference: boolean;
+  count(text: string): number;
+  ids(text: string): ArrayLike<number>;
+}
+
+function sameIds(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 async function main(): Promise<void> {
   const info = machineInfo(null);
   printMachine(info);
@@ -39,29 +58,47 @@ async function main(): Promise<void> {
   for (const name of ['cl100k_base', 'o200k_base'] as const) {
     const ours = await createTokenizer(name);
     const reference = get_encoding(name);
-    // Warm-up (memo tables, JIT, WASM instantiation), then one timed pass each.
-    for (const text of texts.slice(0, 200)) {
-      ours.count(text);
-      reference.encode_ordinary(text);
-    }
     let started = performance.now();
-    for (const text of texts) ours.count(text);
-    const oursMs = performance.now() - started;
-    started = performance.now();
-    for (const text of texts) reference.encode_ordinary(text);
-    const referenceMs = performance.now() - started;
-    let differing = 0;
-    for (const text of texts) {
-      const a = ours.encode!(text);
-      const b = reference.encode_ordinary(text);
-      if (a.length !== b.length || a.some((id, i) => id !== b[i])) differing++;
+    const huggingFace = await huggingFaceTokenizer(tiktokenToHuggingFaceJson(await loadTiktokenRanks(name)), { name, where: `${name} (built from tiktoken ranks)` });
+    const huggingFaceSetupMs = performance.now() - started;
+    const candidates: Candidate[] = [
+      { engine: 'tokenmix', isReference: false, count: (text) => ours.count(text), ids: (text) => ours.encode!(text) },
+      { engine: 'tiktoken (WASM)', isReference: true, count: (text) => reference.encode_ordinary(text).length, ids: (text) => reference.encode_ordinary(text) },
+      { engine: 'tokenizers.js', isReference: false, count: (text) => huggingFace.count(text), ids: (text) => huggingFace.encode(text) },
+    ];
+    const engines = [];
+    for (const candidate of candidates) {
+      // Warm-up (memo tables, JIT, WASM instantiation), then one timed pass.
+      for (const text of texts.slice(0, 200)) candidate.count(text);
+      started = performance.now();
+      for (const text of texts) candidate.count(text);
+      const mbps = megabytes / ((performance.now() - started) / 1000);
+      let differing = 0;
+      if (!candidate.isReference) for (const text of texts) if (!sameIds(candidate.ids(text), reference.encode_ordinary(text))) differing++;
+      engines.push({ engine: candidate.engine, isReference: candidate.isReference, mbps, differingDocuments: differing });
     }
     reference.free();
-    const row = { tokenizer: name, megabytes, oursMBps: megabytes / (oursMs / 1000), tiktokenWasmMBps: megabytes / (referenceMs / 1000), differingDocuments: differing };
-    rows.push(row);
-    console.log(`${name}: tokenmix ${row.oursMBps.toFixed(2)} MB/s, tiktoken (WASM) ${row.tiktokenWasmMBps.toFixed(2)} MB/s = ${(row.oursMBps / row.tiktokenWasmMBps).toFixed(2)}×; documents with different ids: ${differing} of ${texts.length}`);
+    const [tokenmix, tiktokenWasm, tokenizersJs] = engines;
+    rows.push({
+      tokenizer: name,
+      megabytes,
+      documents: texts.length,
+      oursMBps: tokenmix.mbps,
+      tiktokenWasmMBps: tiktokenWasm.mbps,
+      huggingFaceMBps: tokenizersJs.mbps,
+      differingDocuments: tokenmix.differingDocuments,
+      huggingFaceDifferingDocuments: tokenizersJs.differingDocuments,
+      huggingFaceSetupMs,
+    });
+    console.log(`\n${name} (${megabytes.toFixed(1)} MB, ${texts.length} documents; tokenizers.js setup: tokenizer.json built and loaded in ${(huggingFaceSetupMs / 1000).toFixed(1)} s)`);
+    console.log('| engine | MB/s | vs tiktoken (WASM) | documents with different ids |');
+    console.log('|---|---|---|---|');
+    for (const { engine, isReference, mbps, differingDocuments } of engines) {
+      const differs = isReference ? 'reference' : `${differingDocuments} of ${texts.length}`;
+      console.log(`| ${engine} | ${mbps.toFixed(2)} | ${(mbps / tiktokenWasm.mbps).toFixed(2)}× | ${differs} |`);
+    }
   }
-  console.log(`results: ${writeResults('tokenizers', { machine: info, rows })}`);
+  console.log(`\nresults: ${writeResults('tokenizers', { machine: info, rows })}`);
 }
 
 await main();
