@@ -161,6 +161,21 @@ function sourceBin(j: number, raw: Uint32Array, probeSeed: number, probeRounds: 
  * ranks[j·K + j] is unused (bin j is the empty one).
  */
 export function densifyRanks(numBins: number, probeSeed: number, probeRounds = PROBE_ROUNDS): Uint32Array {
+  // A pure function of its arguments, asked for by every batch: computed once per (K, seed).
+  const key = `${numBins}:${probeSeed}:${probeRounds}`;
+  let ranks = rankTables.get(key);
+  if (ranks === undefined) {
+    if (rankTables.size >= 8) rankTables.clear();
+    ranks = buildDensifyRanks(numBins, probeSeed, probeRounds);
+    rankTables.set(key, ranks);
+  }
+  return ranks;
+}
+
+/** Rank tables already built (read-only: callers upload or index them, never write). */
+const rankTables = new Map<string, Uint32Array>();
+
+function buildDensifyRanks(numBins: number, probeSeed: number, probeRounds: number): Uint32Array {
   const ranks = new Uint32Array(numBins * numBins).fill(UNRANKED);
   for (let j = 0; j < numBins; j++) {
     const row = j * numBins;
