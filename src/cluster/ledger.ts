@@ -3,7 +3,8 @@
  * (job id, stage, which tasks, its script), with the resources and launcher the run uses, so
  * status can ask the scheduler about exactly those jobs and retry can resubmit alike.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { writeAtomic } from '../work/temp.js';
 import { join } from 'node:path';
 import { workDirOf, type Stage } from './plan.js';
 import type { SlurmResources } from './scripts.js';
@@ -39,8 +40,7 @@ export async function readLedger(outDir: string): Promise<Ledger | null> {
 export async function writeLedger(outDir: string, ledger: Ledger): Promise<void> {
   await mkdir(slurmDirOf(outDir), { recursive: true });
   const path = ledgerPath(outDir);
-  await writeFile(`${path}.partial`, `${JSON.stringify(ledger, null, 2)}\n`);
-  await rename(`${path}.partial`, path);
+  await writeAtomic(path, `${JSON.stringify(ledger, null, 2)}\n`);
 }
 
 /** The latest submission that ran `task` of `stage`, and the array element id it had there. */

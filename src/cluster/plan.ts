@@ -7,7 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { writeAtomic } from '../work/temp.js';
 import { dirname, join, resolve } from 'node:path';
 import { TokenmixError } from '../errors.js';
 import { resolveInputs } from '../io/index.js';
@@ -138,8 +139,7 @@ export async function requirePlan(outDir: string): Promise<RunPlan> {
 export async function writePlan(outDir: string, plan: RunPlan): Promise<void> {
   const path = planPath(outDir);
   await mkdir(dirname(path), { recursive: true });
-  await writeFile(`${path}.partial`, `${JSON.stringify(plan, null, 2)}\n`);
-  await rename(`${path}.partial`, path);
+  await writeAtomic(path, `${JSON.stringify(plan, null, 2)}\n`);
 }
 
 /** A task must read exactly the inputs the run was planned over. */

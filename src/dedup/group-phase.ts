@@ -12,7 +12,8 @@
  * would otherwise present it again.
  */
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { writeAtomic } from '../work/temp.js';
 import { join } from 'node:path';
 import { estimateJaccard } from '../cpu/minhash.js';
 import { BucketTable } from './bucket-table.js';
@@ -225,12 +226,9 @@ export async function processRange(index: number, range: BucketRange, ctx: Group
   }
   const files = rangeFiles(ctx.workDir, index);
   await mkdir(join(ctx.workDir, 'ranges'), { recursive: true });
-  const tag = `.${process.pid}.partial`;
-  await writeFile(`${files.edges}${tag}`, new Uint8Array(edges.buffer, 0, edgeCount * 8));
-  await rename(`${files.edges}${tag}`, files.edges);
+  await writeAtomic(files.edges, new Uint8Array(edges.buffer, 0, edgeCount * 8));
   const marker: RangeMarker = { range: index, fingerprint: ctx.fingerprint, start: range.start, end: range.end, edges: edgeCount };
-  await writeFile(`${files.marker}${tag}`, `${JSON.stringify(marker)}\n`);
-  await rename(`${files.marker}${tag}`, files.marker);
+  await writeAtomic(files.marker, `${JSON.stringify(marker)}\n`);
 }
 
 function readU32File(path: string): Uint32Array {

@@ -4,7 +4,7 @@
  * write into one file, and removable once their process is gone.
  */
 import { randomBytes } from 'node:crypto';
-import { readdir, rm } from 'node:fs/promises';
+import { readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { processAlive } from './lease.js';
@@ -15,6 +15,13 @@ const TEMP_NAME = /\.([A-Za-z0-9_]+)-(\d+)-[0-9a-f]{8}\.partial$/;
 /** A temporary name next to `path`, unique to this process and call (renamed to `path` when complete). */
 export function tempPath(path: string): string {
   return `${path}.${HOST_TAG}-${process.pid}-${randomBytes(4).toString('hex')}.partial`;
+}
+
+/** Write `data` to `path` all at once: a temporary name first, then a rename (readers see the old file or the whole new one). */
+export async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const temp = tempPath(path);
+  await writeFile(temp, data);
+  await rename(temp, path);
 }
 
 /**
