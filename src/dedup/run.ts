@@ -350,19 +350,16 @@ async function reducePhase({ options, backend, hooks, inputs, markers, identitie
       // Ranges on every core: each task writes its range's edges, joined here in range order.
       const executor = reducePool();
       const excluded = [...duplicates.excluded];
-      {
-        const results = await Promise.all(todo.map(async (index) => {
-          const task: GroupRangeTask = {
-            kind: 'group-range', label: `grouping bucket range ${index + 1} of ${ranges.length}`,
-            workDir, markers, bases, options, fingerprint: groupFingerprint, index, range: ranges[index], excluded,
-            cacheBytes,
-          };
-          const rangeStats = await executor.run<GroupStats>(task, quiet);
-          grouping?.advance(0, 1);
-          return rangeStats;
-        }));
-        for (const rangeStats of results) addGroupStats(stats, rangeStats);
-      }
+      const results = await Promise.all(todo.map(async (index) => {
+        const task: GroupRangeTask = {
+          kind: 'group-range', label: `grouping bucket range ${index + 1} of ${ranges.length}`,
+          workDir, markers, bases, options, fingerprint: groupFingerprint, index, range: ranges[index], excluded, cacheBytes,
+        };
+        const rangeStats = await executor.run<GroupStats>(task, quiet);
+        grouping?.advance(0, 1);
+        return rangeStats;
+      }));
+      for (const rangeStats of results) addGroupStats(stats, rangeStats);
       for (const index of todo) {
         if (!(await reloadRange(workDir, index, groupFingerprint, uf))) throw new TokenmixError(`bucket range ${index + 1} of ${ranges.length} finished without its edges in ${workDir}: is another process deleting it?`);
       }
