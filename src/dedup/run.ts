@@ -38,7 +38,7 @@ import { VECTOR_CACHE_BYTES, type VectorStore } from './set-store.js';
 import { markerFiles, processSignatureUnit, readSignatureMarker, unitFiles, type SignatureContext, type SignatureMarker } from './signature-phase.js';
 import { cpuSigner, signBatch, type SignatureUnitResult, type SignatureUnitTask } from './signature-task.js';
 import { createExecutor, resolveWorkers, type WorkerOptions } from '../exec/local.js';
-import type { Executor, SignRequest } from '../exec/executor.js';
+import type { Executor, SignRequest, TaskHandler } from '../exec/executor.js';
 import { BusyClock } from '../exec/busy.js';
 import { runMapPhase, withNewlineCounts } from '../exec/run-units.js';
 import { assignUnits, DEFAULT_UNIT_BYTES, describeUnit, planUnits, type WorkUnit } from '../exec/units.js';
@@ -141,6 +141,17 @@ function fieldMap(options: ResolvedDedupOptions): FieldMap {
   return { ...options.fields, ...(options.qualityField ? { quality: [options.qualityField] } : {}) };
 }
 
+/**
+ * Grouping runs its bucket ranges (and the cluster rule its checks) on the workers from this
+ * many band records on: below, one thread does it in well under a second, less than the
+ * workers' start-up and the loss of the run-wide union-find's shortcuts. Tests lower it
+ * (TOKENMIX_PARALLEL_GROUPING_RECORDS) to run the parallel path on small corpora.
+ */
+function parallelGroupingRecords(): number {
+  const fromEnv = Number(process.env.TOKENMIX_PARALLEL_GROUPING_RECORDS);
+  return Number.isSafeInteger(fromEnv) && fromEnv >= 0 && process.env.TOKENMIX_PARALLEL_GROUPING_RECORDS !== '' ? fromEnv : 4_000_000;
+}
+
 /** The lease and done record of a dedup run live next to its work directory, which the run deletes. */
 const LEASE_NAME = '.tokenmix-dedup-reduce';
 
@@ -211,11 +222,12 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
   });
   let signatureProgress: Progress | undefined;
   const workerOptions = { workers: request.workers, ...(request.workerMemoryMb !== undefined ? { memoryMb: request.workerMemoryMb } : {}) };
+  const pool = new RunPool(workerOptions, (task, link) => (task.kind.startsWith('cluster-') ? runClusterTask(task) : inProcess(task, link)));
   let workers = 1;
   const finished = await freshMarkers<SignatureMarker>(inputs, (unit) => readSignatureMarker(workDir, unit, fingerprint), join(workDir, 'shards'), log);
   const runMap = (plan: WorkUnit[], mine: (unit: WorkUnit) => boolean, onStart?: (todoBytes: number) => void) => runMapPhase<SignatureMarker>(
     (tasks) => {
-      const executor = createExecutor(workerOptions, inProcess, tasks);
+      const executor = pool.lease(tasks);
       workers = executor.workers;
       return executor;
     },
@@ -244,6 +256,13 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
     },
     onStart,
   );
+  try {
+    return await mapThenReduce();
+  } finally {
+    await pool.close();
+  }
+
+  async function mapThenReduce(): Promise<DedupResult> {
   const outcome = await runMap(units, (unit) => request.stage !== 'reduce' && owners[unit.index] === rank, (todoBytes) => {
     signatureProgress = hooks.progress?.('dedup signatures', todoBytes, 'bytes');
   });
@@ -267,7 +286,7 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
     // Read again under the lease: a reducer before this one may have redone units.
     const latest = await Promise.all(units.map(async (u) => (await readSignatureMarker(workDir, u, fingerprint)) ?? outcome.markers[u.index]));
     const current = await currentUnitMarkers(inputs, { units, markers: latest }, (_u, m) => intermediateChecks(workDir, m), redo, log);
-    return reducePhase({ options, backend, hooks, inputs, markers: current.markers, identities: current.identities, lsh, fingerprint, workDir, outDir, rank, worldSize, workerOptions });
+    return reducePhase({ options, backend, hooks, inputs, markers: current.markers, identities: current.identities, lsh, fingerprint, workDir, outDir, rank, worldSize, pool });
   }, {
     onWait: () => log(`tokenmix: another process is grouping ${request.outDir}; waiting for it`),
     afterDone: () => {
@@ -275,6 +294,38 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
     },
   });
   return outcome2.status === 'done' ? outcome2.value : outcome2;
+  }
+}
+
+/**
+ * One pool of worker threads for a whole run — signatures, grouping, the cluster rule's checks
+ * and the outputs — so workers start (and load their modules) once. The first phase sizes it to
+ * its task count (one task runs on this thread); a later phase that wants more workers gets a
+ * new, larger pool. Phases borrow it (`lease`: closing the lease leaves the pool open).
+ */
+class RunPool {
+  private executor: Executor | null = null;
+  constructor(private readonly options: WorkerOptions, private readonly inProcess: TaskHandler) {}
+
+  /** The workers a phase of `tasks` tasks may use: the run's workers, never more than its tasks. */
+  wanted(tasks: number): number {
+    return Math.min(resolveWorkers(this.options), Math.max(1, tasks));
+  }
+
+  lease(tasks = Infinity): Executor {
+    if (this.executor === null || this.executor.workers < this.wanted(tasks)) {
+      const old = this.executor;
+      this.executor = createExecutor(this.options, this.inProcess, tasks);
+      void old?.close();
+    }
+    const executor = this.executor;
+    return { workers: executor.workers, run: (task, link) => executor.run(task, link), close: async () => {} };
+  }
+
+  async close(): Promise<void> {
+    await this.executor?.close();
+    this.executor = null;
+  }
 }
 
 function intermediateChecks(workDir: string, marker: SignatureMarker) {
@@ -295,10 +346,10 @@ interface ReduceInput {
   outDir: string;
   rank: number;
   worldSize: number;
-  workerOptions: WorkerOptions;
+  pool: RunPool;
 }
 
-async function reducePhase({ options, backend, hooks, inputs, markers, identities, lsh, fingerprint, workDir, outDir, rank, worldSize, workerOptions }: ReduceInput): Promise<DedupResult> {
+async function reducePhase({ options, backend, hooks, inputs, markers, identities, lsh, fingerprint, workDir, outDir, rank, worldSize, pool }: ReduceInput): Promise<DedupResult> {
   const log = hooks.log ?? (() => {});
   const times = hooks.times;
   const manifestPath = join(outDir, 'manifest.json');
@@ -318,8 +369,8 @@ async function reducePhase({ options, backend, hooks, inputs, markers, identitie
   for (const m of markers) m.bands.bucketCounts.forEach((c, b) => (bucketCounts[b] += c));
   // 32 bytes of hash table per record (16 per slot, load <= 1/2), plus one range's reads,
   // per worker; with several workers, at least two ranges each so that they finish together.
-  const groupWorkers = resolveWorkers(workerOptions);
   const totalRecords = bucketCounts.reduce((a, b) => a + b, 0);
+  const groupWorkers = totalRecords < parallelGroupingRecords() ? 1 : pool.wanted(Infinity);
   let maxRecords = Math.max(64, Math.floor(options.memoryBytes / groupWorkers / (32 + RECORD_WORDS * 4)));
   if (groupWorkers > 1) maxRecords = Math.max(64, Math.min(maxRecords, Math.ceil(totalRecords / (2 * groupWorkers))));
   const ranges = planBucketRanges(bucketCounts, maxRecords);
@@ -332,9 +383,7 @@ async function reducePhase({ options, backend, hooks, inputs, markers, identitie
     .digest('hex');
   const uf = new UnionFind(documents);
   const store = openVectorStore(options, markers, workDir);
-  // Worker threads for grouping and the cluster rule's checks, started when first needed.
-  let pool: Executor | null = null;
-  const reducePool = () => (pool ??= createExecutor(workerOptions, runClusterTask));
+  const reducePool = () => pool.lease(groupWorkers > 1 ? Infinity : 1);
   const quiet = { advance: () => {} };
   const cacheBytes = Math.floor(VECTOR_CACHE_BYTES / groupWorkers);
   const stats = emptyGroupStats();
@@ -375,7 +424,6 @@ async function reducePhase({ options, backend, hooks, inputs, markers, identitie
     if (reloaded > 0) log(`tokenmix: ${reloaded} of ${ranges.length} bucket ranges already grouped, reusing them`);
   } catch (error) {
     store?.close();
-    await (pool as Executor | null)?.close();
     throw error;
   }
   if (times) times.groupMs += performance.now() - started;
@@ -403,7 +451,6 @@ async function reducePhase({ options, backend, hooks, inputs, markers, identitie
     summary = await writeClusters(components, { keep: options.keep, rule: options.cluster, judge, index, ...(measure ? { measure } : {}) }, inputs, markers, workDir, outDir, duplicates.excluded, (task) => reducePool().run(task, quiet));
   } finally {
     store?.close();
-    await (pool as Executor | null)?.close();
   }
   const quarantine = new LineFile(join(outDir, 'quarantine.jsonl'));
   const quarantineReasons: Record<string, number> = dict();

@@ -25,7 +25,8 @@ let reference: Record<string, string>;
 /** Runs `tokenmix dedup`, SIGKILLed as soon as `file` (under the output's work directory) exists. */
 function run(out: string, workers: number, file: string | null): Promise<{ killed: boolean; code: number | null; stderr: string }> {
   const args = ['--import', 'tsx', entry, 'dedup', ...inputs.flatMap((p) => ['--input', p]), '--out', out, '--backend', 'cpu', '--workers', String(workers), '--no-report'];
-  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+  // Grouping on the workers even for this small corpus (src/dedup/run.ts parallelGroupingRecords).
+  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TOKENMIX_PARALLEL_GROUPING_RECORDS: '0' } });
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));
   let killed = false;
