@@ -6,7 +6,10 @@
  * the `words` tokenizer count (what curate's map phase does per record). Reported: MB/s of
  * on-disk and of text bytes, records/s, tokens/s, and the peak RSS sampled after every batch
  * and read off at 25/50/75/100% of the corpus: flat when memory does not grow with the
- * corpus (SPEC §7 "memory stays bounded"). Results: bench/results/ingest-*.json.
+ * corpus (SPEC §7 "memory stays bounded"). Then curate end to end on every core
+ * (bench/curate.ts `curateScaling`): MB/s per core and the scaling over one worker for workers
+ * 1 … cores, with the `words` and `cl100k_base` tokenizers (`--curate-records 0` skips it).
+ * Results: bench/results/ingest-*.json.
  * Run with `node --expose-gc` (the npm script does) so each format starts from a clean heap.
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -17,6 +20,7 @@ import { writeCorpus, type CorpusFormat } from '../fixtures/io/generate.js';
 import { readRecords, resolveInputs, type ResolvedInput } from '../src/io/index.js';
 import { WordsTokenizer } from '../src/text/words.js';
 import { fmtRate, machineInfo, printMachine, writeResults } from './common.js';
+import { curateScaling, type CurateRow } from './curate.js';
 
 const FORMATS: readonly CorpusFormat[] = ['jsonl', 'jsonl.gz', 'jsonl.zst', 'parquet', 'arrow'];
 const CHECKPOINTS = [0.25, 0.5, 0.75, 1] as const;
@@ -159,6 +163,8 @@ async function mainBench(): Promise<void> {
       formats: { type: 'string', default: FORMATS.join(',') },
       shards: { type: 'string', default: '8' },
       dir: { type: 'string', default: tmpdir() },
+      'curate-records': { type: 'string', default: '200000' },
+      'curate-tokenizers': { type: 'string', default: 'words,cl100k_base' },
     },
   });
   const gb = Number(values.gb);
@@ -173,7 +179,10 @@ async function mainBench(): Promise<void> {
   console.log(`ingest: ${gb} GB of text per format, ${shards} shards, formats ${formats.join(', ')}`);
   const results: FormatResult[] = [];
   for (const format of formats) results.push(await benchFormat(format, gb, shards, values.dir));
-  const file = writeResults('ingest', { machine, gb, shards, results });
+  const curateRecords = Number(values['curate-records']);
+  let curate: CurateRow[] = [];
+  if (curateRecords > 0) curate = await curateScaling({ records: [curateRecords], tokenizers: values['curate-tokenizers'].split(',') });
+  const file = writeResults('ingest', { machine, gb, shards, results, curate });
   console.log(`results: ${file}`);
 }
 

@@ -154,7 +154,7 @@ export const RUN_HELP = [
   '  --rank R --world-size W process rank R\'s share of the work units (balanced by bytes); the',
   '                          last rank to finish (or a run without --rank) writes the outputs',
   ...WORKER_HELP,
-  '  --memory-mb M           heap budget of the map phase\'s workers together (each gets M / N;',
+  '  --memory-mb M           heap budget of the workers together (each gets M / N;',
   '                          a worker that needs more fails the run with a clear message)',
   '  --no-report             do not write DIR/report.html (tokenmix report DIR writes it later)',
   '  --output-format F       write the curated records under DIR/data/ as F: input, jsonl, jsonl.gz,',

@@ -13,7 +13,15 @@ import type { CountNewlinesTask } from './run-units.js';
 import { countNewlines } from './units.js';
 import { portLink } from './worker-link.js';
 
-type AnyTask = (CurateUnitTask | SignatureUnitTask | GroupRangeTask | IntersectPairsTask | ClusterScanTask | ClusterWriteTask | CountNewlinesTask) & { port: MessagePort };
+type AnyTask = (
+  | CurateUnitTask
+  | SignatureUnitTask
+  | CountNewlinesTask
+  | GroupRangeTask
+  | IntersectPairsTask
+  | ClusterScanTask
+  | ClusterWriteTask
+) & { port: MessagePort };
 
 const resources = new Map<string, Promise<CurateResources>>();
 

@@ -34,12 +34,47 @@ export interface TextStats {
   duplicateLineFraction: number;
 }
 
+/**
+ * JavaScript's `\s` (what Gopher-style splitting on whitespace means here): Unicode
+ * White_Space plus U+FEFF.
+ */
+function isSpace(c: number): boolean {
+  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+  if (c < 0xa0) return false;
+  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+}
+
+/**
+ * One pass over the UTF-16 units (the map phase runs this on every record): words are runs of
+ * non-whitespace, a word's length is in code points (a surrogate pair counts once, a lone
+ * surrogate once), and ellipses are matched left to right without overlap.
+ */
 export function textStats(text: string): TextStats {
-  const words = text.split(/\s+/u).filter((w) => w.length > 0);
+  let words = 0;
   let letters = 0;
-  for (const w of words) letters += [...w].length;
-  const hashes = (text.match(/#/g) ?? []).length;
-  const ellipses = (text.match(/\.\.\.|…/g) ?? []).length;
+  let symbols = 0;
+  let inWord = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (isSpace(c)) {
+      inWord = false;
+      continue;
+    }
+    if (!inWord) words++;
+    inWord = true;
+    // The low half of a pair is not a code point of its own.
+    if (c >= 0xdc00 && c <= 0xdfff && i > 0) {
+      const before = text.charCodeAt(i - 1);
+      if (before >= 0xd800 && before <= 0xdbff) continue;
+    }
+    letters++;
+    if (c === 0x23 || c === 0x2026) symbols++; // '#', '…'
+    else if (c === 0x2e && text.charCodeAt(i + 1) === 0x2e && text.charCodeAt(i + 2) === 0x2e) {
+      symbols++;
+      letters += 2;
+      i += 2;
+    }
+  }
   const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
   const seen = new Set<string>();
   let duplicates = 0;
@@ -48,9 +83,9 @@ export function textStats(text: string): TextStats {
     else seen.add(line);
   }
   return {
-    words: words.length,
-    meanWordLength: words.length === 0 ? 0 : letters / words.length,
-    symbolRatio: words.length === 0 ? 0 : (hashes + ellipses) / words.length,
+    words,
+    meanWordLength: words === 0 ? 0 : letters / words,
+    symbolRatio: words === 0 ? 0 : symbols / words,
     duplicateLineFraction: lines.length === 0 ? 0 : duplicates / lines.length,
   };
 }

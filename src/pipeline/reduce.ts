@@ -10,7 +10,7 @@
  * exact-dedup keys; then near dedup. Decisions depend only on the records and the config, never
  * on the backend or on how the map phase was sharded, so outputs are byte-identical across all
  * of them. Memory: one fate byte per record, the messages of duplicate-id records, and one key
- * partition at a time (key-partitions.ts): ids and exact-dedup hashes are grouped out of core,
+ * partition at a time (work/key-partitions.ts): ids and exact-dedup hashes are grouped out of core,
  * so memory does not grow with the number of distinct documents.
  */
 import { TokenmixError } from '../errors.js';
@@ -20,7 +20,8 @@ import { checkQualitySources, type CurateConfig } from './config.js';
 import type { ShardMarker, ShardRecord } from './shard.js';
 import { chunked, shardRecords } from './records.js';
 import { join } from 'node:path';
-import { KeyPartitions, partitionCount, RECORDS_PER_PARTITION } from './key-partitions.js';
+import { mkdirSync, rmSync } from 'node:fs';
+import { inInputOrder, partitionCount, partitionLines, PartitionWriter, RECORDS_PER_PARTITION, repeatedKeys, type PartitionedRun } from '../work/key-partitions.js';
 import { StepRunner } from '../steps/runner.js';
 import type { Step } from '../steps/step.js';
 import {
@@ -70,24 +71,25 @@ export async function decide(
     markers.map((m) => ({ length: m.records + m.problems, batches: () => chunked(records(workDir, m), config.batch_size) })),
   );
 
-  // Duplicate ids and exact-dedup candidates are grouped out of core, by id and by text hash.
+  // Duplicate ids and exact-dedup candidates are grouped out of core, by id and by text hash;
+  // `order` (a record's position over all shards) keeps input order across partitions.
+  const dir = join(workDir, 'reduce');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const lineBase = markers.map((_, shard) => markers.slice(0, shard).reduce((sum, m) => sum + m.records + m.problems, 0));
   let duplicateIds = new Map<number, Map<number, string>>();
-  const ids = new KeyPartitions(join(workDir, 'reduce', 'ids'), partitions);
+  const ids = new PartitionWriter(join(dir, 'ids'), partitions);
   const idIndex: KeyIndex<ReduceRecord> = {
-    add: (record, shard, index) => ids.add(record.id, JSON.stringify([record.id, shard, index, record.row])),
+    add: (record, shard, index) => ids.add(record.id, JSON.stringify([record.id, lineBase[shard] + index, shard, index, record.row])),
     async decide(drop) {
-      ids.close();
-      duplicateIds = await findDuplicateIds(config, inputs, ids, drop);
-      ids.remove();
+      duplicateIds = findDuplicateIds(config, inputs, ids.close(), partitions, drop);
     },
   };
-  const hashes = config.dedup.exact ? new KeyPartitions(join(workDir, 'reduce', 'hashes'), partitions) : null;
+  const hashes = config.dedup.exact ? new PartitionWriter(join(dir, 'hashes'), partitions) : null;
   const hashIndex: KeyIndex<ReduceRecord> | null = hashes && {
-    add: (record, shard, index) => hashes.add(record.hash, JSON.stringify([record.hash, record.score, record.id, shard, index])),
+    add: (record, shard, index) => hashes.add(record.hash, JSON.stringify([record.hash, lineBase[shard] + index, record.score, record.id, shard, index])),
     async decide(drop) {
-      hashes.close();
-      await decideExactDuplicates(hashes, config.dedup.keep === 'best-quality', drop);
-      hashes.remove();
+      decideExactDuplicates(hashes.close(), partitions, config.dedup.keep === 'best-quality', drop);
     },
   };
   const quality = config.filters.quality ? qualityStep<ReduceRecord>(config.filters.quality, sources, backend) : null;
@@ -99,36 +101,33 @@ export async function decide(
     hashIndex && exactDedupStep(hashIndex),
     near,
   ];
-  await runner.run(steps.filter((step) => step !== null));
+  try {
+    await runner.run(steps.filter((step) => step !== null));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   return { sources, fates: runner.fates, duplicateIds, quality: quality?.outcome() ?? null, runner };
 }
 
 /**
- * Marks every record whose id an earlier record (in input order) already has; returns their
+ * Marks every record whose id an earlier record (in input order) already has
+ * (work/key-partitions.ts `repeatedKeys`, the rule dedup's id check shares); returns their
  * messages per shard and row. With `on_error: "fail"`, throws for the first such record in
  * input order, as a streaming pass would.
  */
-async function findDuplicateIds(config: CurateConfig, inputs: ResolvedInput[], ids: KeyPartitions, drop: (shard: number, index: number) => void): Promise<Map<number, Map<number, string>>> {
+type IdLine = [id: string, order: number, shard: number, index: number, row: number];
+
+function findDuplicateIds(config: CurateConfig, inputs: ResolvedInput[], run: PartitionedRun, partitions: number, drop: (shard: number, index: number) => void): Map<number, Map<number, string>> {
+  const perPartition = Array.from({ length: partitions }, (_, p) => repeatedKeys(Array.from(partitionLines([run], p), (line) => JSON.parse(line) as IdLine)));
   const duplicateIds = new Map<number, Map<number, string>>();
-  let earliest: { shard: number; index: number; message: string } | null = null;
-  for (let p = 0; p < ids.count; p++) {
-    const first = new Map<string, string>();
-    for await (const line of ids.lines(p)) {
-      const [id, shard, index, row] = JSON.parse(line) as [string, number, number, number];
-      const where = location(inputs[shard], row);
-      const seen = first.get(id);
-      if (seen === undefined) {
-        first.set(id, where);
-        continue;
-      }
-      const message = `tokenmix: ${where}: field "${config.fields.id}": duplicate id ${JSON.stringify(id)} (first seen at ${seen})`;
-      drop(shard, index);
-      if (!duplicateIds.has(shard)) duplicateIds.set(shard, new Map());
-      duplicateIds.get(shard)!.set(row, message);
-      if (earliest === null || shard < earliest.shard || (shard === earliest.shard && index < earliest.index)) earliest = { shard, index, message };
-    }
+  const repeats = inInputOrder(perPartition);
+  for (const { repeat: [id, , shard, index, row], first } of repeats) {
+    const message = `tokenmix: ${location(inputs[shard], row)}: field "${config.fields.id}": duplicate id ${JSON.stringify(id)} (first seen at ${location(inputs[first[2]], first[4])})`;
+    if (config.on_error === 'fail') throw new TokenmixError(`${message}; ids must be unique (or set "on_error": "quarantine")`);
+    drop(shard, index);
+    if (!duplicateIds.has(shard)) duplicateIds.set(shard, new Map());
+    duplicateIds.get(shard)!.set(row, message);
   }
-  if (earliest && config.on_error === 'fail') throw new TokenmixError(`${earliest.message}; ids must be unique (or set "on_error": "quarantine")`);
   return duplicateIds;
 }
 
@@ -136,11 +135,11 @@ async function findDuplicateIds(config: CurateConfig, inputs: ResolvedInput[], i
  * Exact dedup within each hash partition, lines in input order, by the rule of
  * `replacesWinner` (src/steps/curation.ts): reports every record that is not its text's winner.
  */
-async function decideExactDuplicates(hashes: KeyPartitions, bestQuality: boolean, drop: (shard: number, index: number) => void): Promise<void> {
-  for (let p = 0; p < hashes.count; p++) {
+function decideExactDuplicates(run: PartitionedRun, partitions: number, bestQuality: boolean, drop: (shard: number, index: number) => void): void {
+  for (let p = 0; p < partitions; p++) {
     const winners = new Map<string, { score: number | null; id: string; shard: number; index: number }>();
-    for await (const line of hashes.lines(p)) {
-      const [hash, score, id, shard, index] = JSON.parse(line) as [string, number | null, string, number, number];
+    for (const line of partitionLines([run], p)) {
+      const [hash, , score, id, shard, index] = JSON.parse(line) as [string, number, number | null, string, number, number];
       const winner = winners.get(hash);
       if (!winner) {
         winners.set(hash, { score, id, shard, index });

@@ -1,5 +1,5 @@
 /**
- * Curate's reduce groups ids and exact-dedup hashes out of core (src/pipeline/key-partitions.ts):
+ * Curate's reduce groups ids and exact-dedup hashes out of core (src/work/key-partitions.ts):
  * the decisions must not depend on how many partitions the keys were spread over — duplicate
  * ids, "first" and "best-quality" exact dedup alike — and with on_error "fail" the duplicate
  * reported is the first one in input order.
