@@ -25,7 +25,7 @@ import type { Task } from '../exec/executor.js';
 import type { ResolvedInput } from '../io/types.js';
 import { LineFile, type OutputFile } from './line-file.js';
 import type { ClusterScan, ClusterScanTask, ClusterWriteResult, ClusterWriteTask, SourceTotals } from './cluster-tasks.js';
-import { bestQualityOrder, componentLayout, decide, KEPT, type ClusterRule, type PairVerdict, type RuleStats } from './cover.js';
+import { bestQualityOrder, componentLayout, decide, decideInBlocks, KEPT, type ClusterRule, type FirstPassSearch, type PairVerdict, type RuleStats } from './cover.js';
 import type { KeptIndex } from './kept-index.js';
 import type { KeepRule } from './options.js';
 import { markerFiles, type SignatureMarker } from './signature-phase.js';
@@ -66,6 +66,8 @@ export interface ClusterRuleRequest {
    * threads; null or absent: decide() measures each pair itself with `judge`.
    */
   measure?: (exactClass: Uint32Array) => ((pairs: Uint32Array) => Promise<PairVerdict[]>) | null;
+  /** The checks of large components against their kept members, made ahead in blocks (cover.ts decideInBlocks), or null. */
+  search?: (exactClass: Uint32Array) => FirstPassSearch | null;
 }
 
 /** JSON of a Jaccard in clusters.jsonl: 6 decimals, null when unknown (--verify none). */
@@ -73,7 +75,7 @@ const jaccardJson = (j: number) => (Number.isNaN(j) ? 'null' : String(Math.round
 
 export async function writeClusters(
   components: Uint32Array,
-  { keep, rule, judge, index, measure }: ClusterRuleRequest,
+  { keep, rule, judge, index, measure, search }: ClusterRuleRequest,
   inputs: ResolvedInput[],
   markers: SignatureMarker[],
   workDir: string,
@@ -145,7 +147,9 @@ export async function writeClusters(
     for (let i = 0; i < verdicts.length; i++) byDoc.set(pairs[2 * i], verdicts[i]);
     first = (doc) => byDoc.get(doc)!;
   }
-  const decisions = decide({ rule, components, sizes, before, judge: judge(exactClass), index: index?.(exactClass) ?? null, layout, ...(first ? { first } : {}) });
+  const request = { rule, components, sizes, before, judge: judge(exactClass), index: index?.(exactClass) ?? null, layout, ...(first ? { first } : {}) };
+  const searchAll = search?.(exactClass) ?? null;
+  const decisions = searchAll ? await decideInBlocks(request, searchAll) : decide(request);
   const { of, jaccard } = decisions;
 
   // Pass 2: each unit's lines into part files, joined below in unit order.

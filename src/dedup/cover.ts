@@ -60,8 +60,17 @@ export function makeJudge(
   store: Vectors | null,
   exactClass: Uint32Array,
 ): (a: number, b: number, measure: boolean) => PairVerdict {
-  return (a, b, measure) => {
-    const exact = exactClass[a] === exactClass[b];
+  const judge = makePairJudge(verify, threshold, store);
+  return (a, b, measure) => judge(a, b, exactClass[a] === exactClass[b], measure);
+}
+
+/** makeJudge's verdicts given whether the pair shares its exact-text class (for threads without the classes). */
+export function makePairJudge(
+  verify: VerifyMode,
+  threshold: number,
+  store: Vectors | null,
+): (a: number, b: number, exact: boolean, measure: boolean) => PairVerdict {
+  return (a, b, exact, measure) => {
     if (verify === 'none' || store === null) return { pass: true, jaccard: exact ? 1 : Number.NaN };
     if (measure && verify === 'exact') {
       const la = store.length(a);
@@ -212,70 +221,208 @@ export function componentLayout(components: Uint32Array, sizes: Uint32Array, bef
 }
 
 /** Both rules on every component of two or more members; the outputs follow `rule`. */
-export function decide({ rule, components, sizes, before, judge, index = null, layout, first }: DecideRequest): Decisions {
-  const count = components.length;
-  const { members, roots } = layout ?? componentLayout(components, sizes, before);
-  const of = new Uint32Array(count).fill(KEPT);
-  const jaccard = new Float32Array(count).fill(Number.NaN);
-  const stats: RuleStats = {
-    rule,
-    removed_cover: 0,
-    removed_components: 0,
-    components_removed_below_threshold: 0,
-    kept_in_clusters: 0,
-    jaccard_to_kept: { cover: new JaccardHistogram(), components: new JaccardHistogram() },
-  };
-  let checks = 0;
-  const leaders = new Map<number, number>();
-  const kept: number[] = [];
-  let offset = 0;
-  for (const root of roots) {
-    const group = members.subarray(offset, offset + sizes[root]);
-    offset += sizes[root];
-    if (before) leaders.set(root, group[0]);
-    kept.length = 0;
-    kept.push(group[0]);
-    index?.clear();
-    index?.add(group[0], 0);
-    for (let m = 1; m < group.length; m++) {
-      const d = group[m];
-      const firstVerdict = first ? first(d, group[0]) : judge(d, group[0], true);
-      checks++;
-      stats.removed_components++;
-      stats.jaccard_to_kept.components.add(firstVerdict.jaccard);
-      if (!firstVerdict.pass) stats.components_removed_below_threshold++;
-      let keeper = firstVerdict.pass ? group[0] : KEPT;
-      let similarity = firstVerdict.jaccard;
-      // The first passing kept member in keep order (kept[0] is already checked).
-      const positions = keeper === KEPT && index ? index.candidates(d) : null;
-      const tries = positions ? positions.length : kept.length;
-      for (let i = 0; keeper === KEPT && i < tries; i++) {
-        const k = positions ? positions[i] : i;
-        if (k === 0) continue;
-        const verdict = judge(d, kept[k], false);
-        checks++;
-        if (verdict.pass) {
-          keeper = kept[k];
-          similarity = verdict.jaccard;
-        }
-      }
-      if (keeper === KEPT) {
-        index?.add(d, kept.length);
-        kept.push(d);
-      }
-      else {
-        stats.removed_cover++;
-        stats.jaccard_to_kept.cover.add(similarity);
-      }
-      if (rule === 'cover' && keeper !== KEPT) {
-        of[d] = keeper;
-        jaccard[d] = similarity;
-      } else if (rule === 'components') {
-        of[d] = group[0];
-        jaccard[d] = firstVerdict.jaccard;
+export function decide(request: DecideRequest): Decisions {
+  const walk = new CoverWalk(request);
+  for (const group of walk.components()) {
+    for (let m = 1; m < group.length; m++) walk.member(group, m);
+  }
+  return walk.decisions();
+}
+
+/**
+ * For each query document, the first kept member in keep order, after the leader kept[0], it
+ * passes with, as the request's `judge(doc, kept, false)` would say (searchKept): its position
+ * in `kept` or −1, J of that pass and the checks made.
+ */
+export type FirstPassSearch = (query: FirstPassQuery) => Promise<FirstPasses>;
+
+export interface FirstPassQuery {
+  /** The component's leader (its id for caches: a component's kept list only grows). */
+  leader: number;
+  /** Members to search for, in keep order. */
+  docs: Uint32Array;
+  /** The component's kept members so far, in keep order (kept[0] is the leader). */
+  kept: Uint32Array;
+}
+
+export interface FirstPasses {
+  found: Int32Array;
+  jaccard: Float64Array;
+  tried: Uint32Array;
+}
+
+/**
+ * FirstPassSearch on this thread. `index` holds exactly `query.kept` (kept-index.ts: the
+ * candidates that prefix filtering cannot rule out), or is null: every kept member is tried.
+ */
+export function searchKept(query: FirstPassQuery, judge: (a: number, b: number) => PairVerdict, index: KeptIndex | null): FirstPasses {
+  const { docs, kept } = query;
+  const found = new Int32Array(docs.length).fill(-1);
+  const jaccard = new Float64Array(docs.length).fill(Number.NaN);
+  const tried = new Uint32Array(docs.length);
+  docs.forEach((d, q) => {
+    const positions = index ? index.candidatesFrom(d, 1) : null;
+    const tries = positions ? positions.length : kept.length;
+    for (let i = positions ? 0 : 1; i < tries; i++) {
+      const k = positions ? positions[i] : i;
+      const verdict = judge(d, kept[k]);
+      tried[q]++;
+      if (verdict.pass) {
+        found[q] = k;
+        jaccard[q] = verdict.jaccard;
+        return;
       }
     }
-    stats.kept_in_clusters += rule === 'cover' ? kept.length : 1;
+  });
+  return { found, jaccard, tried };
+}
+
+/**
+ * decide(), with the checks of large components made ahead by `search` (e.g. on worker
+ * threads): the same decisions, checks and statistics. A component of at least `minMembers`
+ * is walked in blocks of `blockMembers` in keep order. The kept members before a block do not
+ * change while it is decided, so each member's first pass among them is searched for all of
+ * the block at once; only members without one are then checked here, in order, against the
+ * members the block itself kept (later in keep order than any searched).
+ */
+export async function decideInBlocks(request: DecideRequest, search: FirstPassSearch, blockMembers = 256, minMembers = 512): Promise<Decisions> {
+  const walk = new CoverWalk(request);
+  for (const group of walk.components()) {
+    if (group.length < minMembers) {
+      for (let m = 1; m < group.length; m++) walk.member(group, m);
+      continue;
+    }
+    for (let start = 1; start < group.length; start += blockMembers) {
+      const end = Math.min(group.length, start + blockMembers);
+      const kept = walk.keptMembers();
+      const verdicts = Array.from({ length: end - start }, (_, i) => walk.leaderVerdict(group[start + i], group[0]));
+      const queried: number[] = [];
+      for (let m = start; m < end; m++) if (!verdicts[m - start].pass && kept.length > 1) queried.push(m);
+      const ahead = queried.length === 0 ? null : await search({ leader: group[0], docs: Uint32Array.from(queried, (m) => group[m]), kept });
+      let q = 0;
+      for (let m = start; m < end; m++) {
+        const mine = q < queried.length && queried[q] === m;
+        const found = mine ? ahead!.found[q] : -1;
+        walk.member(group, m, verdicts[m - start], {
+          from: kept.length,
+          tried: mine ? ahead!.tried[q] : 0,
+          keeper: found >= 0 ? kept[found] : KEPT,
+          jaccard: found >= 0 ? ahead!.jaccard[q] : Number.NaN,
+        });
+        if (mine) q++;
+      }
+    }
   }
-  return { of, jaccard, stats, leaders, checks };
+  return walk.decisions();
+}
+
+/** A member's checks against the kept members before position `from`, made ahead. */
+interface Ahead {
+  from: number;
+  tried: number;
+  keeper: number;
+  jaccard: number;
+}
+
+/** decide()'s state: components in keep order, the kept members of the current one, the outputs. */
+class CoverWalk {
+  private readonly of: Uint32Array;
+  private readonly jaccard: Float32Array;
+  private readonly stats: RuleStats;
+  private readonly leaders = new Map<number, number>();
+  private checks = 0;
+  private readonly kept: number[] = [];
+  private readonly index: KeptIndex | null;
+
+  constructor(private readonly request: DecideRequest) {
+    const count = request.components.length;
+    this.of = new Uint32Array(count).fill(KEPT);
+    this.jaccard = new Float32Array(count).fill(Number.NaN);
+    this.index = request.index ?? null;
+    this.stats = {
+      rule: request.rule,
+      removed_cover: 0,
+      removed_components: 0,
+      components_removed_below_threshold: 0,
+      kept_in_clusters: 0,
+      jaccard_to_kept: { cover: new JaccardHistogram(), components: new JaccardHistogram() },
+    };
+  }
+
+  /** Each component's members in keep order, its leader first (kept), as the walk reaches it. */
+  *components(): Generator<Uint32Array> {
+    const { components, sizes, before } = this.request;
+    const { members, roots } = this.request.layout ?? componentLayout(components, sizes, before);
+    let offset = 0;
+    for (const root of roots) {
+      const group = members.subarray(offset, offset + sizes[root]);
+      offset += sizes[root];
+      if (before) this.leaders.set(root, group[0]);
+      this.kept.length = 0;
+      this.kept.push(group[0]);
+      this.index?.clear();
+      this.index?.add(group[0], 0);
+      yield group;
+      this.stats.kept_in_clusters += this.request.rule === 'cover' ? this.kept.length : 1;
+    }
+  }
+
+  leaderVerdict(doc: number, leader: number): PairVerdict {
+    return this.request.first ? this.request.first(doc, leader) : this.request.judge(doc, leader, true);
+  }
+
+  /** The current component's kept members so far, in keep order. */
+  keptMembers(): Uint32Array {
+    return Uint32Array.from(this.kept);
+  }
+
+  /** Decides group[m]: removed for the first kept member in keep order it passes with, else kept. */
+  member(group: Uint32Array, m: number, firstVerdict = this.leaderVerdict(group[m], group[0]), ahead: Ahead | null = null): void {
+    const d = group[m];
+    const { stats } = this;
+    this.checks++;
+    stats.removed_components++;
+    stats.jaccard_to_kept.components.add(firstVerdict.jaccard);
+    if (!firstVerdict.pass) stats.components_removed_below_threshold++;
+    let keeper = firstVerdict.pass ? group[0] : KEPT;
+    let similarity = firstVerdict.jaccard;
+    let from = 1;
+    if (keeper === KEPT && ahead) {
+      this.checks += ahead.tried;
+      keeper = ahead.keeper;
+      similarity = ahead.jaccard;
+      from = ahead.from;
+    }
+    // The first passing kept member in keep order from position `from` (kept[0] is already checked).
+    const positions = keeper === KEPT && this.index ? this.index.candidatesFrom(d, from) : null;
+    const tries = positions ? positions.length : this.kept.length;
+    for (let i = positions ? 0 : from; keeper === KEPT && i < tries; i++) {
+      const k = positions ? positions[i] : i;
+      if (k < from) continue;
+      const verdict = this.request.judge(d, this.kept[k], false);
+      this.checks++;
+      if (verdict.pass) {
+        keeper = this.kept[k];
+        similarity = verdict.jaccard;
+      }
+    }
+    if (keeper === KEPT) {
+      this.index?.add(d, this.kept.length);
+      this.kept.push(d);
+    } else {
+      stats.removed_cover++;
+      stats.jaccard_to_kept.cover.add(similarity);
+    }
+    if (this.request.rule === 'cover' && keeper !== KEPT) {
+      this.of[d] = keeper;
+      this.jaccard[d] = similarity;
+    } else if (this.request.rule === 'components') {
+      this.of[d] = group[0];
+      this.jaccard[d] = firstVerdict.jaccard;
+    }
+  }
+
+  decisions(): Decisions {
+    return { of: this.of, jaccard: this.jaccard, stats: this.stats, leaders: this.leaders, checks: this.checks };
+  }
 }

@@ -17,6 +17,8 @@ import { writeAtomic } from '../work/temp.js';
 import { join } from 'node:path';
 import { estimateJaccard } from '../cpu/minhash.js';
 import { BucketTable } from './bucket-table.js';
+import { makePairJudge, searchKept, type FirstPassQuery, type FirstPasses } from './cover.js';
+import { jaccardPrefix, KeptIndex } from './kept-index.js';
 import type { ResolvedDedupOptions } from './options.js';
 import { RECORD_WORDS, readSegmentRange, type BucketRange } from './partition.js';
 import { intersectionSize, jaccardAtLeast } from './shingles.js';
@@ -311,14 +313,18 @@ export function addGroupStats(into: GroupStats, from: GroupStats): void {
   for (const key of Object.keys(into) as (keyof GroupStats)[]) into[key] += from[key];
 }
 
-/** |A ∩ B| of many pairs of shingle sets (the cluster rule's checks against each leader), on any thread. */
-export interface IntersectPairsTask extends Task {
-  kind: 'intersect-pairs';
+/** A task that reads the run's shingle sets (opened once per thread, storeFor). */
+interface StoreTask extends Task {
   workDir: string;
   markers: SignatureMarker[];
   options: ResolvedDedupOptions;
   fingerprint: string;
   cacheBytes: number;
+}
+
+/** |A ∩ B| of many pairs of shingle sets (the cluster rule's checks against each leader), on any thread. */
+export interface IntersectPairsTask extends StoreTask {
+  kind: 'intersect-pairs';
   /** Document pairs, interleaved. */
   pairs: Uint32Array;
 }
@@ -332,4 +338,38 @@ export function runIntersectPairs(task: IntersectPairsTask): Uint32Array {
     shared[i] = store.length(a) === 0 || store.length(b) === 0 ? 0 : intersectionSize(store.get(a), store.get(b));
   }
   return shared;
+}
+
+/** The cluster rule's search of a block's members among the kept before it (cover.ts decideInBlocks), on any thread. */
+export interface FirstPassTask extends StoreTask, FirstPassQuery {
+  kind: 'first-pass';
+  /** Exact-text classes of `docs` and of `kept`. */
+  docClasses: Uint32Array;
+  keptClasses: Uint32Array;
+}
+
+/**
+ * Per thread: the prefix index of the component last searched (kept-index.ts). A component's
+ * kept list only grows, so the next block's task extends it instead of building it again.
+ */
+let threadKept: { key: string; kept: number; last: number; classes: Map<number, number>; index: KeptIndex } | null = null;
+
+export function runFirstPass(task: FirstPassTask): FirstPasses {
+  const store = storeFor(task);
+  const judge = makePairJudge(task.options.verify, task.options.threshold, store);
+  const key = `${task.workDir}\0${task.fingerprint}\0${task.leader}`;
+  const reusable = threadKept?.key === key && threadKept.kept <= task.kept.length && (threadKept.kept === 0 || threadKept.last === task.kept[threadKept.kept - 1]);
+  if (!reusable) {
+    const classes = new Map<number, number>();
+    const prefix = (doc: number) => jaccardPrefix(store!.get(doc), task.options.threshold);
+    threadKept = { key, kept: 0, last: -1, classes, index: new KeptIndex(prefix, (doc) => classes.get(doc)!) };
+  }
+  const state = threadKept!;
+  task.docs.forEach((doc, q) => state.classes.set(doc, task.docClasses[q]));
+  for (; state.kept < task.kept.length; state.kept++) {
+    state.classes.set(task.kept[state.kept], task.keptClasses[state.kept]);
+    if (store && task.options.verify === 'exact') state.index.add(task.kept[state.kept], state.kept);
+    state.last = task.kept[state.kept];
+  }
+  return searchKept(task, (a, b) => judge(a, b, state.classes.get(a) === state.classes.get(b), false), store && task.options.verify === 'exact' ? state.index : null);
 }

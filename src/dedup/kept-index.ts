@@ -28,10 +28,13 @@ export class KeptIndex {
   /** Generation stamps per kept position (dedupe candidates without sorting duplicates). */
   private seen = new Uint32Array(64);
   private generation = 0;
+  /** One more than the largest position indexed. */
+  private kept = 0;
 
   constructor(
     private readonly prefix: (doc: number) => Uint32Array,
-    private readonly exactClass: Uint32Array,
+    /** A document's exact-text class. */
+    private readonly classOf: (doc: number) => number,
   ) {}
 
   clear(): void {
@@ -39,39 +42,56 @@ export class KeptIndex {
     this.byClass.clear();
     this.seen.fill(0);
     this.generation = 0;
+    this.kept = 0;
   }
 
   /** Index kept document `doc`, the `position`-th kept member of its component. */
   add(doc: number, position: number): void {
+    this.kept = Math.max(this.kept, position + 1);
     for (const element of this.prefix(doc)) {
       const list = this.byElement.get(element);
       if (list) list.push(position);
       else this.byElement.set(element, [position]);
     }
-    if (!this.byClass.has(this.exactClass[doc])) this.byClass.set(this.exactClass[doc], position);
+    const exactClass = this.classOf(doc);
+    if (!this.byClass.has(exactClass)) this.byClass.set(exactClass, position);
   }
 
   /** Positions of the kept members that may pass with `doc`, ascending, without duplicates. */
   candidates(doc: number): number[] {
+    return this.candidatesFrom(doc, 0);
+  }
+
+  /**
+   * candidates(doc) from position `from` on. Positions are indexed in increasing order, so each
+   * element's list is read from its end down to `from` only.
+   */
+  candidatesFrom(doc: number, from: number): number[] {
     // A kept member shares many prefix elements with a similar document: mark, then sort the few.
-    this.generation++;
+    const generation = ++this.generation;
     const found: number[] = [];
-    const note = (position: number) => {
-      if (position >= this.seen.length) {
-        const grown = new Uint32Array(Math.max(2 * this.seen.length, position + 1));
-        grown.set(this.seen);
-        this.seen = grown;
-      }
-      if (this.seen[position] !== this.generation) {
-        this.seen[position] = this.generation;
-        found.push(position);
-      }
-    };
-    const same = this.byClass.get(this.exactClass[doc]);
-    if (same !== undefined) note(same);
+    if (this.seen.length < this.kept) {
+      const grown = new Uint32Array(Math.max(2 * this.seen.length, this.kept));
+      grown.set(this.seen);
+      this.seen = grown;
+    }
+    const seen = this.seen;
+    const same = this.byClass.get(this.classOf(doc));
+    if (same !== undefined && same >= from) {
+      seen[same] = generation;
+      found.push(same);
+    }
     for (const element of this.prefix(doc)) {
       const list = this.byElement.get(element);
-      if (list) for (const position of list) note(position);
+      if (list === undefined) continue;
+      for (let i = list.length - 1; i >= 0; i--) {
+        const position = list[i];
+        if (position < from) break;
+        if (seen[position] !== generation) {
+          seen[position] = generation;
+          found.push(position);
+        }
+      }
     }
     return found.sort((a, b) => a - b);
   }

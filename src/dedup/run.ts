@@ -25,11 +25,11 @@ import { currentUnitMarkers, describeInputs, freshMarkers, redoInputs, type Inpu
 import { exclusively, readDoneToken } from '../work/exclusive.js';
 import { removeDeadTemps } from '../work/temp.js';
 import { BucketTable } from './bucket-table.js';
-import { makeJudge, measuredVerdict, type PairVerdict, type RuleStats } from './cover.js';
+import { makeJudge, measuredVerdict, type FirstPasses, type FirstPassQuery, type FirstPassSearch, type PairVerdict, type RuleStats } from './cover.js';
 import { jaccardPrefix, KeptIndex } from './kept-index.js';
 import { writeClusters, type ClusterSummary, type SourceTotals } from './clusters.js';
 import { runClusterTask } from './cluster-tasks.js';
-import { addGroupStats, emptyGroupStats, makeVerifier, openVectorStore, PairCache, processRange, reloadRange, type GroupRangeTask, type GroupStats, type IntersectPairsTask } from './group-phase.js';
+import { addGroupStats, emptyGroupStats, makeVerifier, openVectorStore, PairCache, processRange, reloadRange, type GroupRangeTask, type FirstPassTask, type GroupStats, type IntersectPairsTask } from './group-phase.js';
 import { LineFile, writeWholeFile } from './line-file.js';
 import { planLsh, type LshPlan } from './lsh.js';
 import { resolveDedupOptions, type DedupOptions, type ResolvedDedupOptions } from './options.js';
@@ -435,20 +435,27 @@ async function reducePhase({ options, backend, hooks, inputs, markers, identitie
   try {
     const judge = (exactClass: Uint32Array) => makeJudge(options.verify, options.threshold, store, exactClass);
     const index = (exactClass: Uint32Array) =>
-      options.verify === 'exact' && store ? new KeptIndex((doc) => jaccardPrefix(store.get(doc), options.threshold), exactClass) : null;
-    // With several workers, every member's check against its component's leader runs on them.
-    const measure = groupWorkers > 1 && options.verify === 'exact' && store
+      options.verify === 'exact' && store ? new KeptIndex((doc) => jaccardPrefix(store.get(doc), options.threshold), (doc) => exactClass[doc]) : null;
+    // With several workers, every member's check against its component's leader runs on them,
+    // and large components' checks against their kept members go to them in blocks.
+    const ruleWorkers = pool.wanted(Infinity);
+    const measure = ruleWorkers > 1 && options.verify === 'exact' && store
       ? (exactClass: Uint32Array) => async (pairs: Uint32Array): Promise<PairVerdict[]> => {
-        const shared = await intersectOnWorkers(pairs, store, (chunk, label) => reducePool().run<Uint32Array>({
+        const shared = await intersectOnWorkers(pairs, store, (chunk, label) => pool.lease().run<Uint32Array>({
           kind: 'intersect-pairs', label, workDir, markers, options, fingerprint: groupFingerprint, cacheBytes, pairs: chunk,
-        } as IntersectPairsTask, quiet), groupWorkers);
+        } as IntersectPairsTask, quiet), ruleWorkers);
         return Array.from(shared, (n, i) => {
           const [a, b] = [pairs[2 * i], pairs[2 * i + 1]];
           return measuredVerdict(store.length(a), store.length(b), n, exactClass[a] === exactClass[b], options.threshold);
         });
       }
       : undefined;
-    summary = await writeClusters(components, { keep: options.keep, rule: options.cluster, judge, index, ...(measure ? { measure } : {}) }, inputs, markers, workDir, outDir, duplicates.excluded, (task) => reducePool().run(task, quiet));
+    const search = ruleWorkers > 1 && options.verify === 'exact' && store
+      ? (exactClass: Uint32Array): FirstPassSearch => (query) => searchOnWorkers(query, store, exactClass, ruleWorkers, (task, label) => pool.lease().run<FirstPasses>({
+        kind: 'first-pass', label, workDir, markers, options, fingerprint: groupFingerprint, cacheBytes, ...task,
+      } as FirstPassTask, quiet))
+      : undefined;
+    summary = await writeClusters(components, { keep: options.keep, rule: options.cluster, judge, index, ...(measure ? { measure } : {}), ...(search ? { search } : {}) }, inputs, markers, workDir, outDir, duplicates.excluded, (task) => reducePool().run(task, quiet));
   } finally {
     store?.close();
   }
@@ -552,4 +559,47 @@ async function intersectOnWorkers(
     shared.set(await run(pairs.slice(2 * from, 2 * to), `cluster rule checks ${from + 1}–${to} of ${count}`), from);
   }));
   return shared;
+}
+
+/**
+ * A block's first-pass search (cover.ts decideInBlocks) over `workers` threads: its members in
+ * order, cut into about two chunks per worker by set size (each task extends its thread's index
+ * of the component's kept members).
+ */
+async function searchOnWorkers(
+  query: FirstPassQuery,
+  store: VectorStore,
+  exactClass: Uint32Array,
+  workers: number,
+  run: (task: FirstPassQuery & { docClasses: Uint32Array; keptClasses: Uint32Array }, label: string) => Promise<FirstPasses>,
+): Promise<FirstPasses> {
+  const { docs, kept, leader } = query;
+  const count = docs.length;
+  const target = docs.reduce((sum, d) => sum + store.length(d) + 1, 0) / (2 * workers);
+  const chunks: [number, number][] = [];
+  let start = 0;
+  let acc = 0;
+  for (let q = 0; q < count; q++) {
+    acc += store.length(docs[q]) + 1;
+    if (acc >= target || q === count - 1) {
+      chunks.push([start, q + 1]);
+      start = q + 1;
+      acc = 0;
+    }
+  }
+  const keptClasses = Uint32Array.from(kept, (d) => exactClass[d]);
+  const found = new Int32Array(count);
+  const jaccard = new Float64Array(count);
+  const tried = new Uint32Array(count);
+  await Promise.all(chunks.map(async ([from, to]) => {
+    const part = docs.slice(from, to);
+    const result = await run(
+      { leader, docs: part, kept, docClasses: Uint32Array.from(part, (d) => exactClass[d]), keptClasses },
+      `cluster rule search ${from + 1}–${to} of ${count}`,
+    );
+    found.set(result.found, from);
+    jaccard.set(result.jaccard, from);
+    tried.set(result.tried, from);
+  }));
+  return { found, jaccard, tried };
 }

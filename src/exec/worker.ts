@@ -6,7 +6,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { curateResources, runCurateUnit, type CurateResources, type CurateUnitTask } from '../pipeline/curate-task.js';
 import { runSignatureUnit, type SignatureUnitTask } from '../dedup/signature-task.js';
-import { runGroupRange, runIntersectPairs, type GroupRangeTask, type IntersectPairsTask } from '../dedup/group-phase.js';
+import { runFirstPass, runGroupRange, runIntersectPairs, type FirstPassTask, type GroupRangeTask, type IntersectPairsTask } from '../dedup/group-phase.js';
 import { runClusterScan, runClusterWrite, type ClusterScanTask, type ClusterWriteTask } from '../dedup/cluster-tasks.js';
 import { invariant } from '../errors.js';
 import type { CountNewlinesTask } from './run-units.js';
@@ -19,6 +19,7 @@ type AnyTask = (
   | CountNewlinesTask
   | GroupRangeTask
   | IntersectPairsTask
+  | FirstPassTask
   | ClusterScanTask
   | ClusterWriteTask
 ) & { port: MessagePort };
@@ -46,6 +47,8 @@ export default async function runTask(task: AnyTask): Promise<unknown> {
         return await runGroupRange(task);
       case 'intersect-pairs':
         return runIntersectPairs(task);
+      case 'first-pass':
+        return runFirstPass(task);
       case 'cluster-scan':
         return await runClusterScan(task);
       case 'cluster-write':

@@ -125,7 +125,7 @@ export function nearDuplicates(docs: NearDocuments, request: NearRequest): NearO
     sizes,
     before,
     judge: makeJudge('exact', threshold, vectors, exactClass),
-    index: new KeptIndex((d) => jaccardPrefix(docs.set(d), threshold), exactClass),
+    index: new KeptIndex((d) => jaccardPrefix(docs.set(d), threshold), (d) => exactClass[d]),
   });
   let clusters = 0;
   let documentsInClusters = 0;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { corpusJsonl, generateNearPairs, shingleStrings } from '../../fixtures/dedup/near-pairs.js';
 import { rng } from '../../fixtures/random.js';
-import { decide, KEPT, makeJudge, type PairVerdict } from '../../src/dedup/cover.js';
+import { decide, decideInBlocks, KEPT, makeJudge, searchKept, type FirstPassQuery, type PairVerdict } from '../../src/dedup/cover.js';
 import { jaccardPrefix, KeptIndex } from '../../src/dedup/kept-index.js';
 import { clusterLines, runComplete, snapshot, tempDir, writeJsonl } from './helpers.js';
 
@@ -205,7 +205,7 @@ describe('prefix filtering (kept-index.ts) changes the cost, never a decision', 
         const judge = makeJudge('exact', threshold, vectors, exactClass);
         const before = order === 'input' ? null : (a: number, b: number) => rank[a] - rank[b] || a - b;
         const linear = decide({ rule: 'cover', components, sizes, before, judge });
-        const index = new KeptIndex((d) => jaccardPrefix(sets[d], threshold), exactClass);
+        const index = new KeptIndex((d) => jaccardPrefix(sets[d], threshold), (d) => exactClass[d]);
         const filtered = decide({ rule: 'cover', components, sizes, before, judge, index });
         expect([...filtered.of]).toEqual([...linear.of]);
         expect([...filtered.jaccard]).toEqual([...linear.jaccard]);
@@ -217,6 +217,45 @@ describe('prefix filtering (kept-index.ts) changes the cost, never a decision', 
       });
     }
   }
+
+  // decideInBlocks: the same walk with each block's search among the kept members made ahead
+  // (here on this thread, with a prefix index built afresh for every block, or none).
+  for (const threshold of [0.7, 0.8]) {
+    for (const [blockMembers, indexed] of [[1, true], [7, true], [64, false], [64, true], [1000, true]] as const) {
+      it(`blocks of ${blockMembers}, T = ${threshold}, ${indexed ? 'prefix index' : 'every kept member'}: decide()'s decisions and checks`, async () => {
+        const judge = makeJudge('exact', threshold, vectors, exactClass);
+        const before = (a: number, b: number) => rank[a] - rank[b] || a - b;
+        const newIndex = () => (indexed ? new KeptIndex((d) => jaccardPrefix(sets[d], threshold), (d) => exactClass[d]) : null);
+        const sequential = decide({ rule: 'cover', components, sizes, before, judge, index: newIndex() });
+        let searches = 0;
+        const search = async (query: FirstPassQuery) => {
+          searches++;
+          const index = newIndex();
+          query.kept.forEach((d, k) => index?.add(d, k));
+          return searchKept(query, (a, b) => judge(a, b, false), index);
+        };
+        const blocked = await decideInBlocks({ rule: 'cover', components, sizes, before, judge, index: newIndex() }, search, blockMembers, 0);
+        // One block for the whole component: nothing is kept before it, so nothing is searched.
+        if (blockMembers < 400) expect(searches).toBeGreaterThan(0);
+        else expect(searches).toBe(0);
+        expect([...blocked.of]).toEqual([...sequential.of]);
+        expect([...blocked.jaccard]).toEqual([...sequential.jaccard]);
+        expect(blocked.checks).toBe(sequential.checks);
+        expect(JSON.stringify(blocked.stats)).toBe(JSON.stringify(sequential.stats));
+        expect([...blocked.leaders]).toEqual([...sequential.leaders]);
+      });
+    }
+  }
+
+  it('components below minMembers are walked as decide() walks them (no search)', async () => {
+    const judge = makeJudge('exact', 0.8, vectors, exactClass);
+    const sequential = decide({ rule: 'cover', components, sizes, before: null, judge });
+    const blocked = await decideInBlocks({ rule: 'cover', components, sizes, before: null, judge }, async () => {
+      throw new Error('no search below minMembers');
+    }, 16, 401);
+    expect([...blocked.of]).toEqual([...sequential.of]);
+    expect(blocked.checks).toBe(sequential.checks);
+  });
 
   it('the prefix is the first |x| − ⌈T·|x|⌉ + 1 elements', () => {
     const set = Uint32Array.from({ length: 10 }, (_, i) => i);

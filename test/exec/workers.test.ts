@@ -16,6 +16,7 @@ import { generateNearPairs, corpusJsonl } from '../../fixtures/dedup/near-pairs.
 import { snapshot as dedupSnapshot } from '../dedup/helpers.js';
 import { openTestGpu, type TestGpu } from '../helpers/gpu.js';
 import { CPU, snapshot, tempDir } from '../pipeline/helpers.js';
+import { mulberry32 } from '../../fixtures/random.js';
 
 const { dir: root, cleanup } = tempDir('tokenmix-workers-');
 afterAll(cleanup);
@@ -87,6 +88,45 @@ describe('dedup, best-quality keep order and exact copies: grouping and cluster-
       const reference = await run(1, cluster);
       expect(await run(2, cluster)).toEqual(reference);
       expect(await run(3, cluster)).toEqual(reference);
+    });
+  }
+});
+
+// One component of 640 variants of one text (0–6 of its 300 words replaced each), so the cover
+// rule's checks against the kept members run in blocks on the workers (src/dedup/cover.ts
+// decideInBlocks, from 512 members) and each worker extends its index of the kept members.
+const variantsPath = join(root, 'variants.jsonl');
+{
+  const random = mulberry32(17);
+  const words = Array.from({ length: 300 }, (_, i) => `w${i}x${Math.floor(random() * 1e6)}`);
+  writeFileSync(variantsPath, Array.from({ length: 640 }, (_, d) => {
+    const text = [...words];
+    const replaced = Math.floor(random() * 7);
+    for (let i = 0; i < replaced; i++) text[Math.floor(random() * text.length)] = `r${d}x${i}`;
+    return `${JSON.stringify({ id: `v${d}`, text: text.join(' '), score: Math.floor(random() * 5) })}\n`;
+  }).join(''));
+}
+
+describe('dedup: a 640-member component, the cluster rule in blocks on the workers', () => {
+  const run = async (workers: number, keep: 'first' | 'best-quality') => {
+    const dir = out();
+    const result = await dedup({ inputs: [{ path: variantsPath, source: 'syn' }], outDir: dir, workers, keep, qualityField: 'score', unitBytes: 100_000 }, CPU);
+    expect(result.status).toBe('complete');
+    const checks = (JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { cluster_rule_checks: number }).cluster_rule_checks;
+    return { files: dedupSnapshot(dir), totals: result.manifest.totals, keptInClusters: result.manifest.cluster_rule.kept_in_clusters, checks };
+  };
+  for (const keep of ['first', 'best-quality'] as const) {
+    it(`keep ${keep}: 2 and 3 workers give one worker's bytes and checks`, async () => {
+      const reference = await run(1, keep);
+      expect(reference.totals.largest_cluster).toBeGreaterThanOrEqual(600);
+      // Several kept in the component: the blocks after the first have kept members to search.
+      expect(reference.keptInClusters).toBeGreaterThan(10);
+      expect(reference.checks).toBeGreaterThan(2 * reference.totals.largest_cluster);
+      for (const workers of [2, 3]) {
+        const other = await run(workers, keep);
+        expect(other.files).toEqual(reference.files);
+        expect(other.checks).toBe(reference.checks);
+      }
     });
   }
 });
