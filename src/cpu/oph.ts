@@ -46,7 +46,7 @@
  *    documents estimate 1; an empty and a non-empty one estimate exactly 0, by the clamp).
  * Output: Uint32Array of N·K values, row-major by document (d's sketch at d·K .. d·K+K).
  */
-import { invariant, TokenmixError } from '../errors.js';
+import { TokenmixError } from '../errors.js';
 import { fmix32 } from '../text/hash.js';
 import { DEFAULT_NUM_HASHES, EMPTY_SLOT, mixShingle, splitmix32, validateCsr } from './minhash.js';
 
@@ -135,22 +135,6 @@ export function mulhi(h: number, numBins: number): number {
   return Math.floor((h >>> 0) * numBins / 4294967296);
 }
 
-/** The bin that empty bin j copies from (header step 3); the document has a non-empty bin. */
-function sourceBin(j: number, raw: Uint32Array, probeSeed: number, probeRounds: number): number {
-  const numBins = raw.length;
-  const occupied = (bin: number) => raw[bin] !== EMPTY_SLOT;
-  const next = splitmix32(fmix32(j ^ probeSeed));
-  for (let t = 0; t < probeRounds * numBins; t++) {
-    const bin = mulhi(next(), numBins);
-    if (occupied(bin)) return bin;
-  }
-  for (let step = 1; step < numBins; step++) {
-    const bin = (j + step) % numBins;
-    if (occupied(bin)) return bin;
-  }
-  invariant(false, 'oph: densifying a document without a non-empty bin');
-}
-
 /**
  * Header step 3 as a table, for documents with few non-empty bins, where probing costs about
  * K/m probes per empty bin (K² per document at m = 1). ranks[j·K + s] is the position of bin
@@ -208,33 +192,84 @@ function sourceByRank(j: number, nonEmpty: number[], ranks: Uint32Array, numBins
 }
 
 /**
+ * Header step 3 for documents with many non-empty bins: order[j·K + t] is the t-th bin of L_j
+ * (densifyRanks' list for empty bin j), so the bin step 3 picks is the first non-empty bin met
+ * walking the row — about K/m steps — with no probe recomputed per document. Repeated probes
+ * and bin j itself are empty whenever they are met, so skipping them changes nothing.
+ */
+function densifyOrder(numBins: number, probeSeed: number, probeRounds: number): Uint16Array {
+  const key = `${numBins}:${probeSeed}:${probeRounds}`;
+  let order = orderTables.get(key);
+  if (order === undefined) {
+    if (orderTables.size >= 8) orderTables.clear();
+    const ranks = densifyRanks(numBins, probeSeed, probeRounds);
+    order = new Uint16Array(numBins * numBins);
+    for (let j = 0; j < numBins; j++) {
+      for (let s = 0; s < numBins; s++) if (s !== j) order[j * numBins + ranks[j * numBins + s]] = s;
+    }
+    orderTables.set(key, order);
+  }
+  return order;
+}
+
+const orderTables = new Map<string, Uint16Array>();
+
+/**
  * One-permutation MinHash sketches of every document: N·K u32, row-major by document.
  * `probeRounds` is for tests only (0 sends every empty bin straight to the fallback scan).
  */
 export function ophCpu(batch: ShingleBatch, params: OphParams, probeRounds = PROBE_ROUNDS): Uint32Array {
   const count = validateShingleBatch(batch);
-  const c = ophConstants(params);
-  const numBins = c.numHashes;
+  const { numHashes: numBins, binA, binB, binC, valueA, valueB, valueC, probeSeed } = ophConstants(params);
   const { offsets, shingles } = batch;
   const sketches = new Uint32Array(count * numBins).fill(EMPTY_SLOT);
-  const raw = new Uint32Array(numBins);
+  // Bins hold values biased by 2^31 as int32 (v ^ 0x80000000): the same order, and the hot
+  // loop stays in 32-bit integers instead of doubles for values >= 2^31.
+  const raw = new Int32Array(numBins);
+  const EMPTY = EMPTY_SLOT ^ 0x80000000;
+  const MAX = MAX_VALUE ^ 0x80000000;
+  const out = new Int32Array(sketches.buffer, sketches.byteOffset, sketches.length);
+  // floor(h·K / 2^32) is a shift when K is a power of two (K >= 2).
+  const shift = numBins >= 2 && (numBins & (numBins - 1)) === 0 ? 32 - Math.log2(numBins) : 0;
   let ranks: Uint32Array | undefined;
+  let order: Uint16Array | undefined;
   for (let d = 0; d < count; d++) {
     if (offsets[d + 1] === offsets[d]) continue;
-    raw.fill(EMPTY_SLOT);
+    raw.fill(EMPTY);
+    let filled = 0;
     for (let i = offsets[d]; i < offsets[d + 1]; i++) {
-      const bin = mulhi(mixShingle(shingles[i], c.binA, c.binB, c.binC), numBins);
-      const value = Math.min(mixShingle(shingles[i], c.valueA, c.valueB, c.valueC), MAX_VALUE);
-      if (value < raw[bin]) raw[bin] = value;
+      const x = shingles[i];
+      const h = mixShingle(x, binA, binB, binC);
+      const bin = shift > 0 ? h >>> shift : mulhi(h, numBins);
+      const biased = mixShingle(x, valueA, valueB, valueC) ^ 0x80000000;
+      const value = biased < MAX ? biased : MAX;
+      const current = raw[bin];
+      if (value < current) {
+        if (current === EMPTY) filled++;
+        raw[bin] = value;
+      }
     }
-    const nonEmpty: number[] = [];
-    for (let j = 0; j < numBins; j++) if (raw[j] !== EMPTY_SLOT) nonEmpty.push(j);
-    const sparse = isSparse(nonEmpty.length, numBins);
-    if (sparse) ranks ??= densifyRanks(numBins, c.probeSeed, probeRounds);
     const row = d * numBins;
+    if (filled === numBins) {
+      for (let j = 0; j < numBins; j++) out[row + j] = raw[j] ^ 0x80000000;
+      continue;
+    }
+    if (isSparse(filled, numBins)) {
+      ranks ??= densifyRanks(numBins, probeSeed, probeRounds);
+      const nonEmpty: number[] = [];
+      for (let j = 0; j < numBins; j++) if (raw[j] !== EMPTY) nonEmpty.push(j);
+      for (let j = 0; j < numBins; j++) out[row + j] = (raw[j] !== EMPTY ? raw[j] : raw[sourceByRank(j, nonEmpty, ranks, numBins)]) ^ 0x80000000;
+      continue;
+    }
+    order ??= densifyOrder(numBins, probeSeed, probeRounds);
     for (let j = 0; j < numBins; j++) {
-      if (raw[j] !== EMPTY_SLOT) sketches[row + j] = raw[j];
-      else sketches[row + j] = raw[sparse ? sourceByRank(j, nonEmpty, ranks!, numBins) : sourceBin(j, raw, c.probeSeed, probeRounds)];
+      let t = j * numBins;
+      let source = j;
+      if (raw[j] === EMPTY) {
+        while (raw[order[t]] === EMPTY) t++;
+        source = order[t];
+      }
+      out[row + j] = raw[source] ^ 0x80000000;
     }
   }
   return sketches;
