@@ -22,6 +22,7 @@ import { resolveInputs } from '../io/index.js';
 import type { FieldMap, ResolvedInput } from '../io/types.js';
 import { VERSION } from '../version.js';
 import { currentUnitMarkers, describeInputs, freshMarkers, redoInputs, type InputCounts } from '../work/markers.js';
+import { hashingOn } from '../work/file-hashing.js';
 import { exclusively, readDoneToken } from '../work/exclusive.js';
 import { removeDeadTemps } from '../work/temp.js';
 import { BucketTable } from './bucket-table.js';
@@ -285,7 +286,7 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
     };
     // Read again under the lease: a reducer before this one may have redone units.
     const latest = await Promise.all(units.map(async (u) => (await readSignatureMarker(workDir, u, fingerprint)) ?? outcome.markers[u.index]));
-    const current = await currentUnitMarkers(inputs, { units, markers: latest }, (_u, m) => intermediateChecks(workDir, m), redo, log);
+    const current = await currentUnitMarkers(inputs, { units, markers: latest }, (_u, m) => intermediateChecks(workDir, m), redo, log, hashingOn(pool.lease()));
     return reducePhase({ options, backend, hooks, inputs, markers: current.markers, identities: current.identities, lsh, fingerprint, workDir, outDir, rank, worldSize, pool });
   }, {
     onWait: () => log(`tokenmix: another process is grouping ${request.outDir}; waiting for it`),

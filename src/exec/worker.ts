@@ -9,6 +9,7 @@ import { runSignatureUnit, type SignatureUnitTask } from '../dedup/signature-tas
 import { runFirstPass, runGroupRange, runIntersectPairs, type FirstPassTask, type GroupRangeTask, type IntersectPairsTask } from '../dedup/group-phase.js';
 import { runClusterScan, runClusterWrite, type ClusterScanTask, type ClusterWriteTask } from '../dedup/cluster-tasks.js';
 import { invariant } from '../errors.js';
+import { runHashTask, type DescribeFileTask, type HashFileTask } from '../work/file-hashing.js';
 import type { CountNewlinesTask } from './run-units.js';
 import { countNewlines } from './units.js';
 import { portLink } from './worker-link.js';
@@ -22,6 +23,8 @@ type AnyTask = (
   | FirstPassTask
   | ClusterScanTask
   | ClusterWriteTask
+  | HashFileTask
+  | DescribeFileTask
 ) & { port: MessagePort };
 
 const resources = new Map<string, Promise<CurateResources>>();
@@ -53,6 +56,9 @@ export default async function runTask(task: AnyTask): Promise<unknown> {
         return await runClusterScan(task);
       case 'cluster-write':
         return await runClusterWrite(task);
+      case 'hash-file':
+      case 'describe-file':
+        return await runHashTask(task);
       default:
         invariant(false, `unknown task kind ${(task as { kind: string }).kind}`);
     }

@@ -8,7 +8,8 @@ import { TokenmixError } from '../errors.js';
 import type { ResolvedInput } from '../io/types.js';
 import { dict } from '../dict.js';
 import type { WorkUnit } from '../exec/units.js';
-import { describeIntermediate, fileAndRangeSha256, sampleFingerprint, type InputIdentity } from './fingerprint.js';
+import { sampleFingerprint, type InputIdentity } from './fingerprint.js';
+import { ON_THIS_THREAD, type FileHashing } from './file-hashing.js';
 import { removeDeadTemps, tempPath } from './temp.js';
 
 /**
@@ -125,9 +126,15 @@ export async function inputStaleReason(
   units: WorkUnit[],
   markers: UnitMarkerBase[],
   intermediates: IntermediateCheck[][],
+  hashing: FileHashing = ON_THIS_THREAD,
 ): Promise<{ bytes: number; sha256: string; stale: string | null }> {
   const spans = units.map((u) => (u.range?.kind === 'bytes' ? ([u.range.start, u.range.end] as [number, number]) : null));
-  const { sha256, ranges } = await fileAndRangeSha256(input.path, spans.filter((s): s is [number, number] => s !== null));
+  const hashInput = () => hashing.fileAndRangeSha256(input.path, spans.filter((s): s is [number, number] => s !== null));
+  const describeUnit = (j: number) => Promise.all(intermediates[j].map((want) => hashing.describeIntermediate(want.path)));
+  // Concurrent hashing asks for every file at once; otherwise each is read only when it is checked.
+  const early = hashing.concurrent ? { input: hashInput(), units: units.map((_, j) => describeUnit(j)) } : null;
+  early?.units.forEach((p) => p.catch(() => {})); // awaited below, in order
+  const { sha256, ranges } = await (early?.input ?? hashInput());
   const bytes = markers[0]?.input?.bytes ?? 0;
   let k = 0;
   for (const [j, unit] of units.entries()) {
@@ -136,12 +143,13 @@ export async function inputStaleReason(
     if (!marker.input || (expected !== null && marker.input.sha256 !== expected)) {
       return { bytes, sha256, stale: `input ${input.displayPath} changed since ${unitName(marker)} was made (its SHA-256 differs)` };
     }
-    for (const want of intermediates[j]) {
-      const found = await describeIntermediate(want.path);
+    const found = await (early?.units[j] ?? describeUnit(j));
+    for (const [w, want] of intermediates[j].entries()) {
       const where = `intermediate ${want.path} of ${unitName(marker)}`;
-      if (!found) return { bytes, sha256, stale: `${where} is missing` };
-      if (found.bytes !== want.bytes) return { bytes, sha256, stale: `${where} has ${found.bytes} bytes, its marker says ${want.bytes}` };
-      if (found.sha256 !== want.sha256) return { bytes, sha256, stale: `${where} does not match its marker's SHA-256 (damaged)` };
+      const got = found[w];
+      if (!got) return { bytes, sha256, stale: `${where} is missing` };
+      if (got.bytes !== want.bytes) return { bytes, sha256, stale: `${where} has ${got.bytes} bytes, its marker says ${want.bytes}` };
+      if (got.sha256 !== want.sha256) return { bytes, sha256, stale: `${where} does not match its marker's SHA-256 (damaged)` };
     }
   }
   return { bytes, sha256, stale: null };
@@ -165,17 +173,22 @@ export async function currentUnitMarkers<M extends UnitMarkerBase>(
   intermediates: (unit: WorkUnit, marker: M) => IntermediateCheck[],
   redo: (stale: Set<number>) => Promise<UnitPlan<M>>,
   log: (text: string) => void,
+  /** Where files are hashed: here, or on the run's workers (work/file-hashing.ts). */
+  hashing: FileHashing = ON_THIS_THREAD,
 ): Promise<{ units: WorkUnit[]; markers: M[]; identities: { bytes: number; sha256: string }[] }> {
   const check = async (p: UnitPlan<M>, i: number) => {
     const own = p.units.filter((u) => u.input === i);
     const found = own.map((u) => p.markers[u.index]);
     if (found.some((m) => m === null)) return { bytes: 0, sha256: '', stale: `a unit of ${inputs[i].displayPath} has no marker after it was redone` };
-    return inputStaleReason(inputs[i], own, found as M[], own.map((u, j) => intermediates(u, found[j] as M)));
+    return inputStaleReason(inputs[i], own, found as M[], own.map((u, j) => intermediates(u, found[j] as M)), hashing);
   };
   const identities: { bytes: number; sha256: string }[] = [];
   const stale = new Set<number>();
+  // With concurrent hashing every input's files are asked for at once; results are read in input order.
+  const early = hashing.concurrent ? inputs.map((_, i) => check(plan, i)) : null;
+  early?.forEach((p) => p.catch(() => {}));
   for (let i = 0; i < inputs.length; i++) {
-    const result = await check(plan, i);
+    const result = await (early?.[i] ?? check(plan, i));
     identities.push({ bytes: result.bytes, sha256: result.sha256 });
     if (result.stale) {
       log(`tokenmix: ${result.stale}; redoing shard ${i}`);

@@ -1,0 +1,47 @@
+/**
+ * Where the reduce's checks of its inputs and intermediates (work/markers.ts inputStaleReason)
+ * read and hash files: on this thread, one file after another, or as tasks on the run's
+ * workers, all at once. Hashing every input and every intermediate is O(bytes) — about 1 GB/s
+ * per core — so on one thread it becomes a serial step between the map and the reduce; as
+ * tasks it spreads over the cores like the map. Results are the same either way.
+ */
+import type { Executor, Task, TaskLink } from '../exec/executor.js';
+import { describeIntermediate, fileAndRangeSha256 } from './fingerprint.js';
+
+export interface FileHashing {
+  fileAndRangeSha256(path: string, ranges: [number, number][]): Promise<{ sha256: string; ranges: string[] }>;
+  describeIntermediate(path: string): Promise<{ bytes: number; sha256: string } | null>;
+  /** Whether to ask for every file at once (workers queue them) rather than one after another. */
+  concurrent: boolean;
+}
+
+export const ON_THIS_THREAD: FileHashing = { fileAndRangeSha256, describeIntermediate, concurrent: false };
+
+/** SHA-256 of a file and of byte ranges of it (fingerprint.ts fileAndRangeSha256), on any thread. */
+export interface HashFileTask extends Task {
+  kind: 'hash-file';
+  path: string;
+  ranges: [number, number][];
+}
+
+/** Size and SHA-256 of an intermediate file, or null when it is missing, on any thread. */
+export interface DescribeFileTask extends Task {
+  kind: 'describe-file';
+  path: string;
+}
+
+export function runHashTask(task: HashFileTask | DescribeFileTask): Promise<unknown> {
+  return task.kind === 'hash-file' ? fileAndRangeSha256(task.path, task.ranges) : describeIntermediate(task.path);
+}
+
+const quiet: TaskLink = { advance: () => {} };
+
+/** FileHashing as tasks of `executor` (an executor of one thread hashes here, one file at a time). */
+export function hashingOn(executor: Executor): FileHashing {
+  if (executor.workers <= 1) return ON_THIS_THREAD;
+  return {
+    concurrent: true,
+    fileAndRangeSha256: (path, ranges) => executor.run({ kind: 'hash-file', label: `${path} (SHA-256)`, path, ranges } as HashFileTask, quiet),
+    describeIntermediate: (path) => executor.run({ kind: 'describe-file', label: `${path} (SHA-256)`, path } as DescribeFileTask, quiet),
+  };
+}
