@@ -333,6 +333,8 @@ class CoverWalk {
   private checks = 0;
   private readonly kept: number[] = [];
   private readonly index: KeptIndex | null;
+  /** Kept members added to the index so far: it is brought up to date only when asked (most components never ask). */
+  private indexed = 0;
 
   constructor(private readonly request: DecideRequest) {
     const count = request.components.length;
@@ -360,8 +362,8 @@ class CoverWalk {
       if (before) this.leaders.set(root, group[0]);
       this.kept.length = 0;
       this.kept.push(group[0]);
-      this.index?.clear();
-      this.index?.add(group[0], 0);
+      if (this.indexed > 0) this.index?.clear();
+      this.indexed = 0;
       yield group;
       this.stats.kept_in_clusters += this.request.rule === 'cover' ? this.kept.length : 1;
     }
@@ -394,7 +396,7 @@ class CoverWalk {
       from = ahead.from;
     }
     // The first passing kept member in keep order from position `from` (kept[0] is already checked).
-    const positions = keeper === KEPT && this.index ? this.index.candidatesFrom(d, from) : null;
+    const positions = keeper === KEPT && this.index ? this.indexUpToDate().candidatesFrom(d, from) : null;
     const tries = positions ? positions.length : this.kept.length;
     for (let i = positions ? 0 : from; keeper === KEPT && i < tries; i++) {
       const k = positions ? positions[i] : i;
@@ -406,10 +408,8 @@ class CoverWalk {
         similarity = verdict.jaccard;
       }
     }
-    if (keeper === KEPT) {
-      this.index?.add(d, this.kept.length);
-      this.kept.push(d);
-    } else {
+    if (keeper === KEPT) this.kept.push(d);
+    else {
       stats.removed_cover++;
       stats.jaccard_to_kept.cover.add(similarity);
     }
@@ -420,6 +420,12 @@ class CoverWalk {
       this.of[d] = group[0];
       this.jaccard[d] = firstVerdict.jaccard;
     }
+  }
+
+  private indexUpToDate(): KeptIndex {
+    const index = this.index!;
+    for (; this.indexed < this.kept.length; this.indexed++) index.add(this.kept[this.indexed], this.indexed);
+    return index;
   }
 
   decisions(): Decisions {

@@ -46,7 +46,8 @@ import { assignUnits, DEFAULT_UNIT_BYTES, describeUnit, planUnits, type WorkUnit
 import { UnionFind } from './union-find.js';
 import type { Progress, ProgressFactory } from '../work/progress.js';
 import { dict } from '../dict.js';
-import { findDuplicateIds } from './unique-ids.js';
+import { findDuplicateIds, runIdTask } from './unique-ids.js';
+import { RECORDS_PER_PARTITION } from '../work/key-partitions.js';
 
 export interface DedupHooks {
   log?: (message: string) => void;
@@ -223,7 +224,8 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
   });
   let signatureProgress: Progress | undefined;
   const workerOptions = { workers: request.workers, ...(request.workerMemoryMb !== undefined ? { memoryMb: request.workerMemoryMb } : {}) };
-  const pool = new RunPool(workerOptions, (task, link) => (task.kind.startsWith('cluster-') ? runClusterTask(task) : inProcess(task, link)));
+  const pool = new RunPool(workerOptions, (task, link) =>
+    task.kind.startsWith('cluster-') ? runClusterTask(task) : task.kind.startsWith('id-') ? runIdTask(task) : inProcess(task, link));
   let workers = 1;
   const finished = await freshMarkers<SignatureMarker>(inputs, (unit) => readSignatureMarker(workDir, unit, fingerprint), join(workDir, 'shards'), log);
   const runMap = (plan: WorkUnit[], mine: (unit: WorkUnit) => boolean, onStart?: (todoBytes: number) => void) => runMapPhase<SignatureMarker>(
@@ -358,7 +360,8 @@ async function reducePhase({ options, backend, hooks, inputs, markers, identitie
   await rm(manifestPath, { force: true });
   await removeDeadTemps([outDir, join(outDir, 'keep'), join(outDir, 'drops')]);
 
-  const duplicates = await findDuplicateIds(inputs, markers, workDir, options.onError, options.fields.id);
+  const idPool = pool.lease();
+  const duplicates = await findDuplicateIds(inputs, markers, workDir, options.onError, options.fields.id, (task) => idPool.run(task, { advance: () => {} }), RECORDS_PER_PARTITION, idPool.workers);
 
   // Phase 2: group and verify, range by range.
   let started = performance.now();

@@ -6,8 +6,9 @@
  * naming both places; with `quarantine` later occurrences are set aside (not kept, not
  * dropped, counted in quarantine.jsonl) by global document index.
  *
- * Memory: ids are grouped out of core, one key partition at a time (~2^20 ids), plus the
- * repeats found; not one map entry per document of the corpus.
+ * Memory: ids are grouped out of core, one key partition at a time (~2^20 ids) per thread, plus
+ * the repeats found; not one map entry per document of the corpus. Each unit's scatter and each
+ * partition's grouping is a task, so with workers the check runs on every core.
  */
 import { createReadStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
@@ -15,7 +16,8 @@ import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { TokenmixError } from '../errors.js';
 import type { ResolvedInput } from '../io/types.js';
-import { inInputOrder, partitionCount, RECORDS_PER_PARTITION, partitionLines, PartitionWriter, repeatedKeys, type PartitionedRun } from '../work/key-partitions.js';
+import { inInputOrder, partitionCount, RECORDS_PER_PARTITION, partitionLines, PartitionWriter, repeatedKeys, type PartitionedRun, type Repeat } from '../work/key-partitions.js';
+import type { Task } from '../exec/executor.js';
 import { markerFiles, type SignatureMarker } from './signature-phase.js';
 
 export interface DuplicateIds {
@@ -30,36 +32,77 @@ const where = (input: ResolvedInput, row: number) => (input.format === 'jsonl' ?
 /** A partition line: id, global document index, input shard, row. */
 type IdEntry = [id: string, doc: number, shard: number, row: number];
 
+/** One unit's ids into a run of key partitions (lines IdEntry), on any thread. */
+export interface IdScatterTask extends Task {
+  kind: 'id-scatter';
+  /** The unit's docs.jsonl. */
+  docs: string;
+  run: string;
+  partitions: number;
+  shard: number;
+  /** Global index of the unit's first document. */
+  base: number;
+}
+
+/** One partition of every unit's run: its repeated ids (repeatedKeys), on any thread. */
+export interface IdRepeatsTask extends Task {
+  kind: 'id-repeats';
+  runs: PartitionedRun[];
+  partition: number;
+}
+
+export async function runIdScatter(task: IdScatterTask): Promise<PartitionedRun> {
+  const writer = new PartitionWriter(task.run, task.partitions);
+  const reader = createInterface({ input: createReadStream(task.docs), crlfDelay: Infinity });
+  let doc = task.base;
+  for await (const text of reader) {
+    if (text.length === 0) continue;
+    const [row, id] = JSON.parse(text) as [number, string];
+    writer.add(id, JSON.stringify([id, doc++, task.shard, row] satisfies IdEntry));
+  }
+  return writer.close();
+}
+
+export function runIdRepeats(task: IdRepeatsTask): Repeat<IdEntry>[] {
+  return repeatedKeys<IdEntry>((function* () {
+    for (const line of partitionLines(task.runs, task.partition)) yield JSON.parse(line) as IdEntry;
+  })());
+}
+
+/** An id task on this thread (an executor without workers). */
+export function runIdTask(task: Task): Promise<unknown> {
+  if (task.kind === 'id-scatter') return runIdScatter(task as IdScatterTask);
+  return Promise.resolve(runIdRepeats(task as IdRepeatsTask));
+}
+
+/**
+ * The check, with each unit's scatter and each partition's grouping a task for `run` (the
+ * run's workers, or this thread); the repeats are then put in input order here.
+ */
 export async function findDuplicateIds(
   inputs: ResolvedInput[],
   markers: SignatureMarker[],
   workDir: string,
   onError: 'fail' | 'quarantine',
   idField: string,
+  run: <R>(task: Task) => Promise<R> = (task) => runIdTask(task) as Promise<never>,
   recordsPerPartition = RECORDS_PER_PARTITION,
+  /** Threads `run` spreads tasks over: at least one partition each. */
+  workers = 1,
 ): Promise<DuplicateIds> {
   const dir = join(workDir, 'unique-ids');
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   try {
-    const partitions = partitionCount(markers.reduce((sum, m) => sum + m.records, 0), recordsPerPartition);
-    const runs: PartitionedRun[] = [];
-    let doc = 0;
-    for (const [u, marker] of markers.entries()) {
-      const writer = new PartitionWriter(join(dir, `${String(u).padStart(5, '0')}.ids`), partitions);
-      const reader = createInterface({ input: createReadStream(markerFiles(workDir, marker).docs), crlfDelay: Infinity });
-      for await (const text of reader) {
-        if (text.length === 0) continue;
-        const [row, id] = JSON.parse(text) as [number, string];
-        writer.add(id, JSON.stringify([id, doc++, marker.shard, row] satisfies IdEntry));
-      }
-      runs.push(writer.close());
-    }
-    const repeats = inInputOrder(
-      Array.from({ length: partitions }, (_, p) => repeatedKeys<IdEntry>((function* () {
-        for (const line of partitionLines(runs, p)) yield JSON.parse(line) as IdEntry;
-      })())),
-    );
+    const partitions = partitionCount(markers.reduce((sum, m) => sum + m.records, 0), recordsPerPartition, workers);
+    const bases = markers.map((_, u) => markers.slice(0, u).reduce((sum, m) => sum + m.records, 0));
+    const runs = await Promise.all(markers.map((marker, u) => run<PartitionedRun>({
+      kind: 'id-scatter', label: `${marker.file} (ids)`, docs: markerFiles(workDir, marker).docs,
+      run: join(dir, `${String(u).padStart(5, '0')}.ids`), partitions, shard: marker.shard, base: bases[u],
+    } as IdScatterTask)));
+    const repeats = inInputOrder(await Promise.all(Array.from({ length: partitions }, (_, partition) => run<Repeat<IdEntry>[]>({
+      kind: 'id-repeats', label: `ids, partition ${partition + 1} of ${partitions}`, runs, partition,
+    } as IdRepeatsTask))));
     const excluded = new Set<number>();
     const lines: string[] = [];
     for (const { repeat: [id, doc, shard, row], first } of repeats) {

@@ -9,6 +9,7 @@ import { runSignatureUnit, type SignatureUnitTask } from '../dedup/signature-tas
 import { runFirstPass, runGroupRange, runIntersectPairs, type FirstPassTask, type GroupRangeTask, type IntersectPairsTask } from '../dedup/group-phase.js';
 import { runClusterScan, runClusterWrite, type ClusterScanTask, type ClusterWriteTask } from '../dedup/cluster-tasks.js';
 import { invariant } from '../errors.js';
+import { runIdRepeats, runIdScatter, type IdRepeatsTask, type IdScatterTask } from '../dedup/unique-ids.js';
 import { runHashTask, type DescribeFileTask, type HashFileTask } from '../work/file-hashing.js';
 import type { CountNewlinesTask } from './run-units.js';
 import { countNewlines } from './units.js';
@@ -24,6 +25,8 @@ type AnyTask = (
   | ClusterScanTask
   | ClusterWriteTask
   | HashFileTask
+  | IdScatterTask
+  | IdRepeatsTask
   | DescribeFileTask
 ) & { port: MessagePort };
 
@@ -56,6 +59,10 @@ export default async function runTask(task: AnyTask): Promise<unknown> {
         return await runClusterScan(task);
       case 'cluster-write':
         return await runClusterWrite(task);
+      case 'id-scatter':
+        return await runIdScatter(task);
+      case 'id-repeats':
+        return runIdRepeats(task);
       case 'hash-file':
       case 'describe-file':
         return await runHashTask(task);

@@ -41,7 +41,7 @@ const expected = [
 describe('dedup: unique ids out of core', () => {
   for (const perPartition of [1 << 20, 2, 1]) {
     it(`${perPartition} ids per partition: the same repeats, in document order`, async () => {
-      const result = await findDuplicateIds(inputs, markers, dir, 'quarantine', 'id', perPartition);
+      const result = await findDuplicateIds(inputs, markers, dir, 'quarantine', 'id', undefined, perPartition);
       expect([...result.excluded]).toEqual(expected.map((e) => e[0]));
       expect(result.lines.map((l) => JSON.parse(l).message)).toEqual(expected.map(([, at, id, first]) => `${at}: field "id": duplicate id "${id}" (first at ${first})`));
     });
@@ -49,7 +49,7 @@ describe('dedup: unique ids out of core', () => {
 
   it('fail: the earliest repeat, whatever the partitions', async () => {
     for (const perPartition of [1 << 20, 1]) {
-      const error = await findDuplicateIds(inputs, markers, dir, 'fail', 'id', perPartition).catch((e: Error) => e);
+      const error = await findDuplicateIds(inputs, markers, dir, 'fail', 'id', undefined, perPartition).catch((e: Error) => e);
       expect((error as Error).message).toBe('tokenmix: a.jsonl:4: field "id": duplicate id "x" (first at a.jsonl:1); ids must be unique (or pass --on-error quarantine to set repeats aside and count them)');
     }
   });
