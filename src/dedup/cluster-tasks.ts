@@ -8,8 +8,7 @@
  * Everything that comes back is per record in document order, or a sum, so the result does not
  * depend on which thread ran which unit; clusters.ts joins the parts in unit order.
  */
-import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import type { Task } from '../exec/executor.js';
 import { dict } from '../dict.js';
 
@@ -23,10 +22,33 @@ export interface SourceTotals {
   tokens_out: number;
 }
 
-/** The records of one unit's docs.jsonl, in order, with their index in the unit. */
-export async function* unitDocLines(path: string): AsyncGenerator<DocLine> {
-  const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
-  for await (const line of lines) if (line.length > 0) yield JSON.parse(line) as DocLine;
+/** Bytes read at a time by unitDocLines (whole lines are decoded per chunk). */
+const CHUNK_BYTES = 4 << 20;
+
+/**
+ * The records of one unit's docs.jsonl, in order: read in chunks and split at newlines here
+ * (about 2.5× faster than node:readline, and far less garbage).
+ */
+export function* unitDocLines(path: string, chunkBytes = CHUNK_BYTES): Generator<DocLine> {
+  const fd = openSync(path, 'r');
+  try {
+    let carry = Buffer.alloc(0);
+    const chunk = Buffer.allocUnsafe(chunkBytes);
+    for (;;) {
+      const read = readSync(fd, chunk, 0, chunkBytes, null);
+      const data = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, read)]) : chunk.subarray(0, read);
+      const end = read === 0 ? data.length : data.lastIndexOf(10) + 1;
+      const text = data.toString('utf8', 0, end);
+      for (let start = 0, stop = text.indexOf('\n'); start < text.length; start = stop + 1, stop = text.indexOf('\n', start)) {
+        if (stop === -1) stop = text.length;
+        if (stop > start) yield JSON.parse(text.slice(start, stop)) as DocLine;
+      }
+      if (read === 0) return;
+      carry = Buffer.from(data.subarray(end));
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export interface ClusterScanTask extends Task {
@@ -48,7 +70,7 @@ export async function runClusterScan(task: ClusterScanTask): Promise<ClusterScan
   const out: ClusterScan = { hashes: new Array<string>(n), ids: new Array<string>(n), scores: new Float64Array(n) };
   let local = 0;
   let next = 0;
-  for await (const [, id, , , score, hash] of unitDocLines(task.docs)) {
+  for (const [, id, , , score, hash] of unitDocLines(task.docs)) {
     if (next < n && task.clustered[next] === local) {
       out.hashes[next] = hash;
       out.ids[next] = id;
@@ -120,7 +142,7 @@ export async function runClusterWrite(task: ClusterWriteTask): Promise<ClusterWr
   let next = 0;
   let nextExcluded = 0;
   try {
-    for await (const [row, id, source, tokens] of unitDocLines(task.docs)) {
+    for (const [row, id, source, tokens] of unitDocLines(task.docs)) {
       if (nextExcluded < task.excluded.length && task.excluded[nextExcluded] === local) {
         nextExcluded++;
         local++;
