@@ -23,7 +23,7 @@ import type { ResolvedDedupOptions } from './options.js';
 import { RECORD_WORDS, readSegmentRange, type BucketRange } from './partition.js';
 import { intersectionSize, jaccardAtLeast } from './shingles.js';
 import { EXACT_FLAG, markerFiles, type SignatureMarker } from './signature-phase.js';
-import type { UnionFind } from './union-find.js';
+import { SharedUnionFind, type UnionFind } from './union-find.js';
 import { VectorStore } from './set-store.js';
 import type { Task } from '../exec/executor.js';
 
@@ -92,37 +92,8 @@ export function makeVerifier(options: ResolvedDedupOptions, store: VectorStore |
   };
 }
 
-/** What grouping needs of a union-find: the run's global one, or a range task's own. */
+/** What grouping needs of a union-find: the run's, on this thread or shared by the range tasks. */
 export type Connectivity = Pick<UnionFind, 'connected' | 'union'>;
-
-/**
- * A union-find over the few documents one range task touches (a Map, not an array of every
- * document): memory follows the range's candidate edges. Same rule as UnionFind (smaller root).
- */
-export class SparseUnionFind implements Connectivity {
-  private readonly parent = new Map<number, number>();
-  find(x: number): number {
-    let p = this.parent.get(x);
-    while (p !== undefined && p !== x) {
-      const grand = this.parent.get(p) ?? p;
-      this.parent.set(x, grand);
-      x = grand;
-      p = this.parent.get(x);
-    }
-    return x;
-  }
-  union(a: number, b: number): boolean {
-    const ra = this.find(a);
-    const rb = this.find(b);
-    if (ra === rb) return false;
-    if (ra < rb) this.parent.set(rb, ra);
-    else this.parent.set(ra, rb);
-    return true;
-  }
-  connected(a: number, b: number): boolean {
-    return this.find(a) === this.find(b);
-  }
-}
 
 export interface GroupContext {
   workDir: string;
@@ -254,11 +225,12 @@ export function openVectorStore(options: ResolvedDedupOptions, markers: Signatur
 
 /**
  * One range of fine buckets grouped on any thread (issue 9: grouping runs on every core). The
- * task verifies the range's candidates with its own union-find and failure cache, so it skips
- * only edges its own range connected: it may verify more pairs than one thread walking every
- * range with the run's union-find, but the verified edges connect exactly the same components
- * (an edge is skipped only when its ends are already joined by verified edges), so the outputs
- * are the same bytes for any number of workers.
+ * range tasks share the run's union-find (SharedUnionFind over one SharedArrayBuffer) and each
+ * keeps its own failure cache: a task skips an edge whose ends any task has already joined, so
+ * together they verify about as many pairs as one thread walking every range. Which edges get
+ * skipped depends on timing, the components do not (an edge is skipped only when verified edges
+ * already join its ends), so the outputs are the same bytes for any number of workers; run.json's
+ * grouping counters may differ from run to run.
  */
 export interface GroupRangeTask extends Task {
   kind: 'group-range';
@@ -272,6 +244,8 @@ export interface GroupRangeTask extends Task {
   range: BucketRange;
   /** Documents quarantined for a duplicate id. */
   excluded: number[];
+  /** The run's union-find: its parent array, shared by every range task (SharedUnionFind). */
+  uf: Uint32Array;
   /** This worker's share of the vector cache. */
   cacheBytes: number;
 }
@@ -297,7 +271,7 @@ export async function runGroupRange(task: GroupRangeTask): Promise<GroupStats> {
     markers: task.markers,
     bases: task.bases,
     options: task.options,
-    uf: new SparseUnionFind(),
+    uf: new SharedUnionFind(task.uf),
     verify: makeVerifier(task.options, store),
     table: new BucketTable(task.range.records, task.options.links),
     failures: new PairCache(16),

@@ -7,8 +7,9 @@
 export class UnionFind {
   readonly parent: Uint32Array;
 
-  constructor(size: number) {
-    this.parent = new Uint32Array(size);
+  /** `shared`: the parent array lives in a SharedArrayBuffer, for SharedUnionFind on worker threads. */
+  constructor(size: number, shared = false) {
+    this.parent = shared ? new Uint32Array(new SharedArrayBuffer(4 * size)) : new Uint32Array(size);
     for (let i = 0; i < size; i++) this.parent[i] = i;
   }
 
@@ -46,5 +47,44 @@ export class UnionFind {
     // Roots are smaller than their members, so one ascending pass resolves every chain.
     for (let i = 0; i < parent.length; i++) parent[i] = parent[parent[i]];
     return parent;
+  }
+}
+
+/**
+ * The same union-find used by several threads at once over one shared parent array (grouping's
+ * range tasks: issue 9). Lock-free, in the manner of Anderson and Woll (1991): a union
+ * compare-and-swaps the larger root's parent from itself to the smaller root, and retries if
+ * another thread changed it first; path halving replaces a parent by its grandparent only if it
+ * is still that parent. A parent is never larger than its child, so roots are still component
+ * minima and the final components do not depend on the interleaving. `connected` may say "no"
+ * for a pair another thread is joining at that moment (the caller then verifies an edge it
+ * could have skipped), never "yes" for a pair that is not joined.
+ */
+export class SharedUnionFind {
+  constructor(readonly parent: Uint32Array) {}
+
+  find(x: number): number {
+    const parent = this.parent;
+    for (;;) {
+      const p = Atomics.load(parent, x);
+      if (p === x) return x;
+      const grand = Atomics.load(parent, p);
+      if (grand !== p) Atomics.compareExchange(parent, x, p, grand);
+      x = grand;
+    }
+  }
+
+  union(a: number, b: number): boolean {
+    for (;;) {
+      let ra = this.find(a);
+      let rb = this.find(b);
+      if (ra === rb) return false;
+      if (ra > rb) [ra, rb] = [rb, ra];
+      if (Atomics.compareExchange(this.parent, rb, rb, ra) === rb) return true;
+    }
+  }
+
+  connected(a: number, b: number): boolean {
+    return this.find(a) === this.find(b);
   }
 }

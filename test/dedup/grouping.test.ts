@@ -6,7 +6,8 @@ import { rng } from '../../fixtures/random.js';
 import { BucketTable, type BucketLinks } from '../../src/dedup/bucket-table.js';
 import { PairCache } from '../../src/dedup/group-phase.js';
 import { BandRecordWriter, FINE_BUCKETS, fineBucket, planBucketRanges, readSegmentRange } from '../../src/dedup/partition.js';
-import { UnionFind } from '../../src/dedup/union-find.js';
+import { SharedUnionFind, UnionFind } from '../../src/dedup/union-find.js';
+import { Worker } from 'node:worker_threads';
 
 const dir = mkdtempSync(join(tmpdir(), 'tokenmix-grouping-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -52,6 +53,39 @@ describe('union-find', () => {
   it('handles 0 and 1 elements', () => {
     expect(Array.from(new UnionFind(0).flatten())).toEqual([]);
     expect(Array.from(new UnionFind(1).flatten())).toEqual([0]);
+  });
+});
+
+describe('shared union-find (range tasks on several threads)', () => {
+  // Many edges, joined by 1, 3 and 4 threads at once on one shared parent array: the components
+  // are the BFS oracle's, whatever the interleaving, and exactly size − components unions merged.
+  const r = rng(31);
+  const size = 20_000;
+  const edges: [number, number][] = Array.from({ length: 30_000 }, () => [r.int(size), r.int(size)]);
+  // Long chains too, so that finds race with unions along paths.
+  for (let i = 1; i < 3000; i++) edges.push([i * 5, (i - 1) * 5]);
+  const oracle = bfsComponents(size, edges);
+  const roots = new Set(oracle).size;
+  for (const threads of [1, 3, 4]) {
+    it(`${threads} thread(s): the oracle's components`, async () => {
+      const uf = new UnionFind(size, true);
+      const flat = Uint32Array.from(edges.flat());
+      const share = Math.ceil(edges.length / threads);
+      const merged = await Promise.all(Array.from({ length: threads }, (_, t) => new Promise<number>((resolve, reject) => {
+        const worker = new Worker(new URL('../helpers/union-worker.mjs', import.meta.url), {
+          workerData: { parent: uf.parent, edges: flat.slice(2 * t * share, 2 * Math.min(edges.length, (t + 1) * share)) },
+        });
+        worker.once('message', (n: number) => resolve(n));
+        worker.once('error', reject);
+      })));
+      expect(merged.reduce((a, b) => a + b, 0)).toBe(size - roots);
+      expect([...uf.flatten()]).toEqual(oracle);
+    });
+  }
+  it('on one thread it is UnionFind', () => {
+    const uf = new SharedUnionFind(new UnionFind(size, true).parent);
+    for (const [a, b] of edges) uf.union(a, b);
+    expect(Array.from({ length: size }, (_, d) => uf.find(d))).toEqual(oracle);
   });
 });
 

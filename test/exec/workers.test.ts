@@ -52,7 +52,7 @@ describe('curate: any number of workers, any unit size', () => {
 });
 
 // Group bucket ranges and run the cluster rule's checks on the workers even for these small
-// corpora (by default only from 4M band records on; src/dedup/run.ts).
+// corpora (by default only from 1M band records on; src/dedup/run.ts).
 process.env.TOKENMIX_PARALLEL_GROUPING_RECORDS = '0';
 
 const planted = generateNearPairs({ seed: 5, templates: 3, familiesPerTemplate: 6 });
