@@ -46,7 +46,7 @@ import { assignUnits, DEFAULT_UNIT_BYTES, describeUnit, planUnits, type WorkUnit
 import { UnionFind } from './union-find.js';
 import type { Progress, ProgressFactory } from '../work/progress.js';
 import { dict } from '../dict.js';
-import { findDuplicateIds, runIdTask } from './unique-ids.js';
+import { findDuplicateIds, runIdTask, type DuplicateIds } from './unique-ids.js';
 import { RECORDS_PER_PARTITION } from '../work/key-partitions.js';
 
 export interface DedupHooks {
@@ -281,6 +281,10 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
   if (pendingInputs.length > 0 || request.stage === 'map') return { status: 'partial', pendingShards: pendingInputs, completedShards: inputs.length - pendingInputs.length };
   // One process reduces (work/lease.ts): the others wait, then find the run done.
   const outcome2 = await exclusively(outDir, LEASE_NAME, key, async () => {
+    const duplicateIds = (markers: SignatureMarker[]) => {
+      const idPool = pool.lease();
+      return findDuplicateIds(inputs, markers, workDir, options.onError, options.fields.id, (task) => idPool.run(task, { advance: () => {} }), RECORDS_PER_PARTITION, idPool.workers);
+    };
     // The units of inputs that changed behind their markers: forget them, plan again, map again.
     const redo = (stale: Set<number>) => {
       signatureProgress = undefined;
@@ -288,8 +292,16 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
     };
     // Read again under the lease: a reducer before this one may have redone units.
     const latest = await Promise.all(units.map(async (u) => (await readSignatureMarker(workDir, u, fingerprint)) ?? outcome.markers[u.index]));
+    // The unique-id check reads only the units' docs.jsonl: its tasks queue behind the hashing
+    // of the inputs and intermediates, and it is made again if that check redoes units.
+    const early = latest.every((m) => m !== null) ? duplicateIds(latest as SignatureMarker[]) : null;
+    early?.catch(() => {}); // awaited below, or dropped with the units it was made from
     const current = await currentUnitMarkers(inputs, { units, markers: latest }, (_u, m) => intermediateChecks(workDir, m), redo, log, hashingOn(pool.lease()));
-    return reducePhase({ options, backend, hooks, inputs, markers: current.markers, identities: current.identities, lsh, fingerprint, workDir, outDir, rank, worldSize, pool });
+    const kept = early !== null && current.markers.every((m, i) => m === latest[i]);
+    if (early && !kept) await early.catch(() => {});
+    const duplicates = kept ? early : duplicateIds(current.markers);
+    duplicates.catch(() => {}); // awaited in reducePhase, after its first awaits
+    return reducePhase({ options, backend, hooks, inputs, markers: current.markers, identities: current.identities, lsh, fingerprint, workDir, outDir, rank, worldSize, pool, duplicates });
   }, {
     onWait: () => log(`tokenmix: another process is grouping ${request.outDir}; waiting for it`),
     afterDone: () => {
@@ -350,9 +362,11 @@ interface ReduceInput {
   rank: number;
   worldSize: number;
   pool: RunPool;
+  /** The unique-id check of `markers` (unique-ids.ts), under way. */
+  duplicates: Promise<DuplicateIds>;
 }
 
-async function reducePhase({ options, backend, hooks, inputs, markers, identities, lsh, fingerprint, workDir, outDir, rank, worldSize, pool }: ReduceInput): Promise<DedupResult> {
+async function reducePhase({ options, backend, hooks, inputs, markers, identities, lsh, fingerprint, workDir, outDir, rank, worldSize, pool, duplicates: duplicateIdsPromise }: ReduceInput): Promise<DedupResult> {
   const log = hooks.log ?? (() => {});
   const times = hooks.times;
   const manifestPath = join(outDir, 'manifest.json');
@@ -360,8 +374,7 @@ async function reducePhase({ options, backend, hooks, inputs, markers, identitie
   await rm(manifestPath, { force: true });
   await removeDeadTemps([outDir, join(outDir, 'keep'), join(outDir, 'drops')]);
 
-  const idPool = pool.lease();
-  const duplicates = await findDuplicateIds(inputs, markers, workDir, options.onError, options.fields.id, (task) => idPool.run(task, { advance: () => {} }), RECORDS_PER_PARTITION, idPool.workers);
+  const duplicates = await duplicateIdsPromise;
 
   // Phase 2: group and verify, range by range.
   let started = performance.now();
