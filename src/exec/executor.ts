@@ -15,6 +15,7 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { TokenmixError } from '../errors.js';
 import { listColumnCsr, messageRecordBatch, type ListBatchMessage } from './arrow-batch.js';
+import { SIGN_COLUMN } from './worker-link.js';
 
 /** A request for MinHash signatures of a batch in CSR form (word hashes per document). */
 export interface SignRequest {
@@ -84,8 +85,6 @@ export type LinkMessage =
   | { type: 'advance'; records: number; bytes: number }
   | { type: 'sign'; id: number; batch: ListBatchMessage };
 
-/** The column of a sign request's record batch: each document's shingle (or word) hashes. */
-export const SIGN_COLUMN = 'hashes';
 
 /** Runs tasks on a pool of worker threads; a task's `port` carries its TaskLink calls. */
 export function localExecutor(options: LocalExecutorOptions): Executor {

@@ -4,8 +4,13 @@
  * buffers transferred (no copies).
  */
 import type { MessagePort } from 'node:worker_threads';
-import { listBatchMessage, listRecordBatch } from './arrow-batch.js';
-import { SIGN_COLUMN, type LinkMessage, type SignRequest, type TaskLink } from './executor.js';
+import type { LinkMessage, SignRequest, TaskLink } from './executor.js';
+
+/** The column of a sign request's record batch: each document's shingle (or word) hashes. */
+export const SIGN_COLUMN = 'hashes';
+
+/** apache-arrow, loaded by the first signature request (a CPU run never sends one). */
+let arrow: Promise<typeof import('./arrow-batch.js')> | null = null;
 
 type Reply = { type: 'signed'; id: number; signatures?: Uint32Array; error?: string };
 
@@ -25,11 +30,18 @@ export function portLink(port: MessagePort): TaskLink {
     },
     sign(request: SignRequest) {
       const id = next++;
+      arrow ??= import('./arrow-batch.js');
       return new Promise<Uint32Array>((resolve, reject) => {
         waiting.set(id, { resolve, reject });
-        // As an Arrow record batch (one list<uint32> column), its buffers transferred.
-        const { message, transfer } = listBatchMessage(listRecordBatch(SIGN_COLUMN, request.offsets, request.tokens), SIGN_COLUMN);
-        port.postMessage({ type: 'sign', id, batch: message } satisfies LinkMessage, transfer);
+        // As an Arrow record batch (one list<uint32> column), its buffers transferred; requests
+        // go out in call order (each waits on the same import).
+        arrow!.then(({ listBatchMessage, listRecordBatch }) => {
+          const { message, transfer } = listBatchMessage(listRecordBatch(SIGN_COLUMN, request.offsets, request.tokens), SIGN_COLUMN);
+          port.postMessage({ type: 'sign', id, batch: message } satisfies LinkMessage, transfer);
+        }).catch((error: Error) => {
+          waiting.delete(id);
+          reject(error);
+        });
       });
     },
   };

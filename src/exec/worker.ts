@@ -1,16 +1,17 @@
 /**
  * Entry of a worker thread of the local executor: runs one task at a time, dispatching on its
  * kind. Per-run resources (tokenizer, contamination index) are built once per thread and kept
- * for the run's later units.
+ * for the run's later units. A kind's modules are loaded by its first task, so a dedup worker
+ * does not start by compiling curate's (and the other way round): a third of its start-up.
  */
 import type { MessagePort } from 'node:worker_threads';
-import { curateResources, runCurateUnit, type CurateResources, type CurateUnitTask } from '../pipeline/curate-task.js';
-import { runSignatureUnit, type SignatureUnitTask } from '../dedup/signature-task.js';
-import { runFirstPass, runGroupRange, runIntersectPairs, type FirstPassTask, type GroupRangeTask, type IntersectPairsTask } from '../dedup/group-phase.js';
-import { runClusterScan, runClusterWrite, type ClusterScanTask, type ClusterWriteTask } from '../dedup/cluster-tasks.js';
+import type { CurateResources, CurateUnitTask } from '../pipeline/curate-task.js';
+import type { SignatureUnitTask } from '../dedup/signature-task.js';
+import type { FirstPassTask, GroupRangeTask, IntersectPairsTask } from '../dedup/group-phase.js';
+import type { ClusterScanTask, ClusterWriteTask } from '../dedup/cluster-tasks.js';
 import { invariant } from '../errors.js';
-import { runIdRepeats, runIdScatter, type IdRepeatsTask, type IdScatterTask } from '../dedup/unique-ids.js';
-import { runHashTask, type DescribeFileTask, type HashFileTask } from '../work/file-hashing.js';
+import type { IdRepeatsTask, IdScatterTask } from '../dedup/unique-ids.js';
+import type { DescribeFileTask, HashFileTask } from '../work/file-hashing.js';
 import type { CountNewlinesTask } from './run-units.js';
 import { countNewlines } from './units.js';
 import { portLink } from './worker-link.js';
@@ -39,6 +40,7 @@ export default async function runTask(task: AnyTask): Promise<unknown> {
       case 'count-newlines':
         return await countNewlines(task.path, task.start, task.end);
       case 'curate-unit': {
+        const { curateResources, runCurateUnit } = await import('../pipeline/curate-task.js');
         let shared = resources.get(task.fingerprint);
         if (shared === undefined) {
           resources.clear();
@@ -48,24 +50,24 @@ export default async function runTask(task: AnyTask): Promise<unknown> {
         return await runCurateUnit(task, link, await shared);
       }
       case 'signature-unit':
-        return await runSignatureUnit(task, link);
+        return await (await import('../dedup/signature-task.js')).runSignatureUnit(task, link);
       case 'group-range':
-        return await runGroupRange(task);
+        return await (await import('../dedup/group-phase.js')).runGroupRange(task);
       case 'intersect-pairs':
-        return runIntersectPairs(task);
+        return (await import('../dedup/group-phase.js')).runIntersectPairs(task);
       case 'first-pass':
-        return runFirstPass(task);
+        return (await import('../dedup/group-phase.js')).runFirstPass(task);
       case 'cluster-scan':
-        return await runClusterScan(task);
+        return await (await import('../dedup/cluster-tasks.js')).runClusterScan(task);
       case 'cluster-write':
-        return await runClusterWrite(task);
+        return await (await import('../dedup/cluster-tasks.js')).runClusterWrite(task);
       case 'id-scatter':
-        return await runIdScatter(task);
+        return await (await import('../dedup/unique-ids.js')).runIdScatter(task);
       case 'id-repeats':
-        return runIdRepeats(task);
+        return (await import('../dedup/unique-ids.js')).runIdRepeats(task);
       case 'hash-file':
       case 'describe-file':
-        return await runHashTask(task);
+        return await (await import('../work/file-hashing.js')).runHashTask(task);
       default:
         invariant(false, `unknown task kind ${(task as { kind: string }).kind}`);
     }
