@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tiktokenToHuggingFaceJson } from '../../bench/tiktoken-to-hf.js';
-import { rng } from '../../fixtures/random.js';
+import { pooledText } from '../../fixtures/random.js';
 import { type HuggingFaceTokenizer } from '../../src/text/index.js';
 import { huggingFaceTokenizer } from '../../src/text/huggingface.js';
 import { loadTiktokenRanks } from '../../src/text/tiktoken.js';
@@ -25,12 +25,9 @@ const fixedTexts = [
 ];
 
 /** Seeded mix of the same ingredients, joined without spaces so pieces meet at odd places. */
+const SEEDED_POOL = ['a', 'B', 'hello', ' the', "'s", "'LL", '123456', ' ', '  ', '\n', '\r\n', '\t', '.', '!!', '/', 'é', 'Σ', '中文', '😀', '\u0301', '<|endoftext|>', '\u00a0', '\ufeff', '\u0085'];
 function seededText(seed: number, length: number): string {
-  const random = rng(seed);
-  const pool = ['a', 'B', 'hello', ' the', "'s", "'LL", '123456', ' ', '  ', '\n', '\r\n', '\t', '.', '!!', '/', 'é', 'Σ', '中文', '😀', '\u0301', '<|endoftext|>', '\u00a0', '\ufeff', '\u0085'];
-  let text = '';
-  for (let i = 0; i < length; i++) text += pool[random.int(pool.length)];
-  return text;
+  return pooledText(seed, SEEDED_POOL, length);
 }
 
 describe.each([

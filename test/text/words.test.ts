@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rng } from '../../fixtures/random.js';
+import { pooledText, rng } from '../../fixtures/random.js';
 import { Vocabulary, WordsTokenizer, compareCodePoints, countWords, wordTokens } from '../../src/text/index.js';
 
 describe('words tokenizer: policy table', () => {
@@ -30,12 +30,9 @@ describe('words tokenizer: policy table', () => {
 });
 
 /** Random text over a pool that exercises every class and the surrogate paths. */
+const RANDOM_POOL = ['a', 'Z', '9', ' ', '\n', '.', ',', '$', '_', 'é', 'İ', 'Σ', '\u0301', '中', '。', '\u00a0', '😀', '𐐀', '\ud800', '\udc00', '\u0085', '\ufeff', 'ǅ', 'Ⓐ'];
 function randomText(seed: number, length: number): string {
-  const random = rng(seed);
-  const pool = ['a', 'Z', '9', ' ', '\n', '.', ',', '$', '_', 'é', 'İ', 'Σ', '\u0301', '中', '。', '\u00a0', '😀', '𐐀', '\ud800', '\udc00', '\u0085', '\ufeff', 'ǅ', 'Ⓐ'];
-  let text = '';
-  for (let i = 0; i < length; i++) text += pool[random.int(pool.length)];
-  return text;
+  return pooledText(seed, RANDOM_POOL, length);
 }
 
 describe('words tokenizer: count and encode agree with tokenize', () => {
