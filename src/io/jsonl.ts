@@ -4,6 +4,7 @@
  * keep their line number, so messages point at the line a text editor shows. A BOM before
  * the first line is ignored. A file that is one JSON array fails as a whole (TokenmixError).
  */
+import { closeSync, openSync, readSync } from 'node:fs';
 import { TokenmixError } from '../errors.js';
 import { BatchBuilder, WHOLE_LINE, type BatchOptions } from './batch.js';
 import { openByteSource } from './bytes.js';
@@ -91,4 +92,61 @@ export async function* readJsonl(input: ResolvedInput, fields: FieldMap, options
 function jsonErrorText(error: unknown): string {
   const text = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ');
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}
+
+/**
+ * The text field of chosen lines of an uncompressed JSONL file, by a byte scan for newlines:
+ * only those lines are decoded and parsed, and the scan stops after the last one (audit
+ * excerpts want a few records spread over the file; reading every record for them cost as much
+ * as the whole reduce's other passes). Lines are numbered as readJsonl numbers them (the first
+ * is 1, blank lines count, a BOM before the first is ignored). A chosen line that is not an
+ * object with a string at `textField` is left out.
+ */
+export function jsonlLineTexts(path: string, lines: ReadonlySet<number>, textField: string, chunkBytes = 4 << 20): Map<number, string> {
+  const out = new Map<number, string>();
+  const textPath = fieldPath(textField);
+  let line = 1;
+  let remaining = lines.size;
+  const take = (bytes: Buffer) => {
+    remaining--;
+    let text = bytes.toString('utf8');
+    if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    let record: unknown;
+    try {
+      record = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (record === null || typeof record !== 'object' || Array.isArray(record)) return;
+    const value = getField(record as Record<string, unknown>, textPath);
+    if (typeof value === 'string') out.set(line, value);
+  };
+  if (remaining === 0) return out;
+  const fd = openSync(path, 'r');
+  try {
+    const chunk = Buffer.allocUnsafe(chunkBytes);
+    let pending: Buffer[] | null = lines.has(1) ? [] : null;
+    for (;;) {
+      const read = readSync(fd, chunk, 0, chunkBytes, null);
+      if (read === 0) break;
+      const data = chunk.subarray(0, read);
+      let start = 0;
+      for (;;) {
+        const newline = data.indexOf(0x0a, start);
+        if (newline === -1) {
+          pending?.push(Buffer.from(data.subarray(start)));
+          break;
+        }
+        if (pending) take(Buffer.concat([...pending, data.subarray(start, newline)]));
+        if (remaining === 0) return out;
+        line++;
+        start = newline + 1;
+        pending = lines.has(line) ? [] : null;
+      }
+    }
+    if (pending && pending.length > 0) take(Buffer.concat(pending));
+    return out;
+  } finally {
+    closeSync(fd);
+  }
 }

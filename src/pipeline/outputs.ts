@@ -10,6 +10,8 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { basename, join, relative, sep } from 'node:path';
 import { readRecords } from '../io/index.js';
+import { detectCompression } from '../io/bytes.js';
+import { jsonlLineTexts } from '../io/jsonl.js';
 import type { FieldMap, ResolvedInput } from '../io/types.js';
 import type { CurateConfig } from './config.js';
 import { Ledger, type Count, type StageReport } from '../steps/accounting.js';
@@ -199,7 +201,13 @@ async function writeAudit(
   for (const [, list] of groups) for (const c of list) (wanted.get(c.shard) ?? wanted.set(c.shard, new Set()).get(c.shard)!).add(c.row);
   const texts = new Map<string, string>();
   for (const [shard, rows] of [...wanted.entries()].sort(([a], [b]) => a - b)) {
-    for await (const batch of readRecords(inputs[shard], fields, { batchSize: config.batch_size })) {
+    const input = inputs[shard];
+    if (input.format === 'jsonl' && (await detectCompression(input)) === 'none') {
+      // Only the sampled lines are decoded and parsed (a scan for newlines finds them).
+      for (const [row, text] of jsonlLineTexts(input.path, rows, fields.text)) texts.set(`${shard}:${row}`, text.slice(0, config.audit.excerpt_chars));
+      continue;
+    }
+    for await (const batch of readRecords(input, fields, { batchSize: config.batch_size })) {
       for (let i = 0; i < batch.length; i++) {
         if (rows.has(batch.rows[i])) texts.set(`${shard}:${batch.rows[i]}`, batch.texts[i].slice(0, config.audit.excerpt_chars));
       }
