@@ -15,7 +15,7 @@
  *                   document with at least one shingle, plus one exact-text record
  * Every file is written under a `.partial` name and renamed; the marker is written last.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -112,12 +112,12 @@ export function exactDedupText(text: string): string {
 
 /** 128 bits of SHA-256 of the exact-dedup normalization (the same key as curate's exact dedup). */
 export function exactTextHash(text: string): Buffer {
-  return createHash('sha256').update(exactDedupText(text)).digest().subarray(0, 16);
+  return hash('sha256', exactDedupText(text), 'buffer').subarray(0, 16);
 }
 
 /** exactTextHash from the normalization's UTF-8 bytes (scanDocument's `exact`). */
 function sha256Prefix(bytes: Uint8Array): Buffer {
-  return createHash('sha256').update(bytes).digest().subarray(0, 16);
+  return hash('sha256', bytes, 'buffer').subarray(0, 16);
 }
 
 export interface SignatureContext {

@@ -3,7 +3,7 @@
  * whose seeded sample key is smallest. The key depends only on the seed and the record id,
  * so the sample is the same whatever the sharding, order or backend.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export interface AuditCandidate {
   key: string;
@@ -17,7 +17,7 @@ export interface AuditCandidate {
 }
 
 export function sampleKey(seed: number, id: string): string {
-  return createHash('sha256').update(`${seed}\u0000${id}`).digest('hex').slice(0, 16);
+  return hash('sha256', `${seed}\u0000${id}`, 'hex').slice(0, 16);
 }
 
 /** Keeps the `limit` smallest-key candidates of each group (stage/reason). */

@@ -7,7 +7,7 @@
  * reads an input shard as the concatenation of its units' intermediates, in part order: the
  * same lines a single unit would have written, so outputs do not depend on the split.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
@@ -92,7 +92,7 @@ export function shardMarker(workDir: string, units: WorkUnit[], markers: UnitMar
 
 /** Hash of the normalized text used by exact dedup (128 bits of SHA-256, base64url). */
 export function exactHash(text: string): string {
-  return createHash('sha256').update(normalizeForExactDedup(text)).digest('base64url').slice(0, 22);
+  return hash('sha256', normalizeForExactDedup(text), 'base64url').slice(0, 22);
 }
 
 export interface ShardContext {
