@@ -74,6 +74,8 @@ export interface DocumentScan {
 }
 
 let exactBuffer = new Uint8Array(1 << 16);
+/** Word hashes of the current call (at most one per two units, plus one); copied out at the end. */
+let wordBuffer = new Uint32Array(1 << 14);
 
 /** The three results in one pass, or null when `text` has a unit this path does not handle. */
 export function scanDocument(text: string): DocumentScan | null {
@@ -82,7 +84,8 @@ export function scanDocument(text: string): DocumentScan | null {
   const exact = exactBuffer;
   let exactLength = 0;
   let pendingSpace = false;
-  let words: Uint32Array = new Uint32Array(Math.max(16, length >> 3));
+  if (wordBuffer.length < (length >> 1) + 1) wordBuffer = new Uint32Array(Math.max((length >> 1) + 1, 2 * wordBuffer.length));
+  const words = wordBuffer;
   let wordCount = 0;
   let inWord = false;
   let h = 0;
@@ -162,20 +165,12 @@ export function scanDocument(text: string): DocumentScan | null {
         }
       }
     } else if (inWord) {
-      if (wordCount === words.length) words = grow(words);
       words[wordCount++] = fmix32(((bytes & 3) !== 0 ? murmur3Tail(h, block) : h) ^ bytes);
       inWord = false;
     }
   }
   if (inWord) {
-    if (wordCount === words.length) words = grow(words);
     words[wordCount++] = fmix32(((bytes & 3) !== 0 ? murmur3Tail(h, block) : h) ^ bytes);
   }
-  return { words: words.subarray(0, wordCount), tokens, exact: exact.subarray(0, exactLength) };
-}
-
-function grow(words: Uint32Array): Uint32Array {
-  const grown = new Uint32Array(words.length * 2);
-  grown.set(words);
-  return grown;
+  return { words: words.slice(0, wordCount), tokens, exact: exact.subarray(0, exactLength) };
 }
