@@ -186,6 +186,20 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
   const worldSize = request.worldSize ?? 1;
   if (!Number.isInteger(worldSize) || worldSize < 1) throw new TokenmixError(`--world-size must be a positive integer (got ${worldSize})`);
   if (!Number.isInteger(rank) || rank < 0 || rank >= worldSize) throw new TokenmixError(`--rank must be an integer in 0..${worldSize - 1} (got ${rank})`);
+  // The run's one pool. With several workers it starts now, so the threads load their modules
+  // while this thread plans the LSH bands, the inputs and the units.
+  const workerOptions = { workers: request.workers, ...(request.workerMemoryMb !== undefined ? { memoryMb: request.workerMemoryMb } : {}) };
+  let inProcess: TaskHandler = () => Promise.reject(new Error('no task runs on this thread before the map phase'));
+  const pool = new RunPool(workerOptions, (task, link) =>
+    task.kind.startsWith('cluster-') ? runClusterTask(task) : task.kind.startsWith('id-') ? runIdTask(task) : inProcess(task, link));
+  if (pool.wanted(Infinity) > 1) pool.lease();
+  try {
+    return await planMapReduce();
+  } finally {
+    await pool.close();
+  }
+
+  async function planMapReduce(): Promise<DedupResult> {
   const lsh = planLsh({
     threshold: options.threshold,
     numHashes: options.numHashes,
@@ -214,7 +228,7 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
   const busy = new BusyClock();
   const signOnDevice = (csr: SignRequest) => busy.track(signBatch(backend, options, csr, times?.signature.gpu));
   const inProcessTimes = times?.signature ?? { readMs: 0, wordsMs: 0, minhashMs: 0, writeMs: 0 };
-  const inProcess = withNewlineCounts(async (task, link) => {
+  inProcess = withNewlineCounts(async (task, link) => {
     const unitTask = task as SignatureUnitTask;
     const marker = await processSignatureUnit(unitTask.input, unitTask.unit, unitTask.firstLine, {
       options, fields, sign: gpu ? signOnDevice : cpuSigner(options), bands: lsh.bands, rows: lsh.rows, workDir, fingerprint,
@@ -223,9 +237,6 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
     return { marker, times: null };
   });
   let signatureProgress: Progress | undefined;
-  const workerOptions = { workers: request.workers, ...(request.workerMemoryMb !== undefined ? { memoryMb: request.workerMemoryMb } : {}) };
-  const pool = new RunPool(workerOptions, (task, link) =>
-    task.kind.startsWith('cluster-') ? runClusterTask(task) : task.kind.startsWith('id-') ? runIdTask(task) : inProcess(task, link));
   let workers = 1;
   const finished = await freshMarkers<SignatureMarker>(inputs, (unit) => readSignatureMarker(workDir, unit, fingerprint), join(workDir, 'shards'), log);
   const runMap = (plan: WorkUnit[], mine: (unit: WorkUnit) => boolean, onStart?: (todoBytes: number) => void) => runMapPhase<SignatureMarker>(
@@ -259,11 +270,7 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
     },
     onStart,
   );
-  try {
-    return await mapThenReduce();
-  } finally {
-    await pool.close();
-  }
+  return await mapThenReduce();
 
   async function mapThenReduce(): Promise<DedupResult> {
   const outcome = await runMap(units, (unit) => request.stage !== 'reduce' && owners[unit.index] === rank, (todoBytes) => {
@@ -309,6 +316,7 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
     },
   });
   return outcome2.status === 'done' ? outcome2.value : outcome2;
+  }
   }
 }
 
