@@ -8,7 +8,8 @@
  * Everything that comes back is per record in document order, or a sum, so the result does not
  * depend on which thread ran which unit; clusters.ts joins the parts in unit order.
  */
-import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { jsonLines } from '../work/json-lines.js';
 import type { Task } from '../exec/executor.js';
 import { dict } from '../dict.js';
 
@@ -22,33 +23,9 @@ export interface SourceTotals {
   tokens_out: number;
 }
 
-/** Bytes read at a time by unitDocLines (whole lines are decoded per chunk). */
-const CHUNK_BYTES = 4 << 20;
-
-/**
- * The records of one unit's docs.jsonl, in order: read in chunks and split at newlines here
- * (about 2.5× faster than node:readline, and far less garbage).
- */
-export function* unitDocLines(path: string, chunkBytes = CHUNK_BYTES): Generator<DocLine> {
-  const fd = openSync(path, 'r');
-  try {
-    let carry = Buffer.alloc(0);
-    const chunk = Buffer.allocUnsafe(chunkBytes);
-    for (;;) {
-      const read = readSync(fd, chunk, 0, chunkBytes, null);
-      const data = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, read)]) : chunk.subarray(0, read);
-      const end = read === 0 ? data.length : data.lastIndexOf(10) + 1;
-      const text = data.toString('utf8', 0, end);
-      for (let start = 0, stop = text.indexOf('\n'); start < text.length; start = stop + 1, stop = text.indexOf('\n', start)) {
-        if (stop === -1) stop = text.length;
-        if (stop > start) yield JSON.parse(text.slice(start, stop)) as DocLine;
-      }
-      if (read === 0) return;
-      carry = Buffer.from(data.subarray(end));
-    }
-  } finally {
-    closeSync(fd);
-  }
+/** The records of one unit's docs.jsonl, in order. */
+export function unitDocLines(path: string, chunkBytes?: number): Generator<DocLine> {
+  return jsonLines<DocLine>(path, chunkBytes);
 }
 
 export interface ClusterScanTask extends Task {

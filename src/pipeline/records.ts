@@ -1,22 +1,29 @@
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { join } from 'node:path';
+import { jsonLines } from '../work/json-lines.js';
 import type { ShardMarker, ShardRecord } from './shard.js';
 
-/** Stream an input shard's intermediate records in input order (its units' files, in part order). */
-export async function* shardRecords(workDir: string, marker: ShardMarker): AsyncGenerator<ShardRecord> {
-  for (const file of marker.intermediates) {
-    const lines = createInterface({ input: createReadStream(join(workDir, file)), crlfDelay: Infinity });
-    for await (const line of lines) {
-      if (line.length > 0) yield JSON.parse(line) as ShardRecord;
-    }
-  }
+/** An input shard's intermediate records in input order (its units' files, in part order). */
+export function* shardRecords(workDir: string, marker: ShardMarker): Generator<ShardRecord> {
+  for (const file of marker.intermediates) yield* jsonLines<ShardRecord>(join(workDir, file));
 }
 
 /** Group a stream into arrays of at most `size` items (the last may be shorter). */
 export async function* chunked<T>(items: Iterable<T> | AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
   let chunk: T[] = [];
   for await (const item of items) {
+    chunk.push(item);
+    if (chunk.length >= size) {
+      yield chunk;
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
+/** chunked() for a synchronous stream: no promise per item. */
+export function* chunkedSync<T>(items: Iterable<T>, size: number): Generator<T[]> {
+  let chunk: T[] = [];
+  for (const item of items) {
     chunk.push(item);
     if (chunk.length >= size) {
       yield chunk;
