@@ -21,6 +21,7 @@ import { writeOutput, writeOutputs, type Accounting } from './outputs.js';
 import { silentProgress, terminalProgress, type Progress } from '../work/progress.js';
 import { nearDedupStep, type NearDedupOutcome } from './near.js';
 import { currentUnitMarkers, describeInputs, freshMarkers, redoInputs } from '../work/markers.js';
+import { hashingOn } from '../work/file-hashing.js';
 import { exclusively } from '../work/exclusive.js';
 import { removeDeadTemps } from '../work/temp.js';
 import type { ContaminationIndex } from '../filters/contamination.js';
@@ -202,7 +203,14 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
     };
     // Read again under the lease: a reducer before this one may have redone units.
     const latest = await Promise.all(units.map(async (u) => (await readUnitMarker(workDir, u, print)) ?? outcome.markers[u.index]));
-    const current = await currentUnitMarkers(inputs, { units, markers: latest }, records, redo, log);
+    // The inputs and intermediates are hashed on workers (work/file-hashing.ts), all at once.
+    const hashPool = executorFor(Infinity);
+    let current: Awaited<ReturnType<typeof currentUnitMarkers<UnitMarker>>>;
+    try {
+      current = await currentUnitMarkers(inputs, { units, markers: latest }, records, redo, log, hashingOn(hashPool));
+    } finally {
+      await hashPool.close();
+    }
     const complete: ShardMarker[] = inputs.map((_, i) => {
       const own = current.units.filter((u) => u.input === i);
       return shardMarker(workDir, own, own.map((u) => current.markers[u.index]));
