@@ -257,24 +257,40 @@ export interface FirstPasses {
  */
 export function searchKept(query: FirstPassQuery, judge: (a: number, b: number) => PairVerdict, index: KeptIndex | null): FirstPasses {
   const { docs, kept } = query;
-  const found = new Int32Array(docs.length).fill(-1);
-  const jaccard = new Float64Array(docs.length).fill(Number.NaN);
+  const found = new Int32Array(docs.length);
+  const jaccard = new Float64Array(docs.length);
   const tried = new Uint32Array(docs.length);
   docs.forEach((d, q) => {
-    const positions = index ? index.candidatesFrom(d, 1) : null;
-    const tries = positions ? positions.length : kept.length;
-    for (let i = positions ? 0 : 1; i < tries; i++) {
-      const k = positions ? positions[i] : i;
-      const verdict = judge(d, kept[k]);
-      tried[q]++;
-      if (verdict.pass) {
-        found[q] = k;
-        jaccard[q] = verdict.jaccard;
-        return;
-      }
-    }
+    const pass = firstPass(d, kept, 1, judge, index);
+    found[q] = pass.position;
+    jaccard[q] = pass.jaccard;
+    tried[q] = pass.tried;
   });
   return { found, jaccard, tried };
+}
+
+/**
+ * The first kept member at position `from` or later, in keep order, that `doc` passes with
+ * (−1 if none), J of that pass (NaN if none) and the checks made. `index` holds `kept` (only
+ * the candidates prefix filtering cannot rule out are checked), or is null (every one is).
+ */
+function firstPass(
+  doc: number,
+  kept: ArrayLike<number>,
+  from: number,
+  judge: (a: number, b: number) => PairVerdict,
+  index: KeptIndex | null,
+): { position: number; jaccard: number; tried: number } {
+  const positions = index ? index.candidatesFrom(doc, from) : null;
+  const tries = positions ? positions.length : kept.length;
+  let tried = 0;
+  for (let i = positions ? 0 : from; i < tries; i++) {
+    const k = positions ? positions[i] : i;
+    const verdict = judge(doc, kept[k]);
+    tried++;
+    if (verdict.pass) return { position: k, jaccard: verdict.jaccard, tried };
+  }
+  return { position: -1, jaccard: Number.NaN, tried };
 }
 
 /**
@@ -335,6 +351,8 @@ class CoverWalk {
   private readonly index: KeptIndex | null;
   /** Kept members added to the index so far: it is brought up to date only when asked (most components never ask). */
   private indexed = 0;
+  /** A member against a kept one (not the leader): only a pass's J is needed. */
+  private readonly judgeKept = (a: number, b: number) => this.request.judge(a, b, false);
 
   constructor(private readonly request: DecideRequest) {
     const count = request.components.length;
@@ -395,17 +413,13 @@ class CoverWalk {
       similarity = ahead.jaccard;
       from = ahead.from;
     }
-    // The first passing kept member in keep order from position `from` (kept[0] is already checked).
-    const positions = keeper === KEPT && this.index ? this.indexUpToDate().candidatesFrom(d, from) : null;
-    const tries = positions ? positions.length : this.kept.length;
-    for (let i = positions ? 0 : from; keeper === KEPT && i < tries; i++) {
-      const k = positions ? positions[i] : i;
-      if (k < from) continue;
-      const verdict = this.request.judge(d, this.kept[k], false);
-      this.checks++;
-      if (verdict.pass) {
-        keeper = this.kept[k];
-        similarity = verdict.jaccard;
+    if (keeper === KEPT) {
+      // The first passing kept member in keep order from position `from` (kept[0] is already checked).
+      const pass = firstPass(d, this.kept, from, this.judgeKept, this.index && this.indexUpToDate());
+      this.checks += pass.tried;
+      if (pass.position >= 0) {
+        keeper = this.kept[pass.position];
+        similarity = pass.jaccard;
       }
     }
     if (keeper === KEPT) this.kept.push(d);
