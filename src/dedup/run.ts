@@ -564,22 +564,8 @@ async function intersectOnWorkers(
   workers: number,
 ): Promise<Uint32Array> {
   const count = pairs.length / 2;
-  const cost = (i: number) => store.length(pairs[2 * i]) + store.length(pairs[2 * i + 1]) + 1;
-  let total = 0;
-  for (let i = 0; i < count; i++) total += cost(i);
-  const target = total / (4 * workers);
-  const chunks: [number, number][] = [];
-  let start = 0;
-  let acc = 0;
-  for (let i = 0; i < count; i++) {
-    acc += cost(i);
-    if (acc >= target || i === count - 1) {
-      chunks.push([start, i + 1]);
-      start = i + 1;
-      acc = 0;
-    }
-  }
   const shared = new Uint32Array(count);
+  const chunks = chunksByCost(count, (i) => store.length(pairs[2 * i]) + store.length(pairs[2 * i + 1]) + 1, 4 * workers);
   await Promise.all(chunks.map(async ([from, to]) => {
     shared.set(await run(pairs.slice(2 * from, 2 * to), `cluster rule checks ${from + 1}–${to} of ${count}`), from);
   }));
@@ -600,18 +586,7 @@ async function searchOnWorkers(
 ): Promise<FirstPasses> {
   const { docs, kept, leader } = query;
   const count = docs.length;
-  const target = docs.reduce((sum, d) => sum + store.length(d) + 1, 0) / (2 * workers);
-  const chunks: [number, number][] = [];
-  let start = 0;
-  let acc = 0;
-  for (let q = 0; q < count; q++) {
-    acc += store.length(docs[q]) + 1;
-    if (acc >= target || q === count - 1) {
-      chunks.push([start, q + 1]);
-      start = q + 1;
-      acc = 0;
-    }
-  }
+  const chunks = chunksByCost(count, (q) => store.length(docs[q]) + 1, 2 * workers);
   const keptClasses = Uint32Array.from(kept, (d) => exactClass[d]);
   const found = new Int32Array(count);
   const jaccard = new Float64Array(count);
@@ -627,4 +602,22 @@ async function searchOnWorkers(
     tried.set(result.tried, from);
   }));
   return { found, jaccard, tried };
+}
+
+/** [from, to) runs of items 0 … count−1, in order, each holding about 1/pieces of the total cost. */
+function chunksByCost(count: number, cost: (i: number) => number, pieces: number): [number, number][] {
+  const costs = Array.from({ length: count }, (_, i) => cost(i));
+  const target = costs.reduce((a, b) => a + b, 0) / pieces;
+  const chunks: [number, number][] = [];
+  let start = 0;
+  let acc = 0;
+  for (let i = 0; i < count; i++) {
+    acc += costs[i];
+    if (acc >= target || i === count - 1) {
+      chunks.push([start, i + 1]);
+      start = i + 1;
+      acc = 0;
+    }
+  }
+  return chunks;
 }
