@@ -10,14 +10,13 @@
  * the repeats found; not one map entry per document of the corpus. Each unit's scatter and each
  * partition's grouping is a task, so with workers the check runs on every core.
  */
-import { createReadStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { TokenmixError } from '../errors.js';
 import type { ResolvedInput } from '../io/types.js';
-import { inInputOrder, partitionCount, RECORDS_PER_PARTITION, partitionLines, PartitionWriter, repeatedKeys, type PartitionedRun, type Repeat } from '../work/key-partitions.js';
+import { inInputOrder, partitionCount, RECORDS_PER_PARTITION, partitionEntries, PartitionWriter, repeatedKeys, type PartitionedRun, type Repeat } from '../work/key-partitions.js';
 import type { Task } from '../exec/executor.js';
+import { jsonLines } from '../work/json-lines.js';
 import { markerFiles, type SignatureMarker } from './signature-phase.js';
 
 export interface DuplicateIds {
@@ -51,28 +50,20 @@ export interface IdRepeatsTask extends Task {
   partition: number;
 }
 
-export async function runIdScatter(task: IdScatterTask): Promise<PartitionedRun> {
+export function runIdScatter(task: IdScatterTask): PartitionedRun {
   const writer = new PartitionWriter(task.run, task.partitions);
-  const reader = createInterface({ input: createReadStream(task.docs), crlfDelay: Infinity });
   let doc = task.base;
-  for await (const text of reader) {
-    if (text.length === 0) continue;
-    const [row, id] = JSON.parse(text) as [number, string];
-    writer.add(id, JSON.stringify([id, doc++, task.shard, row] satisfies IdEntry));
-  }
+  for (const [row, id] of jsonLines<[number, string]>(task.docs)) writer.add(id, JSON.stringify([id, doc++, task.shard, row] satisfies IdEntry));
   return writer.close();
 }
 
 export function runIdRepeats(task: IdRepeatsTask): Repeat<IdEntry>[] {
-  return repeatedKeys<IdEntry>((function* () {
-    for (const line of partitionLines(task.runs, task.partition)) yield JSON.parse(line) as IdEntry;
-  })());
+  return repeatedKeys(partitionEntries<IdEntry>(task.runs, task.partition));
 }
 
 /** An id task on this thread (an executor without workers). */
 export function runIdTask(task: Task): Promise<unknown> {
-  if (task.kind === 'id-scatter') return runIdScatter(task as IdScatterTask);
-  return Promise.resolve(runIdRepeats(task as IdRepeatsTask));
+  return Promise.resolve(task.kind === 'id-scatter' ? runIdScatter(task as IdScatterTask) : runIdRepeats(task as IdRepeatsTask));
 }
 
 /**

@@ -62,7 +62,7 @@ export default async function runTask(task: AnyTask): Promise<unknown> {
       case 'cluster-write':
         return await (await import('../dedup/cluster-tasks.js')).runClusterWrite(task);
       case 'id-scatter':
-        return await (await import('../dedup/unique-ids.js')).runIdScatter(task);
+        return (await import('../dedup/unique-ids.js')).runIdScatter(task);
       case 'id-repeats':
         return (await import('../dedup/unique-ids.js')).runIdRepeats(task);
       case 'hash-file':

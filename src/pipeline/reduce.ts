@@ -21,7 +21,7 @@ import type { ShardMarker, ShardRecord } from './shard.js';
 import { chunkedSync, shardRecords } from './records.js';
 import { join } from 'node:path';
 import { mkdirSync, rmSync } from 'node:fs';
-import { inInputOrder, partitionCount, partitionLines, PartitionWriter, RECORDS_PER_PARTITION, repeatedKeys, type PartitionedRun } from '../work/key-partitions.js';
+import { inInputOrder, partitionCount, partitionEntries, PartitionWriter, RECORDS_PER_PARTITION, repeatedKeys, type PartitionedRun } from '../work/key-partitions.js';
 import { StepRunner } from '../steps/runner.js';
 import type { Step } from '../steps/step.js';
 import {
@@ -118,7 +118,7 @@ export async function decide(
 type IdLine = [id: string, order: number, shard: number, index: number, row: number];
 
 function findDuplicateIds(config: CurateConfig, inputs: ResolvedInput[], run: PartitionedRun, partitions: number, drop: (shard: number, index: number) => void): Map<number, Map<number, string>> {
-  const perPartition = Array.from({ length: partitions }, (_, p) => repeatedKeys(Array.from(partitionLines([run], p), (line) => JSON.parse(line) as IdLine)));
+  const perPartition = Array.from({ length: partitions }, (_, p) => repeatedKeys(partitionEntries<IdLine>([run], p)));
   const duplicateIds = new Map<number, Map<number, string>>();
   const repeats = inInputOrder(perPartition);
   for (const { repeat: [id, , shard, index, row], first } of repeats) {
@@ -138,8 +138,7 @@ function findDuplicateIds(config: CurateConfig, inputs: ResolvedInput[], run: Pa
 function decideExactDuplicates(run: PartitionedRun, partitions: number, bestQuality: boolean, drop: (shard: number, index: number) => void): void {
   for (let p = 0; p < partitions; p++) {
     const winners = new Map<string, { score: number | null; id: string; shard: number; index: number }>();
-    for (const line of partitionLines([run], p)) {
-      const [hash, , score, id, shard, index] = JSON.parse(line) as [string, number, number | null, string, number, number];
+    for (const [hash, , score, id, shard, index] of partitionEntries<[string, number, number | null, string, number, number]>([run], p)) {
       const winner = winners.get(hash);
       if (!winner) {
         winners.set(hash, { score, id, shard, index });

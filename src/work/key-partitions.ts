@@ -116,6 +116,11 @@ export function* partitionLines(runs: PartitionedRun[], p: number): Generator<st
   }
 }
 
+/** partitionLines, each line parsed (the JSON arrays `[key, order, ...]` the writers add). */
+export function* partitionEntries<T>(runs: PartitionedRun[], p: number): Generator<T> {
+  for (const line of partitionLines(runs, p)) yield JSON.parse(line) as T;
+}
+
 /** A repeated key: the parsed lines `[key, order, ...]` of a later occurrence and of the first. */
 export interface Repeat<T extends unknown[]> {
   repeat: T;
