@@ -7,21 +7,8 @@ export function* shardRecords(workDir: string, marker: ShardMarker): Generator<S
   for (const file of marker.intermediates) yield* jsonLines<ShardRecord>(join(workDir, file));
 }
 
-/** Group a stream into arrays of at most `size` items (the last may be shorter). */
-export async function* chunked<T>(items: Iterable<T> | AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
-  let chunk: T[] = [];
-  for await (const item of items) {
-    chunk.push(item);
-    if (chunk.length >= size) {
-      yield chunk;
-      chunk = [];
-    }
-  }
-  if (chunk.length > 0) yield chunk;
-}
-
-/** chunked() for a synchronous stream: no promise per item. */
-export function* chunkedSync<T>(items: Iterable<T>, size: number): Generator<T[]> {
+/** Group a stream into arrays of at most `size` items (the last may be shorter); no promise per item. */
+export function* chunked<T>(items: Iterable<T>, size: number): Generator<T[]> {
   let chunk: T[] = [];
   for (const item of items) {
     chunk.push(item);

@@ -18,7 +18,7 @@ import type { Backend } from '../backend.js';
 import type { ResolvedInput } from '../io/types.js';
 import { checkQualitySources, type CurateConfig } from './config.js';
 import type { ShardMarker, ShardRecord } from './shard.js';
-import { chunkedSync, shardRecords } from './records.js';
+import { chunked, shardRecords } from './records.js';
 import { join } from 'node:path';
 import { mkdirSync, rmSync } from 'node:fs';
 import { inInputOrder, partitionCount, partitionEntries, PartitionWriter, RECORDS_PER_PARTITION, repeatedKeys, type PartitionedRun } from '../work/key-partitions.js';
@@ -68,7 +68,7 @@ export async function decide(
   checkQualitySources(config.filters.quality, sources, markers.flatMap((m) => m.quarantined_sources ?? []));
   const partitions = partitionCount(markers.reduce((sum, m) => sum + m.records, 0), recordsPerPartition);
   const runner = new StepRunner<ReduceRecord>(
-    markers.map((m) => ({ length: m.records + m.problems, batches: () => chunkedSync(records(workDir, m), config.batch_size) })),
+    markers.map((m) => ({ length: m.records + m.problems, batches: () => chunked(records(workDir, m), config.batch_size) })),
   );
 
   // Duplicate ids and exact-dedup candidates are grouped out of core, by id and by text hash;
