@@ -38,7 +38,7 @@ export class LineSplitter {
     }
     const last = chunk.lastIndexOf(NEWLINE);
     if (last < start) {
-      this.hold(chunk.slice(start));
+      this.hold(copyOf(chunk, start));
       return lines;
     }
     // The line continuing from earlier chunks ends at the first newline of this chunk.
@@ -58,7 +58,7 @@ export class LineSplitter {
     this.pending = [];
     this.pendingBytes = 0;
     // Copy the tail: the chunk's buffer may be reused by its producer.
-    this.hold(chunk.slice(last + 1));
+    this.hold(copyOf(chunk, last + 1));
     return lines;
   }
 
@@ -124,6 +124,11 @@ export class LineSplitter {
     // TextEncoder, not Buffer: this module also runs in the browser explorer.
     return new TextEncoder().encode(line).length > this.maxLineBytes ? TOO_LONG_LINE : line;
   }
+}
+
+/** A copy of chunk[start..] (Uint8Array's slice: a Node Buffer's own slice() is a view). */
+function copyOf(chunk: Uint8Array, start: number): Uint8Array {
+  return Uint8Array.prototype.slice.call(chunk, start);
 }
 
 /** `parts` joined into one array (the part itself when there is one). */
