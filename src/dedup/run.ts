@@ -408,7 +408,6 @@ async function reducePhase({ options, backend, hooks, inputs, markers, identitie
     .digest('hex');
   const uf = new UnionFind(documents, groupWorkers > 1);
   const store = openVectorStore(options, markers, workDir);
-  const reducePool = () => pool.lease(groupWorkers > 1 ? Infinity : 1);
   const quiet = { advance: () => {} };
   const cacheBytes = Math.floor(VECTOR_CACHE_BYTES / groupWorkers);
   const stats = emptyGroupStats();
@@ -422,7 +421,7 @@ async function reducePhase({ options, backend, hooks, inputs, markers, identitie
     const grouping = hooks.progress?.('dedup grouping', todo.length, 'bucket ranges');
     if (groupWorkers > 1 && todo.length > 1) {
       // Ranges on every core: each task writes its range's edges, joined here in range order.
-      const executor = reducePool();
+      const executor = pool.lease();
       const excluded = [...duplicates.excluded];
       const results = await Promise.all(todo.map(async (index) => {
         const task: GroupRangeTask = {
@@ -480,7 +479,7 @@ async function reducePhase({ options, backend, hooks, inputs, markers, identitie
         kind: 'first-pass', label, workDir, markers, options, fingerprint: groupFingerprint, cacheBytes, ...task,
       } as FirstPassTask, quiet))
       : undefined;
-    summary = await writeClusters(components, { keep: options.keep, rule: options.cluster, judge, index, ...(measure ? { measure } : {}), ...(search ? { search } : {}) }, inputs, markers, workDir, outDir, duplicates.excluded, (task) => reducePool().run(task, quiet));
+    summary = await writeClusters(components, { keep: options.keep, rule: options.cluster, judge, index, ...(measure ? { measure } : {}), ...(search ? { search } : {}) }, inputs, markers, workDir, outDir, duplicates.excluded, (task) => pool.lease().run(task, quiet));
   } finally {
     store?.close();
   }
