@@ -8,14 +8,16 @@
  *     trimmed), whose SHA-256 is the exact-dedup key — written into a reused buffer, so no
  *     normalized string is built and no regex runs.
  *
- * It applies only to texts made of "plain" UTF-16 units, where each of those functions is a
- * per-character map (plainUnit: Latin, symbols, CJK, and any `\p{White_Space}` character) whose
- * lower case is one unit. None of them composes or reorders under NFC (NFC_QC=Yes with
- * combining class 0; U+2000/U+2001 map to other spaces, which the collapse makes one space
- * anyway), and lower-casing them does not depend on context. Any other unit (combining marks,
- * Greek final sigma, U+0130, surrogates, a BOM, …) makes `scanDocument` return null and the
- * caller runs the three general functions. Only the default shingle options are handled (no
- * digit folding, no diacritic stripping).
+ * It applies only to texts made of "plain" characters, where each of those functions is a
+ * per-character map whose lower case is one unit: every BMP unit that NFC leaves alone except
+ * the surrogates, a BOM, combining marks (variation selectors excepted), Greek capital sigma
+ * (whose lower case depends on its neighbours) and Hangul's conjoining vowels and final
+ * consonants; and astral symbols and punctuation (emoji, say) that NFC leaves alone. Why that is
+ * enough for NFC: it composes a character only with a following combining mark or Hangul jamo,
+ * and reorders only combining marks; the only non-mark characters that ever come second in a
+ * canonical composition are those jamo (and an astral letter, not plain). Any other character
+ * makes `scanDocument` return null and the caller runs the three general functions. Only the
+ * default shingle options are handled (no digit folding, no diacritic stripping).
  * test/text/document-scan.test.ts compares the two paths on every plain unit and on seeded
  * random texts mixing plain and other units.
  */
@@ -35,19 +37,19 @@ const LETTER_OR_NUMBER = /^[\p{L}\p{N}]$/u;
 const WHITE_SPACE = /^\p{White_Space}$/u;
 const PUNCT_OR_SYMBOL = /^[\p{P}\p{S}]$/u;
 
-const MARK_OR_FORMAT = /^[\p{M}\p{Cf}]$/u;
+const MARK = /^\p{M}$/u;
 
 /**
- * Latin below U+0300 (precomposed letters included: nothing there composes further), and, in
- * the symbol blocks (punctuation, arrows, box drawing, dingbats …, U+2010–U+2BFF), CJK
- * punctuation and kana (U+3001–U+30FF) and the CJK ideographs (U+4E00–U+9FFF), the units NFC
- * and NFD both leave alone that are neither marks nor format characters: these neither
- * decompose nor combine with a neighbour.
+ * Whether NFC leaves `char` (one BMP unit, not white space) alone next to any other plain
+ * character, and lower-casing it does not depend on its neighbours. Latin below U+0300 is all
+ * plain; test/text/document-scan.test.ts checks the rest against every canonical composition.
  */
 function plainUnit(unit: number, char: string): boolean {
   if (unit < 0x300) return true;
-  const block = (unit >= 0x2010 && unit <= 0x2bff) || (unit >= 0x3001 && unit <= 0x30ff) || (unit >= 0x4e00 && unit <= 0x9fff);
-  return block && char.normalize('NFC') === char && char.normalize('NFD') === char && !MARK_OR_FORMAT.test(char);
+  if (unit === 0x3a3) return false; // Σ → σ, or ς at the end of a word
+  if ((unit >= 0x1161 && unit <= 0x1175) || (unit >= 0x11a8 && unit <= 0x11c2)) return false; // composes with the preceding jamo or syllable
+  if (MARK.test(char)) return unit >= 0xfe00 && unit <= 0xfe0f; // variation selectors: class 0, never composed
+  return char.normalize('NFC') === char;
 }
 
 /**
@@ -62,6 +64,20 @@ function classify(unit: number): number {
   const wordClass = white ? SPACE : PUNCT_OR_SYMBOL.test(char) ? 1 : 0;
   const alnum = plain && !white && LETTER_OR_NUMBER.test(lower) ? lower.charCodeAt(0) : 0;
   return KNOWN | (plain ? PLAIN : 0) | (white ? WHITE : 0) | (wordClass << WORD_CLASS_SHIFT) | alnum;
+}
+
+/** Entries of astral code points met so far (classifyAstral). */
+const astralTable = new Map<number, number>();
+
+/**
+ * An astral code point is plain when it is neither a letter, a number nor a mark (so it
+ * separates words and has no case) and NFC leaves it alone: emoji, symbols, tags, private use.
+ */
+function classifyAstral(codePoint: number): number {
+  const char = String.fromCodePoint(codePoint);
+  const plain = !/^[\p{L}\p{N}\p{M}]$/u.test(char) && char.normalize('NFC') === char && char.toLowerCase() === char;
+  const wordClass = PUNCT_OR_SYMBOL.test(char) ? 1 : 0;
+  return KNOWN | (plain ? PLAIN : 0) | (wordClass << WORD_CLASS_SHIFT);
 }
 
 export interface DocumentScan {
@@ -114,7 +130,32 @@ export function scanDocument(text: string): DocumentScan | null {
     }
     let entry = table[unit];
     if (entry === 0) entry = table[unit] = classify(unit);
-    if ((entry & PLAIN) === 0) return null;
+    if ((entry & PLAIN) === 0) {
+      // A surrogate pair: an astral code point, plain if a symbol or the like (never a word).
+      const low = i + 1 < length ? text.charCodeAt(i + 1) : 0;
+      if ((unit & 0xfc00) !== 0xd800 || (low & 0xfc00) !== 0xdc00) return null;
+      const codePoint = ((unit - 0xd800) << 10) + (low - 0xdc00) + 0x10000;
+      let astral = astralTable.get(codePoint);
+      if (astral === undefined) astralTable.set(codePoint, (astral = classifyAstral(codePoint)));
+      if ((astral & PLAIN) === 0) return null;
+      const wordClass = (astral >>> WORD_CLASS_SHIFT) & 3;
+      if (wordClass !== previousClass) tokens++;
+      previousClass = wordClass;
+      if (pendingSpace) {
+        exact[exactLength++] = 0x20;
+        pendingSpace = false;
+      }
+      exact[exactLength++] = 0xf0 | (codePoint >> 18);
+      exact[exactLength++] = 0x80 | ((codePoint >> 12) & 0x3f);
+      exact[exactLength++] = 0x80 | ((codePoint >> 6) & 0x3f);
+      exact[exactLength++] = 0x80 | (codePoint & 0x3f);
+      if (inWord) {
+        words[wordCount++] = fmix32(((bytes & 3) !== 0 ? murmur3Tail(h, block) : h) ^ bytes);
+        inWord = false;
+      }
+      i++;
+      continue;
+    }
     const wordClass = (entry >>> WORD_CLASS_SHIFT) & 3;
     if (wordClass !== SPACE && wordClass !== previousClass) tokens++;
     previousClass = wordClass;
