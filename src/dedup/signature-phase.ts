@@ -30,9 +30,8 @@ import type { FieldMap, ResolvedInput } from '../io/types.js';
 import type { SignRequest } from '../exec/executor.js';
 import { unitPart, type WorkUnit } from '../exec/units.js';
 import { shingleBatch } from '../cpu/oph.js';
-import { normalizeForExactDedup } from '../text/normalize.js';
 import { countWords } from '../text/words.js';
-import { scanDocument } from '../text/document-scan.js';
+import { exactDedupUtf8, scanDocument } from '../text/document-scan.js';
 import { bandKeys } from './lsh.js';
 import type { ResolvedDedupOptions } from './options.js';
 import { BandRecordWriter, type BandFileSummary } from './partition.js';
@@ -92,27 +91,9 @@ export async function readSignatureMarker(workDir: string, unit: WorkUnit, finge
   return marker;
 }
 
-const ASCII = /^[\x00-\x7f]*$/;
-/** Maximal ASCII white-space runs other than a lone space (a lone space maps to itself). */
-const ASCII_SPACE_RUNS = /[\t\n\v\f\r ]{2,}|[\t\n\v\f\r]/g;
-
-/**
- * The text normalizeForExactDedup returns, with a fast path for ASCII text (most of a corpus):
- * NFC leaves ASCII unchanged, there is no BOM, and \p{White_Space} within ASCII is
- * [\t\n\v\f\r ]; rewriting only runs that are not already one space is 5–10× faster than
- * rewriting every gap. test/dedup checks both paths agree.
- */
-export function exactDedupText(text: string): string {
-  if (!ASCII.test(text)) return normalizeForExactDedup(text);
-  const collapsed = text.replace(ASCII_SPACE_RUNS, ' ');
-  const start = collapsed.startsWith(' ') ? 1 : 0;
-  const end = collapsed.endsWith(' ') ? collapsed.length - 1 : collapsed.length;
-  return start < end ? collapsed.slice(start, end) : '';
-}
-
 /** 128 bits of SHA-256 of the exact-dedup normalization (the same key as curate's exact dedup). */
 export function exactTextHash(text: string): Buffer {
-  return hash('sha256', exactDedupText(text), 'buffer').subarray(0, 16);
+  return sha256Prefix(exactDedupUtf8(text));
 }
 
 /** exactTextHash from the normalization's UTF-8 bytes (scanDocument's `exact`). */

@@ -19,7 +19,7 @@ import { unitInputIdentity } from '../work/fingerprint.js';
 import { readRecords } from '../io/index.js';
 import type { ResolvedInput, FieldMap } from '../io/types.js';
 import type { Tokenizer } from '../text/tokenizer.js';
-import { normalizeForExactDedup } from '../text/normalize.js';
+import { exactDedupUtf8 } from '../text/document-scan.js';
 import { heuristicVerdict } from '../filters/heuristics.js';
 import type { ContaminationIndex } from '../filters/contamination.js';
 import { scoreField, type CurateConfig } from './config.js';
@@ -92,7 +92,7 @@ export function shardMarker(workDir: string, units: WorkUnit[], markers: UnitMar
 
 /** Hash of the normalized text used by exact dedup (128 bits of SHA-256, base64url). */
 export function exactHash(text: string): string {
-  return hash('sha256', normalizeForExactDedup(text), 'base64url').slice(0, 22);
+  return hash('sha256', exactDedupUtf8(text), 'base64url').slice(0, 22);
 }
 
 export interface ShardContext {

@@ -22,6 +22,7 @@
  * random texts mixing plain and other units.
  */
 import { fmix32, murmur3Round, murmur3Tail, TOKEN_HASH_SEED } from './hash.js';
+import { normalizeForExactDedup } from './normalize.js';
 
 /** Per BMP unit, lazily: 0 = not classified yet; see `classify` for the packing. */
 const table = new Int32Array(0x10000);
@@ -214,4 +215,72 @@ export function scanDocument(text: string): DocumentScan | null {
     words[wordCount++] = fmix32(((bytes & 3) !== 0 ? murmur3Tail(h, block) : h) ^ bytes);
   }
   return { words: words.slice(0, wordCount), tokens, exact: exact.subarray(0, exactLength) };
+}
+
+/**
+ * The UTF-8 bytes of `normalizeForExactDedup(text)` (exact dedup's key text), the same bytes
+ * `scanDocument` gives as `exact`: for texts of plain characters one pass over the units,
+ * writing into a buffer the next call reuses (so use the result before calling again); for
+ * others the general normalization, encoded. Curate's map hashes every record's key this way.
+ */
+export function exactDedupUtf8(text: string): Uint8Array {
+  const length = text.length;
+  if (exactBuffer.length < 3 * length) exactBuffer = new Uint8Array(Math.max(3 * length, 2 * exactBuffer.length));
+  const exact = exactBuffer;
+  let exactLength = 0;
+  let pendingSpace = false;
+  for (let i = 0; i < length; i++) {
+    let unit = text.charCodeAt(i);
+    // Printable ASCII (most of any text) needs no table lookup.
+    while (unit - 0x21 >>> 0 < 0x5e) {
+      if (pendingSpace) {
+        exact[exactLength++] = 0x20;
+        pendingSpace = false;
+      }
+      exact[exactLength++] = unit;
+      if (++i === length) return exact.subarray(0, exactLength);
+      unit = text.charCodeAt(i);
+    }
+    let entry = table[unit];
+    if (entry === 0) entry = table[unit] = classify(unit);
+    if ((entry & WHITE) !== 0) {
+      pendingSpace = exactLength > 0;
+      continue;
+    }
+    let codePoint = unit;
+    if ((entry & PLAIN) === 0) {
+      const low = i + 1 < length ? text.charCodeAt(i + 1) : 0;
+      if ((unit & 0xfc00) !== 0xd800 || (low & 0xfc00) !== 0xdc00) return generalExactUtf8(text);
+      codePoint = ((unit - 0xd800) << 10) + (low - 0xdc00) + 0x10000;
+      let astral = astralTable.get(codePoint);
+      if (astral === undefined) astralTable.set(codePoint, (astral = classifyAstral(codePoint)));
+      if ((astral & PLAIN) === 0) return generalExactUtf8(text);
+      i++;
+    }
+    if (pendingSpace) {
+      exact[exactLength++] = 0x20;
+      pendingSpace = false;
+    }
+    if (codePoint < 0x80) exact[exactLength++] = codePoint;
+    else if (codePoint < 0x800) {
+      exact[exactLength++] = 0xc0 | (codePoint >> 6);
+      exact[exactLength++] = 0x80 | (codePoint & 0x3f);
+    } else if (codePoint < 0x10000) {
+      exact[exactLength++] = 0xe0 | (codePoint >> 12);
+      exact[exactLength++] = 0x80 | ((codePoint >> 6) & 0x3f);
+      exact[exactLength++] = 0x80 | (codePoint & 0x3f);
+    } else {
+      exact[exactLength++] = 0xf0 | (codePoint >> 18);
+      exact[exactLength++] = 0x80 | ((codePoint >> 12) & 0x3f);
+      exact[exactLength++] = 0x80 | ((codePoint >> 6) & 0x3f);
+      exact[exactLength++] = 0x80 | (codePoint & 0x3f);
+    }
+  }
+  return exact.subarray(0, exactLength);
+}
+
+const encoder = new TextEncoder();
+
+function generalExactUtf8(text: string): Uint8Array {
+  return encoder.encode(normalizeForExactDedup(text));
 }

@@ -3,7 +3,7 @@ import { rng } from '../../fixtures/random.js';
 import { shingleStrings } from '../../fixtures/dedup/near-pairs.js';
 import { jaccardExact, minhashConstants } from '../../src/cpu/minhash.js';
 import { intersectionSize, jaccardAtLeast, jaccardSorted, shingleSet, shingleWords, sortHashes } from '../../src/dedup/shingles.js';
-import { exactDedupText } from '../../src/dedup/signature-phase.js';
+import { exactDedupUtf8 } from '../../src/text/document-scan.js';
 import { normalizeForExactDedup } from '../../src/text/normalize.js';
 
 const { shingleSeed } = minhashConstants({ ngram: 5, numHashes: 1, seed: 1 });
@@ -51,23 +51,23 @@ describe('shingle sets', () => {
   });
 });
 
-describe('exact-dedup text (ASCII fast path)', () => {
+describe('exact-dedup key bytes (exactDedupUtf8)', () => {
   const texts = [
     '', ' ', 'plain', '  lead and trail  ', 'tabs\tand\nnew\r\nlines', 'a \t b', 'one space only',
     'x\u000by\u000cz', 'caf\u00e9 vs cafe\u0301', '\ufeffbom first', 'nbsp\u00a0here', 'next\u0085line', 'ideo\u3000space',
-    'mixed \u2028 separators', 'trailing\n', '\n\nleading',
+    'mixed \u2028 separators', 'trailing\n', '\n\nleading', 'emoji \ud83d\ude00 here', 'lone \ud83d surrogate', '\u03a3\u03c3 \u0439 \u2126',
   ];
   for (const text of texts) {
     it(`agrees with normalizeForExactDedup on ${JSON.stringify(text)}`, () => {
-      expect(exactDedupText(text)).toBe(normalizeForExactDedup(text));
+      expect(Buffer.from(exactDedupUtf8(text)).toString('hex')).toBe(Buffer.from(normalizeForExactDedup(text), 'utf8').toString('hex'));
     });
   }
-  it('agrees on random ASCII', () => {
+  it('agrees on random ASCII and other units', () => {
     const r = rng(5);
-    const alphabet = 'ab \t\n\r\u000b\u000c.';
-    for (let i = 0; i < 500; i++) {
+    const alphabet = [...'ab \t\n\r\u000b\u000c.', '\u00e9', '\u0301', '\u00a0', '\u3000', '\ud83d\ude00', '\ud83d', '\ufeff', '\u2126'];
+    for (let i = 0; i < 2000; i++) {
       const text = Array.from({ length: r.int(30) }, () => alphabet[r.int(alphabet.length)]).join('');
-      expect(exactDedupText(text)).toBe(normalizeForExactDedup(text));
+      expect(Buffer.from(exactDedupUtf8(text)).toString('hex')).toBe(Buffer.from(normalizeForExactDedup(text), 'utf8').toString('hex'));
     }
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { rng } from '../../fixtures/random.js';
-import { scanDocument } from '../../src/text/document-scan.js';
+import { exactDedupUtf8, scanDocument } from '../../src/text/document-scan.js';
 import { normalizeForExactDedup, shingleWordHashes } from '../../src/text/normalize.js';
 import { countWords } from '../../src/text/words.js';
 import { licensesCorpus } from './corpus.js';
@@ -90,6 +90,18 @@ describe('scanDocument: one pass equals shingleWordHashes + countWords + normali
     expect(plain).toBeGreaterThan(50000);
   });
 
+  it('exactDedupUtf8 gives normalizeForExactDedup\'s UTF-8 for every BMP unit and astral symbol, alone and in context', () => {
+    const wrong: string[] = [];
+    const check = (char: string) => {
+      for (const text of [char, ` a${char}b `, `${char}\u00a0${char}\t${char}`]) {
+        if (Buffer.from(exactDedupUtf8(text)).toString('hex') !== general(text).exact) wrong.push(JSON.stringify(text));
+      }
+    };
+    for (let unit = 0; unit < 0x10000; unit++) check(String.fromCharCode(unit));
+    for (let codePoint = 0x10000; codePoint < 0x110000; codePoint += 97) check(String.fromCodePoint(codePoint));
+    expect(wrong).toEqual([]);
+  });
+
   it('declines texts with units it does not handle', () => {
     for (const text of ['e\u0301', '\ufeffa', 'ΟΔΟΣ', 'İstanbul', '\u2329', '\u1100\u1161', '\uac00\u11a8', 'x\ud83d', '\ude00x', 'a\ud801\udc00', '\u{1d400}', '\uf900']) expect(scanDocument(text)).toBeNull();
   });
@@ -106,6 +118,7 @@ describe('scanDocument: one pass equals shingleWordHashes + countWords + normali
         while (plainOnly && scanDocument(piece) === null) piece = POOL[r.int(POOL.length)];
         text += piece;
       }
+      expect(Buffer.from(exactDedupUtf8(text)).toString('hex'), JSON.stringify(text)).toBe(general(text).exact);
       const got = scanned(text);
       if (got === null) continue;
       fast++;
