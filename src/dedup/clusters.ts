@@ -23,7 +23,7 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Task } from '../exec/executor.js';
 import type { ResolvedInput } from '../io/types.js';
-import { LineFile, type OutputFile } from './line-file.js';
+import { LineFile, type OutputFile } from '../work/line-file.js';
 import type { ClusterScan, ClusterScanTask, ClusterWriteResult, ClusterWriteTask, SourceTotals } from './cluster-tasks.js';
 import { bestQualityOrder, componentLayout, decide, decideInBlocks, KEPT, type ClusterRule, type FirstPassSearch, type PairVerdict, type RuleStats } from './cover.js';
 import type { KeptIndex } from './kept-index.js';

@@ -31,7 +31,7 @@ import { jaccardPrefix, KeptIndex } from './kept-index.js';
 import { writeClusters, type ClusterSummary, type SourceTotals } from './clusters.js';
 import { runClusterTask } from './cluster-tasks.js';
 import { addGroupStats, emptyGroupStats, makeVerifier, openVectorStore, PairCache, processRange, reloadRange, type GroupRangeTask, type FirstPassTask, type GroupStats, type IntersectPairsTask } from './group-phase.js';
-import { LineFile, writeWholeFile } from './line-file.js';
+import { LineFile, writeWholeFile } from '../work/line-file.js';
 import { planLsh, type LshPlan } from './lsh.js';
 import { resolveDedupOptions, type DedupOptions, type ResolvedDedupOptions } from './options.js';
 import { planBucketRanges, FINE_BUCKETS, RECORD_WORDS } from './partition.js';

@@ -4,11 +4,8 @@
  * written to a temporary name and renamed, so a killed run never leaves a half file that
  * a rerun would trust.
  */
-import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { once } from 'node:events';
-import { basename, join, relative, sep } from 'node:path';
+import { mkdir, rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { readRecords } from '../io/index.js';
 import { detectCompression } from '../io/bytes.js';
 import { jsonlLineTexts } from '../io/jsonl.js';
@@ -22,15 +19,9 @@ import type { ShardMarker } from './shard.js';
 import { shardRecords } from './records.js';
 import { writeData } from './data-output.js';
 import { dict, own } from '../dict.js';
+import { LineFile, writeWholeFile, type OutputFile } from '../work/line-file.js';
 
-export interface OutputFile {
-  path: string;
-  bytes: number;
-  sha256: string;
-  /** Data files (data-output.ts): records and their tokens. */
-  rows?: number;
-  tokens?: number;
-}
+export type { OutputFile };
 
 export interface Accounting {
   stages: StageReport[];
@@ -42,36 +33,9 @@ export interface Accounting {
   files: OutputFile[];
 }
 
-class LineFile {
-  private readonly stream;
-  private readonly hash = createHash('sha256');
-  private bytes = 0;
-  constructor(readonly path: string) {
-    this.stream = createWriteStream(`${path}.partial`);
-  }
-  async write(value: unknown): Promise<void> {
-    const line = `${JSON.stringify(value)}\n`;
-    this.hash.update(line);
-    this.bytes += Buffer.byteLength(line);
-    if (!this.stream.write(line)) await once(this.stream, 'drain');
-  }
-  async close(outDir: string): Promise<OutputFile> {
-    this.stream.end();
-    await once(this.stream, 'finish');
-    await rename(`${this.path}.partial`, this.path);
-    return { path: relative(outDir, this.path).split(sep).join('/'), bytes: this.bytes, sha256: this.hash.digest('hex') };
-  }
-}
-
 /** Write text atomically and describe it for the manifest. */
 export async function writeOutput(outDir: string, path: string, text: string): Promise<OutputFile> {
-  await writeFile(`${path}.partial`, text);
-  await rename(`${path}.partial`, path);
-  return {
-    path: relative(outDir, path).split(sep).join('/'),
-    bytes: Buffer.byteLength(text),
-    sha256: createHash('sha256').update(text).digest('hex'),
-  };
+  return writeWholeFile(outDir, path, text);
 }
 
 /** `00003-name` for input shard 3 `.../name.jsonl.zst`: ordered, readable, collision-free. */
@@ -128,7 +92,7 @@ export async function writeOutputs({ config, fields, inputs, markers, decisions,
         const field = record.id === undefined ? record.field : fields.id;
         quarantineReasons[reason] = (quarantineReasons[reason] ?? 0) + 1;
         totals.quarantined++;
-        await quarantine.write({ file: marker.file, [positionKey(inputs[shard])]: record.row, field, reason, message });
+        quarantine.line(JSON.stringify({ file: marker.file, [positionKey(inputs[shard])]: record.row, field, reason, message }));
         continue;
       }
       if (record.id === undefined) continue; // unreachable: problems are always quarantined
@@ -142,19 +106,19 @@ export async function writeOutputs({ config, fields, inputs, markers, decisions,
         const key = `${droppedAt.stage}:${droppedAt.reason}`;
         totals.dropped[key] = (own(totals.dropped, key) ?? 0) + 1;
         totalsTokens.dropped[key] = (own(totalsTokens.dropped, key) ?? 0) + record.tokens;
-        await drops.write({ [positionKey(inputs[shard])]: record.row, id: record.id, stage: droppedAt.stage, reason: droppedAt.reason });
+        drops.line(JSON.stringify({ [positionKey(inputs[shard])]: record.row, id: record.id, stage: droppedAt.stage, reason: droppedAt.reason }));
         sampler.offer({ ...candidate, ...droppedAt });
       } else {
         totals.kept++;
         totalsTokens.kept += record.tokens;
-        await keep.write({ [positionKey(inputs[shard])]: record.row, id: record.id, ...(record.eval_like ? { eval_like: true } : {}) });
+        keep.line(JSON.stringify({ [positionKey(inputs[shard])]: record.row, id: record.id, ...(record.eval_like ? { eval_like: true } : {}) }));
         if (record.eval_like) addFlag(retainedFlagged, record.source, record.tokens);
         sampler.offer({ ...candidate, stage: 'kept', reason: 'kept' });
       }
     }
-    files.push(await keep.close(outDir), await drops.close(outDir));
+    files.push(keep.close(outDir), drops.close(outDir));
   }
-  files.push(await quarantine.close(outDir));
+  files.push(quarantine.close(outDir));
 
   const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
   if (totals.kept + sum(totals.dropped) + totals.quarantined !== totals.input) {

@@ -9,13 +9,14 @@
  *     normalized string is built and no regex runs.
  *
  * It applies only to texts made of "plain" characters, where each of those functions is a
- * per-character map whose lower case is one unit: every BMP unit that NFC leaves alone except
- * the surrogates, a BOM, combining marks (variation selectors excepted), Greek capital sigma
- * (whose lower case depends on its neighbours) and Hangul's conjoining vowels and final
- * consonants; and astral symbols and punctuation (emoji, say) that NFC leaves alone. Why that is
- * enough for NFC: it composes a character only with a following combining mark or Hangul jamo,
- * and reorders only combining marks; the only non-mark characters that ever come second in a
- * canonical composition are those jamo (and an astral letter, not plain). Any other character
+ * per-character map whose lower case is one character: every BMP unit that NFC leaves alone
+ * except the surrogates, a BOM, combining marks (variation selectors excepted), Greek capital
+ * sigma (whose lower case depends on its neighbours) and Hangul's conjoining vowels and final
+ * consonants; and the astral characters NFC leaves alone that are not marks or cased letters
+ * (emoji, symbols, mathematical alphanumerics, CJK extensions). Why that is enough for NFC: it
+ * composes a character only with a following combining mark or Hangul jamo, and reorders only
+ * combining marks; the only non-mark characters that ever come second in a canonical
+ * composition are those jamo and two Kirat Rai vowels (not plain either). Any other character
  * makes `scanDocument` return null and the caller runs the three general functions. Only the
  * default shingle options are handled (no digit folding, no diacritic stripping).
  * test/text/document-scan.test.ts compares the two paths on every plain unit and on seeded
@@ -69,16 +70,21 @@ function classify(unit: number): number {
 
 /** Entries of astral code points met so far (classifyAstral). */
 const astralTable = new Map<number, number>();
+/** In an astral entry: a letter or number (it has no case, so it is its own lower case). */
+const ASTRAL_WORD = 1 << 28;
 
 /**
- * An astral code point is plain when it is neither a letter, a number nor a mark (so it
- * separates words and has no case) and NFC leaves it alone: emoji, symbols, tags, private use.
+ * An astral code point is plain when NFC leaves it alone next to any plain character (not a
+ * mark, and not the Kirat Rai vowels U+16D67/U+16D68, which compose with what precedes them)
+ * and, if it is a letter or number, it has no case (mathematical alphanumerics, CJK extensions,
+ * …); emoji and other symbols are plain and separate words.
  */
 function classifyAstral(codePoint: number): number {
   const char = String.fromCodePoint(codePoint);
-  const plain = !/^[\p{L}\p{N}\p{M}]$/u.test(char) && char.normalize('NFC') === char && char.toLowerCase() === char;
+  const word = LETTER_OR_NUMBER.test(char);
+  const plain = !MARK.test(char) && codePoint !== 0x16d67 && codePoint !== 0x16d68 && char.normalize('NFC') === char && char.toLowerCase() === char;
   const wordClass = PUNCT_OR_SYMBOL.test(char) ? 1 : 0;
-  return KNOWN | (plain ? PLAIN : 0) | (wordClass << WORD_CLASS_SHIFT);
+  return KNOWN | (plain ? PLAIN : 0) | (wordClass << WORD_CLASS_SHIFT) | (word ? ASTRAL_WORD : 0);
 }
 
 export interface DocumentScan {
@@ -132,7 +138,7 @@ export function scanDocument(text: string): DocumentScan | null {
     let entry = table[unit];
     if (entry === 0) entry = table[unit] = classify(unit);
     if ((entry & PLAIN) === 0) {
-      // A surrogate pair: an astral code point, plain if a symbol or the like (never a word).
+      // A surrogate pair: an astral code point (a word character only if it has no case).
       const low = i + 1 < length ? text.charCodeAt(i + 1) : 0;
       if ((unit & 0xfc00) !== 0xd800 || (low & 0xfc00) !== 0xdc00) return null;
       const codePoint = ((unit - 0xd800) << 10) + (low - 0xdc00) + 0x10000;
@@ -146,11 +152,30 @@ export function scanDocument(text: string): DocumentScan | null {
         exact[exactLength++] = 0x20;
         pendingSpace = false;
       }
-      exact[exactLength++] = 0xf0 | (codePoint >> 18);
-      exact[exactLength++] = 0x80 | ((codePoint >> 12) & 0x3f);
-      exact[exactLength++] = 0x80 | ((codePoint >> 6) & 0x3f);
-      exact[exactLength++] = 0x80 | (codePoint & 0x3f);
-      if (inWord) {
+      const b0 = 0xf0 | (codePoint >> 18);
+      const b1 = 0x80 | ((codePoint >> 12) & 0x3f);
+      const b2 = 0x80 | ((codePoint >> 6) & 0x3f);
+      const b3 = 0x80 | (codePoint & 0x3f);
+      exact[exactLength++] = b0;
+      exact[exactLength++] = b1;
+      exact[exactLength++] = b2;
+      exact[exactLength++] = b3;
+      if ((astral & ASTRAL_WORD) !== 0) {
+        if (!inWord) {
+          inWord = true;
+          h = TOKEN_HASH_SEED;
+          block = 0;
+          bytes = 0;
+        }
+        for (const byte of [b0, b1, b2, b3]) {
+          block |= byte << ((bytes & 3) << 3);
+          if ((bytes & 3) === 3) {
+            h = murmur3Round(h, block);
+            block = 0;
+          }
+          bytes++;
+        }
+      } else if (inWord) {
         words[wordCount++] = fmix32(((bytes & 3) !== 0 ? murmur3Tail(h, block) : h) ^ bytes);
         inWord = false;
       }

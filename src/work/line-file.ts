@@ -1,17 +1,21 @@
 /**
- * Output files of a dedup run: written to a temporary name (unique per process, so two
- * ranks finishing together cannot interleave) and renamed, with their SHA-256 for the
+ * Output files of a run (dedup's and curate's keep, drop, cluster and quarantine lists): lines
+ * buffered and written in ~1 MB chunks to a temporary name (unique per process, so two ranks
+ * finishing together cannot interleave), then renamed, with their size and SHA-256 for the
  * manifest (SPEC §6).
  */
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
 import { relative, sep } from 'node:path';
-import { tempPath } from '../work/temp.js';
+import { tempPath } from './temp.js';
 
 export interface OutputFile {
   path: string;
   bytes: number;
   sha256: string;
+  /** Data files (pipeline/data-output.ts): records and their tokens. */
+  rows?: number;
+  tokens?: number;
 }
 
 export class LineFile {
@@ -31,6 +35,13 @@ export class LineFile {
   line(text: string): void {
     this.pending.push(text, '\n');
     this.pendingChars += text.length + 1;
+    if (this.pendingChars > 1 << 20) this.flush();
+  }
+
+  /** Append text as it is. */
+  text(text: string): void {
+    this.pending.push(text);
+    this.pendingChars += text.length;
     if (this.pendingChars > 1 << 20) this.flush();
   }
 
@@ -65,6 +76,6 @@ export class LineFile {
 /** Write a whole text file atomically and describe it. */
 export function writeWholeFile(outDir: string, path: string, text: string): OutputFile {
   const file = new LineFile(path);
-  if (text.length > 0) file.line(text.endsWith('\n') ? text.slice(0, -1) : text);
+  file.text(text);
   return file.close(outDir);
 }
