@@ -36,27 +36,39 @@ export interface ClusterScanTask extends Task {
   clustered: Uint32Array;
 }
 
+/**
+ * A unit's clustered records, compactly (this crosses threads and is held until every unit's
+ * has arrived): the exact-text hashes' 16 bytes each, the ids joined into one string with their
+ * end offsets, the scores.
+ */
 export interface ClusterScan {
-  hashes: string[];
-  ids: string[];
+  hashes: Uint8Array;
+  ids: string;
+  idEnds: Uint32Array;
   scores: Float64Array;
 }
 
 export async function runClusterScan(task: ClusterScanTask): Promise<ClusterScan> {
   const n = task.clustered.length;
-  const out: ClusterScan = { hashes: new Array<string>(n), ids: new Array<string>(n), scores: new Float64Array(n) };
+  const hashes = new Uint8Array(16 * n);
+  const ids: string[] = [];
+  const idEnds = new Uint32Array(n + 1);
+  const scores = new Float64Array(n);
   let local = 0;
   let next = 0;
   for (const [, id, , , score, hash] of unitDocLines(task.docs)) {
     if (next < n && task.clustered[next] === local) {
-      out.hashes[next] = hash;
-      out.ids[next] = id;
-      out.scores[next] = score as number; // null → 0, as a Float64Array stores it
+      const bytes = Buffer.from(hash, 'base64url');
+      if (bytes.length !== 16) throw new Error(`${task.docs}: line ${local + 1} has no 16-byte exact-text hash`);
+      hashes.set(bytes, 16 * next);
+      ids.push(id);
+      idEnds[next + 1] = idEnds[next] + id.length;
+      scores[next] = score as number; // null → 0, as a Float64Array stores it
       next++;
     }
     local++;
   }
-  return out;
+  return { hashes, ids: ids.join(''), idEnds, scores };
 }
 
 /** What the writer needs of each clustered record of a unit (parallel arrays, in unit order). */
@@ -75,9 +87,15 @@ export interface ClusterWriteTask extends Task {
   kept: Uint8Array;
   /** 1 when a removed record goes as an exact duplicate. */
   exact: Uint8Array;
-  /** The `"of"` and `"jaccard"` fields of a removed record's clusters.jsonl line ('' when kept). */
-  removedFields: string[];
+  /** Per clustered record, the id of the kept record a removed one goes for ('' when kept): joined, with end offsets. */
+  ofIds: string;
+  ofEnds: Uint32Array;
+  /** Per clustered record, the Jaccard with that kept record (NaN when unknown or kept). */
+  jaccard: Float64Array;
 }
+
+/** JSON of a Jaccard in clusters.jsonl: 6 decimals, null when unknown (--verify none). */
+const jaccardJson = (j: number) => (Number.isNaN(j) ? 'null' : String(Math.round(j * 1e6) / 1e6));
 
 export interface ClusterWriteResult {
   sources: Record<string, SourceTotals>;
@@ -133,7 +151,8 @@ export async function runClusterWrite(task: ClusterWriteTask): Promise<ClusterWr
       if (next < task.clustered.length && task.clustered[next] === local) {
         c = next++;
         kept = task.kept[c] === 1;
-        clusters.line(`{"id":${JSON.stringify(id)},"cluster":${task.roots[c]},"kept":${kept}${task.removedFields[c]}}`);
+        const removed = kept ? '' : `,"of":${JSON.stringify(task.ofIds.slice(task.ofEnds[c], task.ofEnds[c + 1]))},"jaccard":${jaccardJson(task.jaccard[c])}`;
+        clusters.line(`{"id":${JSON.stringify(id)},"cluster":${task.roots[c]},"kept":${kept}${removed}}`);
       }
       if (kept) {
         totals.docs_out++;

@@ -15,9 +15,10 @@
  *     the component id, and on removed records "of" (the kept id) and "jaccard"),
  *     cluster_rules.jsonl, and per input shard keep/ and drops/ lists (each unit writes its
  *     parts; they are joined in unit order).
- * Memory per document: 4 bytes (component) + 4 (exact-text class) + cover.ts's 8 (+ 4 per
- * clustered one); per clustered record: its exact-text hash during pass 1, for
- * `best-quality` its score (8 bytes per document) and id; per kept clustered record its id.
+ * Memory per document: 4 bytes (component) + 4 (exact-text class) + 1 (mixed-cluster flag) +
+ * cover.ts's 8 (+ 4 per clustered one), and for `best-quality` 8 (score); per clustered record:
+ * its position (4 bytes), its id's characters and their end (4 bytes), and during pass 1 its
+ * exact-text hash (16 bytes) and a hash-table slot (4 to 8 bytes). No Map entry per record.
  */
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -70,9 +71,6 @@ export interface ClusterRuleRequest {
   search?: (exactClass: Uint32Array) => FirstPassSearch | null;
 }
 
-/** JSON of a Jaccard in clusters.jsonl: 6 decimals, null when unknown (--verify none). */
-const jaccardJson = (j: number) => (Number.isNaN(j) ? 'null' : String(Math.round(j * 1e6) / 1e6));
-
 export async function writeClusters(
   components: Uint32Array,
   { keep, rule, judge, index, measure, search }: ClusterRuleRequest,
@@ -99,34 +97,47 @@ export async function writeClusters(
   const isClustered = (d: number) => !excluded.has(d) && sizes[components[d]] > 1;
   const clustered = markers.map((_, u) => local(u, isClustered));
 
-  // Pass 1: exact-text classes, keep-order data, rule of every cluster (Maps in component-id order).
+  // Pass 1: exact-text classes, keep-order data and the ids of the clustered records, compactly:
+  // per clustered record 16 bytes of hash (until the classes are made), its id's characters and
+  // 4 bytes of offset; no Map entry per record.
   const scans = await Promise.all(markers.map((marker, u) => run<ClusterScan>({
     kind: 'cluster-scan', label: `${marker.file} (cluster records)`, docs: markerFiles(workDir, marker).docs, clustered: clustered[u],
   } as ClusterScanTask)));
-  const firstHash = new Map<number, string>();
-  const mixed = new Set<number>();
-  const exactClass = new Uint32Array(count);
-  for (let d = 0; d < count; d++) exactClass[d] = d;
-  let classOf = new Map<string, number>();
+  const clusteredDocs = new Uint32Array(clustered.reduce((a, c) => a + c.length, 0));
+  const idEnds = new Uint32Array(clusteredDocs.length + 1);
+  const hashes = new Uint8Array(16 * clusteredDocs.length);
   const scores = keep === 'best-quality' ? new Float64Array(count) : null;
-  const ids = new Map<number, string>();
+  let idText = '';
+  let g = 0;
   scans.forEach((scan, u) => {
+    hashes.set(scan.hashes, 16 * g);
     clustered[u].forEach((offset, i) => {
       const doc = bases[u] + offset;
-      const root = components[doc];
-      const hash = scan.hashes[i];
-      const first = firstHash.get(root);
-      if (first === undefined) firstHash.set(root, hash);
-      else if (first !== hash) mixed.add(root);
-      const same = classOf.get(hash);
-      if (same === undefined) classOf.set(hash, doc);
-      else exactClass[doc] = same;
+      clusteredDocs[g] = doc;
+      idEnds[g + 1] = idText.length + scan.idEnds[i + 1];
       if (scores) scores[doc] = scan.scores[i];
-      ids.set(doc, scan.ids[i]);
+      g++;
     });
+    idText += scan.ids;
+    scans[u] = null as unknown as ClusterScan; // its hashes are copied: let it go
   });
-  classOf = new Map();
-  const before = scores ? bestQualityOrder(scores, (d) => ids.get(d)!) : null;
+  /** The id of a clustered document (a binary search among them). */
+  const idOf = (doc: number): string => {
+    let lo = 0;
+    let hi = clusteredDocs.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (clusteredDocs[mid] < doc) lo = mid + 1;
+      else hi = mid;
+    }
+    return idText.slice(idEnds[lo], idEnds[lo + 1]);
+  };
+  const exactClass = exactTextClasses(count, clusteredDocs, hashes);
+  // A component's root is its smallest document, so its first member: the cluster is `exact`
+  // when every member has the root's exact text.
+  const mixed = new Uint8Array(count);
+  for (const doc of clusteredDocs) if (exactClass[doc] !== exactClass[components[doc]]) mixed[components[doc]] = 1;
+  const before = scores ? bestQualityOrder(scores, idOf) : null;
   const layout = componentLayout(components, sizes, before);
   const measureAll = measure?.(exactClass) ?? null;
   let first: ((doc: number, leader: number) => PairVerdict) | undefined;
@@ -167,7 +178,9 @@ export async function writeClusters(
     const roots = new Uint32Array(docs.length);
     const keptFlags = new Uint8Array(docs.length);
     const exactFlags = new Uint8Array(docs.length);
-    const removedFields = new Array<string>(docs.length);
+    const ofIds: string[] = [];
+    const ofEnds = new Uint32Array(docs.length + 1);
+    const jaccards = new Float64Array(docs.length);
     docs.forEach((offset, i) => {
       const doc = bases[u] + offset;
       const root = components[doc];
@@ -176,13 +189,16 @@ export async function writeClusters(
       const kept = of[doc] === KEPT;
       keptFlags[i] = kept ? 1 : 0;
       // cover: exact when the kept record it duplicates has the same text; components: per cluster.
-      exactFlags[i] = !kept && (rule === 'cover' ? exactClass[doc] === exactClass[of[doc]] : !mixed.has(root)) ? 1 : 0;
-      removedFields[i] = kept ? '' : `,"of":${JSON.stringify(ids.get(of[doc]))},"jaccard":${jaccardJson(jaccard[doc])}`;
+      exactFlags[i] = !kept && (rule === 'cover' ? exactClass[doc] === exactClass[of[doc]] : mixed[root] === 0) ? 1 : 0;
+      const ofId = kept ? '' : idOf(of[doc]);
+      ofIds.push(ofId);
+      ofEnds[i + 1] = ofEnds[i] + ofId.length;
+      jaccards[i] = kept ? Number.NaN : jaccard[doc];
     });
     return run<ClusterWriteResult>({
       kind: 'cluster-write', label: `${marker.file} (keep and drop lists)`, docs: markerFiles(workDir, marker).docs, parts: parts(u),
       position: inputs[marker.shard].format === 'jsonl' ? 'line' : 'row', excluded: local(u, (d) => excluded.has(d)), clustered: docs,
-      roots, kept: keptFlags, exact: exactFlags, removedFields,
+      roots, kept: keptFlags, exact: exactFlags, ofIds: ofIds.join(''), ofEnds, jaccard: jaccards,
     } as ClusterWriteTask);
   }));
   const files: OutputFile[] = [];
@@ -219,19 +235,22 @@ export async function writeClusters(
 
   const rules = new LineFile(join(outDir, 'cluster_rules.jsonl'));
   let exactClusters = 0;
-  for (const root of firstHash.keys()) {
-    const clusterRule = mixed.has(root) ? 'near' : 'exact';
+  let clusterCount = 0;
+  for (let root = 0; root < count; root++) {
+    if (components[root] !== root || sizes[root] < 2) continue;
+    clusterCount++;
+    const clusterRule = mixed[root] === 1 ? 'near' : 'exact';
     if (clusterRule === 'exact') exactClusters++;
     // The kept member named per cluster: its leader (first in keep order), which both rules keep.
-    rules.line(`{"cluster":${root},"size":${sizes[root]},"rule":"${clusterRule}","kept":${JSON.stringify(ids.get(decisions.leaders.get(root) ?? root))}}`);
+    rules.line(`{"cluster":${root},"size":${sizes[root]},"rule":"${clusterRule}","kept":${JSON.stringify(idOf(decisions.leaders.get(root) ?? root))}}`);
   }
   files.push(rules.close(outDir));
   const sortedSources: Record<string, SourceTotals> = dict();
   for (const s of Object.keys(sources).sort()) sortedSources[s] = sources[s];
   return {
-    clusters: firstHash.size,
+    clusters: clusterCount,
     clusters_exact: exactClusters,
-    clusters_near: firstHash.size - exactClusters,
+    clusters_near: clusterCount - exactClusters,
     docs_in_clusters: clustered.reduce((a, c) => a + c.length, 0),
     largest_cluster: largest,
     removed_exact: removedExact,
@@ -241,4 +260,38 @@ export async function writeClusters(
     sources: sortedSources,
     files: files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
   };
+}
+
+/**
+ * Each document's exact-text class: the first clustered document (in document order) with the
+ * same 16-byte exact-text hash, or itself. An open-addressing table of clustered positions
+ * (4 bytes a slot, at most half full) stands for a Map keyed by hash strings.
+ */
+function exactTextClasses(count: number, clusteredDocs: Uint32Array, hashes: Uint8Array): Uint32Array {
+  const exactClass = new Uint32Array(count);
+  for (let d = 0; d < count; d++) exactClass[d] = d;
+  let slots = 2;
+  while (slots < 2 * clusteredDocs.length) slots *= 2;
+  const table = new Int32Array(slots).fill(-1);
+  const words = new DataView(hashes.buffer, hashes.byteOffset, hashes.byteLength);
+  const same = (a: number, b: number) => {
+    for (let k = 0; k < 16; k += 4) if (words.getUint32(16 * a + k) !== words.getUint32(16 * b + k)) return false;
+    return true;
+  };
+  for (let g = 0; g < clusteredDocs.length; g++) {
+    let slot = words.getUint32(16 * g) & (slots - 1);
+    for (;;) {
+      const first = table[slot];
+      if (first === -1) {
+        table[slot] = g;
+        break;
+      }
+      if (same(first, g)) {
+        exactClass[clusteredDocs[g]] = clusteredDocs[first];
+        break;
+      }
+      slot = (slot + 1) & (slots - 1);
+    }
+  }
+  return exactClass;
 }
