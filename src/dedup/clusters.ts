@@ -55,6 +55,12 @@ export function shardOutputName(shard: number, file: string): string {
   return `${String(shard).padStart(5, '0')}-${stem.replace(/[^A-Za-z0-9._-]/g, '_')}`;
 }
 
+/** Verdicts of pairs, in pair order: whether each passes, and its Jaccard. */
+export interface MeasuredPairs {
+  pass: Uint8Array;
+  jaccard: Float64Array;
+}
+
 export interface ClusterRuleRequest {
   keep: KeepRule;
   rule: ClusterRule;
@@ -66,7 +72,7 @@ export interface ClusterRuleRequest {
    * Measured verdicts of many (doc, leader) pairs at once (pairs interleaved), e.g. on worker
    * threads; null or absent: decide() measures each pair itself with `judge`.
    */
-  measure?: (exactClass: Uint32Array) => ((pairs: Uint32Array) => Promise<PairVerdict[]>) | null;
+  measure?: (exactClass: Uint32Array) => ((pairs: Uint32Array) => Promise<MeasuredPairs>) | null;
   /** The checks of large components against their kept members, made ahead in blocks (cover.ts decideInBlocks), or null. */
   search?: (exactClass: Uint32Array) => FirstPassSearch | null;
 }
@@ -121,8 +127,8 @@ export async function writeClusters(
     idText += scan.ids;
     scans[u] = null as unknown as ClusterScan; // its hashes are copied: let it go
   });
-  /** The id of a clustered document (a binary search among them). */
-  const idOf = (doc: number): string => {
+  /** A clustered document's position among them (a binary search). */
+  const positionOf = (doc: number): number => {
     let lo = 0;
     let hi = clusteredDocs.length - 1;
     while (lo < hi) {
@@ -130,7 +136,11 @@ export async function writeClusters(
       if (clusteredDocs[mid] < doc) lo = mid + 1;
       else hi = mid;
     }
-    return idText.slice(idEnds[lo], idEnds[lo + 1]);
+    return lo;
+  };
+  const idOf = (doc: number): string => {
+    const at = positionOf(doc);
+    return idText.slice(idEnds[at], idEnds[at + 1]);
   };
   const exactClass = exactTextClasses(count, clusteredDocs, hashes);
   // A component's root is its smallest document, so its first member: the cluster is `exact`
@@ -153,10 +163,19 @@ export async function writeClusters(
       }
       offset += sizes[root];
     }
+    // Kept by the member's position among the clustered documents (no object per pair).
     const verdicts = await measureAll(pairs);
-    const byDoc = new Map<number, PairVerdict>();
-    for (let i = 0; i < verdicts.length; i++) byDoc.set(pairs[2 * i], verdicts[i]);
-    first = (doc) => byDoc.get(doc)!;
+    const passes = new Uint8Array(clusteredDocs.length);
+    const jaccards = new Float64Array(clusteredDocs.length);
+    for (let i = 0; i < verdicts.pass.length; i++) {
+      const at = positionOf(pairs[2 * i]);
+      passes[at] = verdicts.pass[i];
+      jaccards[at] = verdicts.jaccard[i];
+    }
+    first = (doc) => {
+      const at = positionOf(doc);
+      return { pass: passes[at] === 1, jaccard: jaccards[at] };
+    };
   }
   const request = { rule, components, sizes, before, judge: judge(exactClass), index: index?.(exactClass) ?? null, layout, ...(first ? { first } : {}) };
   const searchAll = search?.(exactClass) ?? null;

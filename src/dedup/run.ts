@@ -26,9 +26,9 @@ import { hashingOn } from '../work/file-hashing.js';
 import { exclusively, readDoneToken } from '../work/exclusive.js';
 import { removeDeadTemps } from '../work/temp.js';
 import { BucketTable } from './bucket-table.js';
-import { makeJudge, measuredVerdict, type FirstPasses, type FirstPassQuery, type FirstPassSearch, type PairVerdict, type RuleStats } from './cover.js';
+import { makeJudge, measuredVerdict, type FirstPasses, type FirstPassQuery, type FirstPassSearch, type RuleStats } from './cover.js';
 import { jaccardPrefix, KeptIndex } from './kept-index.js';
-import { writeClusters, type ClusterSummary, type SourceTotals } from './clusters.js';
+import { writeClusters, type ClusterSummary, type MeasuredPairs, type SourceTotals } from './clusters.js';
 import { runClusterTask } from './cluster-tasks.js';
 import { addGroupStats, emptyGroupStats, makeVerifier, openVectorStore, PairCache, processRange, reloadRange, type GroupRangeTask, type FirstPassTask, type GroupStats, type IntersectPairsTask } from './group-phase.js';
 import { LineFile, writeWholeFile } from '../work/line-file.js';
@@ -464,14 +464,19 @@ async function reducePhase({ options, backend, hooks, inputs, markers, identitie
     // and large components' checks against their kept members go to them in blocks.
     const ruleWorkers = pool.wanted(Infinity);
     const measure = ruleWorkers > 1 && options.verify === 'exact' && store
-      ? (exactClass: Uint32Array) => async (pairs: Uint32Array): Promise<PairVerdict[]> => {
+      ? (exactClass: Uint32Array) => async (pairs: Uint32Array): Promise<MeasuredPairs> => {
         const shared = await intersectOnWorkers(pairs, store, (chunk, label) => pool.lease().run<Uint32Array>({
           kind: 'intersect-pairs', label, workDir, markers, options, fingerprint: groupFingerprint, cacheBytes, pairs: chunk,
         } as IntersectPairsTask, quiet), ruleWorkers);
-        return Array.from(shared, (n, i) => {
+        const pass = new Uint8Array(shared.length);
+        const jaccard = new Float64Array(shared.length);
+        shared.forEach((n, i) => {
           const [a, b] = [pairs[2 * i], pairs[2 * i + 1]];
-          return measuredVerdict(store.length(a), store.length(b), n, exactClass[a] === exactClass[b], options.threshold);
+          const verdict = measuredVerdict(store.length(a), store.length(b), n, exactClass[a] === exactClass[b], options.threshold);
+          pass[i] = verdict.pass ? 1 : 0;
+          jaccard[i] = verdict.jaccard;
         });
+        return { pass, jaccard };
       }
       : undefined;
     const search = ruleWorkers > 1 && options.verify === 'exact' && store
