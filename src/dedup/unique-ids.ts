@@ -14,7 +14,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TokenmixError } from '../errors.js';
 import type { ResolvedInput } from '../io/types.js';
-import { inInputOrder, partitionCount, RECORDS_PER_PARTITION, partitionEntries, PartitionWriter, repeatedKeys, type PartitionedRun, type Repeat } from '../work/key-partitions.js';
+import { inInputOrder, partitionCount, RECORDS_PER_PARTITION, PartitionWriter, runIdRepeats, type IdRepeatsTask, type PartitionedRun, type Repeat } from '../work/key-partitions.js';
 import type { Task } from '../exec/executor.js';
 import { jsonLines } from '../work/json-lines.js';
 import { markerFiles, type SignatureMarker } from './signature-phase.js';
@@ -43,22 +43,11 @@ export interface IdScatterTask extends Task {
   base: number;
 }
 
-/** One partition of every unit's run: its repeated ids (repeatedKeys), on any thread. */
-export interface IdRepeatsTask extends Task {
-  kind: 'id-repeats';
-  runs: PartitionedRun[];
-  partition: number;
-}
-
 export function runIdScatter(task: IdScatterTask): PartitionedRun {
   const writer = new PartitionWriter(task.run, task.partitions);
   let doc = task.base;
   for (const [row, id] of jsonLines<[number, string]>(task.docs)) writer.add(id, JSON.stringify([id, doc++, task.shard, row] satisfies IdEntry));
   return writer.close();
-}
-
-export function runIdRepeats(task: IdRepeatsTask): Repeat<IdEntry>[] {
-  return repeatedKeys(partitionEntries<IdEntry>(task.runs, task.partition));
 }
 
 /** An id task on this thread (an executor without workers). */

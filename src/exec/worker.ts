@@ -10,7 +10,10 @@ import type { SignatureUnitTask } from '../dedup/signature-task.js';
 import type { FirstPassTask, GroupRangeTask, IntersectPairsTask } from '../dedup/group-phase.js';
 import type { ClusterScanTask, ClusterWriteTask } from '../dedup/cluster-tasks.js';
 import { invariant } from '../errors.js';
-import type { IdRepeatsTask, IdScatterTask } from '../dedup/unique-ids.js';
+import type { IdScatterTask } from '../dedup/unique-ids.js';
+import type { IdRepeatsTask } from '../work/key-partitions.js';
+import type { KeyScatterTask } from '../pipeline/key-scatter.js';
+import type { UnitOutputsTask } from '../pipeline/unit-outputs.js';
 import type { DescribeFileTask, HashFileTask } from '../work/file-hashing.js';
 import type { CountNewlinesTask } from './run-units.js';
 import { countNewlines } from './units.js';
@@ -28,6 +31,8 @@ type AnyTask = (
   | HashFileTask
   | IdScatterTask
   | IdRepeatsTask
+  | KeyScatterTask
+  | UnitOutputsTask
   | DescribeFileTask
 ) & { port: MessagePort };
 
@@ -64,7 +69,11 @@ export default async function runTask(task: AnyTask): Promise<unknown> {
       case 'id-scatter':
         return (await import('../dedup/unique-ids.js')).runIdScatter(task);
       case 'id-repeats':
-        return (await import('../dedup/unique-ids.js')).runIdRepeats(task);
+        return (await import('../work/key-partitions.js')).runIdRepeats(task);
+      case 'key-scatter':
+        return (await import('../pipeline/key-scatter.js')).runKeyScatter(task);
+      case 'unit-outputs':
+        return (await import('../pipeline/unit-outputs.js')).runUnitOutputs(task);
       case 'hash-file':
       case 'describe-file':
         return await (await import('../work/file-hashing.js')).runHashTask(task);

@@ -10,7 +10,7 @@ import type { Backend } from '../backend.js';
 import { checkQualitySources, scoreField, type CurateConfig } from '../pipeline/config.js';
 import { Ledger } from '../steps/accounting.js';
 import {
-  contaminationStep, duplicateIdStep, exactDedupStep, heuristicsStep, memoryExactIndex, memoryIdIndex, qualityStep, type CurationRecord,
+  contaminationStep, duplicateIdStep, exactDedupStep, heuristicsStep, memoryExactIndex, memoryRepeatedIds, qualityStep, type CurationRecord,
 } from '../steps/curation.js';
 import { memoryNearDedupStep, nearPlan, type NearOutcome, type NearRequest } from '../steps/near-memory.js';
 import { StepRunner } from '../steps/runner.js';
@@ -77,11 +77,11 @@ export class Curator {
       near = memoryNearDedupStep(request, (entering) => index.documents(entering.map((e) => e.index), plan, records));
     }
     const steps: (Step<CurationRecord> | null)[] = [
-      duplicateIdStep(memoryIdIndex()),
+      duplicateIdStep(memoryRepeatedIds(records)),
       quality,
       config.filters.heuristics ? heuristicsStep() : null,
       config.contamination ? contaminationStep(config.contamination.action) : null,
-      config.dedup.exact ? exactDedupStep(memoryExactIndex(config.dedup.keep === 'best-quality')) : null,
+      config.dedup.exact ? exactDedupStep(memoryExactIndex(records, config.dedup.keep === 'best-quality')) : null,
       near,
     ];
     const runner = new StepRunner<CurationRecord>([{ length: n, batches: () => batches(records, config.batch_size) }]);

@@ -16,7 +16,8 @@ import type { Tokenizer } from '../text/tokenizer.js';
 import { VERSION } from '../version.js';
 import { parseConfig, type CurateConfig } from './config.js';
 import { readUnitMarker, shardMarker, unitPaths, type ShardMarker, type UnitMarker } from './shard.js';
-import { decide } from './reduce.js';
+import { decide, reduceTasksHere, type ReduceTaskRun } from './reduce.js';
+import type { Task } from '../exec/executor.js';
 import { writeOutput, writeOutputs, type Accounting } from './outputs.js';
 import { silentProgress, terminalProgress, type Progress } from '../work/progress.js';
 import { nearDedupStep, type NearDedupOutcome } from './near.js';
@@ -203,19 +204,23 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
     };
     // Read again under the lease: a reducer before this one may have redone units.
     const latest = await Promise.all(units.map(async (u) => (await readUnitMarker(workDir, u, print)) ?? outcome.markers[u.index]));
-    // The inputs and intermediates are hashed on workers (work/file-hashing.ts), all at once.
-    const hashPool = executorFor(Infinity);
-    let current: Awaited<ReturnType<typeof currentUnitMarkers<UnitMarker>>>;
+    // The inputs and intermediates are hashed on workers (work/file-hashing.ts), all at once;
+    // the same workers then group the reduce's keys (reduce.ts) and write each unit's lists
+    // (unit-outputs.ts). Near dedup, when set, runs the dedup engine with its own workers.
+    const reducePool = executorFor(Infinity);
     try {
-      current = await currentUnitMarkers(inputs, { units, markers: latest }, records, redo, log, hashingOn(hashPool));
+      const current = await currentUnitMarkers(inputs, { units, markers: latest }, records, redo, log, hashingOn(reducePool));
+      const complete: ShardMarker[] = inputs.map((_, i) => {
+        const own = current.units.filter((u) => u.input === i);
+        return shardMarker(workDir, own, own.map((u) => current.markers[u.index]));
+      });
+      const tasks: ReduceTasks = reducePool.workers > 1
+        ? { run: <T>(task: Task) => reducePool.run<T>(task, { advance: () => {} }), workers: reducePool.workers }
+        : { run: reduceTasksHere, workers: 1 };
+      return await reducePhase({ options, config, resources, inputs, workDir, outDir, complete, identities: current.identities, rank, worldSize, tasks });
     } finally {
-      await hashPool.close();
+      await reducePool.close();
     }
-    const complete: ShardMarker[] = inputs.map((_, i) => {
-      const own = current.units.filter((u) => u.input === i);
-      return shardMarker(workDir, own, own.map((u) => current.markers[u.index]));
-    });
-    return reducePhase({ options, config, resources, inputs, workDir, outDir, complete, identities: current.identities, rank, worldSize });
   }, { onWait });
   if (reduced.status === 'done-elsewhere') return reduced;
   return reduced.value;
@@ -232,9 +237,16 @@ interface ReduceInput {
   identities: { bytes: number; sha256: string }[];
   rank: number;
   worldSize: number;
+  /** Where the reduce's key tasks run (the run's workers, or this thread). */
+  tasks: ReduceTasks;
 }
 
-async function reducePhase({ options, config, resources, inputs, workDir, outDir, complete, identities, rank, worldSize }: ReduceInput): Promise<CurateResult> {
+interface ReduceTasks {
+  run: ReduceTaskRun;
+  workers: number;
+}
+
+async function reducePhase({ options, config, resources, inputs, workDir, outDir, complete, identities, rank, worldSize, tasks }: ReduceInput): Promise<CurateResult> {
   const { tokenizer, evals, contamination } = resources;
   const manifestPath = join(outDir, 'manifest.json');
   // The manifest is written last: while this reduce rewrites outputs, none describes them.
@@ -243,9 +255,9 @@ async function reducePhase({ options, config, resources, inputs, workDir, outDir
   const started = performance.now();
   const fields = fieldMap(config);
   const nearStep = config.dedup.near ? nearDedupStep({ config, fields, inputs, workDir, outDir }, options.backend, options.workers) : null;
-  const decisions = await decide(config, inputs, complete, workDir, options.backend, options.reducePartitionRecords, nearStep);
+  const decisions = await decide(config, inputs, complete, workDir, options.backend, options.reducePartitionRecords, nearStep, tasks);
   const near = nearStep?.outcome() ?? null;
-  const accounting = await writeOutputs({ config, fields, inputs, markers: complete, decisions, workDir, outDir });
+  const accounting = await writeOutputs({ config, fields, inputs, markers: complete, decisions, workDir, outDir }, ...(tasks.workers > 1 ? [tasks.run] : []));
   const manifest: Manifest = {
     tool: { name: 'tokenmix', version: VERSION },
     config,

@@ -1,8 +1,9 @@
 /**
  * Writing a run's outputs from the reduce phase's decisions: keep lists and drop lists per
- * input shard, the quarantine file, stage accounting and audit samples. Every file is
- * written to a temporary name and renamed, so a killed run never leaves a half file that
- * a rerun would trust.
+ * input shard, the quarantine file, stage accounting and audit samples. Each map unit's lines
+ * are written by a task (unit-outputs.ts, on the run's workers) into part files, joined here in
+ * unit order; the counts it returns are summed. Every file is written to a temporary name and
+ * renamed, so a killed run never leaves a half file that a rerun would trust.
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -12,11 +13,13 @@ import { jsonlLineTexts } from '../io/jsonl.js';
 import type { FieldMap, ResolvedInput } from '../io/types.js';
 import type { CurateConfig } from './config.js';
 import { Ledger, type Count, type StageReport } from '../steps/accounting.js';
-import { dropOf, QUARANTINED } from '../steps/stages.js';
+import type { Fate } from '../steps/stages.js';
+import { readFileSync } from 'node:fs';
+import type { Task } from '../exec/executor.js';
+import { runUnitOutputs, type UnitOutputs, type UnitOutputsTask } from './unit-outputs.js';
 import { AuditSampler } from './audit.js';
 import type { Decisions } from './reduce.js';
 import type { ShardMarker } from './shard.js';
-import { shardRecords } from './records.js';
 import { writeData } from './data-output.js';
 import { dict, own } from '../dict.js';
 import { LineFile, writeWholeFile, type OutputFile } from '../work/line-file.js';
@@ -60,11 +63,40 @@ export interface ReduceContext {
   outDir: string;
 }
 
-export async function writeOutputs({ config, fields, inputs, markers, decisions, workDir, outDir }: ReduceContext): Promise<Accounting> {
+export async function writeOutputs(
+  { config, fields, inputs, markers, decisions, workDir, outDir }: ReduceContext,
+  /** Runs a unit's share (unit-outputs.ts) on the run's workers; by default on this thread. */
+  run: <T>(task: Task) => Promise<T> = (task) => Promise.resolve(runUnitOutputs(task as UnitOutputsTask) as never),
+): Promise<Accounting> {
   for (const dir of ['keep', 'drops', 'audit']) {
     await rm(join(outDir, dir), { recursive: true, force: true });
     await mkdir(join(outDir, dir), { recursive: true });
   }
+  const partsDir = join(workDir, 'output-parts');
+  await rm(partsDir, { recursive: true, force: true });
+  await mkdir(partsDir, { recursive: true });
+  // Each unit's lines into part files, on the workers; joined below in unit order.
+  const units = markers.flatMap((marker, shard) => {
+    let first = 0;
+    return marker.intermediates.map((file, k) => {
+      const lines = marker.intermediate_lines[k];
+      const range = [first, first + lines] as const;
+      first += lines;
+      return { shard, file, range };
+    });
+  });
+  const parts = (u: number) => join(partsDir, String(u).padStart(5, '0'));
+  const results = await Promise.all(units.map(({ shard, file, range }, u) => {
+    const marker = markers[shard];
+    const duplicates = decisions.duplicateIds.get(shard);
+    const task: UnitOutputsTask = {
+      kind: 'unit-outputs', label: `${file} (keep and drop lists)`, records: join(workDir, file), parts: parts(u), shard, file: marker.file,
+      position: positionKey(inputs[shard]), idField: fields.id, fates: decisions.fates[shard].slice(range[0], range[1]),
+      duplicates: duplicates ? [...duplicates] : [], seed: config.seed, perReason: config.audit.per_reason,
+    };
+    return run<UnitOutputs>(task);
+  }));
+
   // The manifest's stages: those that ran, quarantine aside (it is reported in the totals).
   const ledger = new Ledger(decisions.runner.stages.filter((name) => name !== 'quarantine'));
   const sampler = new AuditSampler(config.seed, config.audit.per_reason);
@@ -75,50 +107,43 @@ export async function writeOutputs({ config, fields, inputs, markers, decisions,
   const totalsTokens = { input: 0, kept: 0, dropped: dict() as Record<string, number>, quarantined: 0 };
   const flagged: Record<string, Count> = dict();
   const retainedFlagged: Record<string, Count> = dict();
-
+  const addAll = (into: Record<string, number>, from: Record<string, number>) => {
+    for (const [key, n] of Object.entries(from)) into[key] = (own(into, key) ?? 0) + n;
+  };
+  const addCounts = (into: Record<string, Count>, from: Record<string, Count>) => {
+    for (const [source, c] of Object.entries(from)) {
+      const to = (into[source] ??= { docs: 0, tokens: 0 });
+      to.docs += c.docs;
+      to.tokens += c.tokens;
+    }
+  };
   for (const [shard, marker] of markers.entries()) {
     const name = shardName(shard, marker.file);
     const keep = new LineFile(join(outDir, 'keep', `${name}.jsonl`));
     const drops = new LineFile(join(outDir, 'drops', `${name}.jsonl`));
-    const fates = decisions.fates[shard];
-    const duplicates = decisions.duplicateIds.get(shard);
-    let index = 0;
-    for await (const record of shardRecords(workDir, marker)) {
-      const fate = fates[index++];
-      totals.input++;
-      if (fate === QUARANTINED) {
-        const reason = record.id === undefined ? record.problem : 'duplicate-id';
-        const message = record.id === undefined ? record.message : duplicates!.get(record.row)!;
-        const field = record.id === undefined ? record.field : fields.id;
-        quarantineReasons[reason] = (quarantineReasons[reason] ?? 0) + 1;
-        totals.quarantined++;
-        quarantine.line(JSON.stringify({ file: marker.file, [positionKey(inputs[shard])]: record.row, field, reason, message }));
-        continue;
-      }
-      if (record.id === undefined) continue; // unreachable: problems are always quarantined
-      totalsTokens.input += record.tokens;
-      if (record.eval_like) addFlag(flagged, record.source, record.tokens);
-      ledger.add(record.source, record.tokens, fate);
-      const drop = dropOf(fate);
-      const droppedAt = drop && { stage: drop.stage, reason: drop.reason! };
-      const candidate = { shard, row: record.row, id: record.id, source: record.source, tokens: record.tokens };
-      if (droppedAt) {
-        const key = `${droppedAt.stage}:${droppedAt.reason}`;
-        totals.dropped[key] = (own(totals.dropped, key) ?? 0) + 1;
-        totalsTokens.dropped[key] = (own(totalsTokens.dropped, key) ?? 0) + record.tokens;
-        drops.line(JSON.stringify({ [positionKey(inputs[shard])]: record.row, id: record.id, stage: droppedAt.stage, reason: droppedAt.reason }));
-        sampler.offer({ ...candidate, ...droppedAt });
-      } else {
-        totals.kept++;
-        totalsTokens.kept += record.tokens;
-        keep.line(JSON.stringify({ [positionKey(inputs[shard])]: record.row, id: record.id, ...(record.eval_like ? { eval_like: true } : {}) }));
-        if (record.eval_like) addFlag(retainedFlagged, record.source, record.tokens);
-        sampler.offer({ ...candidate, stage: 'kept', reason: 'kept' });
-      }
-    }
+    units.forEach((unit, u) => {
+      if (unit.shard !== shard) return;
+      const result = results[u];
+      keep.append(readFileSync(`${parts(u)}.keep`));
+      drops.append(readFileSync(`${parts(u)}.drops`));
+      quarantine.append(readFileSync(`${parts(u)}.quarantine`));
+      totals.input += result.totals.input;
+      totals.kept += result.totals.kept;
+      totals.quarantined += result.totals.quarantined;
+      addAll(totals.dropped, result.totals.dropped);
+      totalsTokens.input += result.tokens.input;
+      totalsTokens.kept += result.tokens.kept;
+      addAll(totalsTokens.dropped, result.tokens.dropped);
+      addAll(quarantineReasons, result.quarantineReasons);
+      addCounts(flagged, result.flagged);
+      addCounts(retainedFlagged, result.retained);
+      for (const [source, fate, docs, tokens] of result.ledger) ledger.add(source, tokens, fate as Fate, undefined, docs);
+      for (const { key: _key, ...candidate } of result.samples) sampler.offer(candidate);
+    });
     files.push(keep.close(outDir), drops.close(outDir));
   }
   files.push(quarantine.close(outDir));
+  await rm(partsDir, { recursive: true, force: true });
 
   const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
   if (totals.kept + sum(totals.dropped) + totals.quarantined !== totals.input) {
@@ -140,12 +165,6 @@ export async function writeOutputs({ config, fields, inputs, markers, decisions,
     eval_like: { flagged: perSource(flagged, decisions.sources), retained: perSource(retainedFlagged, decisions.sources) },
     files: files.sort((a, b) => (a.path < b.path ? -1 : 1)),
   };
-}
-
-function addFlag(into: Record<string, Count>, source: string, tokens: number): void {
-  const c = (into[source] ??= { docs: 0, tokens: 0 });
-  c.docs++;
-  c.tokens += tokens;
 }
 
 function perSource(counts: Record<string, Count>, sources: string[]): Record<string, Count> {

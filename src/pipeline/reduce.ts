@@ -5,9 +5,12 @@
  * (→ near dedup, near.ts). The step runner (src/steps/runner.ts) decides every record's fate and
  * accounts for it; outputs.ts writes them.
  *
- * The runner reads the intermediates once per pass: duplicate ids; the quality histograms
- * (for top-fraction thresholds and the report); quality, heuristics, contamination and the
- * exact-dedup keys; then near dedup. Decisions depend only on the records and the config, never
+ * Before the steps run, one task per intermediate file (key-scatter.ts, on the run's workers)
+ * groups every record's id and text hash into key partitions, and one task per partition finds
+ * the repeated ids. The runner then reads the intermediates once per pass: the quality
+ * histograms (for top-fraction thresholds and the report), when a quality filter is set;
+ * duplicate ids, quality, heuristics and contamination, with exact dedup decided per hash
+ * partition at the end; then near dedup. Decisions depend only on the records and the config, never
  * on the backend or on how the map phase was sharded, so outputs are byte-identical across all
  * of them. Memory: one fate byte per record, the messages of duplicate-id records, and one key
  * partition at a time (work/key-partitions.ts): ids and exact-dedup hashes are grouped out of core,
@@ -21,7 +24,9 @@ import type { ShardMarker, ShardRecord } from './shard.js';
 import { chunked, shardRecords } from './records.js';
 import { join } from 'node:path';
 import { mkdirSync, rmSync } from 'node:fs';
-import { inInputOrder, partitionCount, partitionEntries, PartitionWriter, RECORDS_PER_PARTITION, repeatedKeys, type PartitionedRun } from '../work/key-partitions.js';
+import { inInputOrder, partitionCount, partitionEntries, RECORDS_PER_PARTITION, runIdRepeats, type IdRepeatsTask, type PartitionedRun, type Repeat } from '../work/key-partitions.js';
+import type { Task } from '../exec/executor.js';
+import { runKeyScatter, scatterRuns, type HashLine, type IdLine, type KeyScatter, type KeyScatterTask } from './key-scatter.js';
 import { StepRunner } from '../steps/runner.js';
 import type { Step } from '../steps/step.js';
 import {
@@ -54,6 +59,13 @@ function* records(workDir: string, marker: ShardMarker): Generator<ReduceRecord 
   for (const record of shardRecords(workDir, marker)) yield record.id === undefined ? null : record;
 }
 
+/** Runs a task (key-scatter.ts, work/key-partitions.ts) on the run's workers, or here. */
+export type ReduceTaskRun = <T>(task: Task) => Promise<T>;
+
+/** The reduce's tasks on this thread (a run without workers). */
+export const reduceTasksHere: ReduceTaskRun = <T>(task: Task) =>
+  Promise.resolve((task.kind === 'key-scatter' ? runKeyScatter(task as KeyScatterTask) : runIdRepeats(task as IdRepeatsTask)) as T);
+
 export async function decide(
   config: CurateConfig,
   inputs: ResolvedInput[],
@@ -63,82 +75,97 @@ export async function decide(
   recordsPerPartition = RECORDS_PER_PARTITION,
   /** The near-dedup step (near.ts), last, when `dedup.near` is set. */
   near: Step<ReduceRecord> | null = null,
+  /** Where the key tasks run, and the threads they spread over (at least one key partition each). */
+  { run, workers }: { run: ReduceTaskRun; workers: number } = { run: reduceTasksHere, workers: 1 },
 ): Promise<Decisions> {
   const sources = [...new Set(markers.flatMap((m) => Object.keys(m.sources)))].sort();
   checkQualitySources(config.filters.quality, sources, markers.flatMap((m) => m.quarantined_sources ?? []));
-  const partitions = partitionCount(markers.reduce((sum, m) => sum + m.records, 0), recordsPerPartition);
+  const partitions = partitionCount(markers.reduce((sum, m) => sum + m.records, 0), recordsPerPartition, workers);
   const runner = new StepRunner<ReduceRecord>(
     markers.map((m) => ({ length: m.records + m.problems, batches: () => chunked(records(workDir, m), config.batch_size) })),
   );
 
-  // Duplicate ids and exact-dedup candidates are grouped out of core, by id and by text hash;
-  // `order` (a record's position over all shards) keeps input order across partitions.
+  // Every record's id, and its text hash for exact dedup, into key partitions (one task per
+  // intermediate file); `order` (a record's position over all shards) keeps input order.
   const dir = join(workDir, 'reduce');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const lineBase = markers.map((_, shard) => markers.slice(0, shard).reduce((sum, m) => sum + m.records + m.problems, 0));
-  let duplicateIds = new Map<number, Map<number, string>>();
-  const ids = new PartitionWriter(join(dir, 'ids'), partitions);
-  const idIndex: KeyIndex<ReduceRecord> = {
-    add: (record, shard, index) => ids.add(record.id, JSON.stringify([record.id, lineBase[shard] + index, shard, index, record.row])),
-    async decide(drop) {
-      duplicateIds = findDuplicateIds(config, inputs, ids.close(), partitions, drop);
-    },
-  };
-  const hashes = config.dedup.exact ? new PartitionWriter(join(dir, 'hashes'), partitions) : null;
-  const hashIndex: KeyIndex<ReduceRecord> | null = hashes && {
-    add: (record, shard, index) => hashes.add(record.hash, JSON.stringify([record.hash, lineBase[shard] + index, record.score, record.id, shard, index])),
-    async decide(drop) {
-      decideExactDuplicates(hashes.close(), partitions, config.dedup.keep === 'best-quality', drop);
-    },
-  };
-  const quality = config.filters.quality ? qualityStep<ReduceRecord>(config.filters.quality, sources, backend) : null;
-  const steps: (Step<ReduceRecord> | null)[] = [
-    duplicateIdStep(idIndex),
-    quality,
-    config.filters.heuristics ? heuristicsStep() : null,
-    config.contamination ? contaminationStep(config.contamination.action) : null,
-    hashIndex && exactDedupStep(hashIndex),
-    near,
-  ];
   try {
+    const tasks: KeyScatterTask[] = [];
+    let order = 0;
+    for (const [shard, marker] of markers.entries()) {
+      let first = 0;
+      marker.intermediates.forEach((file, k) => {
+        const runs = scatterRuns(dir, tasks.length);
+        tasks.push({
+          kind: 'key-scatter', label: `${file} (ids and text hashes)`, records: join(workDir, file), shard, first, order,
+          ids: runs.ids, hashes: config.dedup.exact ? runs.hashes : null, partitions,
+        });
+        first += marker.intermediate_lines[k];
+        order += marker.intermediate_lines[k];
+      });
+    }
+    const scattered = await Promise.all(tasks.map((task) => run<KeyScatter>(task)));
+    const idRuns = scattered.map((s) => s.ids);
+    const hashRuns = scattered.flatMap((s) => (s.hashes ? [s.hashes] : []));
+    const duplicateIds = await findDuplicateIds(config, inputs, idRuns, partitions, run);
+    const repeats = new Map([...duplicateIds].map(([shard, rows]) => [shard, new Set([...rows.values()].map((r) => r.index))]));
+    const hashIndex: KeyIndex | null = config.dedup.exact
+      ? { decide: (kept, drop) => decideExactDuplicates(hashRuns, partitions, config.dedup.keep === 'best-quality', kept, drop) }
+      : null;
+    const quality = config.filters.quality ? qualityStep<ReduceRecord>(config.filters.quality, sources, backend) : null;
+    const steps: (Step<ReduceRecord> | null)[] = [
+      duplicateIdStep((shard, index) => repeats.get(shard)?.has(index) ?? false),
+      quality,
+      config.filters.heuristics ? heuristicsStep() : null,
+      config.contamination ? contaminationStep(config.contamination.action) : null,
+      hashIndex && exactDedupStep(hashIndex),
+      near,
+    ];
     await runner.run(steps.filter((step) => step !== null));
+    const messages = new Map([...duplicateIds].map(([shard, rows]) => [shard, new Map([...rows].map(([row, r]) => [row, r.message]))]));
+    return { sources, fates: runner.fates, duplicateIds: messages, quality: quality?.outcome() ?? null, runner };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  return { sources, fates: runner.fates, duplicateIds, quality: quality?.outcome() ?? null, runner };
 }
 
 /**
- * Marks every record whose id an earlier record (in input order) already has
- * (work/key-partitions.ts `repeatedKeys`, the rule dedup's id check shares); returns their
- * messages per shard and row. With `on_error: "fail"`, throws for the first such record in
- * input order, as a streaming pass would.
+ * The records whose id an earlier record (in input order) already has (work/key-partitions.ts
+ * `repeatedKeys`, the rule dedup's id check shares), one task per partition: per shard and row,
+ * the record's index in its shard and its message. With `on_error: "fail"`, throws for the first
+ * such record in input order, as a streaming pass would.
  */
-type IdLine = [id: string, order: number, shard: number, index: number, row: number];
-
-function findDuplicateIds(config: CurateConfig, inputs: ResolvedInput[], run: PartitionedRun, partitions: number, drop: (shard: number, index: number) => void): Map<number, Map<number, string>> {
-  const perPartition = Array.from({ length: partitions }, (_, p) => repeatedKeys(partitionEntries<IdLine>([run], p)));
-  const duplicateIds = new Map<number, Map<number, string>>();
-  const repeats = inInputOrder(perPartition);
-  for (const { repeat: [id, , shard, index, row], first } of repeats) {
+async function findDuplicateIds(config: CurateConfig, inputs: ResolvedInput[], runs: PartitionedRun[], partitions: number, run: ReduceTaskRun) {
+  const perPartition = await Promise.all(Array.from({ length: partitions }, (_, partition) => run<Repeat<IdLine>[]>({
+    kind: 'id-repeats', label: `ids, partition ${partition + 1} of ${partitions}`, runs, partition,
+  } as IdRepeatsTask)));
+  const duplicateIds = new Map<number, Map<number, { index: number; message: string }>>();
+  for (const { repeat: [id, , shard, index, row], first } of inInputOrder(perPartition)) {
     const message = `tokenmix: ${location(inputs[shard], row)}: field "${config.fields.id}": duplicate id ${JSON.stringify(id)} (first seen at ${location(inputs[first[2]], first[4])})`;
     if (config.on_error === 'fail') throw new TokenmixError(`${message}; ids must be unique (or set "on_error": "quarantine")`);
-    drop(shard, index);
     if (!duplicateIds.has(shard)) duplicateIds.set(shard, new Map());
-    duplicateIds.get(shard)!.set(row, message);
+    duplicateIds.get(shard)!.set(row, { index, message });
   }
   return duplicateIds;
 }
 
 /**
- * Exact dedup within each hash partition, lines in input order, by the rule of
- * `replacesWinner` (src/steps/curation.ts): reports every record that is not its text's winner.
+ * Exact dedup within each hash partition, lines in input order, among the records still kept
+ * (those that reached the step), by the rule of `replacesWinner` (src/steps/curation.ts):
+ * reports every record that is not its text's winner.
  */
-function decideExactDuplicates(run: PartitionedRun, partitions: number, bestQuality: boolean, drop: (shard: number, index: number) => void): void {
+function decideExactDuplicates(
+  runs: PartitionedRun[],
+  partitions: number,
+  bestQuality: boolean,
+  kept: (shard: number, index: number) => boolean,
+  drop: (shard: number, index: number) => void,
+): void {
   for (let p = 0; p < partitions; p++) {
     const winners = new Map<string, { score: number | null; id: string; shard: number; index: number }>();
-    for (const [hash, , score, id, shard, index] of partitionEntries<[string, number, number | null, string, number, number]>([run], p)) {
+    for (const [hash, , score, id, shard, index] of partitionEntries<HashLine>(runs, p)) {
+      if (!kept(shard, index)) continue;
       const winner = winners.get(hash);
       if (!winner) {
         winners.set(hash, { score, id, shard, index });

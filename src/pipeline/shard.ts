@@ -52,6 +52,8 @@ export interface ShardMarker extends ShardMarkerBase {
   quarantined_sources?: string[];
   /** Intermediate files (relative to the work directory), in part order. */
   intermediates: string[];
+  /** Lines of each intermediate file (its unit's records + problems). */
+  intermediate_lines: number[];
 }
 
 export function unitPaths(workDir: string, unit: WorkUnit): { records: string; marker: string; relative: string } {
@@ -87,6 +89,7 @@ export function shardMarker(workDir: string, units: WorkUnit[], markers: UnitMar
     sources: sortedKeys(sources),
     ...(quarantined.length > 0 ? { quarantined_sources: quarantined } : {}),
     intermediates: units.map((u) => unitPaths(workDir, u).relative),
+    intermediate_lines: markers.map((m) => m.records + m.problems),
   };
 }
 

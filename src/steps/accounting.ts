@@ -29,16 +29,17 @@ export class StageCounter {
     return e;
   }
 
-  keep(source: string, tokens: number): void {
+  /** Count `docs` documents (one by default) holding `tokens` tokens in all. */
+  keep(source: string, tokens: number, docs = 1): void {
     const e = this.entry(source);
-    add(e.in, tokens);
-    add(e.kept, tokens);
+    add(e.in, tokens, docs);
+    add(e.kept, tokens, docs);
   }
 
-  drop(source: string, tokens: number, reason: string): void {
+  drop(source: string, tokens: number, reason: string, docs = 1): void {
     const e = this.entry(source);
-    add(e.in, tokens);
-    add((e.dropped[reason] ??= zero()), tokens);
+    add(e.in, tokens, docs);
+    add((e.dropped[reason] ??= zero()), tokens, docs);
   }
 
   /** Sum over sources. */
@@ -134,17 +135,20 @@ export class Ledger {
     this.stages = stages.map((name) => new StageCounter(name));
   }
 
-  /** Account for one record; `quarantineReason` names why a quarantined one was set aside. */
-  add(source: string, tokens: number, fate: Fate, quarantineReason?: string): void {
+  /**
+   * Account for one record (or `docs` records of one source and fate, `tokens` in all);
+   * `quarantineReason` names why a quarantined one was set aside.
+   */
+  add(source: string, tokens: number, fate: Fate, quarantineReason?: string, docs = 1): void {
     const drop = dropOf(fate);
     for (const counter of this.stages) {
       if (drop?.stage !== counter.name) {
-        counter.keep(source, tokens);
+        counter.keep(source, tokens, docs);
         continue;
       }
       const reason = drop.reason ?? quarantineReason;
       invariant(reason !== undefined, `a quarantined record of ${source} has no reason`);
-      counter.drop(source, tokens, reason);
+      counter.drop(source, tokens, reason, docs);
       return;
     }
     invariant(drop === null, `a record dropped by ${drop?.stage} reached the ledger of ${this.stages.map((s) => s.name).join(', ')}`);

@@ -29,19 +29,26 @@ export interface CurationRecord extends StepRecord {
   readonly hash: string;
 }
 
-/** Where a dedup step keeps its keys until it decides (out of core, or in memory). */
-export interface KeyIndex<R> {
-  add(record: R, shard: number, index: number): void;
-  /** Report every record to drop, once all were added. */
-  decide(drop: (shard: number, index: number) => void): void | Promise<void>;
+/**
+ * Where a dedup step's keys are grouped (out of core, or in memory). The index holds the key of
+ * every record, gathered before the steps run; it decides among those still kept.
+ */
+export interface KeyIndex {
+  /** Report every record to drop among those `kept` says entered the step. */
+  decide(kept: (shard: number, index: number) => boolean, drop: (shard: number, index: number) => void): void | Promise<void>;
 }
 
-/** Duplicate ids: the first record (in input order) with an id stays, later ones are quarantined. */
-export function duplicateIdStep<R extends CurationRecord>(index: KeyIndex<R>): Step<R> {
+/**
+ * Duplicate ids: the first record (in input order) with an id stays, later ones are quarantined.
+ * The first stage: every record enters it, so its repeats are found over all records before the
+ * steps run (`isRepeat`) and the step judges from them, in the same pass as the stages after it.
+ */
+export function duplicateIdStep<R extends CurationRecord>(isRepeat: (shard: number, index: number) => boolean): Step<R> {
   return {
     stage: 'quarantine',
-    judge: (batch) => batch.records.forEach((record, k) => index.add(record, batch.shard, batch.indices[k])),
-    finish: (drop) => index.decide((shard, i) => drop(shard, i, DUPLICATE_ID)),
+    judge: (batch) => batch.records.forEach((_, k) => {
+      if (isRepeat(batch.shard, batch.indices[k])) batch.drop(k, DUPLICATE_ID);
+    }),
   };
 }
 
@@ -153,12 +160,11 @@ export function contaminationStep<R extends CurationRecord>(action: 'keep' | 'dr
   };
 }
 
-/** Exact dedup on the normalized text's key. */
-export function exactDedupStep<R extends CurationRecord>(index: KeyIndex<R>): Step<R> {
+/** Exact dedup on the normalized text's key, decided over the records that reach it. */
+export function exactDedupStep<R extends CurationRecord>(index: KeyIndex): Step<R> {
   return {
     stage: 'exact_dedup',
-    judge: (batch) => batch.records.forEach((record, k) => index.add(record, batch.shard, batch.indices[k])),
-    finish: (drop) => index.decide((shard, i) => drop(shard, i, 'duplicate')),
+    finish: (drop, kept) => index.decide(kept, (shard, i) => drop(shard, i, 'duplicate')),
   };
 }
 
@@ -174,37 +180,31 @@ export function replacesWinner(bestQuality: boolean, challenger: { score: number
   return s > w || (s === w && challenger.id < winner.id);
 }
 
-interface Position {
-  shard: number;
-  index: number;
-}
-
-/** Duplicate ids in memory (the explorer): the first record with an id wins. */
-export function memoryIdIndex<R extends CurationRecord>(): KeyIndex<R> {
+/** Repeated ids in memory (the explorer): shard 0, the first record with an id wins. */
+export function memoryRepeatedIds(records: readonly CurationRecord[]): (shard: number, index: number) => boolean {
   const first = new Set<string>();
-  const duplicates: Position[] = [];
-  return {
-    add(record, shard, index) {
-      if (first.has(record.id)) duplicates.push({ shard, index });
-      else first.add(record.id);
-    },
-    decide: (drop) => duplicates.forEach((p) => drop(p.shard, p.index)),
-  };
+  const repeats = new Uint8Array(records.length);
+  records.forEach((record, i) => {
+    if (first.has(record.id)) repeats[i] = 1;
+    else first.add(record.id);
+  });
+  return (_shard, index) => repeats[index] === 1;
 }
 
-/** Exact-dedup keys in memory (the explorer), decided with `replacesWinner`. */
-export function memoryExactIndex<R extends CurationRecord>(bestQuality: boolean): KeyIndex<R> {
-  const winners = new Map<string, { record: R } & Position>();
-  const losers: Position[] = [];
+/** Exact-dedup keys in memory (the explorer; shard 0), decided with `replacesWinner`. */
+export function memoryExactIndex(records: readonly CurationRecord[], bestQuality: boolean): KeyIndex {
   return {
-    add(record, shard, index) {
-      const winner = winners.get(record.hash);
-      if (!winner) winners.set(record.hash, { record, shard, index });
-      else if (replacesWinner(bestQuality, record, winner.record)) {
-        losers.push(winner);
-        winners.set(record.hash, { record, shard, index });
-      } else losers.push({ shard, index });
+    decide(kept, drop) {
+      const winners = new Map<string, number>();
+      records.forEach((record, index) => {
+        if (!kept(0, index)) return;
+        const winner = winners.get(record.hash);
+        if (winner === undefined) winners.set(record.hash, index);
+        else if (replacesWinner(bestQuality, record, records[winner])) {
+          drop(0, winner);
+          winners.set(record.hash, index);
+        } else drop(0, index);
+      });
     },
-    decide: (drop) => losers.forEach((p) => drop(p.shard, p.index)),
   };
 }

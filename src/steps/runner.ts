@@ -54,7 +54,7 @@ export class StepRunner<R extends StepRecord> {
       if (pass[0].observe) await this.observe(pass[0]);
       await this.judge(pass);
       const last = pass[pass.length - 1];
-      if (last.finish) await last.finish(this.dropper(last, this.tally(last)));
+      if (last.finish) await last.finish(this.dropper(last, this.tally(last)), (shard, index) => this.fates[shard][index] === KEPT);
     }
   }
 

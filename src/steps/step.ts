@@ -8,7 +8,10 @@
  *
  * Most stages decide record by record (`judge`). Some need every entering record first:
  * a quantile threshold looks at them all before it cuts (`observe`), dedup decides once it has
- * seen every candidate (`finish`, dropping by position).
+ * seen every candidate (`finish`, dropping by position). A step may also decide from facts
+ * gathered before the run over every record (the reduce groups ids and exact-dedup keys on
+ * the workers while the steps are set up): duplicate ids judge from their repeats, exact dedup
+ * finishes over the keys of the records still kept.
  */
 import type { StageName } from './stages.js';
 
@@ -41,6 +44,10 @@ export interface Step<R extends StepRecord> {
   observe?(records: readonly R[]): void | Promise<void>;
   /** Decide a batch: drop some, keep the rest. */
   judge?(batch: StepBatch<R>): void | Promise<void>;
-  /** Decide once every entering record has been judged (dedup). */
-  finish?(drop: Dropper): void | Promise<void>;
+  /**
+   * Decide once every entering record has been judged (dedup). `kept(shard, index)` says
+   * whether a record is still kept: here, exactly the records that entered this step (a
+   * finishing step ends its pass, so no later step has dropped any).
+   */
+  finish?(drop: Dropper, kept: (shard: number, index: number) => boolean): void | Promise<void>;
 }

@@ -14,6 +14,7 @@
  * over the whole corpus (see `repeatedKeys`).
  */
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import type { Task } from '../exec/executor.js';
 import { fmix32, murmur3Round } from '../text/hash.js';
 
 /** Records per partition aimed at: ~100–200 MB of Map entries when one is grouped. */
@@ -146,4 +147,15 @@ export function repeatedKeys<T extends [string, number, ...unknown[]]>(entries: 
 /** All partitions' repeats in input order (by `order`): the first one is what `on_error: fail` reports. */
 export function inInputOrder<T extends [string, number, ...unknown[]]>(perPartition: Repeat<T>[][]): Repeat<T>[] {
   return perPartition.flat().sort((a, b) => a.repeat[1] - b.repeat[1]);
+}
+
+/** One partition of every run: its repeated keys (repeatedKeys), on any thread (curate's and dedup's id checks). */
+export interface IdRepeatsTask extends Task {
+  kind: 'id-repeats';
+  runs: PartitionedRun[];
+  partition: number;
+}
+
+export function runIdRepeats<T extends [string, number, ...unknown[]]>(task: IdRepeatsTask): Repeat<T>[] {
+  return repeatedKeys(partitionEntries<T>(task.runs, task.partition));
 }

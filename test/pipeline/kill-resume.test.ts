@@ -119,8 +119,8 @@ describe('kill -9 at any point, rerun: byte-identical outputs', () => {
       { afterMs: 300 }, // while starting up: nothing written yet
       { file: '.tokenmix/shards/00002.records.jsonl.partial' }, // inside shard 2 (0 and 1 done)
       { file: '.tokenmix/shards/00005.done.json' }, // right after shard 5's marker
-      { file: 'keep/00000-part-0.jsonl.partial' }, // reduce: first keep list being written
-      { file: 'keep/00004-part-4.jsonl' }, // reduce: half the keep lists renamed
+      { file: '.tokenmix/reduce/00000.ids' }, // reduce: ids and text hashes being grouped
+      { file: '.tokenmix/output-parts/00000.keep' }, // reduce: the first unit's lists written
       { file: 'quarantine.jsonl' }, // reduce: fetching audit excerpts
     ]);
     // Every milestone run was really interrupted: each trigger leaves a second or more of work

@@ -87,6 +87,25 @@ describe('step runner', () => {
     expect(runner.stages).toEqual(['heuristics', 'contamination', 'exact_dedup', 'quality']);
   });
 
+  it('a finishing step is told which records are still kept: exactly those that entered it', async () => {
+    const seen: string[] = [];
+    const heuristics: Step<Doc> = { stage: 'heuristics', judge: (batch) => batch.records.forEach((r, k) => r.id === 'b' && batch.drop(k, 'too_few_words')) };
+    const exact: Step<Doc> = {
+      stage: 'exact_dedup',
+      finish: (drop, kept) => {
+        docs.forEach((records, s) => records.forEach((r, i) => kept(s, i) && seen.push(r!.id)));
+        drop(0, 2, 'duplicate');
+      },
+    };
+    const runner = new StepRunner(shards(2));
+    await runner.run([heuristics, exact]);
+    // b was dropped before the step and the empty line never entered it.
+    expect(seen).toEqual(['a', 'c', 'd', 'e']);
+    expect(Array.from(runner.fates[0])).toEqual([KEPT, fateOf('heuristics', 'too_few_words'), fateOf('exact_dedup', 'duplicate')]);
+    const [, report] = runner.report(ledgerOf(runner), ['code', 'web']);
+    expect(report).toMatchObject({ docs_in: 4, docs_out: 3, tokens_in: 23, tokens_out: 18 });
+  });
+
   it('refuses a reason the stage does not declare, and a record dropped twice', async () => {
     const undeclared: Step<Doc> = { stage: 'quality', judge: (batch) => batch.drop(0, 'duplicate') };
     await expect(new StepRunner(shards(3)).run([undeclared])).rejects.toThrow(/stage quality declares no drop reason "duplicate"/);
