@@ -12,7 +12,7 @@ import type { ClusterScanTask, ClusterWriteTask } from '../dedup/cluster-tasks.j
 import { invariant } from '../errors.js';
 import type { IdScatterTask } from '../dedup/unique-ids.js';
 import type { IdRepeatsTask } from '../work/key-partitions.js';
-import type { KeyScatterTask } from '../pipeline/key-scatter.js';
+import type { ExactDecideTask, KeyScatterTask } from '../pipeline/key-scatter.js';
 import type { UnitOutputsTask } from '../pipeline/unit-outputs.js';
 import type { DescribeFileTask, HashFileTask } from '../work/file-hashing.js';
 import type { CountNewlinesTask } from './run-units.js';
@@ -32,6 +32,7 @@ type AnyTask = (
   | IdScatterTask
   | IdRepeatsTask
   | KeyScatterTask
+  | ExactDecideTask
   | UnitOutputsTask
   | DescribeFileTask
 ) & { port: MessagePort };
@@ -72,6 +73,8 @@ export default async function runTask(task: AnyTask): Promise<unknown> {
         return (await import('../work/key-partitions.js')).runIdRepeats(task);
       case 'key-scatter':
         return (await import('../pipeline/key-scatter.js')).runKeyScatter(task);
+      case 'exact-decide':
+        return (await import('../pipeline/key-scatter.js')).runExactDecide(task);
       case 'unit-outputs':
         return (await import('../pipeline/unit-outputs.js')).runUnitOutputs(task);
       case 'hash-file':

@@ -3,13 +3,15 @@
  * intermediate file (a map unit's records) writes every record's id, and with exact dedup its
  * text hash, into runs of key partitions (work/key-partitions.ts), on the run's workers. The
  * duplicate-id step then judges from the repeats found per partition, and the exact-dedup step
- * decides per partition over the records still kept, so neither adds a key per record on the
- * main thread and the reduce reads its intermediates once less.
+ * decides per partition (a task each) over the records still kept, so neither adds or groups a
+ * key per record on the main thread and the reduce reads its intermediates once less.
  */
 import { join } from 'node:path';
 import type { Task } from '../exec/executor.js';
 import { jsonLines } from '../work/json-lines.js';
-import { PartitionWriter, type PartitionedRun } from '../work/key-partitions.js';
+import { partitionEntries, PartitionWriter, type PartitionedRun } from '../work/key-partitions.js';
+import { replacesWinner } from '../steps/curation.js';
+import { KEPT } from '../steps/stages.js';
 import type { ShardRecord } from './shard.js';
 
 /** A line of the id partitions: id, order (position over all shards), shard, index in the shard, input row. */
@@ -56,4 +58,36 @@ export function runKeyScatter(task: KeyScatterTask): KeyScatter {
 export function scatterRuns(dir: string, unit: number): { ids: string; hashes: string } {
   const name = String(unit).padStart(5, '0');
   return { ids: join(dir, `${name}.ids`), hashes: join(dir, `${name}.hashes`) };
+}
+
+/** Exact dedup in one hash partition, among the records still kept (fates KEPT), on any thread. */
+export interface ExactDecideTask extends Task {
+  kind: 'exact-decide';
+  runs: PartitionedRun[];
+  partition: number;
+  /** Per shard, each record's fate when the exact-dedup step finishes. */
+  fates: Uint8Array[];
+  bestQuality: boolean;
+}
+
+/**
+ * The partition's lines in input order, by the rule of `replacesWinner` (src/steps/curation.ts):
+ * every record that is not its text's winner, as (shard, index) pairs in the order they lose.
+ */
+export function runExactDecide(task: ExactDecideTask): Uint32Array {
+  const drops: number[] = [];
+  const winners = new Map<string, { score: number | null; id: string; shard: number; index: number }>();
+  for (const [hash, , score, id, shard, index] of partitionEntries<HashLine>(task.runs, task.partition)) {
+    if (task.fates[shard][index] !== KEPT) continue;
+    const winner = winners.get(hash);
+    if (!winner) {
+      winners.set(hash, { score, id, shard, index });
+    } else if (replacesWinner(task.bestQuality, { score, id }, winner)) {
+      drops.push(winner.shard, winner.index);
+      winners.set(hash, { score, id, shard, index });
+    } else {
+      drops.push(shard, index);
+    }
+  }
+  return Uint32Array.from(drops);
 }

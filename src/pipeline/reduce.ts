@@ -24,13 +24,13 @@ import type { ShardMarker, ShardRecord } from './shard.js';
 import { chunked, shardRecords } from './records.js';
 import { join } from 'node:path';
 import { mkdirSync, rmSync } from 'node:fs';
-import { inInputOrder, partitionCount, partitionEntries, RECORDS_PER_PARTITION, runIdRepeats, type IdRepeatsTask, type PartitionedRun, type Repeat } from '../work/key-partitions.js';
+import { inInputOrder, partitionCount, RECORDS_PER_PARTITION, runIdRepeats, type IdRepeatsTask, type PartitionedRun, type Repeat } from '../work/key-partitions.js';
 import type { Task } from '../exec/executor.js';
-import { runKeyScatter, scatterRuns, type HashLine, type IdLine, type KeyScatter, type KeyScatterTask } from './key-scatter.js';
+import { runExactDecide, runKeyScatter, scatterRuns, type ExactDecideTask, type IdLine, type KeyScatter, type KeyScatterTask } from './key-scatter.js';
 import { StepRunner } from '../steps/runner.js';
 import type { Step } from '../steps/step.js';
 import {
-  contaminationStep, duplicateIdStep, exactDedupStep, heuristicsStep, qualityStep, replacesWinner, type KeyIndex, type QualityOutcome,
+  contaminationStep, duplicateIdStep, exactDedupStep, heuristicsStep, qualityStep, type KeyIndex, type QualityOutcome,
 } from '../steps/curation.js';
 
 export type { QualityOutcome };
@@ -63,8 +63,11 @@ function* records(workDir: string, marker: ShardMarker): Generator<ReduceRecord 
 export type ReduceTaskRun = <T>(task: Task) => Promise<T>;
 
 /** The reduce's tasks on this thread (a run without workers). */
-export const reduceTasksHere: ReduceTaskRun = <T>(task: Task) =>
-  Promise.resolve((task.kind === 'key-scatter' ? runKeyScatter(task as KeyScatterTask) : runIdRepeats(task as IdRepeatsTask)) as T);
+export const reduceTasksHere: ReduceTaskRun = <T>(task: Task) => {
+  if (task.kind === 'key-scatter') return Promise.resolve(runKeyScatter(task as KeyScatterTask) as T);
+  if (task.kind === 'exact-decide') return Promise.resolve(runExactDecide(task as ExactDecideTask) as T);
+  return Promise.resolve(runIdRepeats(task as IdRepeatsTask) as T);
+};
 
 export async function decide(
   config: CurateConfig,
@@ -110,8 +113,17 @@ export async function decide(
     const hashRuns = scattered.flatMap((s) => (s.hashes ? [s.hashes] : []));
     const duplicateIds = await findDuplicateIds(config, inputs, idRuns, partitions, run);
     const repeats = new Map([...duplicateIds].map(([shard, rows]) => [shard, new Set([...rows.values()].map((r) => r.index))]));
+    // The runner's fates when exact dedup finishes say what `kept` says (it ends its pass).
     const hashIndex: KeyIndex | null = config.dedup.exact
-      ? { decide: (kept, drop) => decideExactDuplicates(hashRuns, partitions, config.dedup.keep === 'best-quality', kept, drop) }
+      ? {
+        async decide(_kept, drop) {
+          const perPartition = await Promise.all(Array.from({ length: partitions }, (_, partition) => run<Uint32Array>({
+            kind: 'exact-decide', label: `exact dedup, partition ${partition + 1} of ${partitions}`, runs: hashRuns, partition,
+            fates: runner.fates, bestQuality: config.dedup.keep === 'best-quality',
+          } as ExactDecideTask)));
+          for (const drops of perPartition) for (let i = 0; i < drops.length; i += 2) drop(drops[i], drops[i + 1]);
+        },
+      }
       : null;
     const quality = config.filters.quality ? qualityStep<ReduceRecord>(config.filters.quality, sources, backend) : null;
     const steps: (Step<ReduceRecord> | null)[] = [
@@ -148,33 +160,4 @@ async function findDuplicateIds(config: CurateConfig, inputs: ResolvedInput[], r
     duplicateIds.get(shard)!.set(row, { index, message });
   }
   return duplicateIds;
-}
-
-/**
- * Exact dedup within each hash partition, lines in input order, among the records still kept
- * (those that reached the step), by the rule of `replacesWinner` (src/steps/curation.ts):
- * reports every record that is not its text's winner.
- */
-function decideExactDuplicates(
-  runs: PartitionedRun[],
-  partitions: number,
-  bestQuality: boolean,
-  kept: (shard: number, index: number) => boolean,
-  drop: (shard: number, index: number) => void,
-): void {
-  for (let p = 0; p < partitions; p++) {
-    const winners = new Map<string, { score: number | null; id: string; shard: number; index: number }>();
-    for (const [hash, , score, id, shard, index] of partitionEntries<HashLine>(runs, p)) {
-      if (!kept(shard, index)) continue;
-      const winner = winners.get(hash);
-      if (!winner) {
-        winners.set(hash, { score, id, shard, index });
-      } else if (replacesWinner(bestQuality, { score, id }, winner)) {
-        drop(winner.shard, winner.index);
-        winners.set(hash, { score, id, shard, index });
-      } else {
-        drop(shard, index);
-      }
-    }
-  }
 }
