@@ -39,8 +39,12 @@ type AnyTask = (
 
 const resources = new Map<string, Promise<CurateResources>>();
 
+/** Grouping's module, once a group-range task loaded it: its bucket table goes when other work comes. */
+let grouping: typeof import('../dedup/group-phase.js') | null = null;
+
 export default async function runTask(task: AnyTask): Promise<unknown> {
   const link = portLink(task.port);
+  if (task.kind !== 'group-range') grouping?.releaseGroupingMemory();
   try {
     switch (task.kind) {
       case 'count-newlines':
@@ -58,7 +62,8 @@ export default async function runTask(task: AnyTask): Promise<unknown> {
       case 'signature-unit':
         return await (await import('../dedup/signature-task.js')).runSignatureUnit(task, link);
       case 'group-range':
-        return await (await import('../dedup/group-phase.js')).runGroupRange(task);
+        grouping = await import('../dedup/group-phase.js');
+        return await grouping.runGroupRange(task);
       case 'intersect-pairs':
         return (await import('../dedup/group-phase.js')).runIntersectPairs(task);
       case 'first-pass':
