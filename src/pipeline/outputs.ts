@@ -86,13 +86,27 @@ export async function writeOutputs(
     });
   });
   const parts = (u: number) => join(partsDir, String(u).padStart(5, '0'));
+  // Each unit gets the duplicate-id messages of its own records (found by index).
+  const unitDuplicates = units.map((): [number, string][] => []);
+  for (const [shard, duplicates] of decisions.duplicateIds) {
+    const own = units.flatMap((unit, u) => (unit.shard === shard ? [u] : []));
+    for (const [row, { index, message }] of duplicates) {
+      let lo = 0;
+      let hi = own.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >>> 1;
+        if (units[own[mid]].range[0] <= index) lo = mid;
+        else hi = mid - 1;
+      }
+      unitDuplicates[own[lo]].push([row, message]);
+    }
+  }
   const results = await Promise.all(units.map(({ shard, file, range }, u) => {
     const marker = markers[shard];
-    const duplicates = decisions.duplicateIds.get(shard);
     const task: UnitOutputsTask = {
       kind: 'unit-outputs', label: `${file} (keep and drop lists)`, records: join(workDir, file), parts: parts(u), shard, file: marker.file,
       position: positionKey(inputs[shard]), idField: fields.id, fates: decisions.fates[shard].slice(range[0], range[1]),
-      duplicates: duplicates ? [...duplicates] : [], seed: config.seed, perReason: config.audit.per_reason,
+      duplicates: unitDuplicates[u], seed: config.seed, perReason: config.audit.per_reason,
     };
     return run<UnitOutputs>(task);
   }));

@@ -38,12 +38,18 @@ export type { QualityOutcome };
 /** A record of the map phase's intermediates, as the steps see it. */
 export type ReduceRecord = Extract<ShardRecord, { hash: string }>;
 
+/** A record quarantined for a duplicate id: its index in its shard, and its message. */
+export interface DuplicateId {
+  index: number;
+  message: string;
+}
+
 export interface Decisions {
   sources: string[];
   /** Per shard, per intermediate line: the record's fate (src/steps/stages.ts). */
   fates: Uint8Array[];
-  /** Per shard: rows of records quarantined in reduce (duplicate ids), with their message. */
-  duplicateIds: Map<number, Map<number, string>>;
+  /** Per shard, by row: records quarantined in reduce (duplicate ids). */
+  duplicateIds: Map<number, Map<number, DuplicateId>>;
   quality: QualityOutcome | null;
   /** What decided the fates, and accounts for them (outputs.ts). */
   runner: StepRunner<ReduceRecord>;
@@ -135,8 +141,7 @@ export async function decide(
       near,
     ];
     await runner.run(steps.filter((step) => step !== null));
-    const messages = new Map([...duplicateIds].map(([shard, rows]) => [shard, new Map([...rows].map(([row, r]) => [row, r.message]))]));
-    return { sources, fates: runner.fates, duplicateIds: messages, quality: quality?.outcome() ?? null, runner };
+    return { sources, fates: runner.fates, duplicateIds, quality: quality?.outcome() ?? null, runner };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -152,7 +157,7 @@ async function findDuplicateIds(config: CurateConfig, inputs: ResolvedInput[], r
   const perPartition = await Promise.all(Array.from({ length: partitions }, (_, partition) => run<Repeat<IdLine>[]>({
     kind: 'id-repeats', label: `ids, partition ${partition + 1} of ${partitions}`, runs, partition,
   } as IdRepeatsTask)));
-  const duplicateIds = new Map<number, Map<number, { index: number; message: string }>>();
+  const duplicateIds = new Map<number, Map<number, DuplicateId>>();
   for (const { repeat: [id, , shard, index, row], first } of inInputOrder(perPartition)) {
     const message = `tokenmix: ${location(inputs[shard], row)}: field "${config.fields.id}": duplicate id ${JSON.stringify(id)} (first seen at ${location(inputs[first[2]], first[4])})`;
     if (config.on_error === 'fail') throw new TokenmixError(`${message}; ids must be unique (or set "on_error": "quarantine")`);

@@ -34,9 +34,9 @@ function config(keep: 'first' | 'best-quality', onError: 'fail' | 'quarantine') 
   }, `curate-${keep}-${onError}.json`);
 }
 
-async function run(configPath: string, reducePartitionRecords?: number) {
+async function run(configPath: string, reducePartitionRecords?: number, split?: { unitBytes: number; workers: number }) {
   const out = join(dir, `out-${runs++}`);
-  const result = await curate({ configPath, outDir: out, backend: CPU, ...(reducePartitionRecords ? { reducePartitionRecords } : {}) });
+  const result = await curate({ configPath, outDir: out, backend: CPU, ...(reducePartitionRecords ? { reducePartitionRecords } : {}), ...(split ?? {}) });
   expect(result.status).toBe('complete');
   return { out, files: snapshot(out) };
 }
@@ -51,6 +51,16 @@ describe('out-of-core reduce', () => {
       const manifest = JSON.parse(readFileSync(join(one.out, 'manifest.json'), 'utf8'));
       expect(manifest.totals.quarantined).toBe(2);
       expect(manifest.totals.dropped['exact_dedup:duplicate']).toBe(300 - 37);
+    });
+
+    it(`${keep}: keys scattered by many units on 3 workers, outputs written per unit: the same bytes`, async () => {
+      const path = config(keep, 'quarantine');
+      const one = await run(path);
+      // ~25 units of ~1 KB: the duplicate ids (r5, r250) and their first records sit in different units.
+      const split = await run(path, 7, { unitBytes: 1000, workers: 3 });
+      expect(split.files).toEqual(one.files);
+      const quarantine = readFileSync(join(split.out, 'quarantine.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      expect(quarantine.map((q) => [q.line, q.reason])).toEqual([[301, 'duplicate-id'], [302, 'duplicate-id']]);
     });
   }
 
