@@ -14,6 +14,7 @@ import type { IdScatterTask } from '../dedup/unique-ids.js';
 import type { IdRepeatsTask } from '../work/key-partitions.js';
 import type { ExactDecideTask, KeyScatterTask } from '../pipeline/key-scatter.js';
 import type { UnitOutputsTask } from '../pipeline/unit-outputs.js';
+import type { CurateJudgeTask } from '../pipeline/judge-task.js';
 import type { DescribeFileTask, HashFileTask } from '../work/file-hashing.js';
 import type { CountNewlinesTask } from './run-units.js';
 import { countNewlines } from './units.js';
@@ -34,6 +35,7 @@ type AnyTask = (
   | KeyScatterTask
   | ExactDecideTask
   | UnitOutputsTask
+  | CurateJudgeTask
   | DescribeFileTask
 ) & { port: MessagePort };
 
@@ -80,6 +82,8 @@ export default async function runTask(task: AnyTask): Promise<unknown> {
         return (await import('../pipeline/key-scatter.js')).runKeyScatter(task);
       case 'exact-decide':
         return (await import('../pipeline/key-scatter.js')).runExactDecide(task);
+      case 'curate-judge':
+        return await (await import('../pipeline/judge-task.js')).runCurateJudge(task);
       case 'unit-outputs':
         return (await import('../pipeline/unit-outputs.js')).runUnitOutputs(task);
       case 'hash-file':

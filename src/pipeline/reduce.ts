@@ -10,7 +10,8 @@
  * the repeated ids. The runner then reads the intermediates once per pass: the quality
  * histograms (for top-fraction thresholds and the report), when a quality filter is set;
  * duplicate ids, quality, heuristics and contamination, with exact dedup decided per hash
- * partition at the end; then near dedup. Decisions depend only on the records and the config, never
+ * partition at the end (a task each); then near dedup. With workers, a pass without quality
+ * judges unit by unit on them (judge-task.ts). Decisions depend only on the records and the config, never
  * on the backend or on how the map phase was sharded, so outputs are byte-identical across all
  * of them. Memory: one fate byte per record, the messages of duplicate-id records, and one key
  * partition at a time (work/key-partitions.ts): ids and exact-dedup hashes are grouped out of core,
@@ -27,7 +28,8 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { inInputOrder, partitionCount, RECORDS_PER_PARTITION, runIdRepeats, type IdRepeatsTask, type PartitionedRun, type Repeat } from '../work/key-partitions.js';
 import type { Task } from '../exec/executor.js';
 import { runExactDecide, runKeyScatter, scatterRuns, type ExactDecideTask, type IdLine, type KeyScatter, type KeyScatterTask } from './key-scatter.js';
-import { StepRunner } from '../steps/runner.js';
+import { StepRunner, type PieceRequest, type PieceResult } from '../steps/runner.js';
+import type { CurateJudgeTask } from './judge-task.js';
 import type { Step } from '../steps/step.js';
 import {
   contaminationStep, duplicateIdStep, exactDedupStep, heuristicsStep, qualityStep, type KeyIndex, type QualityOutcome,
@@ -90,8 +92,21 @@ export async function decide(
   const sources = [...new Set(markers.flatMap((m) => Object.keys(m.sources)))].sort();
   checkQualitySources(config.filters.quality, sources, markers.flatMap((m) => m.quarantined_sources ?? []));
   const partitions = partitionCount(markers.reduce((sum, m) => sum + m.records, 0), recordsPerPartition, workers);
+  // With workers, a judging pass whose steps can be rebuilt elsewhere runs unit by unit on
+  // them (judge-task.ts); each unit's file is a piece of its shard.
+  const pieces = (m: ShardMarker) => {
+    let first = 0;
+    return m.intermediate_lines.map((count) => ({ first: (first += count) - count, count }));
+  };
+  const judgePiece = workers > 1
+    ? (request: PieceRequest) => run<PieceResult>({
+      kind: 'curate-judge', label: `${markers[request.shard].intermediates[request.piece]} (curation steps)`,
+      records: join(workDir, markers[request.shard].intermediates[request.piece]), batchSize: config.batch_size, fates: request.fates, steps: request.steps,
+    } as CurateJudgeTask)
+    : undefined;
   const runner = new StepRunner<ReduceRecord>(
-    markers.map((m) => ({ length: m.records + m.problems, batches: () => chunked(records(workDir, m), config.batch_size) })),
+    markers.map((m) => ({ length: m.records + m.problems, batches: () => chunked(records(workDir, m), config.batch_size), pieces: pieces(m) })),
+    judgePiece,
   );
 
   // Every record's id, and its text hash for exact dedup, into key partitions (one task per

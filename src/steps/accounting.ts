@@ -42,6 +42,16 @@ export class StageCounter {
     add((e.dropped[reason] ??= zero()), tokens, docs);
   }
 
+  /** Its counts as plain data (to cross threads): [source, counts] pairs. */
+  entries(): [string, SourceCounts][] {
+    return [...this.perSource.entries()];
+  }
+
+  /** Add counts made elsewhere (another thread's counter of the same stage). */
+  addEntries(entries: readonly [string, SourceCounts][]): void {
+    for (const [source, counts] of entries) merge(this.entry(source), counts);
+  }
+
   /** Sum over sources. */
   total(): SourceCounts {
     const t: SourceCounts = { in: zero(), kept: zero(), dropped: dict() };

@@ -49,7 +49,38 @@ export function duplicateIdStep<R extends CurationRecord>(isRepeat: (shard: numb
     judge: (batch) => batch.records.forEach((_, k) => {
       if (isRepeat(batch.shard, batch.indices[k])) batch.drop(k, DUPLICATE_ID);
     }),
+    remote(shard, first, count) {
+      const repeats: number[] = [];
+      for (let i = 0; i < count; i++) if (isRepeat(shard, first + i)) repeats.push(i);
+      return { kind: 'duplicate-ids', repeats } satisfies RemoteSpec;
+    },
   };
+}
+
+/**
+ * How a step's judging is rebuilt on another thread for one piece of a shard (Step.remote;
+ * indices there are the piece's own). Quality and near dedup have none: they judge here.
+ */
+export type RemoteSpec =
+  | { kind: 'duplicate-ids'; repeats: number[] }
+  | { kind: 'heuristics' }
+  | { kind: 'contamination'; action: 'keep' | 'drop' }
+  | { kind: 'exact-dedup' };
+
+/** The step a RemoteSpec stands for, judging one piece (exact dedup only passes records on: it finishes where the keys are). */
+export function remoteStep<R extends CurationRecord>(spec: RemoteSpec): Step<R> {
+  switch (spec.kind) {
+    case 'duplicate-ids': {
+      const repeats = new Set(spec.repeats);
+      return duplicateIdStep((_shard, index) => repeats.has(index));
+    }
+    case 'heuristics':
+      return heuristicsStep();
+    case 'contamination':
+      return contaminationStep(spec.action);
+    case 'exact-dedup':
+      return { stage: 'exact_dedup' };
+  }
 }
 
 /** The quality filter (config `filters.quality`). */
@@ -141,6 +172,7 @@ export function heuristicsStep<R extends CurationRecord>(): Step<R> {
     judge: (batch) => batch.records.forEach((record, k) => {
       if (record.heuristic !== null) batch.drop(k, record.heuristic);
     }),
+    remote: () => ({ kind: 'heuristics' }) satisfies RemoteSpec,
   };
 }
 
@@ -157,6 +189,7 @@ export function contaminationStep<R extends CurationRecord>(action: 'keep' | 'dr
       batch.count(k, 'eval_like');
       if (action === 'drop') batch.drop(k, 'eval_overlap');
     }),
+    remote: () => ({ kind: 'contamination', action }) satisfies RemoteSpec,
   };
 }
 
@@ -165,6 +198,7 @@ export function exactDedupStep<R extends CurationRecord>(index: KeyIndex): Step<
   return {
     stage: 'exact_dedup',
     finish: (drop, kept) => index.decide(kept, (shard, i) => drop(shard, i, 'duplicate')),
+    remote: () => ({ kind: 'exact-dedup' }) satisfies RemoteSpec,
   };
 }
 

@@ -16,7 +16,7 @@
  */
 import { invariant } from '../errors.js';
 import { dict } from '../dict.js';
-import { reportStage, StageCounter, type Ledger, type StageReport } from './accounting.js';
+import { reportStage, StageCounter, type Ledger, type SourceCounts, type StageReport } from './accounting.js';
 import { dropOf, fateOf, KEPT, QUARANTINED, stageReasons, type StageName } from './stages.js';
 import type { Dropper, Step, StepBatch, StepRecord } from './step.js';
 
@@ -28,6 +28,29 @@ import type { Dropper, Step, StepBatch, StepRecord } from './step.js';
 export interface RecordShard<R> {
   length: number;
   batches(): AsyncIterable<readonly (R | null)[]> | Iterable<readonly (R | null)[]>;
+  /**
+   * Consecutive pieces covering the shard (e.g. the map units' files), which a pass may judge
+   * elsewhere (`judgePiece`), one piece each.
+   */
+  pieces?: readonly { first: number; count: number }[];
+}
+
+/** One piece of a shard to judge elsewhere: its records' fates so far, and the pass's step specs. */
+export interface PieceRequest {
+  shard: number;
+  /** The piece's index in its shard's `pieces`, its first record and its length. */
+  piece: number;
+  first: number;
+  count: number;
+  fates: Uint8Array;
+  /** Each step's `remote(shard, first, count)`, in pass order. */
+  steps: unknown[];
+}
+
+/** What judging a piece gave (judgePieceHere): the piece's fates, and per step what the runner tallies. */
+export interface PieceResult {
+  fates: Uint8Array;
+  tallies: { entered: [string, SourceCounts][]; droppedDocs: Record<string, number>; counters: [string, [string, SourceCounts][]][] }[];
 }
 
 interface Tally {
@@ -42,7 +65,12 @@ export class StepRunner<R extends StepRecord> {
   readonly fates: Uint8Array[];
   private readonly tallies = new Map<StageName, Tally>();
 
-  constructor(private readonly shards: readonly RecordShard<R>[]) {
+  /**
+   * `judgePiece`, when given, judges one piece of a shard elsewhere (on a worker thread) with
+   * the pass's steps rebuilt from their `remote` specs: a judging pass whose steps all have
+   * one then runs piece by piece, all at once, and the runner takes their fates and tallies.
+   */
+  constructor(private readonly shards: readonly RecordShard<R>[], private readonly judgePiece?: (request: PieceRequest) => Promise<PieceResult>) {
     this.fates = shards.map((s) => new Uint8Array(s.length));
   }
 
@@ -116,6 +144,10 @@ export class StepRunner<R extends StepRecord> {
 
   private async judge(pass: readonly Step<R>[]): Promise<void> {
     const tallies = pass.map((step) => this.tally(step));
+    if (this.judgePiece && pass.every((step) => step.remote !== undefined) && this.shards.every((shard) => shard.pieces !== undefined)) {
+      await this.judgeInPieces(pass, tallies);
+      return;
+    }
     for (const [shard, input] of this.shards.entries()) {
       const fates = this.fates[shard];
       let start = 0;
@@ -139,6 +171,41 @@ export class StepRunner<R extends StepRecord> {
       }
       invariant(start === input.length, `shard ${shard} yielded ${start} records, expected ${input.length}`);
     }
+  }
+
+  private async judgeInPieces(pass: readonly Step<R>[], tallies: Tally[]): Promise<void> {
+    const requests = this.shards.flatMap((shard, s) => shard.pieces!.map((p, piece): PieceRequest => ({
+      shard: s, piece, first: p.first, count: p.count, fates: this.fates[s].slice(p.first, p.first + p.count),
+      steps: pass.map((step) => step.remote!(s, p.first, p.count)),
+    })));
+    const results = await Promise.all(requests.map((request) => this.judgePiece!(request)));
+    results.forEach((result, r) => {
+      const { shard, first, count } = requests[r];
+      invariant(result.fates.length === count, `piece ${requests[r].piece} of shard ${shard} came back with ${result.fates.length} fates, not ${count}`);
+      this.fates[shard].set(result.fates, first);
+      result.tallies.forEach((t, s) => {
+        tallies[s].entered.addEntries(t.entered);
+        for (const [reason, n] of Object.entries(t.droppedDocs)) tallies[s].droppedDocs[reason] = (tallies[s].droppedDocs[reason] ?? 0) + n;
+        for (const [name, entries] of t.counters) tallies[s].counters.get(name)!.addEntries(entries);
+      });
+    });
+  }
+
+  /**
+   * The judging half of a pass over one piece (a shard of its own here), for `judgePiece` on
+   * the other side: `fates` are the piece's fates so far.
+   */
+  async judgeHere(pass: readonly Step<R>[], fates: Uint8Array): Promise<PieceResult> {
+    invariant(this.shards.length === 1 && fates.length === this.fates[0].length, 'a piece is judged as one shard of its length');
+    this.fates[0].set(fates);
+    await this.judge(pass);
+    return {
+      fates: this.fates[0],
+      tallies: pass.map((step) => {
+        const t = this.tally(step);
+        return { entered: t.entered.entries(), droppedDocs: { ...t.droppedDocs }, counters: [...t.counters].map(([name, c]) => [name, c.entries()]) };
+      }),
+    };
   }
 
   private batchFor(step: Step<R>, tally: Tally, shard: number, records: R[], indices: number[]): StepBatch<R> {

@@ -45,6 +45,11 @@ export interface Step<R extends StepRecord> {
   /** Decide a batch: drop some, keep the rest. */
   judge?(batch: StepBatch<R>): void | Promise<void>;
   /**
+   * What rebuilds this step's judging for the records [first, first + count) of a shard on
+   * another thread (plain data; runner.ts `judgePiece`); absent: the step judges only here.
+   */
+  remote?(shard: number, first: number, count: number): unknown;
+  /**
    * Decide once every entering record has been judged (dedup). `kept(shard, index)` says
    * whether a record is still kept: here, exactly the records that entered this step (a
    * finishing step ends its pass, so no later step has dropped any).

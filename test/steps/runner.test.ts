@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Ledger } from '../../src/steps/accounting.js';
-import { StepRunner, type RecordShard } from '../../src/steps/runner.js';
+import { StepRunner, type PieceRequest, type RecordShard } from '../../src/steps/runner.js';
 import { dropOf, fateOf, KEPT, QUARANTINED, STAGES } from '../../src/steps/stages.js';
 import type { Step } from '../../src/steps/step.js';
 
@@ -104,6 +104,37 @@ describe('step runner', () => {
     expect(Array.from(runner.fates[0])).toEqual([KEPT, fateOf('heuristics', 'too_few_words'), fateOf('exact_dedup', 'duplicate')]);
     const [, report] = runner.report(ledgerOf(runner), ['code', 'web']);
     expect(report).toMatchObject({ docs_in: 4, docs_out: 3, tokens_in: 23, tokens_out: 18 });
+  });
+
+  it('a judging pass run piece by piece elsewhere (judgePiece) gives the fates and reports of one thread', async () => {
+    // Steps that can be rebuilt from a spec; the "other thread" is a runner of its own per piece.
+    const build = (spec: unknown): Step<Doc> => {
+      if (spec === 'heuristics') return { stage: 'heuristics', judge: (batch) => batch.records.forEach((r, k) => r.id === 'b' && batch.drop(k, 'too_few_words')), remote: () => 'heuristics' };
+      return { stage: 'contamination', counters: ['eval_like'], judge: (batch) => batch.records.forEach((r, k) => r.source === 'code' && batch.count(k, 'eval_like')), remote: () => 'contamination' };
+    };
+    const requests: PieceRequest[] = [];
+    const judgePiece = (request: PieceRequest) => {
+      requests.push(request);
+      const records = docs[request.shard].slice(request.first, request.first + request.count);
+      const piece = new StepRunner<Doc>([{ length: request.count, batches: () => [records] }]);
+      return piece.judgeHere(request.steps.map(build), request.fates);
+    };
+    // Shard 0 in pieces of 1 and 2 records, shard 1 in one piece.
+    const pieces = [[{ first: 0, count: 1 }, { first: 1, count: 2 }], [{ first: 0, count: 3 }]];
+    const inPieces = new StepRunner(shards(2).map((shard, s) => ({ ...shard, pieces: pieces[s] })), judgePiece);
+    await inPieces.run(['heuristics', 'contamination'].map(build));
+    const here = new StepRunner(shards(2));
+    await here.run(['heuristics', 'contamination'].map(build));
+    expect(requests.map((r) => [r.shard, r.first, r.count, r.steps])).toEqual([[0, 0, 1, ['heuristics', 'contamination']], [0, 1, 2, ['heuristics', 'contamination']], [1, 0, 3, ['heuristics', 'contamination']]]);
+    expect(inPieces.fates.map((f) => Array.from(f))).toEqual(here.fates.map((f) => Array.from(f)));
+    expect(Array.from(inPieces.fates[1])).toEqual([KEPT, QUARANTINED, KEPT]);
+    expect(inPieces.report(ledgerOf(inPieces), ['code', 'web'])).toEqual(here.report(ledgerOf(here), ['code', 'web']));
+    expect(inPieces.counter('contamination', 'eval_like')!.total().in).toEqual({ docs: 2, tokens: 6 });
+    // A step without a spec keeps its pass here.
+    const local = new StepRunner(shards(2).map((shard, s) => ({ ...shard, pieces: pieces[s] })), judgePiece);
+    requests.length = 0;
+    await local.run([{ stage: 'heuristics', judge: () => {} }]);
+    expect(requests).toEqual([]);
   });
 
   it('refuses a reason the stage does not declare, and a record dropped twice', async () => {
