@@ -125,8 +125,9 @@ describe.skipIf(!cluster.ok)('Slurm executor, real jobs', () => {
     const kill = join(temp.dir, 'kill');
     const { mkdirSync } = await import('node:fs');
     mkdirSync(kill);
-    // Shards big enough (~2 MB) that task 1 is still inside its second unit when it is requeued.
-    const killConfig = await writeKillCorpus(kill, 12000);
+    // Shards big enough (~7 MB) that task 1 is still inside its second unit when it is requeued
+    // (Slurm takes a few hundred milliseconds to act on the requeue).
+    const killConfig = await writeKillCorpus(kill, 40000);
     const local = await cli(['curate', '--config', killConfig, '--out', out('kill-local'), '--backend', 'cpu', '--no-report']);
     expect(local.code, local.stderr).toBe(0);
     const dir = out('kill-slurm');
