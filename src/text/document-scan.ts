@@ -138,7 +138,9 @@ export function scanDocument(text: string): DocumentScan | null {
     let entry = table[unit];
     if (entry === 0) entry = table[unit] = classify(unit);
     if ((entry & PLAIN) === 0) {
-      // A surrogate pair: an astral code point (a word character only if it has no case).
+      // A surrogate pair: an astral code point (a word character only if it has no case). This
+      // repeats the steps below for four bytes rather than sharing them: one shared path with a
+      // general UTF-8 loop made the whole scan a third slower.
       const low = i + 1 < length ? text.charCodeAt(i + 1) : 0;
       if ((unit & 0xfc00) !== 0xd800 || (low & 0xfc00) !== 0xdc00) return null;
       const codePoint = ((unit - 0xd800) << 10) + (low - 0xdc00) + 0x10000;
@@ -286,22 +288,33 @@ export function exactDedupUtf8(text: string): Uint8Array {
       exact[exactLength++] = 0x20;
       pendingSpace = false;
     }
-    if (codePoint < 0x80) exact[exactLength++] = codePoint;
-    else if (codePoint < 0x800) {
-      exact[exactLength++] = 0xc0 | (codePoint >> 6);
-      exact[exactLength++] = 0x80 | (codePoint & 0x3f);
-    } else if (codePoint < 0x10000) {
-      exact[exactLength++] = 0xe0 | (codePoint >> 12);
-      exact[exactLength++] = 0x80 | ((codePoint >> 6) & 0x3f);
-      exact[exactLength++] = 0x80 | (codePoint & 0x3f);
-    } else {
-      exact[exactLength++] = 0xf0 | (codePoint >> 18);
-      exact[exactLength++] = 0x80 | ((codePoint >> 12) & 0x3f);
-      exact[exactLength++] = 0x80 | ((codePoint >> 6) & 0x3f);
-      exact[exactLength++] = 0x80 | (codePoint & 0x3f);
-    }
+    exactLength = putUtf8(exact, exactLength, codePoint);
   }
   return exact.subarray(0, exactLength);
+}
+
+/** Writes the UTF-8 bytes of `code` (a code point, not a surrogate) at `at`; returns the end. */
+function putUtf8(out: Uint8Array, at: number, code: number): number {
+  if (code < 0x80) {
+    out[at] = code;
+    return at + 1;
+  }
+  if (code < 0x800) {
+    out[at] = 0xc0 | (code >> 6);
+    out[at + 1] = 0x80 | (code & 0x3f);
+    return at + 2;
+  }
+  if (code < 0x10000) {
+    out[at] = 0xe0 | (code >> 12);
+    out[at + 1] = 0x80 | ((code >> 6) & 0x3f);
+    out[at + 2] = 0x80 | (code & 0x3f);
+    return at + 3;
+  }
+  out[at] = 0xf0 | (code >> 18);
+  out[at + 1] = 0x80 | ((code >> 12) & 0x3f);
+  out[at + 2] = 0x80 | ((code >> 6) & 0x3f);
+  out[at + 3] = 0x80 | (code & 0x3f);
+  return at + 4;
 }
 
 const encoder = new TextEncoder();
