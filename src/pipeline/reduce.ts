@@ -10,8 +10,8 @@
  * the repeated ids. The runner then reads the intermediates once per pass: the quality
  * histograms (for top-fraction thresholds and the report), when a quality filter is set;
  * duplicate ids, quality, heuristics and contamination, with exact dedup decided per hash
- * partition at the end (a task each); then near dedup. With workers, a pass without quality
- * judges unit by unit on them (judge-task.ts). Decisions depend only on the records and the
+ * partition at the end (a task each); then near dedup. With workers, a judging pass runs unit
+ * by unit on them (judge-task.ts), unless it holds quality on a GPU backend. Decisions depend only on the records and the
  * config, never on the backend or on how the map phase was sharded, so outputs are
  * byte-identical across all of them. Memory: one fate byte per record, the messages of duplicate-id records, and one key
  * partition at a time (work/key-partitions.ts): ids and exact-dedup hashes are grouped out of core,

@@ -14,7 +14,7 @@ import { dict, own } from '../dict.js';
 import { topTokensThreshold } from '../filters/top-tokens.js';
 import { threshold } from '../kernels/threshold.js';
 import { DUPLICATE_ID } from './stages.js';
-import type { Step, StepRecord } from './step.js';
+import type { Step, StepBatch, StepRecord } from './step.js';
 
 /** A record's facts, as the map phase records them (src/pipeline/shard.ts). */
 export interface CurationRecord extends StepRecord {
@@ -59,10 +59,11 @@ export function duplicateIdStep<R extends CurationRecord>(isRepeat: (shard: numb
 
 /**
  * How a step's judging is rebuilt on another thread for one piece of a shard (Step.remote;
- * indices there are the piece's own). Quality and near dedup have none: they judge here.
+ * indices there are the piece's own). Near dedup has none, nor quality on a GPU: they judge here.
  */
 export type RemoteSpec =
   | { kind: 'duplicate-ids'; repeats: number[] }
+  | { kind: 'quality'; sources: string[]; thresholds: number[]; histogram: QualitySpec['histogram'] }
   | { kind: 'heuristics' }
   | { kind: 'contamination'; action: 'keep' | 'drop' }
   | { kind: 'exact-dedup' };
@@ -73,6 +74,12 @@ export function remoteStep<R extends CurationRecord>(spec: RemoteSpec): Step<R> 
     case 'duplicate-ids': {
       const repeats = new Set(spec.repeats);
       return duplicateIdStep((_shard, index) => repeats.has(index));
+    }
+    case 'quality': {
+      const sourceIndex = new Map(spec.sources.map((name, i) => [name, i]));
+      const thresholds = Float32Array.from(spec.thresholds);
+      const cpu: Backend = { kind: 'cpu', reason: 'a worker thread' };
+      return { stage: 'quality', judge: (batch) => judgeByThreshold(cpu, batch, thresholds, spec.histogram, sourceIndex) };
     }
     case 'heuristics':
       return heuristicsStep();
@@ -114,13 +121,7 @@ export function qualityStep<R extends CurationRecord>(quality: QualitySpec, sour
   let totals: ThresholdTotals = createThresholdTotals(sources.length, spec.bins);
   let final: Float32Array | null = null;
   let outcome: QualityOutcome | null = null;
-  const batchOf = (records: readonly R[]) => ({
-    // A record without a score cannot reach here when a quality filter is set (the reader
-    // reports it as a problem); NaN is the kernel's "no score" all the same.
-    scores: Float32Array.from(records, (r) => r.score ?? NaN),
-    sources: Uint32Array.from(records, (r) => sourceIndex.get(r.source)!),
-    tokens: Uint32Array.from(records, (r) => r.tokens),
-  });
+  const batchOf = (records: readonly R[]) => thresholdBatch(records, sourceIndex);
   // Final thresholds: fixed ones, raised to the top-fraction cut where that is stricter.
   const decideThresholds = () => {
     final = Float32Array.from(fixed);
@@ -153,16 +154,48 @@ export function qualityStep<R extends CurationRecord>(quality: QualitySpec, sour
     },
     async judge(batch) {
       if (final === null) decideThresholds();
-      const { keepMask } = await threshold(backend, batchOf(batch.records), { thresholds: final!, histogram: spec });
-      batch.records.forEach((_, k) => {
-        if (keepMask[k] === 0) batch.drop(k, 'below_threshold');
-      });
+      await judgeByThreshold(backend, batch, final!, spec, sourceIndex);
     },
+    // With the CPU kernel the judging can run on any thread (the thresholds travel; the
+    // histograms were made here); a GPU judges on the thread that owns the device.
+    ...(backend.kind === 'cpu'
+      ? {
+        remote: () => {
+          if (final === null) decideThresholds();
+          return { kind: 'quality', sources: [...sources], thresholds: Array.from(final!), histogram: spec } satisfies RemoteSpec;
+        },
+      }
+      : {}),
     outcome() {
       if (outcome === null) decideThresholds(); // no record entered the stage
       return outcome!;
     },
   };
+}
+
+/** The threshold kernel's batch of `records`. */
+function thresholdBatch(records: readonly CurationRecord[], sourceIndex: ReadonlyMap<string, number>) {
+  return {
+    // A record without a score cannot reach here when a quality filter is set (the reader
+    // reports it as a problem); NaN is the kernel's "no score" all the same.
+    scores: Float32Array.from(records, (r) => r.score ?? NaN),
+    sources: Uint32Array.from(records, (r) => sourceIndex.get(r.source)!),
+    tokens: Uint32Array.from(records, (r) => r.tokens),
+  };
+}
+
+/** Drops the batch's records below their source's threshold (compared in f32 by the kernel). */
+async function judgeByThreshold<R extends CurationRecord>(
+  backend: Backend,
+  batch: StepBatch<R>,
+  thresholds: Float32Array,
+  histogram: QualitySpec['histogram'],
+  sourceIndex: ReadonlyMap<string, number>,
+): Promise<void> {
+  const { keepMask } = await threshold(backend, thresholdBatch(batch.records, sourceIndex), { thresholds, histogram });
+  batch.records.forEach((_, k) => {
+    if (keepMask[k] === 0) batch.drop(k, 'below_threshold');
+  });
 }
 
 /** Heuristic rules: the reason is the first rule the text fails (src/filters/heuristics.ts). */
