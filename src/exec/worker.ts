@@ -14,7 +14,7 @@ import type { IdScatterTask } from '../dedup/unique-ids.js';
 import type { IdRepeatsTask } from '../work/key-partitions.js';
 import type { ExactDecideTask, KeyScatterTask } from '../pipeline/key-scatter.js';
 import type { UnitOutputsTask } from '../pipeline/unit-outputs.js';
-import type { CurateJudgeTask } from '../pipeline/judge-task.js';
+import type { CurateJudgeTask, CurateObserveTask } from '../pipeline/judge-task.js';
 import type { DescribeFileTask, HashFileTask } from '../work/file-hashing.js';
 import type { CountNewlinesTask } from './run-units.js';
 import { countNewlines } from './units.js';
@@ -36,6 +36,7 @@ type AnyTask = (
   | ExactDecideTask
   | UnitOutputsTask
   | CurateJudgeTask
+  | CurateObserveTask
   | DescribeFileTask
 ) & { port: MessagePort };
 
@@ -84,6 +85,8 @@ export default async function runTask(task: AnyTask): Promise<unknown> {
         return (await import('../pipeline/key-scatter.js')).runExactDecide(task);
       case 'curate-judge':
         return await (await import('../pipeline/judge-task.js')).runCurateJudge(task);
+      case 'curate-observe':
+        return await (await import('../pipeline/judge-task.js')).runCurateObserve(task);
       case 'unit-outputs':
         return (await import('../pipeline/unit-outputs.js')).runUnitOutputs(task);
       case 'hash-file':

@@ -10,12 +10,13 @@
  * the repeated ids. The runner then reads the intermediates once per pass: the quality
  * histograms (for top-fraction thresholds and the report), when a quality filter is set;
  * duplicate ids, quality, heuristics and contamination, with exact dedup decided per hash
- * partition at the end (a task each); then near dedup. With workers, a judging pass runs unit
- * by unit on them (judge-task.ts), unless it holds quality on a GPU backend. Decisions depend only on the records and the
- * config, never on the backend or on how the map phase was sharded, so outputs are
- * byte-identical across all of them. Memory: one fate byte per record, the messages of duplicate-id records, and one key
- * partition at a time (work/key-partitions.ts): ids and exact-dedup hashes are grouped out of core,
- * so memory does not grow with the number of distinct documents.
+ * partition at the end (a task each); then near dedup. With workers, the histograms and the
+ * judging pass run unit by unit on them (judge-task.ts), unless the backend is a GPU (quality's
+ * kernel runs beside the device). Decisions depend only on the records and the config, never
+ * on the backend or on how the map phase was sharded, so outputs are byte-identical across all
+ * of them. Memory: one fate byte per record, the messages of duplicate-id records, and one key
+ * partition at a time per thread (work/key-partitions.ts): ids and exact-dedup hashes are
+ * grouped out of core, so memory does not grow with the number of distinct documents.
  */
 import { TokenmixError } from '../errors.js';
 import type { Backend } from '../backend.js';
@@ -29,10 +30,10 @@ import { inInputOrder, partitionCount, RECORDS_PER_PARTITION, runIdRepeats, type
 import type { Task } from '../exec/executor.js';
 import { runExactDecide, runKeyScatter, scatterRuns, type ExactDecideTask, type IdLine, type KeyScatter, type KeyScatterTask } from './key-scatter.js';
 import { StepRunner, type PieceRequest, type PieceResult } from '../steps/runner.js';
-import type { CurateJudgeTask } from './judge-task.js';
+import type { CurateJudgeTask, CurateObserveTask } from './judge-task.js';
 import type { Step } from '../steps/step.js';
 import {
-  contaminationStep, duplicateIdStep, exactDedupStep, heuristicsStep, qualityStep, type KeyIndex, type QualityOutcome,
+  contaminationStep, duplicateIdStep, exactDedupStep, heuristicsStep, qualityStep, type KeyIndex, type QualityOutcome, type RemoteObserveSpec,
 } from '../steps/curation.js';
 
 export type { QualityOutcome };
@@ -104,9 +105,17 @@ export async function decide(
       records: join(workDir, markers[request.shard].intermediates[request.piece]), batchSize: config.batch_size, fates: request.fates, steps: request.steps,
     } as CurateJudgeTask)
     : undefined;
+  const observePiece = workers > 1
+    ? (request: PieceRequest) => run<unknown>({
+      kind: 'curate-observe', label: `${markers[request.shard].intermediates[request.piece]} (quality histograms)`,
+      records: join(workDir, markers[request.shard].intermediates[request.piece]), batchSize: config.batch_size, fates: request.fates,
+      spec: request.steps[0] as RemoteObserveSpec,
+    } as CurateObserveTask)
+    : undefined;
   const runner = new StepRunner<ReduceRecord>(
     markers.map((m) => ({ length: m.records + m.problems, batches: () => chunked(records(workDir, m), config.batch_size), pieces: pieces(m) })),
     judgePiece,
+    observePiece,
   );
 
   // Every record's id, and its text hash for exact dedup, into key partitions (one task per

@@ -68,6 +68,29 @@ export type RemoteSpec =
   | { kind: 'contamination'; action: 'keep' | 'drop' }
   | { kind: 'exact-dedup' };
 
+/** How the quality histograms of a piece are made on another thread (Step.remoteObserve). */
+export interface RemoteObserveSpec {
+  kind: 'quality-histogram';
+  sources: string[];
+  thresholds: number[];
+  histogram: QualitySpec['histogram'];
+}
+
+/** An observer of one piece's entering records, by its spec; `result()` is what `observed` takes. */
+export function remoteObserver(spec: RemoteObserveSpec): { observe(records: readonly CurationRecord[]): Promise<void>; result(): ThresholdTotals } {
+  const sourceIndex = new Map(spec.sources.map((name, i) => [name, i]));
+  const thresholds = Float32Array.from(spec.thresholds);
+  const cpu: Backend = { kind: 'cpu', reason: 'a worker thread' };
+  let totals = createThresholdTotals(spec.sources.length, spec.histogram.bins);
+  return {
+    async observe(records) {
+      const { stats } = await threshold(cpu, thresholdBatch(records, sourceIndex), { thresholds, histogram: spec.histogram });
+      totals = mergeThresholdStats(totals, stats);
+    },
+    result: () => totals,
+  };
+}
+
 /** The step a RemoteSpec stands for, judging one piece (exact dedup only passes records on: it finishes where the keys are). */
 export function remoteStep<R extends CurationRecord>(spec: RemoteSpec): Step<R> {
   switch (spec.kind) {
@@ -158,11 +181,16 @@ export function qualityStep<R extends CurationRecord>(quality: QualitySpec, sour
     },
     // With the CPU kernel the judging can run on any thread (the thresholds travel; the
     // histograms were made here); a GPU judges on the thread that owns the device.
+    // The histograms too: each piece's come back and are added here (exact integer sums).
     ...(backend.kind === 'cpu'
       ? {
         remote: () => {
           if (final === null) decideThresholds();
           return { kind: 'quality', sources: [...sources], thresholds: Array.from(final!), histogram: spec } satisfies RemoteSpec;
+        },
+        remoteObserve: () => ({ kind: 'quality-histogram', sources: [...sources], thresholds: Array.from(fixed), histogram: spec }) satisfies RemoteObserveSpec,
+        observed: (result: unknown) => {
+          totals = mergeThresholdStats(totals, result as ThresholdTotals);
         },
       }
       : {}),

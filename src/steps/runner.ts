@@ -70,7 +70,12 @@ export class StepRunner<R extends StepRecord> {
    * the pass's steps rebuilt from their `remote` specs: a judging pass whose steps all have
    * one then runs piece by piece, all at once, and the runner takes their fates and tallies.
    */
-  constructor(private readonly shards: readonly RecordShard<R>[], private readonly judgePiece?: (request: PieceRequest) => Promise<PieceResult>) {
+  constructor(
+    private readonly shards: readonly RecordShard<R>[],
+    private readonly judgePiece?: (request: PieceRequest) => Promise<PieceResult>,
+    /** Likewise for an observing step with `remoteObserve`: its result for one piece. */
+    private readonly observePiece?: (request: PieceRequest) => Promise<unknown>,
+  ) {
     this.fates = shards.map((s) => new Uint8Array(s.length));
   }
 
@@ -131,6 +136,12 @@ export class StepRunner<R extends StepRecord> {
   }
 
   private async observe(step: Step<R>): Promise<void> {
+    if (this.observePiece && step.remoteObserve && step.observed && this.shards.every((shard) => shard.pieces !== undefined)) {
+      const requests = this.pieceRequests((s, first, count) => [step.remoteObserve!(s, first, count)]);
+      const results = await Promise.all(requests.map((request) => this.observePiece!(request)));
+      for (const result of results) step.observed(result);
+      return;
+    }
     for (const [shard, input] of this.shards.entries()) {
       const fates = this.fates[shard];
       let index = 0;
@@ -173,11 +184,15 @@ export class StepRunner<R extends StepRecord> {
     }
   }
 
-  private async judgeInPieces(pass: readonly Step<R>[], tallies: Tally[]): Promise<void> {
-    const requests = this.shards.flatMap((shard, s) => shard.pieces!.map((p, piece): PieceRequest => ({
-      shard: s, piece, first: p.first, count: p.count, fates: this.fates[s].slice(p.first, p.first + p.count),
-      steps: pass.map((step) => step.remote!(s, p.first, p.count)),
+  /** One request per piece of every shard, with the piece's fates and the specs `steps` gives. */
+  private pieceRequests(steps: (shard: number, first: number, count: number) => unknown[]): PieceRequest[] {
+    return this.shards.flatMap((shard, s) => shard.pieces!.map((p, piece): PieceRequest => ({
+      shard: s, piece, first: p.first, count: p.count, fates: this.fates[s].slice(p.first, p.first + p.count), steps: steps(s, p.first, p.count),
     })));
+  }
+
+  private async judgeInPieces(pass: readonly Step<R>[], tallies: Tally[]): Promise<void> {
+    const requests = this.pieceRequests((s, first, count) => pass.map((step) => step.remote!(s, first, count)));
     const results = await Promise.all(requests.map((request) => this.judgePiece!(request)));
     results.forEach((result, r) => {
       const { shard, first, count } = requests[r];

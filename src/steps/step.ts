@@ -50,6 +50,12 @@ export interface Step<R extends StepRecord> {
    */
   remote?(shard: number, first: number, count: number): unknown;
   /**
+   * The same for `observe`: what rebuilds this step's observing of a piece elsewhere, whose
+   * result comes back to `observed` (in piece order). Both or neither.
+   */
+  remoteObserve?(shard: number, first: number, count: number): unknown;
+  observed?(result: unknown): void;
+  /**
    * Decide once every entering record has been judged (dedup). `kept(shard, index)` says
    * whether a record is still kept: here, exactly the records that entered this step (a
    * finishing step ends its pass, so no later step has dropped any).

@@ -137,6 +137,29 @@ describe('step runner', () => {
     expect(requests).toEqual([]);
   });
 
+  it('an observing step with remoteObserve is observed piece by piece (observePiece), its results merged in piece order', async () => {
+    // Quality observes the tokens of the records still kept after heuristics drops b.
+    const heuristics: Step<Doc> = { stage: 'heuristics', judge: (batch) => batch.records.forEach((r, k) => r.id === 'b' && batch.drop(k, 'too_few_words')) };
+    const quality = (into: number[]): Step<Doc> => ({
+      stage: 'quality',
+      observe: (records) => void into.push(...records.map((r) => r.tokens)),
+      remoteObserve: (shard, first, count) => ({ shard, first, count }),
+      observed: (result) => void into.push(...(result as number[])),
+    });
+    const observePiece = (request: PieceRequest) => {
+      const records = docs[request.shard].slice(request.first, request.first + request.count);
+      return Promise.resolve(records.flatMap((r, i) => (r !== null && request.fates[i] === KEPT ? [r.tokens] : [])));
+    };
+    const pieces = [[{ first: 0, count: 2 }, { first: 2, count: 1 }], [{ first: 0, count: 3 }]];
+    const remote: number[] = [];
+    await new StepRunner(shards(2).map((shard, s) => ({ ...shard, pieces: pieces[s] })), undefined, observePiece).run([heuristics, quality(remote)]);
+    const here: number[] = [];
+    await new StepRunner(shards(2)).run([heuristics, quality(here)]);
+    // a, c | d, e (the empty line never enters; b was dropped).
+    expect(remote).toEqual([10, 5, 7, 1]);
+    expect(remote).toEqual(here);
+  });
+
   it('refuses a reason the stage does not declare, and a record dropped twice', async () => {
     const undeclared: Step<Doc> = { stage: 'quality', judge: (batch) => batch.drop(0, 'duplicate') };
     await expect(new StepRunner(shards(3)).run([undeclared])).rejects.toThrow(/stage quality declares no drop reason "duplicate"/);
