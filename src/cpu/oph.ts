@@ -146,18 +146,23 @@ export function mulhi(h: number, numBins: number): number {
  */
 export function densifyRanks(numBins: number, probeSeed: number, probeRounds = PROBE_ROUNDS): Uint32Array {
   // A pure function of its arguments, asked for by every batch: computed once per (K, seed).
-  const key = `${numBins}:${probeSeed}:${probeRounds}`;
-  let ranks = rankTables.get(key);
-  if (ranks === undefined) {
-    if (rankTables.size >= 8) rankTables.clear();
-    ranks = buildDensifyRanks(numBins, probeSeed, probeRounds);
-    rankTables.set(key, ranks);
-  }
-  return ranks;
+  return tableFor(rankTables, numBins, probeSeed, probeRounds, () => buildDensifyRanks(numBins, probeSeed, probeRounds));
 }
 
 /** Rank tables already built (read-only: callers upload or index them, never write). */
 const rankTables = new Map<string, Uint32Array>();
+
+/** The table `tables` holds for (K, seed, probeRounds), built on first use (a few at most). */
+function tableFor<T>(tables: Map<string, T>, numBins: number, probeSeed: number, probeRounds: number, build: () => T): T {
+  const key = `${numBins}:${probeSeed}:${probeRounds}`;
+  let table = tables.get(key);
+  if (table === undefined) {
+    if (tables.size >= 8) tables.clear();
+    table = build();
+    tables.set(key, table);
+  }
+  return table;
+}
 
 function buildDensifyRanks(numBins: number, probeSeed: number, probeRounds: number): Uint32Array {
   const ranks = new Uint32Array(numBins * numBins).fill(UNRANKED);
@@ -198,18 +203,14 @@ function sourceByRank(j: number, nonEmpty: number[], ranks: Uint32Array, numBins
  * and bin j itself are empty whenever they are met, so skipping them changes nothing.
  */
 function densifyOrder(numBins: number, probeSeed: number, probeRounds: number): Uint16Array {
-  const key = `${numBins}:${probeSeed}:${probeRounds}`;
-  let order = orderTables.get(key);
-  if (order === undefined) {
-    if (orderTables.size >= 8) orderTables.clear();
+  return tableFor(orderTables, numBins, probeSeed, probeRounds, () => {
     const ranks = densifyRanks(numBins, probeSeed, probeRounds);
-    order = new Uint16Array(numBins * numBins);
+    const order = new Uint16Array(numBins * numBins);
     for (let j = 0; j < numBins; j++) {
       for (let s = 0; s < numBins; s++) if (s !== j) order[j * numBins + ranks[j * numBins + s]] = s;
     }
-    orderTables.set(key, order);
-  }
-  return order;
+    return order;
+  });
 }
 
 const orderTables = new Map<string, Uint16Array>();

@@ -173,10 +173,3 @@ export async function runClusterWrite(task: ClusterWriteTask): Promise<ClusterWr
   }
   return result;
 }
-
-/** The in-process handler of both kinds (one worker: the reduce runs them on its own thread). */
-export function runClusterTask(task: Task): Promise<unknown> {
-  if (task.kind === 'cluster-scan') return runClusterScan(task as ClusterScanTask);
-  if (task.kind === 'cluster-write') return runClusterWrite(task as ClusterWriteTask);
-  return Promise.reject(new Error(`${task.kind} runs on worker threads only`));
-}

@@ -29,7 +29,6 @@ import { BucketTable } from './bucket-table.js';
 import { makeJudge, measuredVerdict, type FirstPasses, type FirstPassQuery, type FirstPassSearch, type RuleStats } from './cover.js';
 import { jaccardPrefix, KeptIndex } from './kept-index.js';
 import { writeClusters, type ClusterSummary, type MeasuredPairs, type SourceTotals } from './clusters.js';
-import { runClusterTask } from './cluster-tasks.js';
 import { addGroupStats, emptyGroupStats, makeVerifier, openVectorStore, PairCache, processRange, reloadRange, type GroupRangeTask, type FirstPassTask, type GroupStats, type IntersectPairsTask } from './group-phase.js';
 import { LineFile, writeWholeFile } from '../work/line-file.js';
 import { planLsh, type LshPlan } from './lsh.js';
@@ -41,12 +40,13 @@ import { cpuSigner, signBatch, type SignatureUnitResult, type SignatureUnitTask 
 import { createExecutor, resolveWorkers, type WorkerOptions } from '../exec/local.js';
 import type { Executor, SignRequest, TaskHandler } from '../exec/executor.js';
 import { BusyClock } from '../exec/busy.js';
-import { runMapPhase, withNewlineCounts } from '../exec/run-units.js';
+import { runMapPhase } from '../exec/run-units.js';
+import { ownKind } from '../exec/dispatch.js';
 import { assignUnits, DEFAULT_UNIT_BYTES, describeUnit, planUnits, type WorkUnit } from '../exec/units.js';
 import { UnionFind } from './union-find.js';
 import type { Progress, ProgressFactory } from '../work/progress.js';
 import { dict } from '../dict.js';
-import { findDuplicateIds, runIdTask, type DuplicateIds } from './unique-ids.js';
+import { findDuplicateIds, type DuplicateIds } from './unique-ids.js';
 import { RECORDS_PER_PARTITION } from '../work/key-partitions.js';
 
 export interface DedupHooks {
@@ -190,8 +190,7 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
   // while this thread plans the LSH bands, the inputs and the units.
   const workerOptions = { workers: request.workers, ...(request.workerMemoryMb !== undefined ? { memoryMb: request.workerMemoryMb } : {}) };
   let inProcess: TaskHandler = () => Promise.reject(new Error('no task runs on this thread before the map phase'));
-  const pool = new RunPool(workerOptions, (task, link) =>
-    task.kind.startsWith('cluster-') ? runClusterTask(task) : task.kind.startsWith('id-') ? runIdTask(task) : inProcess(task, link));
+  const pool = new RunPool(workerOptions, ownKind('signature-unit', (task, link) => inProcess(task, link)));
   if (pool.wanted(Infinity) > 1) pool.lease();
   try {
     return await planMapReduce();
@@ -228,14 +227,14 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
   const busy = new BusyClock();
   const signOnDevice = (csr: SignRequest) => busy.track(signBatch(backend, options, csr, times?.signature.gpu));
   const inProcessTimes = times?.signature ?? { readMs: 0, wordsMs: 0, minhashMs: 0, writeMs: 0 };
-  inProcess = withNewlineCounts(async (task, link) => {
+  inProcess = async (task, link) => {
     const unitTask = task as SignatureUnitTask;
     const marker = await processSignatureUnit(unitTask.input, unitTask.unit, unitTask.firstLine, {
       options, fields, sign: gpu ? signOnDevice : cpuSigner(options), bands: lsh.bands, rows: lsh.rows, workDir, fingerprint,
       advance: (records, bytes) => link.advance(records, bytes), times: inProcessTimes, signal: hooks.signal,
     });
     return { marker, times: null };
-  });
+  };
   let signatureProgress: Progress | undefined;
   let workers = 1;
   const finished = await freshMarkers<SignatureMarker>(inputs, (unit) => readSignatureMarker(workDir, unit, fingerprint), join(workDir, 'shards'), log);

@@ -14,9 +14,10 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TokenmixError } from '../errors.js';
 import type { ResolvedInput } from '../io/types.js';
-import { inInputOrder, partitionCount, RECORDS_PER_PARTITION, PartitionWriter, runIdRepeats, type IdRepeatsTask, type PartitionedRun, type Repeat } from '../work/key-partitions.js';
+import { inInputOrder, partitionCount, RECORDS_PER_PARTITION, PartitionWriter, type IdRepeatsTask, type PartitionedRun, type Repeat } from '../work/key-partitions.js';
 import type { Task } from '../exec/executor.js';
 import { jsonLines } from '../work/json-lines.js';
+import { runTaskHere } from '../exec/dispatch.js';
 import { markerFiles, type SignatureMarker } from './signature-phase.js';
 
 export interface DuplicateIds {
@@ -50,11 +51,6 @@ export function runIdScatter(task: IdScatterTask): PartitionedRun {
   return writer.close();
 }
 
-/** An id task on this thread (an executor without workers). */
-export function runIdTask(task: Task): Promise<unknown> {
-  return Promise.resolve(task.kind === 'id-scatter' ? runIdScatter(task as IdScatterTask) : runIdRepeats(task as IdRepeatsTask));
-}
-
 /**
  * The check, with each unit's scatter and each partition's grouping a task for `run` (the
  * run's workers, or this thread); the repeats are then put in input order here.
@@ -65,7 +61,7 @@ export async function findDuplicateIds(
   workDir: string,
   onError: 'fail' | 'quarantine',
   idField: string,
-  run: <R>(task: Task) => Promise<R> = (task) => runIdTask(task) as Promise<never>,
+  run: <R>(task: Task) => Promise<R> = (task) => runTaskHere(task, { advance: () => {} }) as Promise<never>,
   recordsPerPartition = RECORDS_PER_PARTITION,
   /** Threads `run` spreads tasks over: at least one partition each. */
   workers = 1,

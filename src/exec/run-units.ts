@@ -7,23 +7,14 @@
  */
 import type { ResolvedInput } from '../io/types.js';
 import type { InputCounts } from '../work/markers.js';
-import type { Executor, Task, TaskHandler, TaskLink } from './executor.js';
-import { countNewlines, type WorkUnit } from './units.js';
+import type { Executor, Task, TaskLink } from './executor.js';
+import type { WorkUnit } from './units.js';
 
 export interface CountNewlinesTask extends Task {
   kind: 'count-newlines';
   path: string;
   start: number;
   end: number;
-}
-
-/** `handler` for a phase's own tasks, plus the newline counts every map phase may ask for. */
-export function withNewlineCounts(handler: TaskHandler): TaskHandler {
-  return (task, link) => {
-    if (task.kind !== 'count-newlines') return handler(task, link);
-    const count = task as CountNewlinesTask;
-    return countNewlines(count.path, count.start, count.end);
-  };
 }
 
 export interface MapPhase<M extends InputCounts> {

@@ -16,7 +16,7 @@ import type { Tokenizer } from '../text/tokenizer.js';
 import { VERSION } from '../version.js';
 import { parseConfig, type CurateConfig } from './config.js';
 import { readUnitMarker, shardMarker, unitPaths, type ShardMarker, type UnitMarker } from './shard.js';
-import { decide, reduceTasksHere, type ReduceTaskRun } from './reduce.js';
+import { decide, type ReduceTaskRun } from './reduce.js';
 import type { Task } from '../exec/executor.js';
 import { writeOutput, writeOutputs, type Accounting } from './outputs.js';
 import { silentProgress, terminalProgress, type Progress } from '../work/progress.js';
@@ -29,7 +29,8 @@ import type { ContaminationIndex } from '../filters/contamination.js';
 import type { EvalSet } from './evals.js';
 import { curateResources, fieldMap, runCurateUnit, type CurateUnitTask } from './curate-task.js';
 import { createExecutor } from '../exec/local.js';
-import { runMapPhase, withNewlineCounts } from '../exec/run-units.js';
+import { runMapPhase } from '../exec/run-units.js';
+import { ownKind } from '../exec/dispatch.js';
 import { assignUnits, DEFAULT_UNIT_BYTES, describeUnit, planUnits } from '../exec/units.js';
 import { withOutputFormat } from './output-config.js';
 import { curationConfig } from './mix-config.js';
@@ -161,7 +162,8 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
   // the local executor's workers.
   const units = await planUnits(inputs, options.unitBytes ?? DEFAULT_UNIT_BYTES);
   const owners = assignUnits(units, worldSize);
-  const inProcess = withNewlineCounts((task, link) => runCurateUnit(task as CurateUnitTask, link, resources));
+  // Without workers, units run on this thread with the resources loaded above; other kinds as on a worker.
+  const inProcess = ownKind('curate-unit', (task, link) => runCurateUnit(task as CurateUnitTask, link, resources));
   const executorFor = (tasks: number) => createExecutor({ workers: options.workers, memoryMb: options.memoryMb }, inProcess, tasks);
   let progress: Progress = silentProgress;
   const finished = await freshMarkers<UnitMarker>(inputs, (unit) => readUnitMarker(workDir, unit, print), join(workDir, 'shards'), log);
@@ -214,9 +216,7 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
         const own = current.units.filter((u) => u.input === i);
         return shardMarker(workDir, own, own.map((u) => current.markers[u.index]));
       });
-      const tasks: ReduceTasks = reducePool.workers > 1
-        ? { run: <T>(task: Task) => reducePool.run<T>(task, { advance: () => {} }), workers: reducePool.workers }
-        : { run: reduceTasksHere, workers: 1 };
+      const tasks: ReduceTasks = { run: <T>(task: Task) => reducePool.run<T>(task, { advance: () => {} }), workers: reducePool.workers };
       return await reducePhase({ options, config, resources, inputs, workDir, outDir, complete, identities: current.identities, rank, worldSize, tasks });
     } finally {
       await reducePool.close();
@@ -257,7 +257,7 @@ async function reducePhase({ options, config, resources, inputs, workDir, outDir
   const nearStep = config.dedup.near ? nearDedupStep({ config, fields, inputs, workDir, outDir }, options.backend, options.workers) : null;
   const decisions = await decide(config, inputs, complete, workDir, options.backend, options.reducePartitionRecords, nearStep, tasks);
   const near = nearStep?.outcome() ?? null;
-  const accounting = await writeOutputs({ config, fields, inputs, markers: complete, decisions, workDir, outDir }, ...(tasks.workers > 1 ? [tasks.run] : []));
+  const accounting = await writeOutputs({ config, fields, inputs, markers: complete, decisions, workDir, outDir }, tasks.run);
   const manifest: Manifest = {
     tool: { name: 'tokenmix', version: VERSION },
     config,

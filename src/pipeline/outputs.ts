@@ -16,7 +16,8 @@ import { Ledger, type Count, type StageReport } from '../steps/accounting.js';
 import type { Fate } from '../steps/stages.js';
 import { readFileSync } from 'node:fs';
 import type { Task } from '../exec/executor.js';
-import { runUnitOutputs, type UnitOutputs, type UnitOutputsTask } from './unit-outputs.js';
+import type { UnitOutputs, UnitOutputsTask } from './unit-outputs.js';
+import { runTaskHere } from '../exec/dispatch.js';
 import { AuditSampler } from './audit.js';
 import type { Decisions } from './reduce.js';
 import type { ShardMarker } from './shard.js';
@@ -66,7 +67,7 @@ export interface ReduceContext {
 export async function writeOutputs(
   { config, fields, inputs, markers, decisions, workDir, outDir }: ReduceContext,
   /** Runs a unit's share (unit-outputs.ts) on the run's workers; by default on this thread. */
-  run: <T>(task: Task) => Promise<T> = (task) => Promise.resolve(runUnitOutputs(task as UnitOutputsTask) as never),
+  run: <T>(task: Task) => Promise<T> = (task) => runTaskHere(task, { advance: () => {} }) as never,
 ): Promise<Accounting> {
   for (const dir of ['keep', 'drops', 'audit']) {
     await rm(join(outDir, dir), { recursive: true, force: true });

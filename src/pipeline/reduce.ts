@@ -26,9 +26,10 @@ import type { ShardMarker, ShardRecord } from './shard.js';
 import { chunked, shardRecords } from './records.js';
 import { join } from 'node:path';
 import { mkdirSync, rmSync } from 'node:fs';
-import { inInputOrder, partitionCount, RECORDS_PER_PARTITION, runIdRepeats, type IdRepeatsTask, type PartitionedRun, type Repeat } from '../work/key-partitions.js';
+import { inInputOrder, partitionCount, RECORDS_PER_PARTITION, type IdRepeatsTask, type PartitionedRun, type Repeat } from '../work/key-partitions.js';
 import type { Task } from '../exec/executor.js';
-import { runExactDecide, runKeyScatter, scatterRuns, type ExactDecideTask, type IdLine, type KeyScatter, type KeyScatterTask } from './key-scatter.js';
+import { runTaskHere } from '../exec/dispatch.js';
+import { scatterRuns, type ExactDecideTask, type IdLine, type KeyScatter, type KeyScatterTask } from './key-scatter.js';
 import { StepRunner, type PieceRequest, type PieceResult } from '../steps/runner.js';
 import type { CurateJudgeTask, CurateObserveTask } from './judge-task.js';
 import type { Step } from '../steps/step.js';
@@ -68,15 +69,8 @@ function* records(workDir: string, marker: ShardMarker): Generator<ReduceRecord 
   for (const record of shardRecords(workDir, marker)) yield record.id === undefined ? null : record;
 }
 
-/** Runs a task (key-scatter.ts, work/key-partitions.ts) on the run's workers, or here. */
+/** Runs a task (key-scatter.ts, judge-task.ts, work/key-partitions.ts) on the run's workers, or here. */
 export type ReduceTaskRun = <T>(task: Task) => Promise<T>;
-
-/** The reduce's tasks on this thread (a run without workers). */
-export const reduceTasksHere: ReduceTaskRun = <T>(task: Task) => {
-  if (task.kind === 'key-scatter') return Promise.resolve(runKeyScatter(task as KeyScatterTask) as T);
-  if (task.kind === 'exact-decide') return Promise.resolve(runExactDecide(task as ExactDecideTask) as T);
-  return Promise.resolve(runIdRepeats(task as IdRepeatsTask) as T);
-};
 
 export async function decide(
   config: CurateConfig,
@@ -88,7 +82,7 @@ export async function decide(
   /** The near-dedup step (near.ts), last, when `dedup.near` is set. */
   near: Step<ReduceRecord> | null = null,
   /** Where the key tasks run, and the threads they spread over (at least one key partition each). */
-  { run, workers }: { run: ReduceTaskRun; workers: number } = { run: reduceTasksHere, workers: 1 },
+  { run, workers }: { run: ReduceTaskRun; workers: number } = { run: (task) => runTaskHere(task, { advance: () => {} }) as never, workers: 1 },
 ): Promise<Decisions> {
   const sources = [...new Set(markers.flatMap((m) => Object.keys(m.sources)))].sort();
   checkQualitySources(config.filters.quality, sources, markers.flatMap((m) => m.quarantined_sources ?? []));
