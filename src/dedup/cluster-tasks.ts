@@ -8,7 +8,7 @@
  * Everything that comes back is per record in document order, or a sum, so the result does not
  * depend on which thread ran which unit; clusters.ts joins the parts in unit order.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { LineFile } from '../work/line-file.js';
 import { jsonLines } from '../work/json-lines.js';
 import type { Task } from '../exec/executor.js';
 import { dict } from '../dict.js';
@@ -103,34 +103,10 @@ export interface ClusterWriteResult {
   removedNear: number;
 }
 
-/** Lines to a file, buffered, synchronously. */
-class PartFile {
-  private readonly fd: number;
-  private pending: string[] = [];
-  private chars = 0;
-  constructor(path: string) {
-    this.fd = openSync(path, 'w');
-  }
-  line(text: string): void {
-    this.pending.push(text, '\n');
-    this.chars += text.length + 1;
-    if (this.chars > 1 << 20) this.flush();
-  }
-  private flush(): void {
-    if (this.pending.length > 0) writeSync(this.fd, this.pending.join(''));
-    this.pending = [];
-    this.chars = 0;
-  }
-  close(): void {
-    this.flush();
-    closeSync(this.fd);
-  }
-}
-
 export async function runClusterWrite(task: ClusterWriteTask): Promise<ClusterWriteResult> {
-  const keep = new PartFile(`${task.parts}.keep`);
-  const drops = new PartFile(`${task.parts}.drops`);
-  const clusters = new PartFile(`${task.parts}.clusters`);
+  const keep = new LineFile(`${task.parts}.keep`);
+  const drops = new LineFile(`${task.parts}.drops`);
+  const clusters = new LineFile(`${task.parts}.clusters`);
   const result: ClusterWriteResult = { sources: dict(), removedExact: 0, removedNear: 0 };
   const position = task.position;
   let local = 0;
@@ -167,9 +143,7 @@ export async function runClusterWrite(task: ClusterWriteTask): Promise<ClusterWr
       local++;
     }
   } finally {
-    keep.close();
-    drops.close();
-    clusters.close();
+    for (const part of [keep, drops, clusters]) part.close('');
   }
   return result;
 }

@@ -20,11 +20,11 @@
  * its position (4 bytes), its id's characters and their end (4 bytes), and during pass 1 its
  * exact-text hash (16 bytes) and a hash-table slot (4 to 8 bytes). No Map entry per record.
  */
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Task } from '../exec/executor.js';
 import type { ResolvedInput } from '../io/types.js';
-import { LineFile, type OutputFile } from '../work/line-file.js';
+import { LineFile, PartFiles, type OutputFile } from '../work/line-file.js';
 import type { ClusterScan, ClusterScanTask, ClusterWriteResult, ClusterWriteTask, SourceTotals } from './cluster-tasks.js';
 import { bestQualityOrder, componentLayout, decide, decideInBlocks, KEPT, type ClusterRule, type FirstPassSearch, type PairVerdict, type RuleStats } from './cover.js';
 import type { KeptIndex } from './kept-index.js';
@@ -187,10 +187,7 @@ export async function writeClusters(
     rmSync(join(outDir, dir), { recursive: true, force: true });
     mkdirSync(join(outDir, dir), { recursive: true });
   }
-  const partsDir = join(workDir, 'cluster-parts');
-  rmSync(partsDir, { recursive: true, force: true });
-  mkdirSync(partsDir, { recursive: true });
-  const parts = (u: number) => join(partsDir, String(u).padStart(5, '0'));
+  const parts = new PartFiles(join(workDir, 'cluster-parts'));
   let largest = 0;
   const written = await Promise.all(markers.map((marker, u) => {
     const docs = clustered[u];
@@ -215,7 +212,7 @@ export async function writeClusters(
       jaccards[i] = kept ? Number.NaN : jaccard[doc];
     });
     return run<ClusterWriteResult>({
-      kind: 'cluster-write', label: `${marker.file} (keep and drop lists)`, docs: markerFiles(workDir, marker).docs, parts: parts(u),
+      kind: 'cluster-write', label: `${marker.file} (keep and drop lists)`, docs: markerFiles(workDir, marker).docs, parts: parts.prefix(u),
       position: inputs[marker.shard].format === 'jsonl' ? 'line' : 'row', excluded: local(u, (d) => excluded.has(d)), clustered: docs,
       roots, kept: keptFlags, exact: exactFlags, ofIds: ofIds.join(''), ofEnds, jaccard: jaccards,
     } as ClusterWriteTask);
@@ -229,14 +226,14 @@ export async function writeClusters(
     const dropsFile = new LineFile(join(outDir, 'drops', `${name}.jsonl`));
     markers.forEach((marker, u) => {
       if (marker.shard !== shard) return;
-      keepFile.append(readFileSync(`${parts(u)}.keep`));
-      dropsFile.append(readFileSync(`${parts(u)}.drops`));
-      clusters.append(readFileSync(`${parts(u)}.clusters`));
+      parts.joinInto(keepFile, u, 'keep');
+      parts.joinInto(dropsFile, u, 'drops');
+      parts.joinInto(clusters, u, 'clusters');
     });
     files.push(keepFile.close(outDir), dropsFile.close(outDir));
   }
   files.push(clusters.close(outDir));
-  rmSync(partsDir, { recursive: true, force: true });
+  parts.remove();
   const sources: Record<string, SourceTotals> = dict();
   let removedExact = 0;
   let removedNear = 0;
@@ -254,10 +251,7 @@ export async function writeClusters(
 
   const rules = new LineFile(join(outDir, 'cluster_rules.jsonl'));
   let exactClusters = 0;
-  let clusterCount = 0;
-  for (let root = 0; root < count; root++) {
-    if (components[root] !== root || sizes[root] < 2) continue;
-    clusterCount++;
+  for (const root of layout.roots) {
     const clusterRule = mixed[root] === 1 ? 'near' : 'exact';
     if (clusterRule === 'exact') exactClusters++;
     // The kept member named per cluster: its leader (first in keep order), which both rules keep.
@@ -267,10 +261,10 @@ export async function writeClusters(
   const sortedSources: Record<string, SourceTotals> = dict();
   for (const s of Object.keys(sources).sort()) sortedSources[s] = sources[s];
   return {
-    clusters: clusterCount,
+    clusters: layout.roots.length,
     clusters_exact: exactClusters,
-    clusters_near: clusterCount - exactClusters,
-    docs_in_clusters: clustered.reduce((a, c) => a + c.length, 0),
+    clusters_near: layout.roots.length - exactClusters,
+    docs_in_clusters: clusteredDocs.length,
     largest_cluster: largest,
     removed_exact: removedExact,
     removed_near: removedNear,

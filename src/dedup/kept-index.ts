@@ -57,13 +57,9 @@ export class KeptIndex {
     if (!this.byClass.has(exactClass)) this.byClass.set(exactClass, position);
   }
 
-  /** Positions of the kept members that may pass with `doc`, ascending, without duplicates. */
-  candidates(doc: number): number[] {
-    return this.candidatesFrom(doc, 0);
-  }
-
   /**
-   * candidates(doc) from position `from` on. Positions are indexed in increasing order, so each
+   * Positions (from position `from` on) of the kept members that may pass with `doc`,
+   * ascending, without duplicates. Positions are indexed in increasing order, so each
    * element's list is read from its end down to `from` only.
    */
   candidatesFrom(doc: number, from: number): number[] {

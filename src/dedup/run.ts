@@ -321,9 +321,10 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
 
 /**
  * One pool of worker threads for a whole run — signatures, grouping, the cluster rule's checks
- * and the outputs — so workers start (and load their modules) once. The first phase sizes it to
- * its task count (one task runs on this thread); a later phase that wants more workers gets a
- * new, larger pool. Phases borrow it (`lease`: closing the lease leaves the pool open).
+ * and the outputs — so workers start (and load their modules) once. With several workers it is
+ * made at full size when the run starts; a phase of fewer tasks than workers still borrows it
+ * whole (`wanted` caps what a phase asks for). Phases borrow it (`lease`: closing the lease
+ * leaves the pool open); one worker runs every task on this thread.
  */
 class RunPool {
   private executor: Executor | null = null;
@@ -408,7 +409,9 @@ async function reducePhase({ options, backend, hooks, inputs, markers, identitie
   const uf = new UnionFind(documents, groupWorkers > 1);
   const store = openVectorStore(options, markers, workDir);
   const quiet = { advance: () => {} };
-  const cacheBytes = Math.floor(VECTOR_CACHE_BYTES / groupWorkers);
+  // Each worker's share of the set cache: every worker opens the store for the cluster rule's
+  // tasks, also when grouping ran on this thread.
+  const cacheBytes = Math.floor(VECTOR_CACHE_BYTES / pool.wanted(Infinity));
   const stats = emptyGroupStats();
   try {
     let reloaded = 0;

@@ -14,6 +14,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TokenmixError } from '../errors.js';
 import type { ResolvedInput } from '../io/types.js';
+import { recordLocation } from '../io/resolve.js';
 import { inInputOrder, partitionCount, RECORDS_PER_PARTITION, PartitionWriter, type IdRepeatsTask, type PartitionedRun, type Repeat } from '../work/key-partitions.js';
 import type { Task } from '../exec/executor.js';
 import { jsonLines } from '../work/json-lines.js';
@@ -26,8 +27,6 @@ export interface DuplicateIds {
   /** quarantine.jsonl lines, in document order. */
   lines: string[];
 }
-
-const where = (input: ResolvedInput, row: number) => (input.format === 'jsonl' ? `${input.displayPath}:${row}` : `${input.displayPath} row ${row}`);
 
 /** A partition line: id, global document index, input shard, row. */
 type IdEntry = [id: string, doc: number, shard: number, row: number];
@@ -71,7 +70,8 @@ export async function findDuplicateIds(
   await mkdir(dir, { recursive: true });
   try {
     const partitions = partitionCount(markers.reduce((sum, m) => sum + m.records, 0), recordsPerPartition, workers);
-    const bases = markers.map((_, u) => markers.slice(0, u).reduce((sum, m) => sum + m.records, 0));
+    let total = 0;
+    const bases = markers.map((m) => (total += m.records) - m.records);
     const runs = await Promise.all(markers.map((marker, u) => run<PartitionedRun>({
       kind: 'id-scatter', label: `${marker.file} (ids)`, docs: markerFiles(workDir, marker).docs,
       run: join(dir, `${String(u).padStart(5, '0')}.ids`), partitions, shard: marker.shard, base: bases[u],
@@ -83,7 +83,7 @@ export async function findDuplicateIds(
     const lines: string[] = [];
     for (const { repeat: [id, doc, shard, row], first } of repeats) {
       const input = inputs[shard];
-      const message = `${where(input, row)}: field "${idField}": duplicate id ${JSON.stringify(id)} (first at ${where(inputs[first[2]], first[3])})`;
+      const message = `${recordLocation(input, row)}: field "${idField}": duplicate id ${JSON.stringify(id)} (first at ${recordLocation(inputs[first[2]], first[3])})`;
       if (onError === 'fail') throw new TokenmixError(`${message}; ids must be unique (or pass --on-error quarantine to set repeats aside and count them)`);
       excluded.add(doc);
       lines.push(JSON.stringify({ file: input.displayPath, [input.format === 'jsonl' ? 'line' : 'row']: row, field: idField, reason: 'duplicate-id', message }));

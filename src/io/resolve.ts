@@ -147,6 +147,11 @@ function describeFile(spec: InputSpec, specIndex: number, file: string, captured
 }
 
 /** Relative to the base directory when inside it (POSIX separators), else absolute. */
+/** Where a record is, as the readers print it: `file:LINE` for JSONL, `file row N` for Parquet/Arrow. */
+export function recordLocation(input: ResolvedInput, row: number): string {
+  return input.format === 'jsonl' ? `${input.displayPath}:${row}` : `${input.displayPath} row ${row}`;
+}
+
 export function displayPathOf(file: string, base: string): string {
   const relative = path.relative(base, file);
   if (relative.length === 0 || relative.startsWith('..') || path.isAbsolute(relative)) return toPosix(file);

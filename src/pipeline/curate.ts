@@ -16,7 +16,8 @@ import type { Tokenizer } from '../text/tokenizer.js';
 import { VERSION } from '../version.js';
 import { parseConfig, type CurateConfig } from './config.js';
 import { readUnitMarker, shardMarker, unitPaths, type ShardMarker, type UnitMarker } from './shard.js';
-import { decide, type ReduceTaskRun } from './reduce.js';
+import { decide, type ReduceTasks } from './reduce.js';
+import { recordsPerPartitionFor } from '../work/key-partitions.js';
 import type { Task } from '../exec/executor.js';
 import { writeOutput, writeOutputs, type Accounting } from './outputs.js';
 import { silentProgress, terminalProgress, type Progress } from '../work/progress.js';
@@ -48,7 +49,7 @@ export interface CurateOptions {
   memoryMb?: number;
   /** Target size of a work unit in bytes (default 64 MiB): big files split into parts. */
   unitBytes?: number;
-  /** Records per key partition of the reduce (default 2^20; one partition is in memory at a time). */
+  /** Records per key partition of the reduce (default 2^20, fewer when a worker's share of `memoryMb` is small; one partition per thread is in memory at a time). */
   reducePartitionRecords?: number;
   /** Progress and notices (stderr in the CLI). */
   log?: (text: string) => void;
@@ -241,10 +242,6 @@ interface ReduceInput {
   tasks: ReduceTasks;
 }
 
-interface ReduceTasks {
-  run: ReduceTaskRun;
-  workers: number;
-}
 
 async function reducePhase({ options, config, resources, inputs, workDir, outDir, complete, identities, rank, worldSize, tasks }: ReduceInput): Promise<CurateResult> {
   const { tokenizer, evals, contamination } = resources;
@@ -255,7 +252,9 @@ async function reducePhase({ options, config, resources, inputs, workDir, outDir
   const started = performance.now();
   const fields = fieldMap(config);
   const nearStep = config.dedup.near ? nearDedupStep({ config, fields, inputs, workDir, outDir }, options.backend, options.workers) : null;
-  const decisions = await decide(config, inputs, complete, workDir, options.backend, options.reducePartitionRecords, nearStep, tasks);
+  // A key partition fits half of a worker's share of --memory-mb (work/key-partitions.ts).
+  const heapMb = options.memoryMb === undefined ? undefined : Math.floor(options.memoryMb / tasks.workers);
+  const decisions = await decide(config, inputs, complete, workDir, options.backend, options.reducePartitionRecords ?? recordsPerPartitionFor(heapMb), nearStep, tasks);
   const near = nearStep?.outcome() ?? null;
   const accounting = await writeOutputs({ config, fields, inputs, markers: complete, decisions, workDir, outDir }, tasks.run);
   const manifest: Manifest = {

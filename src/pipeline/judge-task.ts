@@ -9,12 +9,8 @@
 import type { Task } from '../exec/executor.js';
 import { StepRunner, type PieceResult } from '../steps/runner.js';
 import { remoteObserver, remoteStep, type RemoteObserveSpec, type RemoteSpec } from '../steps/curation.js';
-import { KEPT } from '../steps/stages.js';
 import type { ThresholdTotals } from '../cpu/threshold.js';
-import { jsonLines } from '../work/json-lines.js';
-import { chunked } from './records.js';
-import type { ReduceRecord } from './reduce.js';
-import type { ShardRecord } from './shard.js';
+import { chunked, stepRecords, type ReduceRecord } from './records.js';
 
 export interface CurateJudgeTask extends Task {
   kind: 'curate-judge';
@@ -26,13 +22,8 @@ export interface CurateJudgeTask extends Task {
   steps: RemoteSpec[];
 }
 
-function* unitRecords(path: string): Generator<ReduceRecord | null> {
-  for (const record of jsonLines<ShardRecord>(path)) yield record.id === undefined ? null : record;
-}
-
 export function runCurateJudge(task: CurateJudgeTask): Promise<PieceResult> {
-  const runner = new StepRunner<ReduceRecord>([{ length: task.fates.length, batches: () => chunked(unitRecords(task.records), task.batchSize) }]);
-  return runner.judgeHere(task.steps.map((spec) => remoteStep<ReduceRecord>(spec)), task.fates);
+  return pieceRunner(task).judgeHere(task.steps.map((spec) => remoteStep<ReduceRecord>(spec)), task.fates);
 }
 
 export interface CurateObserveTask extends Task {
@@ -45,17 +36,11 @@ export interface CurateObserveTask extends Task {
 
 export async function runCurateObserve(task: CurateObserveTask): Promise<ThresholdTotals> {
   const observer = remoteObserver(task.spec);
-  let batch: ReduceRecord[] = [];
-  let index = 0;
-  for (const record of unitRecords(task.records)) {
-    if (record !== null && task.fates[index] === KEPT) batch.push(record);
-    index++;
-    if (batch.length >= task.batchSize) {
-      await observer.observe(batch);
-      batch = [];
-    }
-  }
-  if (batch.length > 0) await observer.observe(batch);
-  if (index !== task.fates.length) throw new Error(`tokenmix internal error: ${task.records} has ${index} lines, its fates ${task.fates.length}`);
+  await pieceRunner(task).observeHere({ stage: 'quality', observe: (records) => observer.observe(records) }, task.fates);
   return observer.result();
+}
+
+/** A runner over the unit's intermediate alone (one shard). */
+function pieceRunner(task: { records: string; batchSize: number; fates: Uint8Array }): StepRunner<ReduceRecord> {
+  return new StepRunner<ReduceRecord>([{ length: task.fates.length, batches: () => chunked(stepRecords(task.records), task.batchSize) }]);
 }

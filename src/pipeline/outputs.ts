@@ -14,16 +14,14 @@ import type { FieldMap, ResolvedInput } from '../io/types.js';
 import type { CurateConfig } from './config.js';
 import { Ledger, type Count, type StageReport } from '../steps/accounting.js';
 import type { Fate } from '../steps/stages.js';
-import { readFileSync } from 'node:fs';
 import type { Task } from '../exec/executor.js';
 import type { UnitOutputs, UnitOutputsTask } from './unit-outputs.js';
-import { runTaskHere } from '../exec/dispatch.js';
 import { AuditSampler } from './audit.js';
 import type { Decisions } from './reduce.js';
-import type { ShardMarker } from './shard.js';
+import { unitRanges, type ShardMarker } from './shard.js';
 import { writeData } from './data-output.js';
 import { dict, own } from '../dict.js';
-import { LineFile, writeWholeFile, type OutputFile } from '../work/line-file.js';
+import { LineFile, PartFiles, writeWholeFile, type OutputFile } from '../work/line-file.js';
 
 export type { OutputFile };
 
@@ -66,47 +64,31 @@ export interface ReduceContext {
 
 export async function writeOutputs(
   { config, fields, inputs, markers, decisions, workDir, outDir }: ReduceContext,
-  /** Runs a unit's share (unit-outputs.ts) on the run's workers; by default on this thread. */
-  run: <T>(task: Task) => Promise<T> = (task) => runTaskHere(task, { advance: () => {} }) as never,
+  /** Runs a unit's share (unit-outputs.ts) on the run's workers, or on this thread. */
+  run: <T>(task: Task) => Promise<T>,
 ): Promise<Accounting> {
   for (const dir of ['keep', 'drops', 'audit']) {
     await rm(join(outDir, dir), { recursive: true, force: true });
     await mkdir(join(outDir, dir), { recursive: true });
   }
-  const partsDir = join(workDir, 'output-parts');
-  await rm(partsDir, { recursive: true, force: true });
-  await mkdir(partsDir, { recursive: true });
+  const parts = new PartFiles(join(workDir, 'output-parts'));
   // Each unit's lines into part files, on the workers; joined below in unit order.
-  const units = markers.flatMap((marker, shard) => {
-    let first = 0;
-    return marker.intermediates.map((file, k) => {
-      const lines = marker.intermediate_lines[k];
-      const range = [first, first + lines] as const;
-      first += lines;
-      return { shard, file, range };
-    });
-  });
-  const parts = (u: number) => join(partsDir, String(u).padStart(5, '0'));
-  // Each unit gets the duplicate-id messages of its own records (found by index).
+  const units = markers.flatMap((marker, shard) => unitRanges(marker).map((range) => ({ shard, ...range })));
+  // Each unit gets the duplicate-id messages of its own records, by their index in the unit
+  // (a shard's duplicates come in input order, so its units are walked once).
   const unitDuplicates = units.map((): [number, string][] => []);
   for (const [shard, duplicates] of decisions.duplicateIds) {
-    const own = units.flatMap((unit, u) => (unit.shard === shard ? [u] : []));
-    for (const [row, { index, message }] of duplicates) {
-      let lo = 0;
-      let hi = own.length - 1;
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >>> 1;
-        if (units[own[mid]].range[0] <= index) lo = mid;
-        else hi = mid - 1;
-      }
-      unitDuplicates[own[lo]].push([row, message]);
+    let u = units.findIndex((unit) => unit.shard === shard);
+    for (const [index, { message }] of duplicates) {
+      while (index >= units[u].first + units[u].count) u++;
+      unitDuplicates[u].push([index - units[u].first, message]);
     }
   }
-  const results = await Promise.all(units.map(({ shard, file, range }, u) => {
+  const results = await Promise.all(units.map(({ shard, file, first, count }, u) => {
     const marker = markers[shard];
     const task: UnitOutputsTask = {
-      kind: 'unit-outputs', label: `${file} (keep and drop lists)`, records: join(workDir, file), parts: parts(u), shard, file: marker.file,
-      position: positionKey(inputs[shard]), idField: fields.id, fates: decisions.fates[shard].slice(range[0], range[1]),
+      kind: 'unit-outputs', label: `${file} (keep and drop lists)`, records: join(workDir, file), parts: parts.prefix(u), shard, file: marker.file,
+      position: positionKey(inputs[shard]), idField: fields.id, fates: decisions.fates[shard].slice(first, first + count),
       duplicates: unitDuplicates[u], seed: config.seed, perReason: config.audit.per_reason,
     };
     return run<UnitOutputs>(task);
@@ -139,9 +121,9 @@ export async function writeOutputs(
     units.forEach((unit, u) => {
       if (unit.shard !== shard) return;
       const result = results[u];
-      keep.append(readFileSync(`${parts(u)}.keep`));
-      drops.append(readFileSync(`${parts(u)}.drops`));
-      quarantine.append(readFileSync(`${parts(u)}.quarantine`));
+      parts.joinInto(keep, u, 'keep');
+      parts.joinInto(drops, u, 'drops');
+      parts.joinInto(quarantine, u, 'quarantine');
       totals.input += result.totals.input;
       totals.kept += result.totals.kept;
       totals.quarantined += result.totals.quarantined;
@@ -158,7 +140,7 @@ export async function writeOutputs(
     files.push(keep.close(outDir), drops.close(outDir));
   }
   files.push(quarantine.close(outDir));
-  await rm(partsDir, { recursive: true, force: true });
+  parts.remove();
 
   const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
   if (totals.kept + sum(totals.dropped) + totals.quarantined !== totals.input) {

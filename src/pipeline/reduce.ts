@@ -14,21 +14,22 @@
  * judging pass run unit by unit on them (judge-task.ts), unless the backend is a GPU (quality's
  * kernel runs beside the device). Decisions depend only on the records and the config, never
  * on the backend or on how the map phase was sharded, so outputs are byte-identical across all
- * of them. Memory: one fate byte per record, the messages of duplicate-id records, and one key
- * partition at a time per thread (work/key-partitions.ts): ids and exact-dedup hashes are
- * grouped out of core, so memory does not grow with the number of distinct documents.
+ * of them. Memory: one fate byte per record (and one shared copy of the fates while exact
+ * dedup decides), the messages of duplicate-id records, and one key partition at a time per
+ * thread (work/key-partitions.ts): ids and exact-dedup hashes are grouped out of core, so
+ * memory does not grow with the number of distinct documents.
  */
 import { TokenmixError } from '../errors.js';
 import type { Backend } from '../backend.js';
 import type { ResolvedInput } from '../io/types.js';
+import { recordLocation } from '../io/resolve.js';
 import { checkQualitySources, type CurateConfig } from './config.js';
-import type { ShardMarker, ShardRecord } from './shard.js';
-import { chunked, shardRecords } from './records.js';
+import { unitRanges, type ShardMarker } from './shard.js';
+import { chunked, stepRecords, type ReduceRecord } from './records.js';
 import { join } from 'node:path';
 import { mkdirSync, rmSync } from 'node:fs';
 import { inInputOrder, partitionCount, RECORDS_PER_PARTITION, type IdRepeatsTask, type PartitionedRun, type Repeat } from '../work/key-partitions.js';
 import type { Task } from '../exec/executor.js';
-import { runTaskHere } from '../exec/dispatch.js';
 import { scatterRuns, type ExactDecideTask, type IdLine, type KeyScatter, type KeyScatterTask } from './key-scatter.js';
 import { StepRunner, type PieceRequest, type PieceResult } from '../steps/runner.js';
 import type { CurateJudgeTask, CurateObserveTask } from './judge-task.js';
@@ -39,12 +40,11 @@ import {
 
 export type { QualityOutcome };
 
-/** A record of the map phase's intermediates, as the steps see it. */
-export type ReduceRecord = Extract<ShardRecord, { hash: string }>;
+export type { ReduceRecord };
 
-/** A record quarantined for a duplicate id: its index in its shard, and its message. */
+/** A record quarantined for a duplicate id: its input row, and its message. */
 export interface DuplicateId {
-  index: number;
+  row: number;
   message: string;
 }
 
@@ -52,25 +52,26 @@ export interface Decisions {
   sources: string[];
   /** Per shard, per intermediate line: the record's fate (src/steps/stages.ts). */
   fates: Uint8Array[];
-  /** Per shard, by row: records quarantined in reduce (duplicate ids). */
+  /** Per shard, by index in the shard (input order): records quarantined in reduce (duplicate ids). */
   duplicateIds: Map<number, Map<number, DuplicateId>>;
   quality: QualityOutcome | null;
   /** What decided the fates, and accounts for them (outputs.ts). */
   runner: StepRunner<ReduceRecord>;
 }
 
-/** Where a record is, as the readers print it: `file:LINE` for JSONL, `file row N` for Parquet/Arrow. */
-function location(input: ResolvedInput, row: number): string {
-  return input.format === 'jsonl' ? `${input.displayPath}:${row}` : `${input.displayPath} row ${row}`;
-}
-
-/** A shard's intermediate lines; problems (quarantined before any step) as null. */
+/** A shard's intermediate lines, in part order; problems as null. */
 function* records(workDir: string, marker: ShardMarker): Generator<ReduceRecord | null> {
-  for (const record of shardRecords(workDir, marker)) yield record.id === undefined ? null : record;
+  for (const file of marker.intermediates) yield* stepRecords(join(workDir, file));
 }
 
-/** Runs a task (key-scatter.ts, judge-task.ts, work/key-partitions.ts) on the run's workers, or here. */
+/** Runs a task (key-scatter.ts, judge-task.ts, unit-outputs.ts, work/key-partitions.ts) on the run's workers, or here. */
 export type ReduceTaskRun = <T>(task: Task) => Promise<T>;
+
+/** Where the reduce's tasks run, and the threads they spread over (at least one key partition each). */
+export interface ReduceTasks {
+  run: ReduceTaskRun;
+  workers: number;
+}
 
 export async function decide(
   config: CurateConfig,
@@ -81,18 +82,13 @@ export async function decide(
   recordsPerPartition = RECORDS_PER_PARTITION,
   /** The near-dedup step (near.ts), last, when `dedup.near` is set. */
   near: Step<ReduceRecord> | null = null,
-  /** Where the key tasks run, and the threads they spread over (at least one key partition each). */
-  { run, workers }: { run: ReduceTaskRun; workers: number } = { run: (task) => runTaskHere(task, { advance: () => {} }) as never, workers: 1 },
+  { run, workers }: ReduceTasks,
 ): Promise<Decisions> {
   const sources = [...new Set(markers.flatMap((m) => Object.keys(m.sources)))].sort();
   checkQualitySources(config.filters.quality, sources, markers.flatMap((m) => m.quarantined_sources ?? []));
   const partitions = partitionCount(markers.reduce((sum, m) => sum + m.records, 0), recordsPerPartition, workers);
   // With workers, a judging pass whose steps can be rebuilt elsewhere runs unit by unit on
   // them (judge-task.ts); each unit's file is a piece of its shard.
-  const pieces = (m: ShardMarker) => {
-    let first = 0;
-    return m.intermediate_lines.map((count) => ({ first: (first += count) - count, count }));
-  };
   const judgePiece = workers > 1
     ? (request: PieceRequest) => run<PieceResult>({
       kind: 'curate-judge', label: `${markers[request.shard].intermediates[request.piece]} (curation steps)`,
@@ -107,7 +103,7 @@ export async function decide(
     } as CurateObserveTask)
     : undefined;
   const runner = new StepRunner<ReduceRecord>(
-    markers.map((m) => ({ length: m.records + m.problems, batches: () => chunked(records(workDir, m), config.batch_size), pieces: pieces(m) })),
+    markers.map((m) => ({ length: m.records + m.problems, batches: () => chunked(records(workDir, m), config.batch_size), pieces: unitRanges(m) })),
     judgePiece,
     observePiece,
   );
@@ -119,31 +115,34 @@ export async function decide(
   mkdirSync(dir, { recursive: true });
   try {
     const tasks: KeyScatterTask[] = [];
-    let order = 0;
+    let shardOrder = 0;
     for (const [shard, marker] of markers.entries()) {
-      let first = 0;
-      marker.intermediates.forEach((file, k) => {
+      for (const { file, first } of unitRanges(marker)) {
         const runs = scatterRuns(dir, tasks.length);
         tasks.push({
-          kind: 'key-scatter', label: `${file} (ids and text hashes)`, records: join(workDir, file), shard, first, order,
+          kind: 'key-scatter', label: `${file} (ids and text hashes)`, records: join(workDir, file), shard, first, order: shardOrder + first,
           ids: runs.ids, hashes: config.dedup.exact ? runs.hashes : null, partitions,
         });
-        first += marker.intermediate_lines[k];
-        order += marker.intermediate_lines[k];
-      });
+      }
+      shardOrder += marker.records + marker.problems;
     }
     const scattered = await Promise.all(tasks.map((task) => run<KeyScatter>(task)));
     const idRuns = scattered.map((s) => s.ids);
     const hashRuns = scattered.flatMap((s) => (s.hashes ? [s.hashes] : []));
     const duplicateIds = await findDuplicateIds(config, inputs, idRuns, partitions, run);
-    const repeats = new Map([...duplicateIds].map(([shard, rows]) => [shard, new Set([...rows.values()].map((r) => r.index))]));
-    // The runner's fates when exact dedup finishes say what `kept` says (it ends its pass).
+    // The runner's fates when exact dedup finishes say what `kept` says (it ends its pass). They
+    // go to the partitions' tasks in shared memory: one copy, not one per partition.
     const hashIndex: KeyIndex | null = config.dedup.exact
       ? {
         async decide(_kept, drop) {
+          const fates = runner.fates.map((f) => {
+            const shared = new Uint8Array(new SharedArrayBuffer(f.length));
+            shared.set(f);
+            return shared;
+          });
           const perPartition = await Promise.all(Array.from({ length: partitions }, (_, partition) => run<Uint32Array>({
             kind: 'exact-decide', label: `exact dedup, partition ${partition + 1} of ${partitions}`, runs: hashRuns, partition,
-            fates: runner.fates, bestQuality: config.dedup.keep === 'best-quality',
+            fates, bestQuality: config.dedup.keep === 'best-quality',
           } as ExactDecideTask)));
           for (const drops of perPartition) for (let i = 0; i < drops.length; i += 2) drop(drops[i], drops[i + 1]);
         },
@@ -151,7 +150,7 @@ export async function decide(
       : null;
     const quality = config.filters.quality ? qualityStep<ReduceRecord>(config.filters.quality, sources, backend) : null;
     const steps: (Step<ReduceRecord> | null)[] = [
-      duplicateIdStep((shard, index) => repeats.get(shard)?.has(index) ?? false),
+      duplicateIdStep((shard, index) => duplicateIds.get(shard)?.has(index) ?? false),
       quality,
       config.filters.heuristics ? heuristicsStep() : null,
       config.contamination ? contaminationStep(config.contamination.action) : null,
@@ -167,8 +166,8 @@ export async function decide(
 
 /**
  * The records whose id an earlier record (in input order) already has (work/key-partitions.ts
- * `repeatedKeys`, the rule dedup's id check shares), one task per partition: per shard and row,
- * the record's index in its shard and its message. With `on_error: "fail"`, throws for the first
+ * `repeatedKeys`, the rule dedup's id check shares), one task per partition: per shard and index in it,
+ * the record's input row and its message. With `on_error: "fail"`, throws for the first
  * such record in input order, as a streaming pass would.
  */
 async function findDuplicateIds(config: CurateConfig, inputs: ResolvedInput[], runs: PartitionedRun[], partitions: number, run: ReduceTaskRun) {
@@ -177,10 +176,10 @@ async function findDuplicateIds(config: CurateConfig, inputs: ResolvedInput[], r
   } as IdRepeatsTask)));
   const duplicateIds = new Map<number, Map<number, DuplicateId>>();
   for (const { repeat: [id, , shard, index, row], first } of inInputOrder(perPartition)) {
-    const message = `tokenmix: ${location(inputs[shard], row)}: field "${config.fields.id}": duplicate id ${JSON.stringify(id)} (first seen at ${location(inputs[first[2]], first[4])})`;
+    const message = `tokenmix: ${recordLocation(inputs[shard], row)}: field "${config.fields.id}": duplicate id ${JSON.stringify(id)} (first seen at ${recordLocation(inputs[first[2]], first[4])})`;
     if (config.on_error === 'fail') throw new TokenmixError(`${message}; ids must be unique (or set "on_error": "quarantine")`);
     if (!duplicateIds.has(shard)) duplicateIds.set(shard, new Map());
-    duplicateIds.get(shard)!.set(row, { index, message });
+    duplicateIds.get(shard)!.set(index, { row, message });
   }
   return duplicateIds;
 }

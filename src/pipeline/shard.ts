@@ -93,6 +93,16 @@ export function shardMarker(workDir: string, units: WorkUnit[], markers: UnitMar
   };
 }
 
+/** Each intermediate file of a shard with the index (in the shard) of its first line and its line count. */
+export function unitRanges(marker: ShardMarker): { file: string; first: number; count: number }[] {
+  let first = 0;
+  return marker.intermediates.map((file, k) => {
+    const count = marker.intermediate_lines[k];
+    first += count;
+    return { file, first: first - count, count };
+  });
+}
+
 /** Hash of the normalized text used by exact dedup (128 bits of SHA-256, base64url). */
 export function exactHash(text: string): string {
   return hash('sha256', exactDedupUtf8(text), 'base64url').slice(0, 22);

@@ -28,13 +28,13 @@ export interface UnitOutputsTask extends Task {
   idField: string;
   /** The fate of each of the unit's lines. */
   fates: Uint8Array;
-  /** Rows of the unit's records quarantined for a duplicate id, with their messages. */
-  duplicates: [row: number, message: string][];
+  /** The unit's records quarantined for a duplicate id (by index in the unit), with their messages. */
+  duplicates: [index: number, message: string][];
   seed: number;
   perReason: number;
 }
 
-export interface Totals {
+interface Totals {
   input: number;
   kept: number;
   dropped: Record<string, number>;
@@ -67,11 +67,12 @@ export function runUnitOutputs(task: UnitOutputsTask): UnitOutputs {
   const position = task.position;
   let index = 0;
   for (const record of jsonLines<ShardRecord>(task.records)) {
-    const fate = task.fates[index++];
+    const line = index++;
+    const fate = task.fates[line];
     totals.input++;
     if (fate === QUARANTINED) {
       const reason = record.id === undefined ? record.problem : 'duplicate-id';
-      const message = record.id === undefined ? record.message : duplicates.get(record.row)!;
+      const message = record.id === undefined ? record.message : duplicates.get(line)!;
       const field = record.id === undefined ? record.field : task.idField;
       quarantineReasons[reason] = (own(quarantineReasons, reason) ?? 0) + 1;
       totals.quarantined++;
@@ -112,7 +113,7 @@ export function runUnitOutputs(task: UnitOutputsTask): UnitOutputs {
   };
 }
 
-export function addFlag(into: Record<string, Count>, source: string, tokens: number): void {
+function addFlag(into: Record<string, Count>, source: string, tokens: number): void {
   const c = (into[source] ??= { docs: 0, tokens: 0 });
   c.docs++;
   c.tokens += tokens;

@@ -76,15 +76,21 @@ export interface RemoteObserveSpec {
   histogram: QualitySpec['histogram'];
 }
 
+/** The threshold kernel on a worker thread: the CPU one (the device is owned by the calling thread). */
+const WORKER_CPU: Backend = { kind: 'cpu', reason: 'a worker thread' };
+
+/** A quality spec's source numbering and f32 thresholds, as the kernel takes them. */
+function remoteQuality(spec: { sources: string[]; thresholds: number[] }) {
+  return { sourceIndex: new Map(spec.sources.map((name, i) => [name, i])), thresholds: Float32Array.from(spec.thresholds) };
+}
+
 /** An observer of one piece's entering records, by its spec; `result()` is what `observed` takes. */
 export function remoteObserver(spec: RemoteObserveSpec): { observe(records: readonly CurationRecord[]): Promise<void>; result(): ThresholdTotals } {
-  const sourceIndex = new Map(spec.sources.map((name, i) => [name, i]));
-  const thresholds = Float32Array.from(spec.thresholds);
-  const cpu: Backend = { kind: 'cpu', reason: 'a worker thread' };
+  const { sourceIndex, thresholds } = remoteQuality(spec);
   let totals = createThresholdTotals(spec.sources.length, spec.histogram.bins);
   return {
     async observe(records) {
-      const { stats } = await threshold(cpu, thresholdBatch(records, sourceIndex), { thresholds, histogram: spec.histogram });
+      const { stats } = await threshold(WORKER_CPU, thresholdBatch(records, sourceIndex), { thresholds, histogram: spec.histogram });
       totals = mergeThresholdStats(totals, stats);
     },
     result: () => totals,
@@ -99,10 +105,8 @@ export function remoteStep<R extends CurationRecord>(spec: RemoteSpec): Step<R> 
       return duplicateIdStep((_shard, index) => repeats.has(index));
     }
     case 'quality': {
-      const sourceIndex = new Map(spec.sources.map((name, i) => [name, i]));
-      const thresholds = Float32Array.from(spec.thresholds);
-      const cpu: Backend = { kind: 'cpu', reason: 'a worker thread' };
-      return { stage: 'quality', judge: (batch) => judgeByThreshold(cpu, batch, thresholds, spec.histogram, sourceIndex) };
+      const { sourceIndex, thresholds } = remoteQuality(spec);
+      return { stage: 'quality', judge: (batch) => judgeByThreshold(WORKER_CPU, batch, thresholds, spec.histogram, sourceIndex) };
     }
     case 'heuristics':
       return heuristicsStep();
@@ -144,7 +148,6 @@ export function qualityStep<R extends CurationRecord>(quality: QualitySpec, sour
   let totals: ThresholdTotals = createThresholdTotals(sources.length, spec.bins);
   let final: Float32Array | null = null;
   let outcome: QualityOutcome | null = null;
-  const batchOf = (records: readonly R[]) => thresholdBatch(records, sourceIndex);
   // Final thresholds: fixed ones, raised to the top-fraction cut where that is stricter.
   const decideThresholds = () => {
     final = Float32Array.from(fixed);
@@ -172,7 +175,7 @@ export function qualityStep<R extends CurationRecord>(quality: QualitySpec, sour
   return {
     stage: 'quality',
     async observe(records) {
-      const result = await threshold(backend, batchOf(records), { thresholds: fixed, histogram: spec });
+      const result = await threshold(backend, thresholdBatch(records, sourceIndex), { thresholds: fixed, histogram: spec });
       totals = mergeThresholdStats(totals, result.stats);
     },
     async judge(batch) {

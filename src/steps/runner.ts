@@ -47,7 +47,7 @@ export interface PieceRequest {
   steps: unknown[];
 }
 
-/** What judging a piece gave (judgePieceHere): the piece's fates, and per step what the runner tallies. */
+/** What judging a piece gave (judgeHere): the piece's fates, and per step what the runner tallies. */
 export interface PieceResult {
   fates: Uint8Array;
   tallies: { entered: [string, SourceCounts][]; droppedDocs: Record<string, number>; counters: [string, [string, SourceCounts][]][] }[];
@@ -211,8 +211,7 @@ export class StepRunner<R extends StepRecord> {
    * the other side: `fates` are the piece's fates so far.
    */
   async judgeHere(pass: readonly Step<R>[], fates: Uint8Array): Promise<PieceResult> {
-    invariant(this.shards.length === 1 && fates.length === this.fates[0].length, 'a piece is judged as one shard of its length');
-    this.fates[0].set(fates);
+    this.takePiece(fates);
     await this.judge(pass);
     return {
       fates: this.fates[0],
@@ -221,6 +220,17 @@ export class StepRunner<R extends StepRecord> {
         return { entered: t.entered.entries(), droppedDocs: { ...t.droppedDocs }, counters: [...t.counters].map(([name, c]) => [name, c.entries()]) };
       }),
     };
+  }
+
+  /** `step` observes one piece's records still kept (`observePiece`'s other side); its result is the step's to give. */
+  async observeHere(step: Step<R>, fates: Uint8Array): Promise<void> {
+    this.takePiece(fates);
+    await this.observe(step);
+  }
+
+  private takePiece(fates: Uint8Array): void {
+    invariant(this.shards.length === 1 && fates.length === this.fates[0].length, 'a piece is run as one shard of its length');
+    this.fates[0].set(fates);
   }
 
   private batchFor(step: Step<R>, tally: Tally, shard: number, records: R[], indices: number[]): StepBatch<R> {

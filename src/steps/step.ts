@@ -10,7 +10,7 @@
  * a quantile threshold looks at them all before it cuts (`observe`), dedup decides once it has
  * seen every candidate (`finish`, dropping by position). A step may also decide from facts
  * gathered before the run over every record (the reduce groups ids and exact-dedup keys on
- * the workers while the steps are set up): duplicate ids judge from their repeats, exact dedup
+ * the workers before it builds the steps): duplicate ids judge from their repeats, exact dedup
  * finishes over the keys of the records still kept.
  */
 import type { StageName } from './stages.js';

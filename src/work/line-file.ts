@@ -5,8 +5,8 @@
  * manifest (SPEC §6).
  */
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
-import { relative, sep } from 'node:path';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 import { tempPath } from './temp.js';
 
 export interface OutputFile {
@@ -78,4 +78,29 @@ export function writeWholeFile(outDir: string, path: string, text: string): Outp
   const file = new LineFile(path);
   file.text(text);
   return file.close(outDir);
+}
+
+/**
+ * Per-unit part files that tasks write (`dir/00003.keep`, `dir/00003.drops`, …) and the calling
+ * thread joins in unit order into the output files. The directory starts empty.
+ */
+export class PartFiles {
+  constructor(readonly dir: string) {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+  }
+
+  /** What unit `u`'s task appends `.keep`, `.drops`, … to. */
+  prefix(u: number): string {
+    return join(this.dir, String(u).padStart(5, '0'));
+  }
+
+  /** Appends unit `u`'s part `kind` to `file`. */
+  joinInto(file: LineFile, u: number, kind: string): void {
+    file.append(readFileSync(`${this.prefix(u)}.${kind}`));
+  }
+
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
 }
