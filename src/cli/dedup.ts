@@ -42,8 +42,10 @@ const HELP = [
   '  --id-field F --text-field F --source-field F  record fields (default id, text, source)',
   '  --source NAME           source of records that carry none (default "default")',
   '  --on-error fail|quarantine  bad records stop the run (default) or go to quarantine.jsonl',
-  '  --memory-mb M           memory for grouping band keys (default 1024); the workers share the',
-  '                          same budget (each gets M / N of heap and of the grouping table)',
+  '  --memory-mb M           memory of the run, MiB (default 512 per worker, at least 1024): thread',
+  '                          heaps (each worker capped at M / N), per-document arrays, set caches',
+  '                          and grouping tables are planned to fit; too small a budget stops',
+  '                          before grouping, saying what it needs',
   ...WORKER_HELP,
   '  --rank R --world-size W compute signatures of rank R\'s share of the work units (balanced',
   '                          by bytes); the first rank to see all units done groups and writes the outputs',
@@ -133,12 +135,11 @@ export async function dedupCommand(args: string[], io: CliIo): Promise<number> {
     worldSize: intOption(values['world-size'], 'world-size', 1, 1),
     keepWork: values['keep-work'],
     ...workerArgs(values),
-    ...(values['memory-mb'] !== undefined ? { workerMemoryMb: intOption(values['memory-mb'], 'memory-mb', 1024, 1) } : {}),
   };
   const executor = executorOf(values);
   if (executor !== 'local') {
     // Worker settings say how tasks run, not what they compute: the plan keeps them apart.
-    const { rank: _rank, worldSize: _worldSize, workers: _workers, workerMemoryMb: _memory, ...planned } = options;
+    const { rank: _rank, worldSize: _worldSize, workers: _workers, ...planned } = options;
     return submitRun(executor, { command: 'dedup', options: { ...planned, baseDir: process.cwd(), outDir: resolve(options.outDir) } }, values, io);
   }
   const backend = await openBackend(values, io);

@@ -24,7 +24,7 @@ import { RECORD_WORDS, readSegmentRange, type BucketRange } from './partition.js
 import { intersectionSize, jaccardAtLeast } from './shingles.js';
 import { EXACT_FLAG, markerFiles, type SignatureMarker } from './signature-phase.js';
 import { SharedUnionFind, type UnionFind } from './union-find.js';
-import { VectorStore } from './set-store.js';
+import { storeIndex, VectorStore, type StoreIndex } from './set-store.js';
 import type { Task } from '../exec/executor.js';
 
 export interface GroupStats {
@@ -209,18 +209,15 @@ function readU32File(path: string): Uint32Array {
   return new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 }
 
-/** The vectors verification reads (shingle sets, or signatures for --verify signature), or null. */
-export function openVectorStore(options: ResolvedDedupOptions, markers: SignatureMarker[], workDir: string, cacheBytes?: number): VectorStore | null {
+/** Where the vectors verification reads are (shingle sets, or signatures for --verify signature), or null: one index per run, shared by every thread's store. */
+export function openStoreIndex(options: ResolvedDedupOptions, markers: SignatureMarker[], workDir: string): StoreIndex | null {
   if (options.verify === 'none') return null;
-  return new VectorStore(
-    markers.map((m) => {
-      const files = markerFiles(workDir, m);
-      return options.verify === 'exact'
-        ? { path: files.shingles, lengths: readU32File(files.lengths) }
-        : { path: files.signatures, lengths: new Uint32Array(m.records).fill(options.numHashes) };
-    }),
-    cacheBytes,
-  );
+  return storeIndex(markers.map((m) => {
+    const files = markerFiles(workDir, m);
+    return options.verify === 'exact'
+      ? { path: files.shingles, lengths: readU32File(files.lengths) }
+      : { path: files.signatures, lengths: new Uint32Array(m.records).fill(options.numHashes) };
+  }));
 }
 
 /**
@@ -246,6 +243,8 @@ export interface GroupRangeTask extends Task {
   excluded: number[];
   /** The run's union-find: its parent array, shared by every range task (SharedUnionFind). */
   uf: Uint32Array;
+  /** The run's vector index (openStoreIndex), or null without verification. */
+  store: StoreIndex | null;
   /** This worker's share of the vector cache. */
   cacheBytes: number;
 }
@@ -254,11 +253,11 @@ export interface GroupRangeTask extends Task {
 let threadStore: { key: string; store: VectorStore | null } | null = null;
 
 /** The run's vector store on this thread (opened by its first task). */
-function storeFor(task: { workDir: string; fingerprint: string; options: ResolvedDedupOptions; markers: SignatureMarker[]; cacheBytes: number }): VectorStore | null {
+function storeFor(task: { workDir: string; fingerprint: string; store: StoreIndex | null; cacheBytes: number }): VectorStore | null {
   const key = `${task.workDir}\0${task.fingerprint}`;
   if (threadStore?.key !== key) {
     threadStore?.store?.close();
-    threadStore = { key, store: openVectorStore(task.options, task.markers, task.workDir, task.cacheBytes) };
+    threadStore = { key, store: task.store && new VectorStore(task.store, task.cacheBytes) };
   }
   return threadStore.store;
 }
@@ -312,9 +311,10 @@ export function addGroupStats(into: GroupStats, from: GroupStats): void {
 /** A task that reads the run's shingle sets (opened once per thread, storeFor). */
 interface StoreTask extends Task {
   workDir: string;
-  markers: SignatureMarker[];
   options: ResolvedDedupOptions;
   fingerprint: string;
+  /** The run's vector index (openStoreIndex), or null without verification. */
+  store: StoreIndex | null;
   cacheBytes: number;
 }
 

@@ -52,15 +52,21 @@ export interface DedupOptions {
   links?: BucketLinks;
   /** Which members of a cluster go (cover.ts; default cover). */
   cluster?: ClusterRule;
-  /** Memory budget of the grouping phase's hash table (default 1 GiB). */
+  /**
+   * Memory budget of the run, bytes (default 512 MiB per worker, at least 1 GiB): the threads,
+   * the per-document arrays, the vector caches and the grouping tables are planned to fit it
+   * (memory.ts), and each worker's heap is capped at its share.
+   */
   memoryBytes?: number;
+  /** Fixes each grouping table (with its range's reads) at this many bytes instead of planning it from `memoryBytes` (tests use it to force many bucket ranges). */
+  groupingBytes?: number;
   batchSize?: number;
   onError?: 'fail' | 'quarantine';
   rank?: number;
   worldSize?: number;
   /** Worker threads for the signature phase (default: the cores available; 1 = this thread). */
   workers?: number;
-  /** Heap budget of the signature phase's workers together, MiB (each gets its share). */
+  /** Heap limit of the workers together, MiB (each gets its share; default `memoryBytes`). */
   workerMemoryMb?: number;
   /** Target size of a work unit in bytes (default 64 MiB): big files split into parts. */
   unitBytes?: number;
@@ -88,7 +94,9 @@ export interface ResolvedDedupOptions {
   sketch: SketchKind;
   links: BucketLinks;
   cluster: ClusterRule;
-  memoryBytes: number;
+  /** null: the default for the run's workers (memory.ts defaultMemoryBytes). */
+  memoryBytes: number | null;
+  groupingBytes: number | null;
   batchSize: number;
   onError: 'fail' | 'quarantine';
 }
@@ -139,7 +147,8 @@ export function resolveDedupOptions(options: DedupOptions): ResolvedDedupOptions
     sketch,
     links: oneOf(options.links, BUCKET_LINKS, 'star-chain', '--links'),
     cluster: oneOf(options.cluster, CLUSTER_RULES, 'cover', '--cluster'),
-    memoryBytes: integer(options.memoryBytes, 2 ** 30, 'memoryBytes', 4096, 2 ** 45),
+    memoryBytes: options.memoryBytes === undefined ? null : integer(options.memoryBytes, 0, '--memory-mb (bytes)', 2 ** 20, 2 ** 50),
+    groupingBytes: options.groupingBytes === undefined ? null : integer(options.groupingBytes, 0, 'groupingBytes', 4096, 2 ** 45),
     batchSize: integer(options.batchSize, 4096, 'batchSize', 1, 1 << 22),
     onError: oneOf(options.onError, ['fail', 'quarantine'] as const, 'fail', '--on-error'),
   };

@@ -29,12 +29,13 @@ import { BucketTable } from './bucket-table.js';
 import { makeJudge, measuredVerdict, type FirstPasses, type FirstPassQuery, type FirstPassSearch, type RuleStats } from './cover.js';
 import { jaccardPrefix, KeptIndex } from './kept-index.js';
 import { writeClusters, type ClusterSummary, type MeasuredPairs, type SourceTotals } from './clusters.js';
-import { addGroupStats, emptyGroupStats, makeVerifier, openVectorStore, PairCache, processRange, reloadRange, type GroupRangeTask, type FirstPassTask, type GroupStats, type IntersectPairsTask } from './group-phase.js';
+import { addGroupStats, emptyGroupStats, makeVerifier, openStoreIndex, PairCache, processRange, reloadRange, type GroupRangeTask, type FirstPassTask, type GroupStats, type IntersectPairsTask } from './group-phase.js';
 import { LineFile, writeWholeFile } from '../work/line-file.js';
 import { planLsh, type LshPlan } from './lsh.js';
 import { resolveDedupOptions, type DedupOptions, type ResolvedDedupOptions } from './options.js';
 import { planBucketRanges, FINE_BUCKETS, RECORD_WORDS } from './partition.js';
-import { VECTOR_CACHE_BYTES, type VectorStore } from './set-store.js';
+import { VECTOR_CACHE_BYTES, VectorStore } from './set-store.js';
+import { CLUSTER_PASS_BYTES, defaultMemoryBytes, groupingBytes, planDedupMemory, runMemoryBytes } from './memory.js';
 import { markerFiles, processSignatureUnit, readSignatureMarker, unitFiles, type SignatureContext, type SignatureMarker } from './signature-phase.js';
 import { cpuSigner, signBatch, type SignatureUnitResult, type SignatureUnitTask } from './signature-task.js';
 import { createExecutor, resolveWorkers, type WorkerOptions } from '../exec/local.js';
@@ -47,7 +48,7 @@ import { UnionFind } from './union-find.js';
 import type { Progress, ProgressFactory } from '../work/progress.js';
 import { dict } from '../dict.js';
 import { findDuplicateIds, type DuplicateIds } from './unique-ids.js';
-import { RECORDS_PER_PARTITION } from '../work/key-partitions.js';
+import { recordsPerPartitionFor } from '../work/key-partitions.js';
 
 export interface DedupHooks {
   log?: (message: string) => void;
@@ -188,7 +189,9 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
   if (!Number.isInteger(rank) || rank < 0 || rank >= worldSize) throw new TokenmixError(`--rank must be an integer in 0..${worldSize - 1} (got ${rank})`);
   // The run's one pool. With several workers it starts now, so the threads load their modules
   // while this thread plans the LSH bands, the inputs and the units.
-  const workerOptions = { workers: request.workers, ...(request.workerMemoryMb !== undefined ? { memoryMb: request.workerMemoryMb } : {}) };
+  // Each worker's heap is capped at its share of the budget.
+  const budgetMb = request.workerMemoryMb ?? Math.floor((options.memoryBytes ?? defaultMemoryBytes(resolveWorkers({ workers: request.workers }))) / 2 ** 20);
+  const workerOptions = { workers: request.workers, memoryMb: budgetMb };
   let inProcess: TaskHandler = () => Promise.reject(new Error('no task runs on this thread before the map phase'));
   const pool = new RunPool(workerOptions, ownKind('signature-unit', (task, link) => inProcess(task, link)));
   if (pool.wanted(Infinity) > 1) pool.lease();
@@ -289,7 +292,7 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
   const outcome2 = await exclusively(outDir, LEASE_NAME, key, async () => {
     const duplicateIds = (markers: SignatureMarker[]) => {
       const idPool = pool.lease();
-      return findDuplicateIds(inputs, markers, workDir, options.onError, options.fields.id, (task) => idPool.run(task, { advance: () => {} }), RECORDS_PER_PARTITION, idPool.workers);
+      return findDuplicateIds(inputs, markers, workDir, options.onError, options.fields.id, (task) => idPool.run(task, { advance: () => {} }), recordsPerPartitionFor(Math.floor(budgetMb / idPool.workers)), idPool.workers);
     };
     // The units of inputs that changed behind their markers: forget them, plan again, map again.
     const redo = (stale: Set<number>) => {
@@ -349,6 +352,14 @@ class RunPool {
     await this.executor?.close();
     this.executor = null;
   }
+
+  /**
+   * Ends the workers (their heaps go with them; the next lease starts new ones, ~0.15 s) when
+   * this process's RSS plus what the next phase adds would pass 80 % of `budgetBytes`.
+   */
+  async recycleAbove(budgetBytes: number, nextBytes: number): Promise<void> {
+    if (this.executor !== null && this.executor.workers > 1 && process.memoryUsage().rss + nextBytes > 0.8 * budgetBytes) await this.close();
+  }
 }
 
 function intermediateChecks(workDir: string, marker: SignatureMarker) {
@@ -392,13 +403,22 @@ async function reducePhase({ options, backend, hooks, inputs, markers, identitie
   if (documents >= 0xffffffff) throw new TokenmixError(`dedup handles at most 4294967294 documents per run (got ${documents}); split the inputs`);
   const bucketCounts = new Float64Array(FINE_BUCKETS);
   for (const m of markers) m.bands.bucketCounts.forEach((c, b) => (bucketCounts[b] += c));
-  // 32 bytes of hash table per record (16 per slot, load <= 1/2), plus one range's reads,
-  // per worker; with several workers, at least two ranges each so that they finish together.
+  // Tables, range reads and caches planned within the budget (memory.ts).
   const totalRecords = bucketCounts.reduce((a, b) => a + b, 0);
   const groupWorkers = totalRecords < parallelGroupingRecords() ? 1 : pool.wanted(Infinity);
-  let maxRecords = Math.max(64, Math.floor(options.memoryBytes / groupWorkers / (32 + RECORD_WORDS * 4)));
-  if (groupWorkers > 1) maxRecords = Math.max(64, Math.min(maxRecords, Math.ceil(totalRecords / (2 * groupWorkers))));
+  const threads = pool.wanted(Infinity);
+  const budget = options.memoryBytes ?? runMemoryBytes(documents, threads);
+  if (options.memoryBytes === null && budget > defaultMemoryBytes(threads)) {
+    log(`tokenmix: ${documents} documents need more than the default ${defaultMemoryBytes(threads) / 2 ** 20} MiB; planning within ${Math.ceil(budget / 2 ** 20)} MiB (--memory-mb bounds it)`);
+  }
+  const memory = options.groupingBytes === null
+    ? planDedupMemory(budget, documents, threads, groupWorkers)
+    : { rangeRecords: Math.max(64, Math.floor(options.groupingBytes / (32 + RECORD_WORDS * 4))), cacheBytes: Math.floor(VECTOR_CACHE_BYTES / (threads > 1 ? threads + 1 : 1)) };
+  // With several workers, at least two ranges each so that they finish together.
+  const maxRecords = groupWorkers > 1 ? Math.max(64, Math.min(memory.rangeRecords, Math.ceil(totalRecords / (2 * groupWorkers)))) : memory.rangeRecords;
   const ranges = planBucketRanges(bucketCounts, maxRecords);
+  // New workers for grouping when the map's and the id check's heaps could crowd its tables.
+  await pool.recycleAbove(budget, groupWorkers * groupingBytes(Math.max(...ranges.map((r) => r.records))) + (threads + 1) * memory.cacheBytes);
   const groupFingerprint = createHash('sha256')
     .update(JSON.stringify({
       fingerprint, threshold: options.threshold, verify: options.verify, links: options.links, ranges: ranges.map((r) => [r.start, r.end]),
@@ -407,11 +427,11 @@ async function reducePhase({ options, backend, hooks, inputs, markers, identitie
     }))
     .digest('hex');
   const uf = new UnionFind(documents, groupWorkers > 1);
-  const store = openVectorStore(options, markers, workDir);
+  const vectors = openStoreIndex(options, markers, workDir);
+  const store = vectors && new VectorStore(vectors, memory.cacheBytes);
   const quiet = { advance: () => {} };
-  // Each worker's share of the set cache: every worker opens the store for the cluster rule's
-  // tasks, also when grouping ran on this thread.
-  const cacheBytes = Math.floor(VECTOR_CACHE_BYTES / pool.wanted(Infinity));
+  // Every worker opens the store for the cluster rule's tasks, also when grouping ran on this thread.
+  const cacheBytes = memory.cacheBytes;
   const stats = emptyGroupStats();
   try {
     let reloaded = 0;
@@ -428,7 +448,7 @@ async function reducePhase({ options, backend, hooks, inputs, markers, identitie
       const results = await Promise.all(todo.map(async (index) => {
         const task: GroupRangeTask = {
           kind: 'group-range', label: `grouping bucket range ${index + 1} of ${ranges.length}`,
-          workDir, markers, bases, options, fingerprint: groupFingerprint, index, range: ranges[index], excluded, cacheBytes, uf: uf.parent,
+          workDir, markers, bases, options, fingerprint: groupFingerprint, index, range: ranges[index], excluded, store: vectors, cacheBytes, uf: uf.parent,
         };
         const rangeStats = await executor.run<GroupStats>(task, quiet);
         grouping?.advance(0, 1);
@@ -452,6 +472,8 @@ async function reducePhase({ options, backend, hooks, inputs, markers, identitie
     store?.close();
     throw error;
   }
+  // The grouping tables go with their workers when the cluster pass's arrays need the room.
+  if (groupWorkers > 1) await pool.recycleAbove(budget, documents * CLUSTER_PASS_BYTES);
   if (times) times.groupMs += performance.now() - started;
 
   // Phase 3: cluster rule (reads the sets again), clusters and outputs.
@@ -467,9 +489,10 @@ async function reducePhase({ options, backend, hooks, inputs, markers, identitie
     const ruleWorkers = pool.wanted(Infinity);
     const measure = ruleWorkers > 1 && options.verify === 'exact' && store
       ? (exactClass: Uint32Array) => async (pairs: Uint32Array): Promise<MeasuredPairs> => {
-        const shared = await intersectOnWorkers(pairs, store, (chunk, label) => pool.lease().run<Uint32Array>({
-          kind: 'intersect-pairs', label, workDir, markers, options, fingerprint: groupFingerprint, cacheBytes, pairs: chunk,
-        } as IntersectPairsTask, quiet), ruleWorkers);
+        const shared = await intersectOnWorkers(pairs, store, (chunk, label) => {
+          const task: IntersectPairsTask = { kind: 'intersect-pairs', label, workDir, store: vectors, options, fingerprint: groupFingerprint, cacheBytes, pairs: chunk };
+          return pool.lease().run<Uint32Array>(task, quiet);
+        }, ruleWorkers);
         const pass = new Uint8Array(shared.length);
         const jaccard = new Float64Array(shared.length);
         shared.forEach((n, i) => {
@@ -482,9 +505,10 @@ async function reducePhase({ options, backend, hooks, inputs, markers, identitie
       }
       : undefined;
     const search = ruleWorkers > 1 && options.verify === 'exact' && store
-      ? (exactClass: Uint32Array): FirstPassSearch => (query) => searchOnWorkers(query, store, exactClass, ruleWorkers, (task, label) => pool.lease().run<FirstPasses>({
-        kind: 'first-pass', label, workDir, markers, options, fingerprint: groupFingerprint, cacheBytes, ...task,
-      } as FirstPassTask, quiet))
+      ? (exactClass: Uint32Array): FirstPassSearch => (query) => searchOnWorkers(query, store, exactClass, ruleWorkers, (part, label) => {
+        const task: FirstPassTask = { kind: 'first-pass', label, workDir, store: vectors, options, fingerprint: groupFingerprint, cacheBytes, ...part };
+        return pool.lease().run<FirstPasses>(task, quiet);
+      })
       : undefined;
     summary = await writeClusters(components, { keep: options.keep, rule: options.cluster, judge, index, ...(measure ? { measure } : {}), ...(search ? { search } : {}) }, inputs, markers, workDir, outDir, duplicates.excluded, (task) => pool.lease().run(task, quiet));
   } finally {

@@ -2,10 +2,11 @@
  * Random access to per-document u32 vectors written shard by shard (shingle sets for exact
  * verification, or signatures for `--verify signature`), with a byte-bounded cache.
  *
- * On disk, shard s has a values file (vectors concatenated in document order) and its
- * lengths; in memory the store keeps one length (u32) and one byte offset (f64) per
- * document — 12 bytes per document, 120 MB at 10M documents — opens files on demand, and
- * caches recently read vectors (FIFO) up to a byte budget.
+ * On disk, shard s has a values file (vectors concatenated in document order). In memory the
+ * run keeps one index (StoreIndex): each document's byte offset in the values files laid end to
+ * end, 8 bytes per document (64 MB at 8M documents), in a SharedArrayBuffer that every thread's
+ * store reads, so workers that verify add no per-document memory of their own. A store opens
+ * files on demand and caches recently read vectors (FIFO) up to a byte budget.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { invariant } from '../errors.js';
@@ -17,6 +18,33 @@ export interface StoreShard {
   lengths: Uint32Array;
 }
 
+/** Where every document's vector is: plain data, passed to worker tasks (the offsets are shared, not copied). */
+export interface StoreIndex {
+  /** Values file of each shard. */
+  paths: string[];
+  /** First global document index of each shard, plus the total at the end. */
+  bases: number[];
+  /** starts[doc] = byte offset of global document `doc` in the values files laid end to end; starts[total] = their total size. On a SharedArrayBuffer. */
+  starts: Float64Array;
+}
+
+/** Builds the index of the shards' vectors (the lengths are not kept). */
+export function storeIndex(shards: StoreShard[]): StoreIndex {
+  const bases = [0];
+  for (const shard of shards) bases.push(bases[bases.length - 1] + shard.lengths.length);
+  const total = bases[bases.length - 1];
+  const starts = new Float64Array(new SharedArrayBuffer(8 * (total + 1)));
+  let offset = 0;
+  shards.forEach((shard, s) => {
+    for (let i = 0; i < shard.lengths.length; i++) {
+      starts[bases[s] + i] = offset;
+      offset += shard.lengths[i] * 4;
+    }
+  });
+  starts[total] = offset;
+  return { paths: shards.map((shard) => shard.path), bases, starts };
+}
+
 const MAX_OPEN_FILES = 64;
 /** Default byte budget of the vector cache (shared among workers when several verify). */
 export const VECTOR_CACHE_BYTES = 256 * 2 ** 20;
@@ -26,8 +54,8 @@ const VECTOR_OVERHEAD_BYTES = 160;
 export class VectorStore {
   /** First global document index of each shard, plus the total at the end. */
   readonly bases: number[];
-  private readonly lengths: Uint32Array;
-  private readonly offsets: Float64Array;
+  private readonly starts: Float64Array;
+  private readonly paths: string[];
   private readonly open = new Map<number, number>();
   private readonly cache = new Map<number, Uint32Array>();
   /**
@@ -41,34 +69,24 @@ export class VectorStore {
   private cachedBytes = 0;
   reads = 0;
 
-  constructor(private readonly shards: StoreShard[], private readonly cacheBytes = VECTOR_CACHE_BYTES) {
-    this.bases = [0];
-    for (const shard of shards) this.bases.push(this.bases[this.bases.length - 1] + shard.lengths.length);
-    const total = this.bases[this.bases.length - 1];
-    this.lengths = new Uint32Array(total);
-    this.offsets = new Float64Array(total);
-    shards.forEach((shard, s) => {
-      let offset = 0;
-      for (let i = 0; i < shard.lengths.length; i++) {
-        this.lengths[this.bases[s] + i] = shard.lengths[i];
-        this.offsets[this.bases[s] + i] = offset;
-        offset += shard.lengths[i] * 4;
-      }
-    });
+  constructor(index: StoreIndex, private readonly cacheBytes = VECTOR_CACHE_BYTES) {
+    this.bases = index.bases;
+    this.starts = index.starts;
+    this.paths = index.paths;
   }
 
   get documents(): number {
-    return this.lengths.length;
+    return this.starts.length - 1;
   }
 
   /** Length of a document's vector without reading it. */
   length(doc: number): number {
-    return this.lengths[doc];
+    return (this.starts[doc + 1] - this.starts[doc]) / 4;
   }
 
   private shardOf(doc: number): number {
     let lo = 0;
-    let hi = this.shards.length - 1;
+    let hi = this.paths.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
       if (this.bases[mid] <= doc) lo = mid;
@@ -85,7 +103,7 @@ export class VectorStore {
       closeSync(oldFd);
       this.open.delete(oldest);
     }
-    fd = openSync(this.shards[shard].path, 'r');
+    fd = openSync(this.paths[shard], 'r');
     this.open.set(shard, fd);
     return fd;
   }
@@ -94,13 +112,15 @@ export class VectorStore {
   get(doc: number): Uint32Array {
     const hit = this.cache.get(doc);
     if (hit) return hit;
-    const vector = new Uint32Array(this.lengths[doc]);
+    const vector = new Uint32Array(this.length(doc));
     if (vector.length > 0) {
       const bytes = new Uint8Array(vector.buffer);
-      const fd = this.fd(this.shardOf(doc));
+      const shard = this.shardOf(doc);
+      const fd = this.fd(shard);
+      const position = this.starts[doc] - this.starts[this.bases[shard]];
       let done = 0;
       while (done < bytes.length) {
-        const n = readSync(fd, bytes, done, bytes.length - done, this.offsets[doc] + done);
+        const n = readSync(fd, bytes, done, bytes.length - done, position + done);
         invariant(n > 0, `vector file ended early (document ${doc})`);
         done += n;
       }

@@ -143,7 +143,7 @@ describe('cover on the synthetic hard set (planted chains, near-threshold negati
     const one = out();
     await runComplete({ inputs: [{ path, source: 'syn' }], outDir: one });
     const small = out();
-    await runComplete({ inputs: [{ path, source: 'syn' }], outDir: small, memoryBytes: 8192 });
+    await runComplete({ inputs: [{ path, source: 'syn' }], outDir: small, groupingBytes: 8192 });
     expect(snapshot(small)).toEqual(snapshot(one));
     expect(clusterLines(one).some((r) => !r.kept)).toBe(true);
   });

@@ -62,7 +62,7 @@ describe('planted near duplicates', () => {
     const a = out();
     const b = out();
     await runComplete({ inputs: [{ path: plantedPath, source: 'syn' }], outDir: a });
-    const many = await runComplete({ inputs: [{ path: plantedPath, source: 'syn' }], outDir: b, memoryBytes: 8192 }, cpu);
+    const many = await runComplete({ inputs: [{ path: plantedPath, source: 'syn' }], outDir: b, groupingBytes: 8192 }, cpu);
     expect(JSON.parse(readFileSync(join(b, 'run.json'), 'utf8')).ranges).toBeGreaterThan(5);
     expect(snapshot(b)).toEqual(snapshot(a));
     expect(many.manifest.totals.docs_in).toBe(planted.docs.length);
@@ -179,14 +179,14 @@ describe('resume, ranks and errors', () => {
 
   it('the grouping phase resumes from completed bucket ranges, with identical outputs', async () => {
     const dir = out();
-    await runComplete({ inputs, outDir: dir, keepWork: true, memoryBytes: 8192 });
+    await runComplete({ inputs, outDir: dir, keepWork: true, groupingBytes: 8192 });
     const first = snapshot(dir);
     const ranges = join(dir, '.tokenmix-dedup', 'ranges');
     const markers = readdirSync(ranges).filter((f) => f.endsWith('.done.json')).sort();
     expect(markers.length).toBeGreaterThan(3);
     for (const marker of markers.slice(2)) rmSync(join(ranges, marker)); // as if killed after range 1
     const logs: string[] = [];
-    await runComplete({ inputs, outDir: dir, keepWork: true, memoryBytes: 8192 }, cpu, (m) => logs.push(m));
+    await runComplete({ inputs, outDir: dir, keepWork: true, groupingBytes: 8192 }, cpu, (m) => logs.push(m));
     expect(logs.join('\n')).toMatch(/3 of 3 work units already have signatures/);
     expect(logs.join('\n')).toMatch(new RegExp(`2 of ${markers.length} bucket ranges already grouped`));
     expect(snapshot(dir)).toEqual(first);
