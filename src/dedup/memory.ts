@@ -6,8 +6,8 @@
  * shrink is reserved first — a base per thread (module code, a working heap) and a few arrays
  * with one entry per document on the main thread (the union-find, the vector index, the cluster
  * pass's arrays). What is left goes to the two things that can shrink: the vector caches of the
- * threads that verify, and the grouping tables (one per grouping thread, with its range's
- * reads). A smaller table means more, smaller bucket ranges, not different outputs. When even
+ * threads that verify, and the grouping tables (one per grouping worker, with its range's
+ * reads; grouping on the main thread gets half, as its table may outlive grouping as garbage). A smaller table means more, smaller bucket ranges, not different outputs. When even
  * the smallest table does not fit, the run stops before grouping with a message saying what
  * it needs.
  *
@@ -51,7 +51,8 @@ export function runMemoryBytes(documents: number, workers: number): number {
 }
 
 function reservedBytes(documents: number, workers: number): number {
-  return MAIN_THREAD_BYTES + (workers > 1 ? workers * WORKER_THREAD_BYTES : 0) + documents * DOCUMENT_BYTES;
+  // With one worker the main thread does the worker's work as well.
+  return MAIN_THREAD_BYTES + workers * WORKER_THREAD_BYTES + documents * DOCUMENT_BYTES;
 }
 
 export interface DedupMemoryPlan {
@@ -80,13 +81,15 @@ export function planDedupMemory(memoryBytes: number, documents: number, workers:
   // A quarter of what is free for the caches (at most the default), the rest for the tables.
   const cacheTotal = Math.max(0, Math.min(VECTOR_CACHE_BYTES, Math.floor(free / 4)));
   const stores = workers > 1 ? workers + 1 : 1;
-  const tableBytes = Math.floor((free - cacheTotal) / groupThreads);
+  // A worker's table goes with the worker; one on the main thread may still be garbage there
+  // while the cluster pass allocates (measured at 1M documents, one worker): it gets half.
+  const tableBytes = Math.floor((free - cacheTotal) / (groupThreads === 1 ? 2 : groupThreads));
   if (groupingBytes(MIN_RANGE_RECORDS) > tableBytes) {
     const needed = reserved + Math.ceil(groupingBytes(MIN_RANGE_RECORDS) * groupThreads * 4 / 3);
     throw new TokenmixError(
       `--memory-mb ${Math.floor(memoryBytes / MiB)} is too small for ${documents} documents on ${workers} worker${workers === 1 ? '' : 's'}: `
       + `the threads and per-document arrays need ${Math.ceil(reserved / MiB)} MiB before any grouping table; `
-      + `raise --memory-mb to at least ${Math.ceil(needed / MiB)} or lower --workers (a rerun reuses the signatures)`,
+      + `raise --memory-mb to at least ${Math.ceil(needed / MiB)}${workers > 1 ? ' or lower --workers' : ''} (a rerun reuses the signatures)`,
     );
   }
   let rangeRecords = MIN_RANGE_RECORDS;

@@ -75,12 +75,12 @@ describe('tokenmix dedup', () => {
 
   it('--memory-mb bounds the run: a budget that fits runs, one too small stops before grouping with one line', async () => {
     const fits = capture();
-    expect(await main(['dedup', '--input', input, '--out', join(root, 'fits'), '--backend', 'cpu', '--workers', '1', '--memory-mb', '200'], fits)).toBe(0);
+    expect(await main(['dedup', '--input', input, '--out', join(root, 'fits'), '--backend', 'cpu', '--workers', '1', '--memory-mb', '300'], fits)).toBe(0);
     expect(readFileSync(join(root, 'fits', 'clusters.jsonl'), 'utf8')).toBe(readFileSync(join(root, 'out', 'clusters.jsonl'), 'utf8'));
     const small = capture();
-    expect(await main(['dedup', '--input', input, '--out', join(root, 'small'), '--backend', 'cpu', '--workers', '1', '--memory-mb', '193'], small)).toBe(2);
+    expect(await main(['dedup', '--input', input, '--out', join(root, 'small'), '--backend', 'cpu', '--workers', '1', '--memory-mb', '289'], small)).toBe(2);
     expect(small.stderr).toEqual([
-      'tokenmix: --memory-mb 193 is too small for 3 documents on 1 worker: the threads and per-document arrays need 193 MiB before any grouping table; raise --memory-mb to at least 194 or lower --workers (a rerun reuses the signatures)',
+      'tokenmix: --memory-mb 289 is too small for 3 documents on 1 worker: the threads and per-document arrays need 289 MiB before any grouping table; raise --memory-mb to at least 290 (a rerun reuses the signatures)',
     ]);
   });
 });
