@@ -62,6 +62,11 @@ export interface DedupHooks {
   signal?: AbortSignal;
   /** Called after each completed signature shard (tests abort from here). */
   onShardDone?: (shard: number) => void;
+  /**
+   * Worker threads to run on (a caller's pool, e.g. curate's near dedup): used instead of
+   * starting a pool, and left open. Ignored with one worker (tasks run on this thread).
+   */
+  executor?: Executor;
 }
 
 export interface DedupTimes {
@@ -193,7 +198,7 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
   const budgetMb = request.workerMemoryMb ?? Math.floor((options.memoryBytes ?? defaultMemoryBytes(resolveWorkers({ workers: request.workers }))) / 2 ** 20);
   const workerOptions = { workers: request.workers, memoryMb: budgetMb };
   let inProcess: TaskHandler = () => Promise.reject(new Error('no task runs on this thread before the map phase'));
-  const pool = new RunPool(workerOptions, ownKind('signature-unit', (task, link) => inProcess(task, link)));
+  const pool = new RunPool(workerOptions, ownKind('signature-unit', (task, link) => inProcess(task, link)), hooks.executor);
   if (pool.wanted(Infinity) > 1) pool.lease();
   try {
     return await planMapReduce();
@@ -331,7 +336,11 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
  */
 class RunPool {
   private executor: Executor | null = null;
-  constructor(private readonly options: WorkerOptions, private readonly inProcess: TaskHandler) {}
+  private readonly lent: Executor | null;
+  constructor(private readonly options: WorkerOptions, private readonly inProcess: TaskHandler, lent?: Executor) {
+    this.lent = lent !== undefined && lent.workers > 1 ? lent : null;
+    if (this.lent) this.options = { ...options, workers: this.lent.workers };
+  }
 
   /** The workers a phase of `tasks` tasks may use: the run's workers, never more than its tasks. */
   wanted(tasks: number): number {
@@ -339,6 +348,7 @@ class RunPool {
   }
 
   lease(tasks = Infinity): Executor {
+    if (this.lent) return { workers: this.lent.workers, run: (task, link) => this.lent!.run(task, link), close: async () => {} };
     if (this.executor === null || this.executor.workers < this.wanted(tasks)) {
       const old = this.executor;
       this.executor = createExecutor(this.options, this.inProcess, tasks);
@@ -358,7 +368,7 @@ class RunPool {
    * this process's RSS plus what the next phase adds would pass 80 % of `budgetBytes`.
    */
   async recycleAbove(budgetBytes: number, nextBytes: number): Promise<void> {
-    if (this.executor !== null && this.executor.workers > 1 && process.memoryUsage().rss + nextBytes > 0.8 * budgetBytes) await this.close();
+    if (this.lent === null && this.executor !== null && this.executor.workers > 1 && process.memoryUsage().rss + nextBytes > 0.8 * budgetBytes) await this.close();
   }
 }
 

@@ -209,7 +209,7 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
     const latest = await Promise.all(units.map(async (u) => (await readUnitMarker(workDir, u, print)) ?? outcome.markers[u.index]));
     // The inputs and intermediates are hashed on workers (work/file-hashing.ts), all at once;
     // the same workers then group the reduce's keys (reduce.ts) and write each unit's lists
-    // (unit-outputs.ts). Near dedup, when set, runs the dedup engine with its own workers.
+    // (unit-outputs.ts). Near dedup, when set, runs the dedup engine on the same workers.
     const reducePool = executorFor(Infinity);
     try {
       const current = await currentUnitMarkers(inputs, { units, markers: latest }, records, redo, log, hashingOn(reducePool));
@@ -217,7 +217,7 @@ export async function curate(options: CurateOptions): Promise<CurateResult> {
         const own = current.units.filter((u) => u.input === i);
         return shardMarker(workDir, own, own.map((u) => current.markers[u.index]));
       });
-      const tasks: ReduceTasks = { run: <T>(task: Task) => reducePool.run<T>(task, { advance: () => {} }), workers: reducePool.workers };
+      const tasks: ReduceTasks = { run: <T>(task: Task) => reducePool.run<T>(task, { advance: () => {} }), workers: reducePool.workers, executor: reducePool };
       return await reducePhase({ options, config, resources, inputs, workDir, outDir, complete, identities: current.identities, rank, worldSize, tasks });
     } finally {
       await reducePool.close();
@@ -251,7 +251,8 @@ async function reducePhase({ options, config, resources, inputs, workDir, outDir
   await removeDeadTemps([outDir]); // a killed run's report.html
   const started = performance.now();
   const fields = fieldMap(config);
-  const nearStep = config.dedup.near ? nearDedupStep({ config, fields, inputs, workDir, outDir }, options.backend, options.workers) : null;
+  const nearRun = { ...(options.workers !== undefined ? { workers: options.workers } : {}), ...(tasks.executor ? { executor: tasks.executor } : {}), ...(options.memoryMb !== undefined ? { memoryMb: options.memoryMb } : {}) };
+  const nearStep = config.dedup.near ? nearDedupStep({ config, fields, inputs, workDir, outDir }, options.backend, nearRun) : null;
   // A key partition fits half of a worker's share of --memory-mb (work/key-partitions.ts).
   const heapMb = options.memoryMb === undefined ? undefined : Math.floor(options.memoryMb / tasks.workers);
   const decisions = await decide(config, inputs, complete, workDir, options.backend, options.reducePartitionRecords ?? recordsPerPartitionFor(heapMb), nearStep, tasks);

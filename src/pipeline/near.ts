@@ -14,6 +14,7 @@ import { copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import type { Backend } from '../backend.js';
+import type { Executor } from '../exec/executor.js';
 import { invariant } from '../errors.js';
 import { dedup, type DedupManifest } from '../dedup/index.js';
 import { readRecords } from '../io/index.js';
@@ -66,7 +67,16 @@ class U32List {
  * input shard, and at the end runs the dedup engine over their texts and drops what dedup
  * drops. `outcome()` is the manifest's `near_dedup`, once the step has run.
  */
-export function nearDedupStep(ctx: NearContext, backend: Backend, workers?: number): Step<ReduceRecord> & { outcome(): NearDedupOutcome } {
+/** How the dedup engine runs inside curate: its workers (default: the cores), a pool to borrow, the run's budget. */
+export interface NearRun {
+  workers?: number;
+  /** The reduce's pool: dedup runs its tasks there instead of starting a second pool. */
+  executor?: Executor;
+  /** curate's --memory-mb: dedup plans its tables and caches within it. */
+  memoryMb?: number;
+}
+
+export function nearDedupStep(ctx: NearContext, backend: Backend, run: NearRun = {}): Step<ReduceRecord> & { outcome(): NearDedupOutcome } {
   const near = ctx.config.dedup.near;
   invariant(near !== null, 'near dedup needs dedup.near');
   const rows = ctx.inputs.map(() => new U32List());
@@ -81,7 +91,7 @@ export function nearDedupStep(ctx: NearContext, backend: Backend, workers?: numb
       });
     },
     async finish(drop) {
-      outcome = await runNearDedup(ctx, backend, workers, rows, (shard, k) => drop(shard, indices[shard].get(k), 'near_duplicate'));
+      outcome = await runNearDedup(ctx, backend, run, rows, (shard, k) => drop(shard, indices[shard].get(k), 'near_duplicate'));
     },
     outcome() {
       invariant(outcome !== null, 'near dedup has not run');
@@ -97,7 +107,7 @@ export function nearDedupStep(ctx: NearContext, backend: Backend, workers?: numb
 async function runNearDedup(
   { config, fields, inputs, workDir, outDir }: NearContext,
   backend: Backend,
-  workers: number | undefined,
+  { workers, executor, memoryMb }: NearRun,
   rows: U32List[],
   drop: (shard: number, k: number) => void,
 ): Promise<NearDedupOutcome> {
@@ -140,8 +150,10 @@ async function runNearDedup(
       ...(config.dedup.keep === 'best-quality' && score ? { qualityField: 'score' } : {}),
       batchSize: config.batch_size,
       ...(workers !== undefined ? { workers } : {}),
+      ...(memoryMb !== undefined ? { memoryBytes: memoryMb * 2 ** 20 } : {}),
     },
     backend,
+    executor ? { executor } : {},
   );
   invariant(result.status === 'complete', 'near dedup of a single-rank curate run must complete');
 

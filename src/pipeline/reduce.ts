@@ -19,6 +19,7 @@
  * thread (work/key-partitions.ts): ids and exact-dedup hashes are grouped out of core, so
  * memory does not grow with the number of distinct documents.
  */
+import type { Executor } from '../exec/executor.js';
 import { TokenmixError } from '../errors.js';
 import type { Backend } from '../backend.js';
 import type { ResolvedInput } from '../io/types.js';
@@ -71,6 +72,8 @@ export type ReduceTaskRun = <T>(task: Task) => Promise<T>;
 export interface ReduceTasks {
   run: ReduceTaskRun;
   workers: number;
+  /** The pool behind `run`, when it is one (near dedup borrows it). */
+  executor?: Executor;
 }
 
 export async function decide(

@@ -4,6 +4,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { generateNearPairs, corpusJsonl } from '../../fixtures/dedup/near-pairs.js';
 import { dedup } from '../../src/dedup/index.js';
 import { TokenmixError } from '../../src/errors.js';
+import { runTaskHere } from '../../src/exec/dispatch.js';
+import type { Executor, Task, TaskLink } from '../../src/exec/executor.js';
 import { cpu, clusterLines, partition, runComplete, snapshot, tempDir, writeJsonl } from './helpers.js';
 
 const root = tempDir('dedup');
@@ -56,6 +58,29 @@ describe('planted near duplicates', () => {
     const { manifest } = await runComplete({ inputs: [{ path: plantedPath, source: 'syn' }], outDir: dir, threshold: 0.7, margin: 0.3 });
     expect(manifest.lsh.aimedAt).toBe(0.4);
     expect(partition(clusterLines(dir))).toEqual(truthPartition(0.7));
+  });
+
+  it('runs on a borrowed pool when given one (curate lends its reduce pool), with the same outputs', async () => {
+    const a = out();
+    const b = out();
+    await runComplete({ inputs: [{ path: plantedPath, source: 'syn' }], outDir: a, workers: 1 });
+    // A two-worker "pool" that runs each task here and counts them: the engine must not start its own.
+    const kinds: string[] = [];
+    const executor: Executor = {
+      workers: 2,
+      run: async <R>(task: Task, link: TaskLink) => {
+        kinds.push(task.kind);
+        return (await runTaskHere(task, link)) as R;
+      },
+      close: async () => {
+        throw new Error('a borrowed pool is not the engine\'s to close');
+      },
+    };
+    const result = await dedup({ inputs: [{ path: plantedPath, source: 'syn' }], outDir: b, workers: 2 }, cpu, { executor });
+    expect(result.status).toBe('complete');
+    expect(snapshot(b)).toEqual(snapshot(a));
+    // Every phase ran there: signatures, the checks, the id check, the cluster rule, the outputs.
+    expect(kinds).toEqual(expect.arrayContaining(['signature-unit', 'hash-file', 'id-repeats', 'intersect-pairs', 'cluster-write']));
   });
 
   it('gives the same outputs whatever the grouping memory (many bucket ranges) and links', async () => {
