@@ -6,12 +6,16 @@
  * — to 1e-9, on the CPU and on the GPU, with byte-identical manifests.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mix, type MixManifest } from '../src/pipeline/mix.js';
 import type { Backend } from '../src/backend.js';
 import { openTestGpu } from './helpers/gpu.js';
+import { retainedCorpus } from '../src/pipeline/distributions.js';
+import { encodeTexts } from '../src/pipeline/encode-task.js';
+import { resolveInputs } from '../src/io/index.js';
+import { loadTokenizer } from '../src/text/load-node.js';
 
 const golden = JSON.parse(readFileSync(new URL('../fixtures/toy/expected.json', import.meta.url), 'utf8'));
 const configs = new URL('../fixtures/toy/configs/', import.meta.url).pathname;
@@ -83,5 +87,70 @@ describe.skipIf(!gpu.ctx)(`tokenmix mix on the GPU (${gpu.label})`, () => {
     expectToy(onGpu.manifest, onGpu.kept, scenario, 1e-9);
     const onCpu = await run(scenario, { kind: 'cpu', reason: 'test' }, 'cpu-cmp');
     expect(onGpu.text).toBe(onCpu.text);
+  });
+});
+
+describe('the histogram pass tokenizes on the workers (issue 9)', () => {
+  const cpu: Backend = { kind: 'cpu', reason: 'test' };
+  const fixtures = new URL('../fixtures/corpus/', import.meta.url).pathname;
+  /** The fixture's mix config with `tokenizer` set, its paths made absolute. */
+  function fixtureConfig(tokenizer: string): string {
+    const config = JSON.parse(readFileSync(join(fixtures, 'mix.json'), 'utf8'));
+    config.tokenizer = tokenizer;
+    config.inputs = config.inputs.map((i: { path: string }) => ({ ...i, path: join(fixtures, i.path) }));
+    config.evals = Object.fromEntries(Object.entries(config.evals as Record<string, string>).map(([k, v]) => [k, join(fixtures, v)]));
+    const path = join(work, `fixture-${tokenizer}.json`);
+    writeFileSync(path, JSON.stringify(config));
+    return path;
+  }
+
+  it.each(['words', 'cl100k_base'])('%s: byte-identical outputs and retained cache with 1, 2 and 3 workers', async (tokenizer) => {
+    const configPath = fixtureConfig(tokenizer);
+    const outs = [1, 2, 3].map((workers) => ({ workers, dir: join(work, `hist-${tokenizer}-${workers}`) }));
+    const results = [];
+    for (const { workers, dir } of outs) results.push(await mix({ configPath, outDir: dir, backend: cpu, workers }));
+    const [one] = results;
+    if (one.status !== 'complete') throw new Error('mix did not complete');
+    if (tokenizer === 'cl100k_base') expect(one.manifest.mixture.vocab_size).toBe(100277);
+    else expect(one.manifest.mixture.vocab_size).toBeGreaterThan(100);
+    const files = (dir: string) => [...readdirSync(dir, { recursive: true }) as string[]]
+      .filter((f) => (f.startsWith('.tokenmix/retained') || !f.startsWith('.tokenmix')) && !f.endsWith('run.json'))
+      .filter((f) => statSync(join(dir, f)).isFile())
+      .sort();
+    const names = files(outs[0].dir);
+    expect(names).toEqual(expect.arrayContaining(['manifest.json']));
+    expect(names.some((f) => f.startsWith('.tokenmix/retained'))).toBe(true);
+    for (const { dir } of outs.slice(1)) {
+      expect(files(dir)).toEqual(names);
+      for (const f of names) expect(readFileSync(join(dir, f)).equals(readFileSync(join(outs[0].dir, f))), f).toBe(true);
+    }
+  });
+
+  it('retainedCorpus takes each batch back in order from encodeBatch, wherever it ran', async () => {
+    const configPath = fixtureConfig('words');
+    const dir = join(work, 'hist-direct');
+    const first = await mix({ configPath, outDir: dir, backend: cpu, workers: 1 });
+    if (first.status !== 'complete') throw new Error('mix did not complete');
+    const checked = JSON.parse(readFileSync(configPath, 'utf8'));
+    const inputs = await resolveInputs(checked.inputs, fixtures);
+    const tokenizer = await loadTokenizer('words');
+    const base = { inputs, fields: { id: 'id', text: 'text', source: 'source' }, outDir: dir, sources: first.manifest.sources, tokenizer, evals: [], backend: cpu, batchSize: 7 };
+    const here = await retainedCorpus(base);
+    // Batches that finish out of order (later ones first) must count the same.
+    let calls = 0;
+    const shuffled = await retainedCorpus({
+      ...base,
+      inFlight: 5,
+      encodeBatch: async (texts) => {
+        const delay = 20 - 4 * (calls++ % 5);
+        await new Promise((r) => setTimeout(r, delay));
+        return encodeTexts(tokenizer, texts);
+      },
+    });
+    expect(calls).toBeGreaterThan(5);
+    expect(shuffled.vocabulary).toEqual(here.vocabulary);
+    expect(shuffled.docTokens).toEqual(here.docTokens);
+    expect(Array.from(shuffled.counts)).toEqual(Array.from(here.counts));
+    expect(shuffled.counts.reduce((a, b) => a + b, 0)).toBe(here.docTokens.flat().reduce((a, b) => a + b, 0));
   });
 });

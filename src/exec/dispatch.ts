@@ -18,6 +18,8 @@ import type { UnitOutputsTask } from '../pipeline/unit-outputs.js';
 import type { CurateJudgeTask, CurateObserveTask } from '../pipeline/judge-task.js';
 import type { DescribeFileTask, HashFileTask } from '../work/file-hashing.js';
 import type { CountNewlinesTask } from './run-units.js';
+import type { EncodeBatchTask } from '../pipeline/encode-task.js';
+import type { Tokenizer } from '../text/tokenizer.js';
 import { countNewlines } from './units.js';
 
 type AnyTask = (
@@ -38,9 +40,12 @@ type AnyTask = (
   | CurateJudgeTask
   | CurateObserveTask
   | DescribeFileTask
+  | EncodeBatchTask
 );
 
 const resources = new Map<string, Promise<CurateResources>>();
+/** Tokenizers of encode-batch tasks, by spec and directory (one at a time: a run has one). */
+const tokenizers = new Map<string, Promise<Tokenizer>>();
 
 /** Grouping's module, once a group-range task loaded it: its bucket table goes when other work comes. */
 let grouping: typeof import('../dedup/group-phase.js') | null = null;
@@ -89,6 +94,16 @@ export async function runTaskHere(task: Task, link: TaskLink): Promise<unknown> 
       return await (await import('../pipeline/judge-task.js')).runCurateObserve(any);
     case 'unit-outputs':
       return (await import('../pipeline/unit-outputs.js')).runUnitOutputs(any);
+    case 'encode-batch': {
+      const key = `${any.baseDir}\0${any.tokenizer}`;
+      let tokenizer = tokenizers.get(key);
+      if (tokenizer === undefined) {
+        tokenizers.clear();
+        tokenizer = (await import('../text/load-node.js')).loadTokenizer(any.tokenizer, { baseDir: any.baseDir });
+        tokenizers.set(key, tokenizer);
+      }
+      return (await import('../pipeline/encode-task.js')).encodeTexts(await tokenizer, any.texts);
+    }
     case 'hash-file':
     case 'describe-file':
       return await (await import('../work/file-hashing.js')).runHashTask(any);

@@ -1,14 +1,17 @@
 /**
  * The retained corpus as the mixture engine needs it (SPEC §3): per-source token histograms
- * C_i(v) of the documents curation kept (accumulated on the chosen backend: exact integer
- * counts, identical on GPU and CPU), retained documents, leak tokens of eval-like kept
- * documents, per-document token counts in canonical order (for the sampling plan), and the
- * eval sets' token counts over the same vocabulary.
+ * C_i(v) of the documents curation kept (exact integer counts, identical on GPU and CPU),
+ * retained documents, leak tokens of eval-like kept documents, per-document token counts in
+ * canonical order (for the sampling plan), and the eval sets' token counts over the same
+ * vocabulary.
  *
- * Vocabulary: a BPE tokenizer's own ids (V = its vocabulary size); for `words`, the distinct
- * tokens of the kept documents and the eval sets, sorted by code point (V = their number),
- * so ids never depend on reading order or sharding. `words` therefore reads the kept
- * documents twice (collect, then count).
+ * One read of the kept records on this thread; their tokenizing, the pass's cost, runs batch by
+ * batch on the run's workers (encode-task.ts), a few batches ahead, taken back in order.
+ *
+ * Vocabulary: a BPE tokenizer's own ids (V = its vocabulary size), counted on the chosen
+ * backend's histogram kernel; for `words`, the distinct tokens of the kept documents and the
+ * eval sets, sorted by code point (V = their number), so ids never depend on reading order or
+ * sharding: its counts are kept per token as batches arrive and ranked at the end.
  */
 import { createWriteStream, statSync } from 'node:fs';
 import { once } from 'node:events';
@@ -24,6 +27,7 @@ import { compareCodePoints } from '../text/vocabulary.js';
 import type { EvalSet } from './evals.js';
 import { silentProgress, type Progress, type ProgressFactory } from '../work/progress.js';
 import { shardName } from './outputs.js';
+import { encodeTexts, type EncodedBatch } from './encode-task.js';
 
 export interface RetainedCorpus {
   sources: string[];
@@ -113,70 +117,148 @@ export interface RetainedCorpusOptions {
   keptStore?: string;
   /** Progress display (the CLI passes one on a terminal). */
   progress?: ProgressFactory;
+  /**
+   * Tokenizes a batch of texts (encode-task.ts), e.g. as a task on the run's workers; default:
+   * on this thread with `tokenizer`. The result does not depend on where it runs.
+   */
+  encodeBatch?: (texts: string[]) => Promise<EncodedBatch>;
+  /** Batches being tokenized at once (default 4; the run's workers × 2 keeps them busy). */
+  inFlight?: number;
+}
+
+/**
+ * `words` counts while the corpus vocabulary is still unknown: each distinct token gets a
+ * provisional id in first-seen order, and its counts per source grow with it; at the end the
+ * provisional ids are ranked by the sorted vocabulary.
+ */
+class ProvisionalCounts {
+  readonly index = new Map<string, number>();
+  private counts: Float64Array;
+  readonly tokensPerSource: number[];
+  constructor(private readonly sources: number) {
+    this.counts = new Float64Array(sources * 1024);
+    this.tokensPerSource = new Array<number>(sources).fill(0);
+  }
+
+  /** Adds a batch (encode-task.ts, words) whose texts belong to `sources[i]`. */
+  add(batch: EncodedBatch, sources: Uint32Array): void {
+    const vocab = batch.vocab!;
+    const global = new Uint32Array(vocab.length);
+    vocab.forEach((token, local) => {
+      let id = this.index.get(token);
+      if (id === undefined) {
+        id = this.index.size;
+        this.index.set(token, id);
+      }
+      global[local] = id;
+    });
+    if (this.index.size * this.sources > this.counts.length) {
+      const grown = new Float64Array(Math.max(2 * this.counts.length, this.index.size * this.sources));
+      grown.set(this.counts);
+      this.counts = grown;
+    }
+    let at = 0;
+    for (let i = 0; i < batch.lengths.length; i++) {
+      const source = sources[i];
+      for (let end = at + batch.lengths[i]; at < end; at++) this.counts[global[batch.ids[at]] * this.sources + source]++;
+      this.tokensPerSource[source] += batch.lengths[i];
+    }
+  }
+
+  /** K×V counts (row-major) over `vocabulary`, which holds every token counted. */
+  ranked(vocabulary: string[]): Float64Array {
+    const V = Math.max(1, vocabulary.length);
+    const rank = new Map(vocabulary.map((t, i) => [t, i]));
+    const out = new Float64Array(this.sources * V);
+    for (const [token, id] of this.index) {
+      const r = rank.get(token)!;
+      for (let s = 0; s < this.sources; s++) out[s * V + r] = this.counts[id * this.sources + s];
+    }
+    return out;
+  }
 }
 
 export async function retainedCorpus(options: RetainedCorpusOptions): Promise<RetainedCorpus> {
   const { inputs, fields, outDir, sources, tokenizer, evals, backend, batchSize } = options;
   const sourceIndex = new Map(sources.map((s, i) => [s, i]));
-  // The words tokenizer reads the kept records twice: its vocabulary first, then the counts.
-  const passes = tokenizer.vocabSize === null ? 2 : 1;
-  const totalBytes = passes * inputs.reduce((sum, input) => sum + statSync(input.path).size, 0);
+  const totalBytes = inputs.reduce((sum, input) => sum + statSync(input.path).size, 0);
   const progress = options.progress?.('mix: token histograms', totalBytes, 'bytes') ?? silentProgress;
-  const scan = () => keptRecords(inputs, fields, outDir, sourceIndex, batchSize, progress);
-
-  let vocabulary: string[] | null = null;
-  let vocabSize: number;
-  if (tokenizer.vocabSize === null) {
-    const distinct = new Set<string>();
-    for await (const batch of scan()) for (const r of batch) for (const t of tokenizer.tokenize(r.text)!) distinct.add(t);
-    for (const set of evals) for (const text of set.texts) for (const t of tokenizer.tokenize(text)!) distinct.add(t);
-    vocabulary = [...distinct].sort(compareCodePoints);
-    vocabSize = Math.max(1, vocabulary.length);
-  } else {
-    vocabSize = tokenizer.vocabSize;
-  }
-  const encode = corpusEncoder(tokenizer, vocabulary);
+  const encodeBatch = options.encodeBatch ?? ((texts: string[]) => Promise.resolve(encodeTexts(tokenizer, texts)));
+  const inFlight = Math.max(1, options.inFlight ?? 4);
+  const words = tokenizer.vocabSize === null;
 
   const K = sources.length;
-  const accumulator = createHistogramAccumulator(backend, { numSources: K, vocabSize });
+  // BPE ids are final: they go to the backend's accumulator batch by batch. `words` ids are
+  // ranks in the sorted vocabulary of everything counted, so its counts wait for the end.
+  const accumulator = words ? null : createHistogramAccumulator(backend, { numSources: K, vocabSize: tokenizer.vocabSize! });
+  const provisional = words ? new ProvisionalCounts(K) : null;
   const retainedDocs = new Array<number>(K).fill(0);
   const leakTokens = new Array<number>(K).fill(0);
   const docTokens: number[][] = sources.map(() => []);
   const docRefs: RetainedCorpus['docRefs'] = options.keptStore ? sources.map(() => []) : null;
   const store = options.keptStore ? createWriteStream(options.keptStore) : null;
   let storeBytes = 0;
-  try {
-    for await (const batch of scan()) {
-      const encoded = batch.map((r) => encode(r.text));
+  // Batches are tokenized ahead (on the workers) and taken back in order.
+  const ahead: { batch: KeptRecord[]; encoded: Promise<EncodedBatch> }[] = [];
+  const take = async (): Promise<void> => {
+    const { batch, encoded: pending } = ahead.shift()!;
+    const encoded = await pending;
+    const batchSources = Uint32Array.from(batch, (r) => r.source);
+    if (provisional) provisional.add(encoded, batchSources);
+    else {
       const offsets = new Uint32Array(batch.length + 1);
-      encoded.forEach((ids, i) => (offsets[i + 1] = offsets[i] + ids.length));
-      const ids = new Uint32Array(offsets[batch.length]);
-      encoded.forEach((e, i) => ids.set(e, offsets[i]));
-      await accumulator.add({
-        offsets,
-        ids,
-        sources: Uint32Array.from(batch, (r) => r.source),
-        keep: new Uint8Array(batch.length).fill(1),
-      });
-      for (const [i, r] of batch.entries()) {
-        retainedDocs[r.source]++;
-        docTokens[r.source].push(encoded[i].length);
-        if (r.evalLike) leakTokens[r.source] += encoded[i].length;
-        if (store && docRefs) {
-          const line = `${JSON.stringify({ id: r.id, source: sources[r.source], text: r.text })}\n`;
-          const length = Buffer.byteLength(line);
-          docRefs[r.source].push({ offset: storeBytes, length });
-          storeBytes += length;
-          if (!store.write(line)) await once(store, 'drain');
-        }
+      for (let i = 0; i < batch.length; i++) offsets[i + 1] = offsets[i] + encoded.lengths[i];
+      await accumulator!.add({ offsets, ids: encoded.ids, sources: batchSources, keep: new Uint8Array(batch.length).fill(1) });
+    }
+    for (const [i, r] of batch.entries()) {
+      const tokens = encoded.lengths[i];
+      retainedDocs[r.source]++;
+      docTokens[r.source].push(tokens);
+      if (r.evalLike) leakTokens[r.source] += tokens;
+      if (store && docRefs) {
+        const line = `${JSON.stringify({ id: r.id, source: sources[r.source], text: r.text })}\n`;
+        const length = Buffer.byteLength(line);
+        docRefs[r.source].push({ offset: storeBytes, length });
+        storeBytes += length;
+        if (!store.write(line)) await once(store, 'drain');
       }
+    }
+  };
+  try {
+    try {
+      for await (const batch of keptRecords(inputs, fields, outDir, sourceIndex, batchSize, progress)) {
+        ahead.push({ batch, encoded: encodeBatch(batch.map((r) => r.text)) });
+        if (ahead.length >= inFlight) await take();
+      }
+      while (ahead.length > 0) await take();
+    } finally {
+      // A failed batch: the others still run; let them settle unobserved.
+      for (const { encoded } of ahead) encoded.catch(() => {});
     }
     if (store) {
       store.end();
       await once(store, 'finish');
     }
     progress.done();
-    const counts = await accumulator.read();
+
+    let vocabulary: string[] | null = null;
+    let vocabSize: number;
+    let counts: Float64Array;
+    let tokensPerSource: ArrayLike<number>;
+    if (provisional) {
+      // The vocabulary: every token of the kept documents and of the eval sets, by code point.
+      const distinct = new Set(provisional.index.keys());
+      for (const set of evals) for (const text of set.texts) for (const t of tokenizer.tokenize(text)!) distinct.add(t);
+      vocabulary = [...distinct].sort(compareCodePoints);
+      vocabSize = Math.max(1, vocabulary.length);
+      counts = provisional.ranked(vocabulary);
+      tokensPerSource = provisional.tokensPerSource;
+    } else {
+      vocabSize = tokenizer.vocabSize!;
+      counts = await accumulator!.read();
+      tokensPerSource = accumulator!.tokensPerSource;
+    }
+    const encode = corpusEncoder(tokenizer, vocabulary);
     const evalCounts = new Map<string, Float64Array>();
     for (const set of evals) {
       const row = new Float64Array(vocabSize);
@@ -185,11 +267,11 @@ export async function retainedCorpus(options: RetainedCorpusOptions): Promise<Re
     }
     for (let s = 0; s < K; s++) {
       const fromDocs = docTokens[s].reduce((a, b) => a + b, 0);
-      invariant(fromDocs === accumulator.tokensPerSource[s], `source ${sources[s]}: histogram mass ${accumulator.tokensPerSource[s]} != document tokens ${fromDocs}`);
+      invariant(fromDocs === tokensPerSource[s], `source ${sources[s]}: histogram mass ${tokensPerSource[s]} != document tokens ${fromDocs}`);
     }
     return { sources, vocabSize, vocabulary, counts, retainedDocs, leakTokens, docTokens, docRefs, evalCounts };
   } finally {
-    accumulator.destroy();
+    accumulator?.destroy();
     store?.destroy();
   }
 }

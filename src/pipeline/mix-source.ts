@@ -23,6 +23,8 @@ import { VERSION } from '../version.js';
 import type { CurateConfig } from './config.js';
 import { curate, fieldMap, type CurateOptions, type Manifest } from './curate.js';
 import { retainedCorpus, type RetainedCorpus } from './distributions.js';
+import { encodeTexts, type EncodeBatchTask, type EncodedBatch } from './encode-task.js';
+import { createExecutor } from '../exec/local.js';
 import type { EvalSet } from './evals.js';
 import { curationDifference } from './mix-config.js';
 import { curatedDigest, curatedPart, dropCacheRecord, keptStorePath, loadRetainedCorpus, readCacheRecord, saveRetainedCorpus, type CacheRecord } from './retained-cache.js';
@@ -47,6 +49,8 @@ export interface MixSourceOptions {
   inputs: ResolvedInput[];
   tokenizer: Tokenizer;
   evals: EvalSet[];
+  /** Directory of the config (the tokenizer's path resolves against it on the workers). */
+  baseDir: string;
   /** Progress display of the histogram pass (the CLI passes one on a terminal). */
   progress?: ProgressFactory;
 }
@@ -115,18 +119,30 @@ export async function curatedCorpus(options: MixSourceOptions): Promise<CuratedC
   if (!options.progress) log('tokenmix: building per-source token histograms of the retained documents');
   await mkdir(join(curatedDir, '.tokenmix', 'retained'), { recursive: true });
   await dropCacheRecord(curatedDir);
-  const corpus = await retainedCorpus({
-    inputs,
-    fields: fieldMap(config),
-    outDir: curatedDir,
-    sources: manifest!.sources,
-    tokenizer,
-    evals,
-    backend: run.backend,
-    batchSize: config.batch_size,
-    keptStore,
-    ...(options.progress ? { progress: options.progress } : {}),
-  });
+  // The texts are tokenized on the run's workers (--workers, --memory-mb), batch by batch.
+  const executor = createExecutor({ workers: run.workers, memoryMb: run.memoryMb }, (task) => Promise.resolve(encodeTexts(tokenizer, (task as EncodeBatchTask).texts)));
+  let corpus: RetainedCorpus;
+  try {
+    corpus = await retainedCorpus({
+      inputs,
+      fields: fieldMap(config),
+      outDir: curatedDir,
+      sources: manifest!.sources,
+      tokenizer,
+      evals,
+      backend: run.backend,
+      batchSize: config.batch_size,
+      keptStore,
+      ...(options.progress ? { progress: options.progress } : {}),
+      encodeBatch: (texts) => {
+        const task: EncodeBatchTask = { kind: 'encode-batch', label: `tokenizing ${texts.length} retained documents`, tokenizer: config.tokenizer, baseDir: options.baseDir, texts };
+        return executor.run<EncodedBatch>(task, { advance: () => {} });
+      },
+      inFlight: 2 * executor.workers,
+    });
+  } finally {
+    await executor.close();
+  }
   await saveRetainedCorpus(curatedDir, corpus, { curated_digest: digest, input_stats: inputStats(inputs) });
   return { manifest: curatedManifest, curatedDir, corpus, corpusKey: digest, keptStore, reused: { curation: reusedCuration, histograms: false } };
 }
