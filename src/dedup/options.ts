@@ -58,6 +58,13 @@ export interface DedupOptions {
    * (memory.ts), and each worker's heap is capped at its share.
    */
   memoryBytes?: number;
+  /**
+   * Per input (in the order the inputs resolve to), the only records to read: their rows,
+   * ascending (1-based lines for JSONL, row indices otherwise), or null for all of them. Other
+   * records, problems and blank lines are passed over as if absent, and documents are numbered
+   * among the selected. curate's near dedup selects the records that reach it.
+   */
+  selected?: (Uint32Array | null)[];
   /** Fixes each grouping table (with its range's reads) at this many bytes instead of planning it from `memoryBytes` (tests use it to force many bucket ranges). */
   groupingBytes?: number;
   batchSize?: number;

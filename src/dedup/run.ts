@@ -113,8 +113,9 @@ export type DedupResult =
 const ratio = (a: number, b: number) => (b === 0 ? 1 : Math.round((a / b) * 1e6) / 1e6);
 
 /** What the signature intermediates depend on: a rerun must match it to reuse them. */
-function signatureFingerprint(options: ResolvedDedupOptions, lsh: LshPlan, inputs: ResolvedInput[]): string {
+function signatureFingerprint(options: ResolvedDedupOptions, lsh: LshPlan, inputs: ResolvedInput[], selected: (Uint32Array | null)[] | null): string {
   const relevant = {
+    selected: selected?.map(rowsDigest) ?? null,
     version: VERSION,
     ngram: options.ngram,
     numHashes: options.numHashes,
@@ -132,6 +133,25 @@ function signatureFingerprint(options: ResolvedDedupOptions, lsh: LshPlan, input
     inputs: inputs.map((i) => [i.displayPath, i.format, i.source ?? null]),
   };
   return createHash('sha256').update(JSON.stringify(relevant)).digest('hex');
+}
+
+/** SHA-256 of a selection of rows (DedupOptions.selected), or null for none. */
+function rowsDigest(rows: Uint32Array | null): string | null {
+  return rows ? createHash('sha256').update(new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength)).digest('hex') : null;
+}
+
+/** The selection of each input (DedupOptions.selected), checked, on SharedArrayBuffers: every unit's task reads its input's without a copy. */
+function sharedSelection(selected: (Uint32Array | null)[], inputs: ResolvedInput[]): (Uint32Array | null)[] {
+  if (selected.length !== inputs.length) throw new TokenmixError(`dedup: a selection of rows for ${selected.length} inputs, but the inputs are ${inputs.length} files`);
+  return selected.map((rows, i) => {
+    if (rows === null) return null;
+    for (let k = 1; k < rows.length; k++) {
+      if (rows[k] <= rows[k - 1]) throw new TokenmixError(`dedup: the rows selected from ${inputs[i].displayPath} must ascend (row ${rows[k]} after ${rows[k - 1]})`);
+    }
+    const shared = new Uint32Array(new SharedArrayBuffer(4 * rows.length));
+    shared.set(rows);
+    return shared;
+  });
 }
 
 /** Records, problems and blank lines per input file, from its units' markers. */
@@ -181,8 +201,10 @@ export async function dedup(request: DedupOptions, backend: Backend, hooks: Dedu
 /** What the outputs of a dedup run depend on, apart from the inputs' bytes. */
 function runKey(request: DedupOptions): string {
   // Who does the work and how it is sliced changes no output byte, so equal runs share a key.
-  const { rank: _rank, worldSize: _worldSize, keepWork: _keepWork, memoryBytes: _memoryBytes, batchSize: _batchSize, workers: _workers, workerMemoryMb: _workerMemoryMb, unitBytes: _unitBytes, stage: _stage, ...rest } = request;
-  return createHash('sha256').update(JSON.stringify({ version: VERSION, request: rest })).digest('hex');
+  const { rank: _rank, worldSize: _worldSize, keepWork: _keepWork, selected, groupingBytes: _groupingBytes, memoryBytes: _memoryBytes, batchSize: _batchSize, workers: _workers, workerMemoryMb: _workerMemoryMb, unitBytes: _unitBytes, stage: _stage, ...rest } = request;
+  // A selection of rows counts by its bytes' digest.
+  const rows = selected?.map(rowsDigest) ?? null;
+  return createHash('sha256').update(JSON.stringify({ version: VERSION, request: rest, rows })).digest('hex');
 }
 
 async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHooks, key: string): Promise<DedupResult> {
@@ -221,7 +243,8 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
   const outDir = resolve(request.outDir);
   const workDir = join(outDir, '.tokenmix-dedup');
   await mkdir(join(workDir, 'shards'), { recursive: true });
-  const fingerprint = signatureFingerprint(options, lsh, inputs);
+  const selected = request.selected ? sharedSelection(request.selected, inputs) : null;
+  const fingerprint = signatureFingerprint(options, lsh, inputs, selected);
   const fields = fieldMap(options);
   const times = hooks.times;
 
@@ -238,7 +261,7 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
   inProcess = async (task, link) => {
     const unitTask = task as SignatureUnitTask;
     const marker = await processSignatureUnit(unitTask.input, unitTask.unit, unitTask.firstLine, {
-      options, fields, sign: gpu ? signOnDevice : cpuSigner(options), bands: lsh.bands, rows: lsh.rows, workDir, fingerprint,
+      options, fields, sign: gpu ? signOnDevice : cpuSigner(options), bands: lsh.bands, rows: lsh.rows, workDir, fingerprint, selected: unitTask.selected,
       advance: (records, bytes) => link.advance(records, bytes), times: inProcessTimes, signal: hooks.signal,
     });
     return { marker, times: null };
@@ -260,6 +283,7 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
       task: (unit, firstLine): SignatureUnitTask => ({
         kind: 'signature-unit', label: describeUnit(unit, inputs[unit.input].displayPath),
         options, fields, bands: lsh.bands, rows: lsh.rows, workDir, fingerprint, input: inputs[unit.input], unit, firstLine, remoteSign: gpu,
+        selected: selected?.[unit.input] ?? null,
       }),
       unwrap: (result) => {
         const { marker, times: unitTimes } = result as SignatureUnitResult | { marker: SignatureMarker; times: null };

@@ -26,7 +26,7 @@ import { tempPath } from '../work/temp.js';
 import { describeIntermediate, unitInputIdentity } from '../work/fingerprint.js';
 import type { PhaseTimes } from '../gpu/timing.js';
 import { readRecords } from '../io/index.js';
-import type { FieldMap, ResolvedInput } from '../io/types.js';
+import type { FieldMap, RecordBatch, ResolvedInput } from '../io/types.js';
 import type { SignRequest } from '../exec/executor.js';
 import { unitPart, type WorkUnit } from '../exec/units.js';
 import { shingleBatch } from '../cpu/oph.js';
@@ -119,6 +119,55 @@ export interface SignatureContext {
   times?: { readMs: number; wordsMs: number; minhashMs: number; writeMs: number; gpu?: PhaseTimes };
   /** Checked between batches: lets tests interrupt a shard midway (a "kill"). */
   signal?: AbortSignal;
+  /** The only rows to read (ascending), or null/absent for all (DedupOptions.selected). */
+  selected?: Uint32Array | null;
+}
+
+/** Whether `selected` may hold a row of `unit`: any row of a byte range (its lines are not known before reading), one in a row range. */
+function selectsIn(selected: Uint32Array, unit: WorkUnit): boolean {
+  if (selected.length === 0) return false;
+  if (unit.range?.kind !== 'rows') return true;
+  const { start, end } = unit.range;
+  let lo = 0;
+  let hi = selected.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (selected[mid] < start) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < selected.length && selected[lo] < end;
+}
+
+/** The records of `batch` at rows in `selected` (ascending); problems and blank lines go. */
+function selectRows(batch: RecordBatch, selected: Uint32Array): RecordBatch {
+  const keep: number[] = [];
+  // The first selected row at or after the batch's first row, then a walk (both ascend).
+  let lo = 0;
+  let hi = selected.length;
+  const first = batch.length > 0 ? batch.rows[0] : 0;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (selected[mid] < first) lo = mid + 1;
+    else hi = mid;
+  }
+  for (let i = 0, k = lo; i < batch.length && k < selected.length; i++) {
+    while (k < selected.length && selected[k] < batch.rows[i]) k++;
+    if (selected[k] === batch.rows[i]) keep.push(i);
+  }
+  const pick = <T>(values: ArrayLike<T>) => keep.map((i) => values[i]);
+  const scores: Record<string, Float64Array> = {};
+  for (const [name, column] of Object.entries(batch.scores) as [string, Float64Array][]) scores[name] = Float64Array.from(keep, (i) => column[i]);
+  return {
+    ...batch,
+    length: keep.length,
+    ids: pick(batch.ids),
+    sources: pick(batch.sources),
+    texts: pick(batch.texts),
+    scores,
+    rows: Uint32Array.from(keep, (i) => batch.rows[i]),
+    problems: [],
+    blankLines: 0,
+  };
 }
 
 class OutFile {
@@ -200,7 +249,11 @@ export async function processSignatureUnit(input: ResolvedInput, unit: WorkUnit,
   };
   try {
     let readStart = clock();
-    for await (const batch of readRecords(input, ctx.fields, { batchSize: options.batchSize, ...(part ? { part } : {}) })) {
+    // A selection without a row in this unit reads nothing (curate's near dedup: a unit curate
+    // quarantined whole, as a damaged file, is not read again).
+    const reads = ctx.selected && !selectsIn(ctx.selected, unit) ? [] : readRecords(input, ctx.fields, { batchSize: options.batchSize, ...(part ? { part } : {}) });
+    for await (const read of reads) {
+      const batch = ctx.selected ? selectRows(read, ctx.selected) : read;
       if (times) times.readMs += clock() - readStart;
       if (ctx.signal?.aborted) throw ctx.signal.reason;
       if (records + batch.length >= EXACT_FLAG) throw new TokenmixError(`${input.displayPath}: more than 2^31 − 1 records in one work unit; lower --unit-mb`);
@@ -262,7 +315,7 @@ export async function processSignatureUnit(input: ResolvedInput, unit: WorkUnit,
       records += batch.length;
       problems += batch.problems.length;
       blankLines += batch.blankLines;
-      ctx.advance?.(batch.length + batch.problems.length, batch.bytesRead - lastBytes);
+      ctx.advance?.(read.length + read.problems.length, batch.bytesRead - lastBytes);
       lastBytes = batch.bytesRead;
       readStart = clock();
     }

@@ -26,6 +26,8 @@ export interface SignatureUnitTask extends Task {
   firstLine: number;
   /** Ask the submitting thread (the GPU's owner) for signatures instead of computing them here. */
   remoteSign: boolean;
+  /** The input's selected rows (DedupOptions.selected; shared, not copied), or null for all. */
+  selected: Uint32Array | null;
 }
 
 export interface SignatureUnitResult {
@@ -59,6 +61,7 @@ export async function runSignatureUnit(task: SignatureUnitTask, link: TaskLink):
     rows: task.rows,
     workDir: task.workDir,
     fingerprint: task.fingerprint,
+    selected: task.selected,
     advance: (records, bytes) => link.advance(records, bytes),
     times,
   });

@@ -251,7 +251,7 @@ async function reducePhase({ options, config, resources, inputs, workDir, outDir
   await removeDeadTemps([outDir]); // a killed run's report.html
   const started = performance.now();
   const fields = fieldMap(config);
-  const nearRun = { ...(options.workers !== undefined ? { workers: options.workers } : {}), ...(tasks.executor ? { executor: tasks.executor } : {}), ...(options.memoryMb !== undefined ? { memoryMb: options.memoryMb } : {}) };
+  const nearRun = { ...(options.workers !== undefined ? { workers: options.workers } : {}), ...(tasks.executor ? { executor: tasks.executor } : {}), ...(options.memoryMb !== undefined ? { memoryMb: options.memoryMb } : {}), ...(options.unitBytes !== undefined ? { unitBytes: options.unitBytes } : {}) };
   const nearStep = config.dedup.near ? nearDedupStep({ config, fields, inputs, workDir, outDir }, options.backend, nearRun) : null;
   // A key partition fits half of a worker's share of --memory-mb (work/key-partitions.ts).
   const heapMb = options.memoryMb === undefined ? undefined : Math.floor(options.memoryMb / tasks.workers);

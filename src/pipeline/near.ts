@@ -1,23 +1,20 @@
 /**
- * The near-dedup step of `tokenmix curate` (config `dedup.near`, SPEC §2): the documents that
- * survive the earlier steps are written, per input shard and in input order, to work files,
- * and the `tokenmix dedup` engine (src/dedup: MinHash on the backend, LSH aimed below the
- * threshold, exact-Jaccard verification, union-find, cluster rule `dedup.near.cluster`, keep
- * rule) runs over them. Its drop lists mark the near duplicates; its clusters become
+ * The near-dedup step of `tokenmix curate` (config `dedup.near`, SPEC §2): the `tokenmix dedup`
+ * engine (src/dedup: MinHash on the backend, LSH aimed below the threshold, exact-Jaccard
+ * verification, union-find, cluster rule `dedup.near.cluster`, keep rule) runs over the
+ * documents that survive the earlier steps, read from the inputs themselves (only their rows,
+ * in input order). Its drop lists mark the near duplicates; its clusters become
  * DIR/clusters.jsonl.
  *
  * Exact dedup has already run, so what dedup reports here is near duplicates (identical texts
  * after shingle normalization, e.g. differing only in punctuation, count as J = 1).
  */
-import { createWriteStream } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
-import { once } from 'node:events';
 import { join } from 'node:path';
 import type { Backend } from '../backend.js';
 import type { Executor } from '../exec/executor.js';
 import { invariant } from '../errors.js';
 import { dedup, type DedupManifest } from '../dedup/index.js';
-import { readRecords } from '../io/index.js';
 import type { FieldMap, ResolvedInput } from '../io/types.js';
 import type { Step } from '../steps/step.js';
 import { scoreField, type CurateConfig } from './config.js';
@@ -60,6 +57,22 @@ class U32List {
   get(i: number): number {
     return this.data[i];
   }
+  /** The values pushed, in order. */
+  values(): Uint32Array {
+    return this.data.slice(0, this.length);
+  }
+}
+
+/** The first position of a sorted list holding a value >= `value`. */
+function lowerBound(list: Uint32Array, value: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid] < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**
@@ -74,6 +87,8 @@ export interface NearRun {
   executor?: Executor;
   /** curate's --memory-mb: dedup plans its tables and caches within it. */
   memoryMb?: number;
+  /** curate's --unit-mb (bytes): dedup's units are curate's. */
+  unitBytes?: number;
 }
 
 export function nearDedupStep(ctx: NearContext, backend: Backend, run: NearRun = {}): Step<ReduceRecord> & { outcome(): NearDedupOutcome } {
@@ -101,43 +116,31 @@ export function nearDedupStep(ctx: NearContext, backend: Backend, run: NearRun =
 }
 
 /**
- * Writes the entering records (`rows` per shard, in input order) to work files, runs dedup on
- * them and reports each near duplicate as (shard, its position among the shard's entering records).
+ * Runs dedup over the entering records (`rows` per shard, in input order) where they are, in the
+ * inputs themselves (DedupOptions.selected: dedup reads only those rows, on the run's workers),
+ * and reports each near duplicate as (shard, its position among the shard's entering records).
  */
 async function runNearDedup(
   { config, fields, inputs, workDir, outDir }: NearContext,
   backend: Backend,
-  { workers, executor, memoryMb }: NearRun,
+  { workers, executor, memoryMb, unitBytes }: NearRun,
   rows: U32List[],
   drop: (shard: number, k: number) => void,
 ): Promise<NearDedupOutcome> {
   const near = config.dedup.near!;
   const nearDir = join(workDir, 'near');
   await rm(nearDir, { recursive: true, force: true });
-  await mkdir(join(nearDir, 'input'), { recursive: true });
+  await mkdir(nearDir, { recursive: true });
   const score = scoreField(config);
-  const files: string[] = [];
-  for (const [shard, input] of inputs.entries()) {
-    const wanted = new Set<number>();
-    for (let k = 0; k < rows[shard].length; k++) wanted.add(rows[shard].get(k));
-    const file = join(nearDir, 'input', `${String(shard).padStart(5, '0')}.jsonl`);
-    files.push(file);
-    const out = createWriteStream(file);
-    // A file quarantined whole (damaged) has no survivors and must not be read again.
-    const batches = wanted.size === 0 ? [] : readRecords(input, fields, { batchSize: config.batch_size });
-    for await (const batch of batches) {
-      for (let i = 0; i < batch.length; i++) {
-        if (!wanted.has(batch.rows[i])) continue;
-        const line = JSON.stringify({ id: batch.ids[i], source: batch.sources[i], text: batch.texts[i], ...(score ? { score: batch.scores[score][i] } : {}) });
-        if (!out.write(`${line}\n`)) await once(out, 'drain');
-      }
-    }
-    out.end();
-    await once(out, 'finish');
-  }
+  const selected = rows.map((list) => list.values());
   const result = await dedup(
     {
-      inputs: files.map((path) => ({ path, format: 'jsonl' as const })),
+      // The same files, formats and sources as curate's reader, and its units: a unit that
+      // curate quarantined whole (damaged) has no selected row and is not read again.
+      inputs: inputs.map((input) => ({ path: input.path, format: input.format, ...(input.source !== undefined ? { source: input.source } : {}) })),
+      selected,
+      ...(unitBytes !== undefined ? { unitBytes } : {}),
+      fields: { id: fields.id, text: fields.text, ...(fields.source !== undefined ? { source: fields.source } : {}) },
       outDir: join(nearDir, 'out'),
       threshold: near.threshold,
       ngram: near.ngram,
@@ -147,7 +150,7 @@ async function runNearDedup(
       seed: config.seed,
       keep: config.dedup.keep,
       cluster: near.cluster,
-      ...(config.dedup.keep === 'best-quality' && score ? { qualityField: 'score' } : {}),
+      ...(config.dedup.keep === 'best-quality' && score ? { qualityField: score } : {}),
       batchSize: config.batch_size,
       ...(workers !== undefined ? { workers } : {}),
       ...(memoryMb !== undefined ? { memoryBytes: memoryMb * 2 ** 20 } : {}),
@@ -157,8 +160,11 @@ async function runNearDedup(
   );
   invariant(result.status === 'complete', 'near dedup of a single-rank curate run must complete');
 
-  // Dedup's drop lists, one per work file in shard order, name near duplicates by their line
-  // in that file: the k-th entering record of the shard is line k + 1.
+  // Every entering record was read (a record curate kept is one dedup's reader accepts).
+  const entering = selected.reduce((sum, list) => sum + list.length, 0);
+  invariant(result.manifest.totals.docs_in === entering, `near dedup read ${result.manifest.totals.docs_in} of the ${entering} records that entered it`);
+  // Dedup's drop lists, one per input in shard order, name near duplicates by their line (JSONL)
+  // or row: its position among the shard's entering records is found in the shard's rows.
   const dropsDir = join(nearDir, 'out', 'drops');
   const dropFiles = (await readdir(dropsDir)).sort();
   invariant(dropFiles.length === inputs.length, `near dedup wrote ${dropFiles.length} drop lists for ${inputs.length} inputs`);
@@ -166,7 +172,10 @@ async function runNearDedup(
   for (const [shard, name] of dropFiles.entries()) {
     for (const line of (await readFile(join(dropsDir, name), 'utf8')).split('\n')) {
       if (line === '') continue;
-      drop(shard, (JSON.parse(line) as { line: number }).line - 1);
+      const entry = JSON.parse(line) as { line?: number; row?: number };
+      const k = lowerBound(selected[shard], (entry.line ?? entry.row)!);
+      invariant(selected[shard][k] === (entry.line ?? entry.row), `near dedup dropped ${name} ${line}, which did not enter it`);
+      drop(shard, k);
       removed++;
     }
   }

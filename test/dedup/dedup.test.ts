@@ -60,6 +60,36 @@ describe('planted near duplicates', () => {
     expect(partition(clusterLines(dir))).toEqual(truthPartition(0.7));
   });
 
+  it('reads only the selected rows (curate\'s near dedup): the same clusters as a file of just those rows, drops named by their own lines', async () => {
+    const lines = readFileSync(plantedPath, 'utf8').split('\n').filter(Boolean);
+    // Every line but each fifth, and a blank line and a broken one that are not selected.
+    const withNoise = join(root, 'planted-noise.jsonl');
+    writeFileSync(withNoise, [...lines.slice(0, 3), '', '{not json', ...lines.slice(3)].join('\n') + '\n');
+    const rows: number[] = [];
+    const kept: string[] = [];
+    [...lines.slice(0, 3), '', '{not json', ...lines.slice(3)].forEach((line, i) => {
+      if (line === '' || line.startsWith('{not') || i % 5 === 4) return;
+      rows.push(i + 1);
+      kept.push(line);
+    });
+    const onlyThose = join(root, 'planted-selected.jsonl');
+    writeFileSync(onlyThose, kept.join('\n') + '\n');
+    const a = out();
+    const b = out();
+    await runComplete({ inputs: [{ path: onlyThose, source: 'syn' }], outDir: a, margin: 0.3 });
+    // Small units: the selection is read across several byte ranges, by two workers.
+    const selected = await runComplete({ inputs: [{ path: withNoise, source: 'syn' }], outDir: b, margin: 0.3, selected: [Uint32Array.from(rows)], unitBytes: 4096, workers: 2 });
+    expect(selected.manifest.totals.docs_in).toBe(rows.length);
+    expect(readFileSync(join(b, 'clusters.jsonl'), 'utf8')).toBe(readFileSync(join(a, 'clusters.jsonl'), 'utf8'));
+    expect(readFileSync(join(b, 'cluster_rules.jsonl'), 'utf8')).toBe(readFileSync(join(a, 'cluster_rules.jsonl'), 'utf8'));
+    const dropped = (dir: string) => readFileSync(join(dir, 'drops', readdirSync(join(dir, 'drops'))[0]), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { line: number; id: string });
+    const fromFile = dropped(a);
+    expect(fromFile.length).toBeGreaterThan(10);
+    // The same records, named by their lines in the original file.
+    expect(dropped(b)).toEqual(fromFile.map((d) => ({ ...d, line: rows[d.line - 1] })));
+    await expect(runComplete({ inputs: [{ path: withNoise }], outDir: out(), selected: [Uint32Array.from([5, 3])] })).rejects.toThrow(/rows selected from .* must ascend \(row 3 after 5\)/);
+  });
+
   it('runs on a borrowed pool when given one (curate lends its reduce pool), with the same outputs', async () => {
     const a = out();
     const b = out();

@@ -3,7 +3,8 @@
  * hand counts, stage accounting identities, byte-identical outputs across backends, sharding
  * and resumption, top-fraction thresholds, best-quality dedup and heuristic drop reasons.
  */
-import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -303,5 +304,27 @@ describe('the fixture corpus (fixtures/corpus/curate.json)', () => {
       expect((await run(FIXTURE_CONFIG, out, { backend, rank: 1, worldSize: 2 })).status).toBe('complete');
       expect(snapshot(out)).toEqual(reference.files);
     });
+  });
+});
+
+describe('near dedup reads the inputs themselves (only the rows that reach it)', () => {
+  it('a damaged input quarantined whole is not read again; near duplicates of the good one go', async () => {
+    const dir = fresh('near-damaged');
+    const words = (n: number) => Array.from({ length: 60 }, (_, i) => `w${(i * 7 + n) % 89}`).join(' ');
+    const good = [
+      { id: 'a', source: 'web', text: words(1) },
+      { id: 'b', source: 'web', text: `${words(1)} tail` }, // a near duplicate of a
+      { id: 'c', source: 'web', text: words(2) },
+    ];
+    writeFileSync(join(dir, 'good.jsonl'), good.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    // A gzip stream cut short: the reader fails inside it.
+    const whole = gzipSync(Buffer.from(Array.from({ length: 2000 }, (_, i) => JSON.stringify({ id: `z${i}`, source: 'web', text: words(i) })).join('\n')));
+    writeFileSync(join(dir, 'bad.jsonl.gz'), whole.subarray(0, Math.floor(whole.length / 2)));
+    const config = writeConfig(dir, { inputs: ['good.jsonl', 'bad.jsonl.gz'], tokenizer: 'words', on_error: 'quarantine', dedup: { exact: true, near: { threshold: 0.8 } } });
+    const out = join(dir, 'out');
+    const manifest = await runComplete(config, out);
+    expect(keptIds(out)).toEqual(['a', 'c']);
+    expect(manifest.near_dedup?.removed).toBe(1);
+    expect(readJsonl(join(out, 'quarantine.jsonl')).some((q) => (q as { file: string }).file === 'bad.jsonl.gz')).toBe(true);
   });
 });
