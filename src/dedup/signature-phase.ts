@@ -128,29 +128,27 @@ function selectsIn(selected: Uint32Array, unit: WorkUnit): boolean {
   if (selected.length === 0) return false;
   if (unit.range?.kind !== 'rows') return true;
   const { start, end } = unit.range;
+  const at = lowerBound(selected, start);
+  return at < selected.length && selected[at] < end;
+}
+
+/** The first position of an ascending list holding a value >= `value` (its length if none). */
+export function lowerBound(list: Uint32Array, value: number): number {
   let lo = 0;
-  let hi = selected.length;
+  let hi = list.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (selected[mid] < start) lo = mid + 1;
+    if (list[mid] < value) lo = mid + 1;
     else hi = mid;
   }
-  return lo < selected.length && selected[lo] < end;
+  return lo;
 }
 
 /** The records of `batch` at rows in `selected` (ascending); problems and blank lines go. */
 function selectRows(batch: RecordBatch, selected: Uint32Array): RecordBatch {
   const keep: number[] = [];
   // The first selected row at or after the batch's first row, then a walk (both ascend).
-  let lo = 0;
-  let hi = selected.length;
-  const first = batch.length > 0 ? batch.rows[0] : 0;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (selected[mid] < first) lo = mid + 1;
-    else hi = mid;
-  }
-  for (let i = 0, k = lo; i < batch.length && k < selected.length; i++) {
+  for (let i = 0, k = lowerBound(selected, batch.length > 0 ? batch.rows[0] : 0); i < batch.length && k < selected.length; i++) {
     while (k < selected.length && selected[k] < batch.rows[i]) k++;
     if (selected[k] === batch.rows[i]) keep.push(i);
   }

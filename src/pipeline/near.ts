@@ -15,6 +15,7 @@ import type { Backend } from '../backend.js';
 import type { Executor } from '../exec/executor.js';
 import { invariant } from '../errors.js';
 import { dedup, type DedupManifest } from '../dedup/index.js';
+import { lowerBound } from '../dedup/signature-phase.js';
 import type { FieldMap, ResolvedInput } from '../io/types.js';
 import type { Step } from '../steps/step.js';
 import { scoreField, type CurateConfig } from './config.js';
@@ -63,17 +64,6 @@ class U32List {
   }
 }
 
-/** The first position of a sorted list holding a value >= `value`. */
-function lowerBound(list: Uint32Array, value: number): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (list[mid] < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 /**
  * The near-dedup step (`dedup.near`): it notes the rows of the records that enter it, per
