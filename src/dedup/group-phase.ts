@@ -358,7 +358,7 @@ export function runFirstPass(task: FirstPassTask): FirstPasses {
   if (!reusable) {
     const classes = new Map<number, number>();
     const prefix = (doc: number) => jaccardPrefix(store!.get(doc), task.options.threshold);
-    threadKept = { key, kept: 0, last: -1, classes, index: new KeptIndex(prefix, (doc) => classes.get(doc)!) };
+    threadKept = { key, kept: 0, last: -1, classes, index: new KeptIndex(prefix, (doc) => classes.get(doc)!, { set: (doc) => store!.get(doc), threshold: task.options.threshold }) };
   }
   const state = threadKept!;
   task.docs.forEach((doc, q) => state.classes.set(doc, task.docClasses[q]));

@@ -517,7 +517,7 @@ async function reducePhase({ options, backend, hooks, inputs, markers, identitie
   try {
     const judge = (exactClass: Uint32Array) => makeJudge(options.verify, options.threshold, store, exactClass);
     const index = (exactClass: Uint32Array) =>
-      options.verify === 'exact' && store ? new KeptIndex((doc) => jaccardPrefix(store.get(doc), options.threshold), (doc) => exactClass[doc]) : null;
+      options.verify === 'exact' && store ? new KeptIndex((doc) => jaccardPrefix(store.get(doc), options.threshold), (doc) => exactClass[doc], { set: (doc) => store.get(doc), threshold: options.threshold }) : null;
     // With several workers, every member's check against its component's leader runs on them,
     // and large components' checks against their kept members go to them in blocks.
     const ruleWorkers = pool.wanted(Infinity);

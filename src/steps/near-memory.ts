@@ -125,7 +125,7 @@ export function nearDuplicates(docs: NearDocuments, request: NearRequest): NearO
     sizes,
     before,
     judge: makeJudge('exact', threshold, vectors, exactClass),
-    index: new KeptIndex((d) => jaccardPrefix(docs.set(d), threshold), (d) => exactClass[d]),
+    index: new KeptIndex((d) => jaccardPrefix(docs.set(d), threshold), (d) => exactClass[d], { set: (d) => docs.set(d), threshold }),
   });
   let clusters = 0;
   let documentsInClusters = 0;

@@ -211,6 +211,12 @@ describe('prefix filtering (kept-index.ts) changes the cost, never a decision', 
         expect([...filtered.jaccard]).toEqual([...linear.jaccard]);
         expect(linear.stats.kept_in_clusters).toBeGreaterThan(5); // several kept: the filter has work
         expect(filtered.checks).toBeLessThan(linear.checks);
+        // The bitmap bound on top: the same decisions, no more checks.
+        const bounded = new KeptIndex((d) => jaccardPrefix(sets[d], threshold), (d) => exactClass[d], { set: (d) => sets[d], threshold });
+        const both = decide({ rule: 'cover', components, sizes, before, judge, index: bounded });
+        expect([...both.of]).toEqual([...linear.of]);
+        expect([...both.jaccard]).toEqual([...linear.jaccard]);
+        expect(both.checks).toBeLessThanOrEqual(filtered.checks);
         // No words, same text: one of 17 and 18 stays, the other goes for it.
         const [of17, of18] = [filtered.of[17], filtered.of[18]];
         expect(of17 === KEPT ? [of18, 17] : [of17, of18]).toEqual(of17 === KEPT ? [17, 17] : [18, KEPT]);
