@@ -23,7 +23,29 @@ export function jaccardPrefix(set: Uint32Array, threshold: number): Uint32Array 
 }
 
 /** Words of a set's bitmap (2048 bits: element e sets bit e mod 2048). */
-const BITMAP_WORDS = 64;
+export const BITMAP_WORDS = 64;
+
+/** The bitmap of a sorted set (BitmapBound) into `into` at word `at` (a new one by default). */
+export function setBitmap(set: Uint32Array, into = new Uint32Array(BITMAP_WORDS), at = 0): Uint32Array {
+  into.fill(0, at, at + BITMAP_WORDS);
+  for (let i = 0; i < set.length; i++) {
+    const bit = set[i] & 2047;
+    into[at + (bit >>> 5)] |= 1 << (bit & 31);
+  }
+  return into;
+}
+
+/**
+ * Whether two sets of sizes `sizeA`, `sizeB` whose bitmaps are `a` (at word `atA`) and `b`
+ * (at `atB`) may pass the verifier at `threshold` (shared >= T · union − 1e-9): false only when
+ * the bitmap bound on |A ∩ B| rules it out.
+ */
+export function bitmapMayPass(a: Uint32Array, atA: number, sizeA: number, b: Uint32Array, atB: number, sizeB: number, threshold: number): boolean {
+  let differ = 0;
+  for (let w = 0; w < BITMAP_WORDS; w++) differ += popcount(a[atA + w] ^ b[atB + w]);
+  const shared = Math.floor((sizeA + sizeB - differ) / 2);
+  return shared * (1 + threshold) >= threshold * (sizeA + sizeB) - 1e-9;
+}
 
 /** Bits set in a u32. */
 function popcount(x: number): number {
@@ -76,24 +98,9 @@ export class KeptIndex {
     this.kept = 0;
   }
 
-  private static fill(set: Uint32Array, into: Uint32Array, at: number): void {
-    into.fill(0, at, at + BITMAP_WORDS);
-    for (let i = 0; i < set.length; i++) {
-      const bit = set[i] & 2047;
-      into[at + (bit >>> 5)] |= 1 << (bit & 31);
-    }
-  }
-
   /** Whether kept position `position` may pass with the query (its bitmap in `this.query`, `size` elements). */
   private mayPass(position: number, size: number): boolean {
-    const other = this.sizes[position];
-    const at = position * BITMAP_WORDS;
-    let differ = 0;
-    for (let w = 0; w < BITMAP_WORDS; w++) differ += popcount(this.query[w] ^ this.bitmaps[at + w]);
-    const shared = Math.floor((size + other - differ) / 2);
-    const t = this.bound!.threshold;
-    // The verifier passes a pair iff shared >= T · (|x| + |y| − shared) − 1e-9.
-    return shared * (1 + t) >= t * (size + other) - 1e-9;
+    return bitmapMayPass(this.query, 0, size, this.bitmaps, position * BITMAP_WORDS, this.sizes[position], this.bound!.threshold);
   }
 
   /** Index kept document `doc`, the `position`-th kept member of its component. */
@@ -111,7 +118,7 @@ export class KeptIndex {
       }
       const set = this.bound.set(doc);
       this.sizes[position] = set.length;
-      KeptIndex.fill(set, this.bitmaps, position * BITMAP_WORDS);
+      setBitmap(set, this.bitmaps, position * BITMAP_WORDS);
     }
     for (const element of this.prefix(doc)) {
       const list = this.byElement.get(element);
@@ -146,7 +153,7 @@ export class KeptIndex {
     if (this.bound) {
       const set = this.bound.set(doc);
       size = set.length;
-      KeptIndex.fill(set, this.query, 0);
+      setBitmap(set, this.query);
     }
     for (const element of this.prefix(doc)) {
       const list = this.byElement.get(element);
