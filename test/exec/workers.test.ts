@@ -121,7 +121,8 @@ describe('dedup: a 640-member component, the cluster rule in blocks on the worke
       expect(reference.totals.largest_cluster).toBeGreaterThanOrEqual(600);
       // Several kept in the component: the blocks after the first have kept members to search.
       expect(reference.keptInClusters).toBeGreaterThan(10);
-      expect(reference.checks).toBeGreaterThan(2 * reference.totals.largest_cluster);
+      // More than the checks against the leader alone: the blocks' searches checked kept members.
+      expect(reference.checks).toBeGreaterThan(reference.totals.largest_cluster + 100);
       for (const workers of [2, 3]) {
         const other = await run(workers, keep);
         expect(other.files).toEqual(reference.files);
