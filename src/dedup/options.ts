@@ -55,7 +55,7 @@ export interface DedupOptions {
   /**
    * Memory budget of the run, bytes (default 512 MiB per worker, at least 1 GiB): the threads,
    * the per-document arrays, the vector caches and the grouping tables are planned to fit it
-   * (memory.ts), and each worker's heap is capped at its share.
+   * (memory.ts); when it is given, each worker's heap is also capped at its share.
    */
   memoryBytes?: number;
   /**
