@@ -80,7 +80,7 @@ describe('tokenmix dedup', () => {
     const small = capture();
     expect(await main(['dedup', '--input', input, '--out', join(root, 'small'), '--backend', 'cpu', '--workers', '1', '--memory-mb', '289'], small)).toBe(2);
     expect(small.stderr).toEqual([
-      'tokenmix: --memory-mb 289 is too small for 3 documents on 1 worker: the threads and per-document arrays need 289 MiB before any grouping table; raise --memory-mb to at least 290 (a rerun reuses the signatures)',
+      'tokenmix: --memory-mb 289 is too small for 3 documents on 1 worker: the threads and per-document arrays need 289 MiB before any grouping table; raise --memory-mb to at least 296 (a rerun reuses the signatures)',
     ]);
   });
 });

@@ -67,5 +67,16 @@ describe('planDedupMemory (dedup within --memory-mb)', () => {
     );
     // The figure it names is enough.
     expect(planDedupMemory(1761 * MiB, 20_000_000, 2, 2).rangeRecords).toBe(2 ** 15);
+    // Also when grouping runs on the main thread (its table gets a quarter of what is left).
+    const oneThread = /raise --memory-mb to at least (\d+)/.exec(String((() => {
+      try {
+        planDedupMemory(566 * MiB, 4_000_000, 1, 1);
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return '';
+    })()));
+    expect(oneThread).not.toBeNull();
+    expect(planDedupMemory(Number(oneThread![1]) * MiB, 4_000_000, 1, 1).rangeRecords).toBe(2 ** 15);
   });
 });
