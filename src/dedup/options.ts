@@ -45,7 +45,8 @@ export interface DedupOptions {
   keep?: KeepRule;
   /** Score field for `keep: best-quality` (higher is better). */
   qualityField?: string;
-  fields?: Partial<Pick<FieldMap, 'id' | 'text' | 'source'>>;
+  /** Record fields; `source: null` reads no source field (each input's `source` is used, as curate's `fields.source: null`). */
+  fields?: Partial<Pick<FieldMap, 'id' | 'text'>> & { source?: string | null };
   verify?: VerifyMode;
   /** Signature sketch: K-permutation MinHash, or one-permutation MinHash with optimal densification. */
   sketch?: SketchKind;
@@ -96,7 +97,7 @@ export interface ResolvedDedupOptions {
   diacritics: boolean;
   keep: KeepRule;
   qualityField: string | null;
-  fields: { id: string; text: string; source: string };
+  fields: { id: string; text: string; source: string | null };
   verify: VerifyMode;
   sketch: SketchKind;
   links: BucketLinks;
@@ -127,8 +128,8 @@ export function resolveDedupOptions(options: DedupOptions): ResolvedDedupOptions
   const qualityField = options.qualityField ?? null;
   if (keep === 'best-quality' && !qualityField) throw new TokenmixError('--keep best-quality needs --quality-field NAME (the numeric score to keep the best of; higher is better)');
   if (qualityField !== null && qualityField.length === 0) throw new TokenmixError('--quality-field must be a non-empty field name');
-  const fields = { id: options.fields?.id ?? 'id', text: options.fields?.text ?? 'text', source: options.fields?.source ?? 'source' };
-  for (const [name, value] of Object.entries(fields)) if (!value) throw new TokenmixError(`--${name}-field must be a non-empty field name`);
+  const fields = { id: options.fields?.id ?? 'id', text: options.fields?.text ?? 'text', source: options.fields?.source === null ? null : (options.fields?.source ?? 'source') };
+  for (const [name, value] of Object.entries(fields)) if (value !== null && !value) throw new TokenmixError(`--${name}-field must be a non-empty field name`);
   const margin = options.margin ?? DEFAULT_MARGIN;
   if (typeof margin !== 'number' || !(margin >= 0 && margin < 1)) throw new TokenmixError(`--margin must be a number in [0, 1) (got ${margin})`);
   const sketch = oneOf(options.sketch, SKETCHES, DEFAULT_SKETCH, '--sketch');

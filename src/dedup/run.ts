@@ -166,7 +166,8 @@ function inputCounts(inputs: number, markers: SignatureMarker[]): InputCounts[] 
 }
 
 function fieldMap(options: ResolvedDedupOptions): FieldMap {
-  return { ...options.fields, ...(options.qualityField ? { quality: [options.qualityField] } : {}) };
+  const { source, ...named } = options.fields;
+  return { ...named, ...(source !== null ? { source } : {}), ...(options.qualityField ? { quality: [options.qualityField] } : {}) };
 }
 
 /**

@@ -130,7 +130,8 @@ async function runNearDedup(
       inputs: inputs.map((input) => ({ path: input.path, format: input.format, ...(input.source !== undefined ? { source: input.source } : {}) })),
       selected,
       ...(unitBytes !== undefined ? { unitBytes } : {}),
-      fields: { id: fields.id, text: fields.text, ...(fields.source !== undefined ? { source: fields.source } : {}) },
+      // No source field when curate reads none (fields.source: null): dedup then takes each input's, as curate did.
+      fields: { id: fields.id, text: fields.text, source: fields.source ?? null },
       outDir: join(nearDir, 'out'),
       threshold: near.threshold,
       ngram: near.ngram,

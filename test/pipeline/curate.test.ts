@@ -327,4 +327,21 @@ describe('near dedup reads the inputs themselves (only the rows that reach it)',
     expect(manifest.near_dedup?.removed).toBe(1);
     expect(readJsonl(join(out, 'quarantine.jsonl')).some((q) => (q as { file: string }).file === 'bad.jsonl.gz')).toBe(true);
   });
+
+  it('fields.source null: near dedup reads no source field either (a number there is not a bad record)', async () => {
+    const dir = fresh('near-no-source');
+    const words = (n: number) => Array.from({ length: 60 }, (_, i) => `w${(i * 7 + n) % 89}`).join(' ');
+    const records = [
+      { id: 'a', source: 7, text: words(1) },
+      { id: 'b', source: 7, text: `${words(1)} tail` },
+      { id: 'c', source: 7, text: words(2) },
+    ];
+    writeFileSync(join(dir, 'web.jsonl'), records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const config = writeConfig(dir, { inputs: [{ path: 'web.jsonl', source: 'web' }], fields: { source: null }, tokenizer: 'words', dedup: { exact: true, near: { threshold: 0.8 } } });
+    const out = join(dir, 'out');
+    const manifest = await runComplete(config, out);
+    expect(keptIds(out)).toEqual(['a', 'c']);
+    expect(manifest.near_dedup?.removed).toBe(1);
+    expect(manifest.totals.quarantined).toBe(0);
+  });
 });
