@@ -218,9 +218,9 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
   // The run's one pool. With several workers it starts now, so the threads load their modules
   // while this thread plans the LSH bands, the inputs and the units.
   // With --memory-mb each worker's heap is capped at its share (a worker that needs more fails
-  // the run, saying so). Without it the heaps are not capped: a cap makes V8 collect more often
-  // (the map ran ~8 % slower at 1M documents with 512 MiB each), and a worker's heap follows its
-  // task's size, not the corpus's (peak RSS measured in bench/README "Memory").
+  // the run, saying so). Without it the map's heaps are not capped: a cap makes V8 collect more
+  // often (the map ran ~8 % slower at 1M documents with 512 MiB each); workers started when
+  // memory gets tight are (RunPool.recycleAbove; peak RSS in bench/README "Memory").
   const budgetMb = request.workerMemoryMb ?? Math.floor((options.memoryBytes ?? defaultMemoryBytes(resolveWorkers({ workers: request.workers }))) / 2 ** 20);
   const capped = request.workerMemoryMb !== undefined || options.memoryBytes !== null;
   const workerOptions = { workers: request.workers, ...(capped ? { memoryMb: budgetMb } : {}) };
@@ -366,7 +366,7 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
 class RunPool {
   private executor: Executor | null = null;
   private readonly lent: Executor | null;
-  constructor(private readonly options: WorkerOptions, private readonly inProcess: TaskHandler, lent?: Executor) {
+  constructor(private options: WorkerOptions, private readonly inProcess: TaskHandler, lent?: Executor) {
     this.lent = lent !== undefined && lent.workers > 1 ? lent : null;
     if (this.lent) this.options = { ...options, workers: this.lent.workers };
   }
@@ -394,10 +394,15 @@ class RunPool {
 
   /**
    * Ends the workers (their heaps go with them; the next lease starts new ones, ~0.15 s) when
-   * this process's RSS plus what the next phase adds would pass 80 % of `budgetBytes`.
+   * this process's RSS plus what the next phase adds would pass 80 % of `budgetBytes`. Memory is
+   * tight then, so the new workers' heaps are capped at their share of it (8M documents without
+   * --memory-mb: the cluster pass peaked at the budget with uncapped heaps).
    */
   async recycleAbove(budgetBytes: number, nextBytes: number): Promise<void> {
-    if (this.lent === null && this.executor !== null && this.executor.workers > 1 && process.memoryUsage().rss + nextBytes > 0.8 * budgetBytes) await this.close();
+    if (this.lent === null && this.executor !== null && this.executor.workers > 1 && process.memoryUsage().rss + nextBytes > 0.8 * budgetBytes) {
+      await this.close();
+      this.options = { ...this.options, memoryMb: this.options.memoryMb ?? Math.floor(budgetBytes / 2 ** 20) };
+    }
   }
 }
 
