@@ -23,10 +23,10 @@ export function jaccardPrefix(set: Uint32Array, threshold: number): Uint32Array 
 }
 
 /** Words of a set's bitmap (2048 bits: element e sets bit e mod 2048). */
-export const BITMAP_WORDS = 64;
+const BITMAP_WORDS = 64;
 
 /** The bitmap of a sorted set (BitmapBound) into `into` at word `at` (a new one by default). */
-export function setBitmap(set: Uint32Array, into = new Uint32Array(BITMAP_WORDS), at = 0): Uint32Array {
+function setBitmap(set: Uint32Array, into = new Uint32Array(BITMAP_WORDS), at = 0): Uint32Array {
   into.fill(0, at, at + BITMAP_WORDS);
   for (let i = 0; i < set.length; i++) {
     const bit = set[i] & 2047;
@@ -40,7 +40,7 @@ export function setBitmap(set: Uint32Array, into = new Uint32Array(BITMAP_WORDS)
  * (at `atB`) may pass the verifier at `threshold` (shared >= T · union − 1e-9): false only when
  * the bitmap bound on |A ∩ B| rules it out.
  */
-export function bitmapMayPass(a: Uint32Array, atA: number, sizeA: number, b: Uint32Array, atB: number, sizeB: number, threshold: number): boolean {
+function bitmapMayPass(a: Uint32Array, atA: number, sizeA: number, b: Uint32Array, atB: number, sizeB: number, threshold: number): boolean {
   let differ = 0;
   for (let w = 0; w < BITMAP_WORDS; w++) differ += popcount(a[atA + w] ^ b[atB + w]);
   const shared = Math.floor((sizeA + sizeB - differ) / 2);

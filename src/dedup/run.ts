@@ -148,6 +148,7 @@ function sharedSelection(selected: (Uint32Array | null)[], inputs: ResolvedInput
     for (let k = 1; k < rows.length; k++) {
       if (rows[k] <= rows[k - 1]) throw new TokenmixError(`dedup: the rows selected from ${inputs[i].displayPath} must ascend (row ${rows[k]} after ${rows[k - 1]})`);
     }
+    if (rows.buffer instanceof SharedArrayBuffer) return rows;
     const shared = new Uint32Array(new SharedArrayBuffer(4 * rows.length));
     shared.set(rows);
     return shared;

@@ -47,6 +47,17 @@ const resources = new Map<string, Promise<CurateResources>>();
 /** Tokenizers of encode-batch tasks, by spec and directory (one at a time: a run has one). */
 const tokenizers = new Map<string, Promise<Tokenizer>>();
 
+/** The cached value of `key`, made once per thread; a new key replaces it (a run has one tokenizer, one set of resources). */
+function latest<T>(cache: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> {
+  let value = cache.get(key);
+  if (value === undefined) {
+    cache.clear();
+    value = make();
+    cache.set(key, value);
+  }
+  return value;
+}
+
 /** Grouping's module, once a group-range task loaded it: its bucket table goes when other work comes. */
 let grouping: typeof import('../dedup/group-phase.js') | null = null;
 
@@ -59,13 +70,7 @@ export async function runTaskHere(task: Task, link: TaskLink): Promise<unknown> 
       return await countNewlines(any.path, any.start, any.end);
     case 'curate-unit': {
       const { curateResources, runCurateUnit } = await import('../pipeline/curate-task.js');
-      let shared = resources.get(any.fingerprint);
-      if (shared === undefined) {
-        resources.clear();
-        shared = curateResources(any.config, any.baseDir);
-        resources.set(any.fingerprint, shared);
-      }
-      return await runCurateUnit(any, link, await shared);
+      return await runCurateUnit(any, link, await latest(resources, any.fingerprint, () => curateResources(any.config, any.baseDir)));
     }
     case 'signature-unit':
       return await (await import('../dedup/signature-task.js')).runSignatureUnit(any, link);
@@ -95,14 +100,9 @@ export async function runTaskHere(task: Task, link: TaskLink): Promise<unknown> 
     case 'unit-outputs':
       return (await import('../pipeline/unit-outputs.js')).runUnitOutputs(any);
     case 'encode-batch': {
-      const key = `${any.baseDir}\0${any.tokenizer}`;
-      let tokenizer = tokenizers.get(key);
-      if (tokenizer === undefined) {
-        tokenizers.clear();
-        tokenizer = (await import('../text/load-node.js')).loadTokenizer(any.tokenizer, { baseDir: any.baseDir });
-        tokenizers.set(key, tokenizer);
-      }
-      return (await import('../pipeline/encode-task.js')).encodeTexts(await tokenizer, any.texts);
+      const { loadTokenizer } = await import('../text/load-node.js');
+      const tokenizer = await latest(tokenizers, `${any.baseDir}\0${any.tokenizer}`, () => loadTokenizer(any.tokenizer, { baseDir: any.baseDir }));
+      return (await import('../pipeline/encode-task.js')).encodeTexts(tokenizer, any.texts);
     }
     case 'hash-file':
     case 'describe-file':

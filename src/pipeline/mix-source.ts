@@ -14,7 +14,7 @@
  */
 import { statSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { TokenmixError } from '../errors.js';
 import { contentHash } from '../io/index.js';
 import type { ResolvedInput } from '../io/types.js';
@@ -49,8 +49,6 @@ export interface MixSourceOptions {
   inputs: ResolvedInput[];
   tokenizer: Tokenizer;
   evals: EvalSet[];
-  /** Directory of the config (the tokenizer's path resolves against it on the workers). */
-  baseDir: string;
   /** Progress display of the histogram pass (the CLI passes one on a terminal). */
   progress?: ProgressFactory;
 }
@@ -135,7 +133,7 @@ export async function curatedCorpus(options: MixSourceOptions): Promise<CuratedC
       keptStore,
       ...(options.progress ? { progress: options.progress } : {}),
       encodeBatch: (texts) => {
-        const task: EncodeBatchTask = { kind: 'encode-batch', label: `tokenizing ${texts.length} retained documents`, tokenizer: config.tokenizer, baseDir: options.baseDir, texts };
+        const task: EncodeBatchTask = { kind: 'encode-batch', label: `tokenizing ${texts.length} retained documents`, tokenizer: config.tokenizer, baseDir: dirname(resolve(run.configPath)), texts };
         return executor.run<EncodedBatch>(task, { advance: () => {} });
       },
       inFlight: 2 * executor.workers,

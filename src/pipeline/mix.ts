@@ -170,7 +170,7 @@ async function mixHere(options: MixOptions, checked: Awaited<ReturnType<typeof c
   const inputs = await resolveInputs(config.inputs, baseDir);
   const tokenizer = await loadTokenizer(config.tokenizer, { baseDir });
   const phases = options.progress ? terminalProgressFactory(options.log ?? (() => {})) : undefined;
-  const source = await curatedCorpus({ run: options, config, ...(options.from ? { from: options.from } : {}), inputs, tokenizer, evals, baseDir, ...(phases ? { progress: phases } : {}) });
+  const source = await curatedCorpus({ run: options, config, ...(options.from ? { from: options.from } : {}), inputs, tokenizer, evals, ...(phases ? { progress: phases } : {}) });
   if ('status' in source) return { status: 'partial', pendingShards: source.pendingShards };
   const { corpus, manifest } = source;
   const workDir = join(outDir, '.tokenmix');

@@ -58,9 +58,11 @@ class U32List {
   get(i: number): number {
     return this.data[i];
   }
-  /** The values pushed, in order. */
+  /** The values pushed, in order, on a SharedArrayBuffer (dedup's row selection shares it with its workers as it is). */
   values(): Uint32Array {
-    return this.data.slice(0, this.length);
+    const values = new Uint32Array(new SharedArrayBuffer(4 * this.length));
+    values.set(this.data.subarray(0, this.length));
+    return values;
   }
 }
 
