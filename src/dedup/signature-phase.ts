@@ -32,6 +32,7 @@ import { unitPart, type WorkUnit } from '../exec/units.js';
 import { shingleBatch } from '../cpu/oph.js';
 import { countWords } from '../text/words.js';
 import { exactDedupUtf8, scanDocument } from '../text/document-scan.js';
+import { textKernel } from '../text/text-kernel.js';
 import { bandKeys } from './lsh.js';
 import type { ResolvedDedupOptions } from './options.js';
 import { BandRecordWriter, type BandFileSummary } from './partition.js';
@@ -222,6 +223,7 @@ export async function processSignatureUnit(input: ResolvedInput, unit: WorkUnit,
   let lastBytes = 0;
   const qualityField = options.qualityField;
   const fastScan = !options.digits && !options.diacritics;
+  const kernel = fastScan ? textKernel() : null;
   const clock = () => performance.now();
   // Signatures of batch k are computed (on the GPU: asynchronously) while batch k+1 is read
   // and tokenized; band records are written when they arrive. Exact-text records and band
@@ -261,26 +263,37 @@ export async function processSignatureUnit(input: ResolvedInput, unit: WorkUnit,
         if (options.onError === 'fail') throw new TokenmixError(`${p.message} (or pass --on-error quarantine to set such records aside and count them)`);
         problemLines.push(`${JSON.stringify({ file: p.file, ...(p.line !== undefined ? { line: p.line } : { row: p.row }), field: p.field, reason: p.reason, message: p.message })}\n`);
       }
-      // Each document's word hashes and shingle set (the verification input, and what
-      // one-permutation MinHash signs); K-permutation MinHash signs the words themselves.
-      // Most texts take the one-pass scan (text/document-scan.ts); others the three functions.
+      // Each document's shingle set (the verification input, and what one-permutation MinHash
+      // signs), token count and exact-text hash; K-permutation MinHash signs the words
+      // themselves. Most texts take the WebAssembly kernel (text/text-kernel.ts); the others the
+      // one-pass scan (text/document-scan.ts) or, failing that, the three general functions.
       const wordLists: Uint32Array[] = [];
       const tokenCounts: number[] = [];
       const hashes: Buffer[] = [];
+      const sets: Uint32Array[] = [];
+      const keepWords = options.sketch !== 'oph';
       for (const text of batch.texts) {
+        const fast = kernel?.scan(text, options.ngram, shingleSeed) ?? null;
+        if (fast) {
+          sets.push(fast.set.slice());
+          if (keepWords) wordLists.push(fast.words.slice());
+          tokenCounts.push(fast.tokens);
+          hashes.push(sha256Prefix(fast.exact));
+          continue;
+        }
         const scan = fastScan ? scanDocument(text) : null;
-        wordLists.push(scan ? scan.words : shingleWords(text, options));
+        const words = scan ? scan.words : shingleWords(text, options);
+        sets.push(shingleSet(words, options.ngram, shingleSeed));
+        if (keepWords) wordLists.push(words);
         tokenCounts.push(scan ? scan.tokens : countWords(text));
         hashes.push(scan ? sha256Prefix(scan.exact) : exactTextHash(text));
       }
       const setLengths = new Uint32Array(batch.length);
       const docLines: string[] = [];
-      const sets: Uint32Array[] = [];
       const base = records;
       for (let i = 0; i < batch.length; i++) {
-        const set = shingleSet(wordLists[i], options.ngram, shingleSeed);
+        const set = sets[i];
         setLengths[i] = set.length;
-        sets.push(set);
         if (set.length === 0) withoutWords++;
         const source = batch.sources[i];
         const tokenCount = tokenCounts[i];

@@ -68,8 +68,22 @@ function classify(unit: number): number {
   return KNOWN | (plain ? PLAIN : 0) | (white ? WHITE : 0) | (wordClass << WORD_CLASS_SHIFT) | alnum;
 }
 
+/** The table entry of a BMP unit (see `classify`), classified on first use. */
+export function unitEntry(unit: number): number {
+  let entry = table[unit];
+  if (entry === 0) entry = table[unit] = classify(unit);
+  return entry;
+}
+
 /** Entries of astral code points met so far (classifyAstral). */
 const astralTable = new Map<number, number>();
+
+/** The entry of an astral code point (see `classifyAstral`), classified on first use. */
+export function astralEntry(codePoint: number): number {
+  let entry = astralTable.get(codePoint);
+  if (entry === undefined) astralTable.set(codePoint, (entry = classifyAstral(codePoint)));
+  return entry;
+}
 /** In an astral entry: a letter or number (it has no case, so it is its own lower case). */
 const ASTRAL_WORD = 1 << 28;
 

@@ -1,0 +1,111 @@
+/**
+ * The near-dedup map's text kernel in WebAssembly (src/text/wasm/text-kernel.c): for one
+ * document, what `scanDocument` (document-scan.ts) and `shingleSet` (dedup/shingles.ts) give
+ * together — the exact-dedup key text's UTF-8, the `words` token count, the shingle word
+ * hashes and the sorted, duplicate-free shingle set — computed over the text's UTF-8 bytes
+ * with no JS string or array made per word. Those TypeScript functions are its oracle
+ * (test/text/text-kernel.test.ts), and they still serve every text the kernel hands back:
+ * U+FFFD (what TextEncoder writes for an unpaired surrogate), characters `scanDocument` does not
+ * handle, and astral characters once the kernel's table of them (8,192) is full.
+ *
+ * One kernel per thread (a module instance with its own memory), made on first use.
+ */
+import { astralEntry, unitEntry } from './document-scan.js';
+import { TEXT_KERNEL_WASM_BASE64 } from './wasm/text-kernel.generated.js';
+
+export interface KernelScan {
+  /** UTF-8 of normalizeForExactDedup(text): a view the next call overwrites. */
+  exact: Uint8Array;
+  /** countWords(text). */
+  tokens: number;
+  /** shingleWordHashes(text): a view the next call overwrites. */
+  words: Uint32Array;
+  /** shingleSet(words, ngram, shingleSeed): a view the next call overwrites. */
+  set: Uint32Array;
+}
+
+interface Exports {
+  memory: WebAssembly.Memory;
+  table(): number;
+  results(): number;
+  reserve(bytes: number): number;
+  classifyAstral(codePoint: number, entry: number): number;
+  scan(length: number, ngram: number, shingleSeed: number): number;
+}
+
+const DONE = 0;
+const UNCLASSIFIED = 2;
+/** The table entry that makes the kernel hand a text back: classified, not plain. */
+const NOT_PLAIN = 1 << 31;
+
+const encoder = new TextEncoder();
+
+export class TextKernel {
+  private readonly exports: Exports;
+  private readonly tableAt: number;
+  private readonly resultsAt: number;
+  private buffer: ArrayBuffer | null = null;
+  private bytes = new Uint8Array(0);
+  private u32 = new Uint32Array(0);
+
+  constructor(module: WebAssembly.Module) {
+    this.exports = new WebAssembly.Instance(module, {}).exports as unknown as Exports;
+    this.tableAt = this.exports.table() >>> 2;
+    this.resultsAt = this.exports.results() >>> 2;
+    this.views();
+    // ASCII is classified up front (the kernel's fast path assumes nothing else about it).
+    for (let unit = 0; unit < 0x80; unit++) this.u32[this.tableAt + unit] = unitEntry(unit);
+    this.u32[this.tableAt + 0xfffd] = NOT_PLAIN;
+  }
+
+  /** Views of the memory, made again after it grows (growing detaches the old buffer). */
+  private views(): void {
+    const buffer = this.exports.memory.buffer;
+    if (buffer === this.buffer) return;
+    this.buffer = buffer;
+    this.bytes = new Uint8Array(buffer);
+    this.u32 = new Uint32Array(buffer);
+  }
+
+  /** The scan and shingle set of `text`, or null when the TypeScript path must take it. */
+  scan(text: string, ngram: number, shingleSeed: number): KernelScan | null {
+    const at = this.exports.reserve(3 * text.length);
+    if (at === 0) return null;
+    this.views();
+    const { written } = encoder.encodeInto(text, this.bytes.subarray(at, at + 3 * text.length));
+    for (;;) {
+      const status = this.exports.scan(written, ngram, shingleSeed >>> 0);
+      const r = this.resultsAt;
+      if (status === DONE) {
+        const u32 = this.u32;
+        return {
+          exact: this.bytes.subarray(u32[r], u32[r] + u32[r + 1]),
+          words: u32.subarray(u32[r + 2] >>> 2, (u32[r + 2] >>> 2) + u32[r + 3]),
+          tokens: u32[r + 4],
+          set: u32.subarray(u32[r + 5] >>> 2, (u32[r + 5] >>> 2) + u32[r + 6]),
+        };
+      }
+      if (status !== UNCLASSIFIED) return null;
+      const char = this.u32[r];
+      if (char < 0x10000) this.u32[this.tableAt + char] = unitEntry(char);
+      else if (this.exports.classifyAstral(char, astralEntry(char)) === 0) return null; // its table is full
+    }
+  }
+}
+
+let kernel: TextKernel | null | undefined;
+
+/** This thread's kernel, or null where WebAssembly is unavailable. */
+export function textKernel(): TextKernel | null {
+  if (kernel === undefined) {
+    kernel = typeof WebAssembly === 'object' ? new TextKernel(new WebAssembly.Module(decodeBase64(TEXT_KERNEL_WASM_BASE64))) : null;
+  }
+  return kernel;
+}
+
+function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}

@@ -1,0 +1,364 @@
+/*
+ * The near-dedup map's text kernel (src/text/text-kernel.ts), compiled to WebAssembly by
+ * scripts/build-wasm.mjs. It is `scanDocument` (src/text/document-scan.ts) followed by
+ * `shingleSet` (src/dedup/shingles.ts), over the UTF-8 bytes of a text instead of its UTF-16
+ * units, with no JS string or array made per word: that TypeScript stays the oracle, and
+ * test/text/text-kernel.test.ts compares the two on every BMP unit and on seeded texts.
+ *
+ * Per document it gives, in its own memory:
+ *   - the UTF-8 of normalizeForExactDedup(text) (exact dedup's key text),
+ *   - the MurmurHash3 of each lower-cased letter/number run (the shingle words),
+ *   - countWords(text) (the `words` token count),
+ *   - the sorted, duplicate-free shingle hashes of those words (verification and OPH's input).
+ *
+ * Characters are classified by a table the host fills from `classify` (document-scan.ts), one
+ * int32 per BMP unit, with the same packing, and astral code points by a small hash table. A
+ * character not classified yet stops the scan, which names it; the host classifies it and calls
+ * again. A character classified as not plain sends the document to the TypeScript path (the
+ * host marks U+FFFD not plain, since TextEncoder writes it for an unpaired surrogate).
+ *
+ * No libc: freestanding, memory grown by hand.
+ */
+typedef unsigned int u32;
+typedef int i32;
+typedef unsigned char u8;
+typedef unsigned long size_t;
+
+#define KNOWN (1u << 31)
+#define PLAIN (1u << 30)
+#define WHITE (1u << 29)
+#define WORD_CLASS_SHIFT 24
+#define SPACE 2u
+#define LOWER_MASK 0xffffu
+#define TOKEN_HASH_SEED 0x746f6b6du
+
+/* Results of `scan`. */
+#define DONE 0
+#define FALLBACK 1
+#define UNCLASSIFIED 2
+
+static u32 table[0x10000];
+
+/* Astral code points met so far: open addressing, (code point, entry) pairs, 0 = free. */
+#define ASTRAL_SLOTS 16384
+#define ASTRAL_WORD (1u << 28)
+static u32 astral[2 * ASTRAL_SLOTS];
+static u32 astral_count;
+
+static inline u32 *astral_slot(u32 code_point) {
+  u32 at = (code_point * 0x9e3779b1u) >> 18; /* 14 bits */
+  while (astral[2 * at] != 0 && astral[2 * at] != code_point) at = (at + 1) & (ASTRAL_SLOTS - 1);
+  return &astral[2 * at];
+}
+
+/* Records the host's entry for an astral code point; 0 when the table is full. */
+__attribute__((export_name("classifyAstral"))) u32 classify_astral(u32 code_point, u32 entry) {
+  if (astral_count >= ASTRAL_SLOTS / 2) return 0;
+  u32 *slot = astral_slot(code_point);
+  if (slot[0] == 0) astral_count++;
+  slot[0] = code_point;
+  slot[1] = entry;
+  return 1;
+}
+
+/* Buffers in linear memory past the static data, grown on demand (see reserve). */
+static u8 *input;
+static u8 *exact;
+static u32 *words;
+static u32 *shingles;
+static u32 *sorted;
+static u32 capacity; /* input bytes the buffers hold */
+
+/* The last scan's results, read by the host through `results`: see text-kernel.ts. */
+static u32 out[8];
+
+extern unsigned char __heap_base;
+
+static inline u32 rotl(u32 x, u32 r) { return (x << r) | (x >> (32 - r)); }
+
+static inline u32 fmix32(u32 h) {
+  h ^= h >> 16;
+  h *= 0x85ebca6bu;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35u;
+  h ^= h >> 16;
+  return h;
+}
+
+static inline u32 round32(u32 h, u32 k) {
+  k *= 0xcc9e2d51u;
+  k = rotl(k, 15);
+  k *= 0x1b873593u;
+  h ^= k;
+  h = rotl(h, 13);
+  return h * 5 + 0xe6546b64u;
+}
+
+static inline u32 tail32(u32 h, u32 k) {
+  k *= 0xcc9e2d51u;
+  k = rotl(k, 15);
+  k *= 0x1b873593u;
+  return h ^ k;
+}
+
+__attribute__((export_name("table"))) u32 *table_address(void) { return table; }
+__attribute__((export_name("results"))) u32 *results_address(void) { return out; }
+
+/*
+ * Makes room for a text of `bytes` UTF-8 bytes and returns where to write it, or 0 when the
+ * memory cannot grow. Per input byte: the input, the exact text (never longer), a word hash
+ * per two bytes (a word ends only at a separator, so at most bytes/2 + 1), and the shingles
+ * with the sort's scratch (at most one per word).
+ */
+__attribute__((export_name("reserve"))) u8 *reserve(u32 bytes) {
+  if (bytes <= capacity && input != 0) return input;
+  u32 cap = capacity < 4096 ? 4096 : capacity;
+  while (cap < bytes) cap *= 2;
+  size_t words_cap = (size_t)cap / 2 + 2;
+  size_t need = 2 * (size_t)cap + 3 * 4 * words_cap + 64;
+  size_t base = ((size_t)&__heap_base + 15) & ~(size_t)15;
+  size_t have = __builtin_wasm_memory_size(0) * 65536;
+  if (base + need > have) {
+    size_t pages = (base + need - have + 65535) / 65536;
+    if (__builtin_wasm_memory_grow(0, pages) == (size_t)-1) return 0;
+  }
+  input = (u8 *)base;
+  exact = input + cap;
+  words = (u32 *)(((size_t)(exact + cap) + 3) & ~(size_t)3);
+  shingles = words + words_cap;
+  sorted = shingles + words_cap;
+  capacity = cap;
+  return input;
+}
+
+/*
+ * Sorts n hashes ascending: insertion sort when short, else an LSD radix sort of four 8-bit
+ * digits between `values` and `sorted` (four passes end back in `values`). Linear whatever
+ * the hashes are.
+ */
+static u32 *sort_hashes(u32 *values, u32 n) {
+  if (n < 48) {
+    for (u32 i = 1; i < n; i++) {
+      u32 x = values[i];
+      i32 j = (i32)i - 1;
+      while (j >= 0 && values[j] > x) {
+        values[j + 1] = values[j];
+        j--;
+      }
+      values[j + 1] = x;
+    }
+    return values;
+  }
+  u32 counts[4][256];
+  for (u32 d = 0; d < 4; d++)
+    for (u32 b = 0; b < 256; b++) counts[d][b] = 0;
+  for (u32 i = 0; i < n; i++) {
+    u32 x = values[i];
+    counts[0][x & 255]++;
+    counts[1][(x >> 8) & 255]++;
+    counts[2][(x >> 16) & 255]++;
+    counts[3][x >> 24]++;
+  }
+  u32 *from = values, *to = sorted;
+  for (u32 d = 0; d < 4; d++) {
+    u32 sum = 0;
+    for (u32 b = 0; b < 256; b++) {
+      u32 c = counts[d][b];
+      counts[d][b] = sum;
+      sum += c;
+    }
+    u32 shift = 8 * d;
+    for (u32 i = 0; i < n; i++) {
+      u32 x = from[i];
+      to[counts[d][(x >> shift) & 255]++] = x;
+    }
+    u32 *t = from;
+    from = to;
+    to = t;
+  }
+  return from;
+}
+
+#define PUT_BYTE(byte)                                  \
+  do {                                                  \
+    block |= (u32)(byte) << ((nbytes & 3) << 3);        \
+    if ((nbytes & 3) == 3) {                            \
+      h = round32(h, block);                            \
+      block = 0;                                        \
+    }                                                   \
+    nbytes++;                                           \
+  } while (0)
+
+#define END_WORD()                                                            \
+  do {                                                                        \
+    words[word_count++] = fmix32(((nbytes & 3) != 0 ? tail32(h, block) : h) ^ nbytes); \
+    in_word = 0;                                                              \
+  } while (0)
+
+/*
+ * Scans the `length` bytes at `input` (valid UTF-8), then makes the shingle set of its words
+ * with n-grams of `ngram` words and seed `shingle_seed`. Returns DONE (results in `out`:
+ * exact offset and length, words offset and count, tokens, set offset and length), FALLBACK,
+ * or UNCLASSIFIED (out[0] = the character, BMP unit or astral code point, not classified yet).
+ */
+__attribute__((export_name("scan"))) u32 scan(u32 length, u32 ngram, u32 shingle_seed) {
+  const u8 *text = input;
+  u32 exact_length = 0;
+  u32 pending_space = 0;
+  u32 word_count = 0;
+  u32 in_word = 0;
+  u32 h = 0, block = 0, nbytes = 0;
+  u32 tokens = 0;
+  u32 previous_class = SPACE;
+  u32 i = 0;
+  while (i < length) {
+    u32 c = text[i];
+    if (c - 48u < 10u || (c | 0x20u) - 97u < 26u) {
+      /* A run of ASCII letters and digits (most of any text): one word-class token unless one
+       * is open, copied as it is, and hashed lower-cased (c | 0x20 for every one of them) four
+       * bytes at a time once the hash's block is aligned. */
+      u32 j = i + 1;
+      while (j < length && (text[j] - 48u < 10u || (text[j] | 0x20u) - 97u < 26u)) j++;
+      if (previous_class != 0) tokens++;
+      previous_class = 0;
+      if (pending_space) {
+        exact[exact_length++] = 0x20;
+        pending_space = 0;
+      }
+      u8 *to = exact + exact_length;
+      for (u32 k = i; k < j; k++) *to++ = text[k];
+      exact_length += j - i;
+      if (!in_word) {
+        in_word = 1;
+        h = TOKEN_HASH_SEED;
+        block = 0;
+        nbytes = 0;
+      }
+      u32 k = i;
+      while (k < j && (nbytes & 3) != 0) {
+        PUT_BYTE(text[k] | 0x20u);
+        k++;
+      }
+      for (; k + 4 <= j; k += 4) {
+        u32 four = (u32)text[k] | (u32)text[k + 1] << 8 | (u32)text[k + 2] << 16 | (u32)text[k + 3] << 24;
+        h = round32(h, four | 0x20202020u);
+        nbytes += 4;
+      }
+      for (; k < j; k++) PUT_BYTE(text[k] | 0x20u);
+      i = j;
+      continue;
+    }
+    u32 unit;
+    u32 size;
+    if (c < 0x80) {
+      unit = c;
+      size = 1;
+    } else if (c < 0xe0) {
+      unit = ((c & 0x1f) << 6) | (text[i + 1] & 0x3f);
+      size = 2;
+    } else if (c < 0xf0) {
+      unit = ((c & 0x0f) << 12) | ((text[i + 1] & 0x3f) << 6) | (text[i + 2] & 0x3f);
+      size = 3;
+    } else {
+      /* An astral code point: never white space; a word character only if it has no case,
+       * so its bytes are its lower case. */
+      u32 code_point = ((c & 0x07) << 18) | ((text[i + 1] & 0x3f) << 12) | ((text[i + 2] & 0x3f) << 6) | (text[i + 3] & 0x3f);
+      u32 *slot = astral_slot(code_point);
+      if (slot[0] == 0) {
+        out[0] = code_point;
+        return UNCLASSIFIED;
+      }
+      u32 entry = slot[1];
+      if ((entry & PLAIN) == 0) return FALLBACK;
+      u32 word_class = (entry >> WORD_CLASS_SHIFT) & 3;
+      if (word_class != previous_class) tokens++;
+      previous_class = word_class;
+      if (pending_space) {
+        exact[exact_length++] = 0x20;
+        pending_space = 0;
+      }
+      for (u32 k = 0; k < 4; k++) exact[exact_length++] = text[i + k];
+      if ((entry & ASTRAL_WORD) != 0) {
+        if (!in_word) {
+          in_word = 1;
+          h = TOKEN_HASH_SEED;
+          block = 0;
+          nbytes = 0;
+        }
+        for (u32 k = 0; k < 4; k++) PUT_BYTE(text[i + k]);
+      } else if (in_word) {
+        END_WORD();
+      }
+      i += 4;
+      continue;
+    }
+    u32 entry = table[unit];
+    if (entry == 0) {
+      out[0] = unit;
+      return UNCLASSIFIED;
+    }
+    if ((entry & PLAIN) == 0) return FALLBACK;
+    u32 word_class = (entry >> WORD_CLASS_SHIFT) & 3;
+    if (word_class != SPACE && word_class != previous_class) tokens++;
+    previous_class = word_class;
+    if ((entry & WHITE) != 0) {
+      pending_space = exact_length > 0;
+    } else {
+      if (pending_space) {
+        exact[exact_length++] = 0x20;
+        pending_space = 0;
+      }
+      for (u32 k = 0; k < size; k++) exact[exact_length++] = text[i + k];
+    }
+    u32 lower = entry & LOWER_MASK;
+    if (lower != 0) {
+      if (!in_word) {
+        in_word = 1;
+        h = TOKEN_HASH_SEED;
+        block = 0;
+        nbytes = 0;
+      }
+      if (lower < 0x80) {
+        PUT_BYTE(lower);
+      } else if (lower < 0x800) {
+        PUT_BYTE(0xc0 | (lower >> 6));
+        PUT_BYTE(0x80 | (lower & 0x3f));
+      } else {
+        PUT_BYTE(0xe0 | (lower >> 12));
+        PUT_BYTE(0x80 | ((lower >> 6) & 0x3f));
+        PUT_BYTE(0x80 | (lower & 0x3f));
+      }
+    } else if (in_word) {
+      END_WORD();
+    }
+    i += size;
+  }
+  if (in_word) END_WORD();
+
+  /* The shingle set: each window of min(words, ngram) words hashed, sorted, deduplicated. */
+  u32 shingle_count = word_count == 0 ? 0 : word_count < ngram ? 1 : word_count - ngram + 1;
+  u32 width = word_count < ngram ? word_count : ngram;
+  /* MurmurHash3's per-block mixing depends only on the word: done once per word, in place
+   * in `shingles` (then overwritten by the window hashes, each reading only words at or
+   * after its own position). */
+  u32 *mixed = shingles;
+  for (u32 w = 0; w < word_count; w++) mixed[w] = rotl(words[w] * 0xcc9e2d51u, 15) * 0x1b873593u;
+  for (u32 s = 0; s < shingle_count; s++) {
+    u32 hs = shingle_seed;
+    for (u32 k = 0; k < width; k++) hs = rotl(hs ^ mixed[s + k], 13) * 5 + 0xe6546b64u;
+    shingles[s] = fmix32(hs ^ (4 * width));
+  }
+  u32 *set = sort_hashes(shingles, shingle_count);
+  u32 unique = 0;
+  for (u32 k = 0; k < shingle_count; k++) {
+    if (k == 0 || set[k] != set[k - 1]) set[unique++] = set[k];
+  }
+  out[0] = (u32)(size_t)exact;
+  out[1] = exact_length;
+  out[2] = (u32)(size_t)words;
+  out[3] = word_count;
+  out[4] = tokens;
+  out[5] = (u32)(size_t)set;
+  out[6] = unique;
+  return DONE;
+}
