@@ -1,5 +1,5 @@
 /**
- * The two passes of clusters.ts over the units' docs.jsonl, one task per work unit so they run
+ * The two passes of clusters.ts over the units' document tables (doc-table.ts), one task per work unit so they run
  * on every worker (issue 9: every phase parallelizes):
  *   `cluster-scan`  — the exact-text hash, id and score of the unit's clustered records (what
  *                     the keep order and the exact-text classes need), nothing for the rest;
@@ -9,12 +9,9 @@
  * depend on which thread ran which unit; clusters.ts joins the parts in unit order.
  */
 import { LineFile } from '../work/line-file.js';
-import { jsonLines } from '../work/json-lines.js';
 import type { Task } from '../exec/executor.js';
 import { dict } from '../dict.js';
-
-/** One line of docs.jsonl. */
-export type DocLine = [row: number, id: string, source: string, tokens: number, score: number | null, hash: string];
+import { blockId, readDocTable } from './doc-table.js';
 
 export interface SourceTotals {
   docs_in: number;
@@ -23,14 +20,9 @@ export interface SourceTotals {
   tokens_out: number;
 }
 
-/** The records of one unit's docs.jsonl, in order. */
-export function unitDocLines(path: string, chunkBytes?: number): Generator<DocLine> {
-  return jsonLines<DocLine>(path, chunkBytes);
-}
-
 export interface ClusterScanTask extends Task {
   kind: 'cluster-scan';
-  /** The unit's docs.jsonl. */
+  /** The unit's document table. */
   docs: string;
   /** Indices in the unit of its clustered records, ascending. */
   clustered: Uint32Array;
@@ -56,17 +48,19 @@ export async function runClusterScan(task: ClusterScanTask): Promise<ClusterScan
   const scores = new Float64Array(n);
   let local = 0;
   let next = 0;
-  for (const [, id, , , score, hash] of unitDocLines(task.docs)) {
-    if (next < n && task.clustered[next] === local) {
-      const bytes = Buffer.from(hash, 'base64url');
-      if (bytes.length !== 16) throw new Error(`${task.docs}: line ${local + 1} has no 16-byte exact-text hash`);
-      hashes.set(bytes, 16 * next);
+  for (const block of readDocTable(task.docs)) {
+    // Only clustered records matter: jump from one to the next within the block.
+    while (next < n && task.clustered[next] < local + block.count) {
+      const i = task.clustered[next] - local;
+      hashes.set(block.hashes.subarray(16 * i, 16 * i + 16), 16 * next);
+      const id = blockId(block, i);
       ids.push(id);
       idEnds[next + 1] = idEnds[next] + id.length;
-      scores[next] = score as number; // null → 0, as a Float64Array stores it
+      const score = block.scores[i];
+      scores[next] = Number.isNaN(score) ? 0 : score; // no score counts as 0
       next++;
     }
-    local++;
+    local += block.count;
   }
   return { hashes, ids: ids.join(''), idEnds, scores };
 }
@@ -113,34 +107,38 @@ export async function runClusterWrite(task: ClusterWriteTask): Promise<ClusterWr
   let next = 0;
   let nextExcluded = 0;
   try {
-    for (const [row, id, source, tokens] of unitDocLines(task.docs)) {
-      if (nextExcluded < task.excluded.length && task.excluded[nextExcluded] === local) {
-        nextExcluded++;
-        local++;
-        continue;
+    for (const block of readDocTable(task.docs)) {
+      for (let i = 0; i < block.count; i++, local++) {
+        if (nextExcluded < task.excluded.length && task.excluded[nextExcluded] === local) {
+          nextExcluded++;
+          continue;
+        }
+        const row = block.rows[i];
+        const id = blockId(block, i);
+        const tokens = block.tokens[i];
+        const source = block.sources[block.sourceIndex[i]];
+        const totals = (result.sources[source] ??= { docs_in: 0, docs_out: 0, tokens_in: 0, tokens_out: 0 });
+        totals.docs_in++;
+        totals.tokens_in += tokens;
+        let kept = true;
+        let c = -1;
+        if (next < task.clustered.length && task.clustered[next] === local) {
+          c = next++;
+          kept = task.kept[c] === 1;
+          const removed = kept ? '' : `,"of":${JSON.stringify(task.ofIds.slice(task.ofEnds[c], task.ofEnds[c + 1]))},"jaccard":${jaccardJson(task.jaccard[c])}`;
+          clusters.line(`{"id":${JSON.stringify(id)},"cluster":${task.roots[c]},"kept":${kept}${removed}}`);
+        }
+        if (kept) {
+          totals.docs_out++;
+          totals.tokens_out += tokens;
+          keep.line(`{"${position}":${row},"id":${JSON.stringify(id)}}`);
+        } else {
+          const exact = task.exact[c] === 1;
+          if (exact) result.removedExact++;
+          else result.removedNear++;
+          drops.line(`{"${position}":${row},"id":${JSON.stringify(id)},"cluster":${task.roots[c]},"rule":"${exact ? 'exact' : 'near'}"}`);
+        }
       }
-      const totals = (result.sources[source] ??= { docs_in: 0, docs_out: 0, tokens_in: 0, tokens_out: 0 });
-      totals.docs_in++;
-      totals.tokens_in += tokens;
-      let kept = true;
-      let c = -1;
-      if (next < task.clustered.length && task.clustered[next] === local) {
-        c = next++;
-        kept = task.kept[c] === 1;
-        const removed = kept ? '' : `,"of":${JSON.stringify(task.ofIds.slice(task.ofEnds[c], task.ofEnds[c + 1]))},"jaccard":${jaccardJson(task.jaccard[c])}`;
-        clusters.line(`{"id":${JSON.stringify(id)},"cluster":${task.roots[c]},"kept":${kept}${removed}}`);
-      }
-      if (kept) {
-        totals.docs_out++;
-        totals.tokens_out += tokens;
-        keep.line(`{"${position}":${row},"id":${JSON.stringify(id)}}`);
-      } else {
-        const exact = task.exact[c] === 1;
-        if (exact) result.removedExact++;
-        else result.removedNear++;
-        drops.line(`{"${position}":${row},"id":${JSON.stringify(id)},"cluster":${task.roots[c]},"rule":"${exact ? 'exact' : 'near'}"}`);
-      }
-      local++;
     }
   } finally {
     for (const part of [keep, drops, clusters]) part.close('');

@@ -3,7 +3,7 @@
  * components from the union-find become clusters, the cluster rule (cover.ts) decides which
  * members are removed, and every record is accounted for per source, in documents and tokens.
  *
- * Reads the units' docs.jsonl twice, one task per unit on the run's workers (cluster-tasks.ts;
+ * Reads the units' document tables twice, one task per unit on the run's workers (cluster-tasks.ts;
  * never all records in memory), the results taken in document order:
  *  1. per clustered record: its exact-text class (the first clustered document with the same
  *     exact-text hash) and, for `best-quality`, its score and id (the keep order: highest

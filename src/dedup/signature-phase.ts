@@ -6,7 +6,7 @@
  * only the outputs map units back to their input files.
  *
  * Per unit, in document order (local index = position among the unit's valid records):
- *   docs.jsonl      [row, id, source, tokens, score|null, exactHash] per record
+ *   docs.bin        row, id, source, tokens, score, exact-text hash per record (doc-table.ts)
  *   problems.jsonl  bad records (when --on-error quarantine)
  *   shingles.bin    sorted unique u32 shingle hashes, concatenated   } exact verification
  *   lengths.bin     u32 shingle-set size per document                }
@@ -37,6 +37,7 @@ import { bandKeys } from './lsh.js';
 import type { ResolvedDedupOptions } from './options.js';
 import { BandRecordWriter, type BandFileSummary } from './partition.js';
 import { shingleSet, shingleWords } from './shingles.js';
+import { DocTableWriter } from './doc-table.js';
 import { dict } from '../dict.js';
 
 /** Set on the document word of exact-text records (so at most 2^31 − 1 documents per shard). */
@@ -70,7 +71,7 @@ export function markerFiles(workDir: string, marker: SignatureMarker) {
 function shardFiles(workDir: string, name: string) {
   const base = join(workDir, 'shards', name);
   return {
-    docs: `${base}.docs.jsonl`,
+    docs: `${base}.docs.bin`,
     problems: `${base}.problems.jsonl`,
     shingles: `${base}.shingles.bin`,
     lengths: `${base}.lengths.bin`,
@@ -205,6 +206,7 @@ export async function processSignatureUnit(input: ResolvedInput, unit: WorkUnit,
   const part = unitPart(unit, firstLine);
   const { shingleSeed } = minhashConstants({ ngram: options.ngram, numHashes: options.numHashes, seed: options.seed });
   const docs = new OutFile(paths.docs);
+  const docTable = new DocTableWriter((bytes) => docs.write(bytes));
   const problemsFile = new OutFile(paths.problems);
   const shingles = new OutFile(paths.shingles);
   const lengths = new OutFile(paths.lengths);
@@ -289,7 +291,7 @@ export async function processSignatureUnit(input: ResolvedInput, unit: WorkUnit,
         hashes.push(scan ? sha256Prefix(scan.exact) : exactTextHash(text));
       }
       const setLengths = new Uint32Array(batch.length);
-      const docLines: string[] = [];
+      const hashBytes = new Uint8Array(16 * batch.length);
       const base = records;
       for (let i = 0; i < batch.length; i++) {
         const set = sets[i];
@@ -298,18 +300,17 @@ export async function processSignatureUnit(input: ResolvedInput, unit: WorkUnit,
         const source = batch.sources[i];
         const tokenCount = tokenCounts[i];
         const hash = hashes[i];
-        const score = qualityField ? batch.scores[qualityField][i] : null;
-        docLines.push(`${JSON.stringify([batch.rows[i], batch.ids[i], source, tokenCount, score, hash.toString('base64url')])}\n`);
+        hashBytes.set(hash, 16 * i);
         const counts = (sources[source] ??= { docs: 0, tokens: 0 });
         counts.docs++;
         counts.tokens += tokenCount;
         bandWriter.add(hash.readUInt32BE(0), hash.readUInt32BE(4), (base + i) | EXACT_FLAG);
       }
+      docTable.add(batch.rows, batch.ids, batch.sources, tokenCounts, qualityField ? batch.scores[qualityField] : null, hashBytes);
       // One write per batch for the shingle sets (documents are often a few hundred bytes).
       const setBatch = shingleBatch(sets);
       const packed = setBatch.shingles;
       shingles.write(u8(packed));
-      docs.write(docLines.join(''));
       if (problemLines.length > 0) problemsFile.write(problemLines.join(''));
       lengths.write(u8(setLengths));
       if (times) times.wordsMs += clock() - t;
@@ -367,6 +368,7 @@ export async function processSignatureUnit(input: ResolvedInput, unit: WorkUnit,
 async function quarantineUnit(input: ResolvedInput, unit: WorkUnit, ctx: SignatureContext, error: InputCorruptError): Promise<SignatureMarker> {
   const paths = unitFiles(ctx.workDir, unit);
   const files = [paths.docs, paths.problems, paths.shingles, paths.lengths, ...(ctx.options.verify === 'signature' ? [paths.signatures] : [])].map((path) => new OutFile(path));
+  new DocTableWriter((bytes) => files[0].write(bytes)); // an empty table: its magic alone
   const message = error.message.replace(/^tokenmix: /, '');
   files[1].write(`${JSON.stringify({ file: input.displayPath, line: 0, field: '(file)', reason: 'unreadable-file', message })}\n`);
   for (const f of files) f.commit();

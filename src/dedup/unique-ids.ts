@@ -1,6 +1,6 @@
 /**
  * Ids must be unique across all inputs of a `dedup` run, as in `curate` (SPEC §1: `id`
- * unique). Checked between the map phase and grouping, over every shard's docs.jsonl in
+ * unique). Checked between the map phase and grouping, over every shard's document table in
  * shard order, with curate's rule (work/key-partitions.ts `repeatedKeys`): the first
  * occurrence wins. With `--on-error fail` the earliest repeat stops the run with one line
  * naming both places; with `quarantine` later occurrences are set aside (not kept, not
@@ -17,7 +17,7 @@ import type { ResolvedInput } from '../io/types.js';
 import { recordLocation } from '../io/resolve.js';
 import { inInputOrder, partitionCount, RECORDS_PER_PARTITION, PartitionWriter, type IdRepeatsTask, type PartitionedRun, type Repeat } from '../work/key-partitions.js';
 import type { Task } from '../exec/executor.js';
-import { jsonLines } from '../work/json-lines.js';
+import { blockId, readDocTable } from './doc-table.js';
 import { runTaskHere } from '../exec/dispatch.js';
 import { markerFiles, type SignatureMarker } from './signature-phase.js';
 
@@ -34,7 +34,7 @@ type IdEntry = [id: string, doc: number, shard: number, row: number];
 /** One unit's ids into a run of key partitions (lines IdEntry), on any thread. */
 export interface IdScatterTask extends Task {
   kind: 'id-scatter';
-  /** The unit's docs.jsonl. */
+  /** The unit's document table (doc-table.ts). */
   docs: string;
   run: string;
   partitions: number;
@@ -46,7 +46,12 @@ export interface IdScatterTask extends Task {
 export function runIdScatter(task: IdScatterTask): PartitionedRun {
   const writer = new PartitionWriter(task.run, task.partitions);
   let doc = task.base;
-  for (const [row, id] of jsonLines<[number, string]>(task.docs)) writer.add(id, JSON.stringify([id, doc++, task.shard, row] satisfies IdEntry));
+  for (const block of readDocTable(task.docs)) {
+    for (let i = 0; i < block.count; i++) {
+      const id = blockId(block, i);
+      writer.add(id, JSON.stringify([id, doc++, task.shard, block.rows[i]] satisfies IdEntry));
+    }
+  }
   return writer.close();
 }
 

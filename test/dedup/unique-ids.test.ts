@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findDuplicateIds } from '../../src/dedup/unique-ids.js';
+import { DocTableWriter } from '../../src/dedup/doc-table.js';
 import { markerFiles, type SignatureMarker } from '../../src/dedup/signature-phase.js';
 import type { ResolvedInput } from '../../src/io/types.js';
 import { tempDir } from '../pipeline/helpers.js';
@@ -16,7 +17,7 @@ afterAll(cleanup);
 
 const input = (name: string, format: 'jsonl' | 'parquet'): ResolvedInput => ({ path: join(dir, name), displayPath: name, format, compression: 'none', specIndex: 0 });
 const inputs = [input('a.jsonl', 'jsonl'), input('b.parquet', 'parquet')];
-// Per unit (shard, part): docs.jsonl lines [row, id]. Shard 0 is split in two parts.
+// Per unit (shard, part): document-table records [row, id]. Shard 0 is split in two parts.
 const units: { shard: number; part: number; parts: number; docs: [number, string][] }[] = [
   { shard: 0, part: 0, parts: 2, docs: [[1, 'x'], [2, 'y'], [4, 'x']] },
   { shard: 0, part: 1, parts: 2, docs: [[5, 'z'], [6, 'y']] },
@@ -25,7 +26,9 @@ const units: { shard: number; part: number; parts: number; docs: [number, string
 mkdirSync(join(dir, 'shards'), { recursive: true });
 const markers = units.map(({ shard, part, parts, docs }) => {
   const marker = { shard, part, parts, records: docs.length } as unknown as SignatureMarker;
-  writeFileSync(markerFiles(dir, marker).docs, docs.map((d) => JSON.stringify(d)).join('\n') + '\n');
+  const bytes: Uint8Array[] = [];
+  new DocTableWriter((block) => bytes.push(block.slice())).add(docs.map((d) => d[0]), docs.map((d) => d[1]), docs.map(() => 'web'), docs.map(() => 1), null, new Uint8Array(16 * docs.length));
+  writeFileSync(markerFiles(dir, marker).docs, Buffer.concat(bytes));
   return marker;
 });
 
