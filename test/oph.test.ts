@@ -5,7 +5,7 @@ import { estimateJaccard, minhashConstants } from '../src/cpu/minhash.js';
 import { densifyRanks, mulhi, OPH_MAX_HASHES, ophConstants, ophCpu, PROBE_ROUNDS, shingleBatch, type OphParams, type ShingleBatch } from '../src/cpu/oph.js';
 import { shingleSet } from '../src/dedup/shingles.js';
 import { TokenmixError } from '../src/errors.js';
-import { OPH_WORKGROUP_SIZE, oph, ophBinCapacity, ophGpu, planOphRanges } from '../src/kernels/oph.js';
+import { OPH_WORKGROUP_SIZE, oph, ophBinCapacity, ophGpu, ophKernel, planOphRanges } from '../src/kernels/oph.js';
 import { openTestGpu } from './helpers/gpu.js';
 
 const gpu = await openTestGpu();
@@ -248,13 +248,16 @@ const cases: Case[] = [
   { name: 'more than 65535 documents (2D grid)', docs: () => randomSets(17, 65535 + 1000, 0, 3), params: { numHashes: 2, seed: 17 } },
 ];
 
-const backends: { label: string; backend: () => Backend | null }[] = [
-  { label: 'cpu', backend: () => ({ kind: 'cpu', reason: 'test' }) },
+// The CPU backend runs the WebAssembly kernel (ophKernel); ophCpu is the TypeScript oracle.
+// Both, and the GPU, must equal the BigInt reference on every case.
+const backends: { label: string; backend: () => Backend | null; oracle?: true }[] = [
+  { label: 'cpu (WebAssembly kernel)', backend: () => ({ kind: 'cpu', reason: 'test' }) },
+  { label: 'cpu oracle (TypeScript)', backend: () => ({ kind: 'cpu', reason: 'test' }), oracle: true },
   { label: gpu.label, backend: () => (gpu.ctx ? { kind: 'gpu', ctx: gpu.ctx } : null) },
 ];
 
-describe.each(backends)('conformance ($label)', ({ label, backend }) => {
-  it.skipIf(label !== 'cpu' && !gpu.ctx).each(cases)('$name', async ({ docs, params, maxBindingBytes, probeRounds }) => {
+describe.each(backends)('conformance ($label)', ({ label, backend, oracle }) => {
+  it.skipIf(!label.startsWith('cpu') && !gpu.ctx).each(cases)('$name', async ({ docs, params, maxBindingBytes, probeRounds }) => {
     const input = docs();
     const batch = toBatch(input);
     const expected = refSketches(input, params, probeRounds);
@@ -262,13 +265,29 @@ describe.each(backends)('conformance ($label)', ({ label, backend }) => {
     let actual: Uint32Array;
     if (chosen.kind === 'gpu' && (maxBindingBytes !== undefined || probeRounds !== undefined)) {
       actual = await ophGpu(chosen.ctx, batch, params, undefined, { maxBindingBytes, probeRounds });
-    } else if (probeRounds !== undefined) {
+    } else if (probeRounds !== undefined || oracle) {
       actual = ophCpu(batch, params, probeRounds);
     } else {
-      actual = await oph(chosen, batch, params);
+      const kernel = ophKernel(batch, params);
+      expect(kernel, 'Node has WebAssembly: the kernel must run').not.toBeNull();
+      actual = kernel!;
+      expect(Buffer.from((await oph(chosen, batch, params)).buffer).equals(Buffer.from(actual.buffer))).toBe(true);
     }
     expect(actual.length).toBe(input.length * (params.numHashes ?? 128));
     expect(Buffer.from(actual.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
+  });
+});
+
+describe('ophKernel equals ophCpu on seeded batches of every K from 1 to 140 and powers of two to 1024', () => {
+  it('bit for bit, batch after batch (the kernel keeps its rank table while K and the seed stay)', () => {
+    const ks = [...Array.from({ length: 140 }, (_, i) => i + 1), 256, 512, 1024];
+    for (const numHashes of ks) {
+      for (const seed of [numHashes, 0xffffffff - numHashes]) {
+        const docs = [[], [numHashes], ...randomSets(numHashes * 7 + seed, 6, 0, Math.min(4 * numHashes, 900))];
+        const batch = toBatch(docs);
+        expect(Buffer.from(ophKernel(batch, { numHashes, seed })!.buffer).equals(Buffer.from(ophCpu(batch, { numHashes, seed }).buffer)), `K ${numHashes} seed ${seed}`).toBe(true);
+      }
+    }
   });
 });
 

@@ -5,6 +5,7 @@
  * sketches back. The sketch is specified in src/cpu/oph.ts; both paths return identical bits.
  */
 import type { Backend } from '../backend.js';
+import { textKernel } from '../text/text-kernel.js';
 import { densifyRanks, OPH_MAX_HASHES, ophConstants, ophCpu, PROBE_ROUNDS, validateShingleBatch, type OphConstants, type OphParams, type ShingleBatch } from '../cpu/oph.js';
 import { readBack, uploadStorage, uploadUniform, type BoundBuffer } from '../gpu/buffers.js';
 import { BufferUsage } from '../gpu/constants.js';
@@ -125,5 +126,17 @@ async function runRange(
 /** One-permutation MinHash sketches on the chosen backend (see src/cpu/oph.ts for the sketch). */
 export async function oph(backend: Backend, batch: ShingleBatch, params: OphParams, times?: PhaseTimes): Promise<Uint32Array> {
   if (backend.kind === 'gpu') return ophGpu(backend.ctx, batch, params, times);
-  return ophCpu(batch, params);
+  return ophKernel(batch, params) ?? ophCpu(batch, params);
+}
+
+/**
+ * The CPU backend's sketches: the WebAssembly kernel (src/text/text-kernel.ts), several times
+ * faster than the oracle it must equal; null where it is unavailable.
+ */
+export function ophKernel(batch: ShingleBatch, params: OphParams): Uint32Array | null {
+  const kernel = textKernel();
+  if (!kernel) return null;
+  validateShingleBatch(batch);
+  const c = ophConstants(params);
+  return kernel.oph(batch.offsets, batch.shingles, c, `${c.numHashes}:${c.probeSeed}`, () => densifyRanks(c.numHashes, c.probeSeed, PROBE_ROUNDS));
 }

@@ -8,6 +8,9 @@
  * U+FFFD (what TextEncoder writes for an unpaired surrogate), characters `scanDocument` does not
  * handle, and astral characters once the kernel's table of them (8,192) is full.
  *
+ * It also computes one-permutation MinHash sketches for the CPU backend (`oph`), with ophCpu
+ * (src/cpu/oph.ts) as its oracle (test/oph.test.ts).
+ *
  * One kernel per thread (a module instance with its own memory), made on first use.
  */
 import { astralEntry, unitEntry } from './document-scan.js';
@@ -30,6 +33,10 @@ interface Exports {
   results(): number;
   reserve(bytes: number): number;
   classifyAstral(codePoint: number, entry: number): number;
+  ophBatch(docs: number, shingles: number, numBins: number): number;
+  ophRanks(numBins: number): number;
+  ophOrder(numBins: number): void;
+  oph(docs: number, numBins: number, binA: number, binB: number, binC: number, valueA: number, valueB: number, valueC: number): number;
   scan(length: number, ngram: number, shingleSeed: number): number;
 }
 
@@ -67,6 +74,34 @@ export class TextKernel {
     this.u32 = new Uint32Array(buffer);
   }
 
+  /** The (K, probe seed) whose rank table the kernel holds. */
+  private ranksKey = '';
+
+  /**
+   * One-permutation MinHash sketches of a CSR batch of shingle sets (N·K u32, row-major), as
+   * src/cpu/oph.ts `ophCpu` computes them (its oracle); `ranks` gives densifyRanks' table for
+   * (K, probe seed) named by `ranksKey`. Null when the memory cannot grow.
+   */
+  oph(offsets: Uint32Array, shingles: Uint32Array, c: OphKernelConstants, ranksKey: string, ranks: () => Uint32Array): Uint32Array | null {
+    const docs = offsets.length - 1;
+    const k = c.numHashes;
+    if (ranksKey !== this.ranksKey) {
+      const at = this.exports.ophRanks(k);
+      if (at === 0) return null;
+      this.views();
+      this.u32.set(ranks(), at >>> 2);
+      this.exports.ophOrder(k);
+      this.ranksKey = ranksKey;
+    }
+    const at = this.exports.ophBatch(docs, shingles.length, k);
+    if (at === 0) return null;
+    this.views();
+    this.u32.set(offsets, at >>> 2);
+    this.u32.set(shingles, (at >>> 2) + docs + 1);
+    const out = this.exports.oph(docs, k, c.binA, c.binB, c.binC, c.valueA, c.valueB, c.valueC) >>> 2;
+    return this.u32.slice(out, out + docs * k);
+  }
+
   /** The scan and shingle set of `text`, or null when the TypeScript path must take it. */
   scan(text: string, ngram: number, shingleSeed: number): KernelScan | null {
     const at = this.exports.reserve(3 * text.length);
@@ -93,12 +128,31 @@ export class TextKernel {
   }
 }
 
+/** What `TextKernel.oph` needs of a one-permutation MinHash run (src/cpu/oph.ts ophConstants). */
+export interface OphKernelConstants {
+  numHashes: number;
+  binA: number;
+  binB: number;
+  binC: number;
+  valueA: number;
+  valueB: number;
+  valueC: number;
+}
+
 let kernel: TextKernel | null | undefined;
 
-/** This thread's kernel, or null where WebAssembly is unavailable. */
+/**
+ * This thread's kernel, or null where WebAssembly is unavailable or may not be compiled
+ * synchronously (a browser's main thread refuses modules over 4 KB): the callers then take
+ * the TypeScript functions, which give the same results.
+ */
 export function textKernel(): TextKernel | null {
   if (kernel === undefined) {
-    kernel = typeof WebAssembly === 'object' ? new TextKernel(new WebAssembly.Module(decodeBase64(TEXT_KERNEL_WASM_BASE64))) : null;
+    try {
+      kernel = typeof WebAssembly === 'object' ? new TextKernel(new WebAssembly.Module(decodeBase64(TEXT_KERNEL_WASM_BASE64))) : null;
+    } catch {
+      kernel = null;
+    }
   }
   return kernel;
 }

@@ -22,6 +22,7 @@
 typedef unsigned int u32;
 typedef int i32;
 typedef unsigned char u8;
+typedef unsigned short u16;
 typedef unsigned long size_t;
 
 #define KNOWN (1u << 31)
@@ -105,6 +106,24 @@ __attribute__((export_name("table"))) u32 *table_address(void) { return table; }
 __attribute__((export_name("results"))) u32 *results_address(void) { return out; }
 
 /*
+ * A new block of `bytes` at the top of memory (grown as needed), or 0 when it cannot grow.
+ * Blocks are never freed: each caller replaces its block by one at least twice as large, so
+ * what is left behind is less than what is in use.
+ */
+static u8 *top;
+static u8 *grow_block(size_t bytes) {
+  if (top == 0) top = (u8 *)(((size_t)&__heap_base + 15) & ~(size_t)15);
+  size_t at = ((size_t)top + 15) & ~(size_t)15;
+  size_t have = __builtin_wasm_memory_size(0) * 65536;
+  if (at + bytes > have) {
+    size_t pages = (at + bytes - have + 65535) / 65536;
+    if (__builtin_wasm_memory_grow(0, pages) == (size_t)-1) return 0;
+  }
+  top = (u8 *)(at + bytes);
+  return (u8 *)at;
+}
+
+/*
  * Makes room for a text of `bytes` UTF-8 bytes and returns where to write it, or 0 when the
  * memory cannot grow. Per input byte: the input, the exact text (never longer), a word hash
  * per two bytes (a word ends only at a separator, so at most bytes/2 + 1), and the shingles
@@ -112,17 +131,12 @@ __attribute__((export_name("results"))) u32 *results_address(void) { return out;
  */
 __attribute__((export_name("reserve"))) u8 *reserve(u32 bytes) {
   if (bytes <= capacity && input != 0) return input;
-  u32 cap = capacity < 4096 ? 4096 : capacity;
+  u32 cap = capacity < 4096 ? 4096 : 2 * capacity;
   while (cap < bytes) cap *= 2;
   size_t words_cap = (size_t)cap / 2 + 2;
-  size_t need = 2 * (size_t)cap + 3 * 4 * words_cap + 64;
-  size_t base = ((size_t)&__heap_base + 15) & ~(size_t)15;
-  size_t have = __builtin_wasm_memory_size(0) * 65536;
-  if (base + need > have) {
-    size_t pages = (base + need - have + 65535) / 65536;
-    if (__builtin_wasm_memory_grow(0, pages) == (size_t)-1) return 0;
-  }
-  input = (u8 *)base;
+  u8 *base = grow_block(2 * (size_t)cap + 3 * 4 * words_cap + 64);
+  if (base == 0) return 0;
+  input = base;
   exact = input + cap;
   words = (u32 *)(((size_t)(exact + cap) + 3) & ~(size_t)3);
   shingles = words + words_cap;
@@ -361,4 +375,122 @@ __attribute__((export_name("scan"))) u32 scan(u32 length, u32 ngram, u32 shingle
   out[5] = (u32)(size_t)set;
   out[6] = unique;
   return DONE;
+}
+
+/*
+ * One-permutation MinHash of a batch of shingle sets (src/cpu/oph.ts is the specification and
+ * the oracle; this is the same arithmetic, in the same order). The host writes the batch at
+ * `oph_batch`'s address — offsets (docs + 1 u32), then the shingles — and the rank table of
+ * `densifyRanks` (K·K u32) at `oph_ranks`' address when (K, seed) change; `oph` writes K u32
+ * per document after the shingles.
+ */
+static u32 *batch_area;
+static size_t batch_capacity; /* u32 */
+static u32 *ranks_area;
+static u16 *order_area;
+static u32 ranks_k;
+
+/* Room for `docs` documents, `count` shingles and their sketches at K bins; returns the offsets' address. */
+__attribute__((export_name("ophBatch"))) u32 *oph_batch(u32 docs, u32 count, u32 k) {
+  size_t need = (size_t)docs + 1 + count + (size_t)docs * k + k;
+  if (need > batch_capacity) {
+    size_t cap = batch_capacity < 65536 ? 65536 : 2 * batch_capacity;
+    while (cap < need) cap *= 2;
+    u32 *area = (u32 *)grow_block(4 * cap);
+    if (area == 0) return 0;
+    batch_area = area;
+    batch_capacity = cap;
+  }
+  return batch_area;
+}
+
+/* Room for the K·K rank table (and the order table made from it); returns its address. */
+__attribute__((export_name("ophRanks"))) u32 *oph_ranks(u32 k) {
+  if (k > ranks_k) {
+    u32 *area = (u32 *)grow_block((size_t)k * k * 6 + 16);
+    if (area == 0) return 0;
+    ranks_area = area;
+    order_area = (u16 *)(ranks_area + (size_t)k * k);
+    ranks_k = k;
+  }
+  return ranks_area;
+}
+
+#define EMPTY 0xffffffffu
+#define MAX_VALUE 0xfffffffeu
+
+/* After the host wrote the rank table for K: order[j·K + ranks[j·K + s]] = s (s ≠ j), as densifyOrder. */
+__attribute__((export_name("ophOrder"))) void oph_order(u32 k) {
+  for (u32 j = 0; j < k; j++)
+    for (u32 s = 0; s < k; s++)
+      if (s != j) order_area[(size_t)j * k + ranks_area[(size_t)j * k + s]] = (u16)s;
+}
+
+static inline u32 mix(u32 x, u32 a, u32 b, u32 c) { return fmix32((x ^ a) * b + c); }
+
+/* Sketches of the batch at `oph_batch`'s address; returns the address of the first. */
+__attribute__((export_name("oph"))) u32 *oph(u32 docs, u32 k, u32 bin_a, u32 bin_b, u32 bin_c, u32 value_a, u32 value_b, u32 value_c) {
+  const u32 *offsets = batch_area;
+  const u32 *shingle = batch_area + docs + 1;
+  u32 *sketches = (u32 *)shingle + offsets[docs];
+  u32 *raw = sketches + (size_t)docs * k;
+  u32 shift = 0;
+  if (k >= 2 && (k & (k - 1)) == 0) {
+    shift = 32;
+    for (u32 kk = k; kk > 1; kk >>= 1) shift--;
+  }
+  for (u32 d = 0; d < docs; d++) {
+    u32 *out = sketches + (size_t)d * k;
+    if (offsets[d + 1] == offsets[d]) {
+      for (u32 j = 0; j < k; j++) out[j] = EMPTY;
+      continue;
+    }
+    for (u32 j = 0; j < k; j++) raw[j] = EMPTY;
+    u32 filled = 0;
+    for (u32 i = offsets[d]; i < offsets[d + 1]; i++) {
+      u32 x = shingle[i];
+      u32 h = mix(x, bin_a, bin_b, bin_c);
+      u32 bin = shift > 0 ? h >> shift : (u32)(((unsigned long long)h * k) >> 32);
+      u32 v = mix(x, value_a, value_b, value_c);
+      u32 value = v < MAX_VALUE ? v : MAX_VALUE;
+      u32 current = raw[bin];
+      if (value < current) {
+        filled += current == EMPTY;
+        raw[bin] = value;
+      }
+    }
+    if (filled == k) {
+      for (u32 j = 0; j < k; j++) out[j] = raw[j];
+    } else if (filled * filled < k) {
+      /* Few non-empty bins (fewer than 32, as K <= 1024): each empty bin takes the one of least rank. */
+      u32 non_empty[32];
+      u32 m = 0;
+      for (u32 s = 0; s < k; s++)
+        if (raw[s] != EMPTY) non_empty[m++] = s;
+      for (u32 j = 0; j < k; j++) {
+        if (raw[j] != EMPTY) {
+          out[j] = raw[j];
+          continue;
+        }
+        const u32 *rank = ranks_area + (size_t)j * k;
+        u32 best = non_empty[0];
+        for (u32 q = 1; q < m; q++)
+          if (rank[non_empty[q]] < rank[best]) best = non_empty[q];
+        out[j] = raw[best];
+      }
+    } else {
+      /* Many: walk empty bin j's list to its first non-empty bin. */
+      for (u32 j = 0; j < k; j++) {
+        if (raw[j] != EMPTY) {
+          out[j] = raw[j];
+          continue;
+        }
+        const u16 *order = order_area + (size_t)j * k;
+        u32 t = 0;
+        while (raw[order[t]] == EMPTY) t++;
+        out[j] = raw[order[t]];
+      }
+    }
+  }
+  return sketches;
 }
