@@ -82,17 +82,36 @@ export function textStats(text: string): TextStats {
     if (seen.has(line)) duplicates++;
     else seen.add(line);
   }
+  return statsFromCounts({ words, letters, symbols, lines: lines.length, repeatedLines: duplicates });
+}
+
+/** Counts behind TextStats (what the WebAssembly kernel computes, src/text/text-kernel.ts). */
+export interface TextCounts {
+  words: number;
+  /** Code points in words ("..." counts three). */
+  letters: number;
+  symbols: number;
+  /** Non-empty trimmed lines, and how many of them repeat an earlier one. */
+  lines: number;
+  repeatedLines: number;
+}
+
+export function statsFromCounts(c: TextCounts): TextStats {
   return {
-    words,
-    meanWordLength: words === 0 ? 0 : letters / words,
-    symbolRatio: words === 0 ? 0 : symbols / words,
-    duplicateLineFraction: lines.length === 0 ? 0 : duplicates / lines.length,
+    words: c.words,
+    meanWordLength: c.words === 0 ? 0 : c.letters / c.words,
+    symbolRatio: c.words === 0 ? 0 : c.symbols / c.words,
+    duplicateLineFraction: c.lines === 0 ? 0 : c.repeatedLines / c.lines,
   };
 }
 
 /** The first rule `text` fails, or null when it passes them all. */
 export function heuristicVerdict(text: string, rules: HeuristicFilterConfig): HeuristicReason | null {
-  const s = textStats(text);
+  return statsVerdict(textStats(text), rules);
+}
+
+/** The first rule text of these statistics fails, or null. */
+export function statsVerdict(s: TextStats, rules: HeuristicFilterConfig): HeuristicReason | null {
   if (rules.min_words !== null && s.words < rules.min_words) return 'too_few_words';
   if (rules.max_words !== null && s.words > rules.max_words) return 'too_many_words';
   if (rules.min_mean_word_length !== null && s.meanWordLength < rules.min_mean_word_length) return 'mean_word_length';

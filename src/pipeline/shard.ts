@@ -20,7 +20,8 @@ import { readRecords } from '../io/index.js';
 import type { ResolvedInput, FieldMap } from '../io/types.js';
 import type { Tokenizer } from '../text/tokenizer.js';
 import { exactDedupUtf8 } from '../text/document-scan.js';
-import { heuristicVerdict } from '../filters/heuristics.js';
+import { heuristicVerdict, statsFromCounts, statsVerdict } from '../filters/heuristics.js';
+import { textKernel } from '../text/text-kernel.js';
 import type { ContaminationIndex } from '../filters/contamination.js';
 import { scoreField, type CurateConfig } from './config.js';
 import type { Progress } from '../work/progress.js';
@@ -105,7 +106,12 @@ export function unitRanges(marker: ShardMarker): { file: string; first: number; 
 
 /** Hash of the normalized text used by exact dedup (128 bits of SHA-256, base64url). */
 export function exactHash(text: string): string {
-  return hash('sha256', exactDedupUtf8(text), 'base64url').slice(0, 22);
+  return hashExactUtf8(exactDedupUtf8(text));
+}
+
+/** exactHash from the normalized text's UTF-8. */
+function hashExactUtf8(bytes: Uint8Array): string {
+  return hash('sha256', bytes, 'base64url').slice(0, 22);
 }
 
 export interface ShardContext {
@@ -139,6 +145,8 @@ export async function processUnit(input: ResolvedInput, unit: WorkUnit, firstLin
   // The score that the quality filter and `keep: best-quality` use (see scoreField in config.ts).
   const qualityField = scoreField(ctx.config);
   const heuristics = ctx.config.filters.heuristics;
+  const kernel = textKernel();
+  const wordsTokens = ctx.tokenizer.kind === 'words';
   const sources: Record<string, number> = dict();
   const quarantinedSources = new Set<string>();
   let records = 0;
@@ -160,14 +168,17 @@ export async function processUnit(input: ResolvedInput, unit: WorkUnit, firstLin
       for (let i = 0; i < batch.length; i++) {
         const text = batch.texts[i];
         const source = batch.sources[i];
+        // Most texts: the exact key, the `words` count and the heuristics' counts from one pass
+        // of the WebAssembly kernel (src/text/text-kernel.ts); the rest, the functions it equals.
+        const facts = kernel?.facts(text, heuristics !== null) ?? null;
         const record: ShardRecord = {
           row: batch.rows[i],
           id: batch.ids[i],
           source,
-          tokens: ctx.tokenizer.count(text),
+          tokens: facts && wordsTokens ? facts.tokens : ctx.tokenizer.count(text),
           score: qualityField ? batch.scores[qualityField][i] : null,
-          heuristic: heuristics ? heuristicVerdict(text, heuristics) : null,
-          hash: exactHash(text),
+          heuristic: heuristics ? (facts?.counts ? statsVerdict(statsFromCounts(facts.counts), heuristics) : heuristicVerdict(text, heuristics)) : null,
+          hash: facts ? hashExactUtf8(facts.exact) : exactHash(text),
           eval_like: ctx.contamination ? ctx.contamination.flags(text) : false,
         };
         sources[source] = (own(sources, source) ?? 0) + 1;

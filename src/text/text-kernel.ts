@@ -36,6 +36,7 @@ interface Exports {
   ophBatch(docs: number, shingles: number, numBins: number): number;
   ophRanks(numBins: number): number;
   ophOrder(numBins: number): void;
+  stats(length: number): number;
   oph(docs: number, numBins: number, binA: number, binB: number, binC: number, valueA: number, valueB: number, valueC: number): number;
   scan(length: number, ngram: number, shingleSeed: number): number;
 }
@@ -102,12 +103,38 @@ export class TextKernel {
     return this.u32.slice(out, out + docs * k);
   }
 
-  /** The scan and shingle set of `text`, or null when the TypeScript path must take it. */
+  /**
+   * The exact-dedup key text and `words` token count of `text` and, with `counts`, the counts
+   * of its text statistics, from one encoding; null when the TypeScript path must take it.
+   */
+  facts(text: string, counts: boolean): KernelFacts | null {
+    const scan = this.scan(text, 0, 0);
+    if (scan === null) return null;
+    const facts: KernelFacts = { exact: scan.exact, tokens: scan.tokens, counts: null };
+    if (!counts) return facts;
+    const exactAt = scan.exact.byteOffset;
+    const exactEnd = exactAt + scan.exact.length;
+    const status = this.exports.stats(this.written);
+    this.views(); // the line table may have grown the memory (and detached the old views)
+    facts.exact = this.bytes.subarray(exactAt, exactEnd);
+    if (status === DONE) {
+      const u32 = this.u32;
+      const r = this.resultsAt;
+      facts.counts = { words: u32[r], letters: u32[r + 1], symbols: u32[r + 2], lines: u32[r + 3], repeatedLines: u32[r + 4] };
+    }
+    return facts;
+  }
+
+  /** Bytes of the text the last `scan` encoded. */
+  private written = 0;
+
+  /** The scan and shingle set of `text` (none with `ngram` 0), or null when the TypeScript path must take it. */
   scan(text: string, ngram: number, shingleSeed: number): KernelScan | null {
     const at = this.exports.reserve(3 * text.length);
     if (at === 0) return null;
     this.views();
     const { written } = encoder.encodeInto(text, this.bytes.subarray(at, at + 3 * text.length));
+    this.written = written;
     for (;;) {
       const status = this.exports.scan(written, ngram, shingleSeed >>> 0);
       const r = this.resultsAt;
@@ -126,6 +153,25 @@ export class TextKernel {
       else if (this.exports.classifyAstral(char, astralEntry(char)) === 0) return null; // its table is full
     }
   }
+}
+
+/** Counts behind heuristics.ts `textStats` (its ratios are made from them there). */
+export interface KernelTextCounts {
+  words: number;
+  letters: number;
+  symbols: number;
+  lines: number;
+  repeatedLines: number;
+}
+
+/** What curate's map needs of a record's text (src/pipeline/shard.ts). */
+export interface KernelFacts {
+  /** UTF-8 of normalizeForExactDedup(text): a view the next call overwrites. */
+  exact: Uint8Array;
+  /** countWords(text). */
+  tokens: number;
+  /** textStats' counts, when asked for and the kernel could make them (else null: use textStats). */
+  counts: KernelTextCounts | null;
 }
 
 /** What `TextKernel.oph` needs of a one-permutation MinHash run (src/cpu/oph.ts ophConstants). */

@@ -8,6 +8,8 @@ import { shingleSet } from '../../src/dedup/shingles.js';
 import { scanDocument } from '../../src/text/document-scan.js';
 import { normalizeForExactDedup, shingleWordHashes } from '../../src/text/normalize.js';
 import { textKernel } from '../../src/text/text-kernel.js';
+import { statsFromCounts, textStats } from '../../src/filters/heuristics.js';
+import { exactDedupUtf8 } from '../../src/text/document-scan.js';
 import { TEXT_KERNEL_SOURCE_SHA256 } from '../../src/text/wasm/text-kernel.generated.js';
 import { countWords } from '../../src/text/words.js';
 import { licensesCorpus, repoRoot } from './corpus.js';
@@ -130,6 +132,50 @@ describe('text kernel (WebAssembly): equals shingleWordHashes + countWords + nor
       expect(got, doc.id).toEqual(general(doc.text));
     }
     expect(done).toBeGreaterThan(corpus!.length * 0.95);
+  });
+
+  /** facts(text, true) against textStats, countWords and exactDedupUtf8 (null only when scanDocument declines). */
+  const checkFacts = (text: string) => {
+    const facts = textKernel()!.facts(text, true);
+    if (facts === null) {
+      expect(declined(text), JSON.stringify(text)).toBe(true);
+      return false;
+    }
+    expect(Buffer.from(facts.exact).toString('hex'), JSON.stringify(text)).toBe(Buffer.from(exactDedupUtf8(text)).toString('hex'));
+    expect(facts.tokens, JSON.stringify(text)).toBe(countWords(text));
+    if (facts.counts === null) expect(text.includes('\ufffd') || /[\ud800-\udfff]/.test(text), JSON.stringify(text)).toBe(true);
+    else expect(statsFromCounts(facts.counts), JSON.stringify(text)).toEqual(textStats(text));
+    return true;
+  };
+
+  it('facts: text statistics, token count and exact key on every BMP unit in lines', () => {
+    let done = 0;
+    for (let unit = 0; unit < 0x10000; unit++) {
+      const char = String.fromCharCode(unit);
+      for (const text of [`${char}`, `a${char}b\n${char}a${char}b\r\n  a${char}b `, `x ${char}${char}...${char}#\n\n x ${char}${char}...${char}#`]) if (checkFacts(text)) done++;
+    }
+    expect(done).toBeGreaterThan(3 * 50000);
+  });
+
+  it('facts: 20,000 seeded texts of repeated lines, white space of every kind, "#", "…" and "..."', () => {
+    const pool = ['a', 'Word', '#', '…', '.', '..', '...', '....', ' ', '\t', '\n', '\r\n', '\r', '\u00a0', '\u2028', '\u3000', '\ufeff', '\u1680', '\u0085', 'é', '中', '\ud83d\ude00', '\ufffd', '\ud800'];
+    const r = rng(23);
+    let done = 0;
+    for (let n = 0; n < 20000; n++) {
+      const lines: string[] = [];
+      const count = r.int(8);
+      for (let l = 0; l < count; l++) {
+        // Repeat an earlier line (maybe with other white space around it) a third of the time.
+        if (lines.length > 0 && r.next() < 0.33) lines.push(`${pool[4 + r.int(2)]}${lines[r.int(lines.length)].trim()}${r.next() < 0.5 ? ' ' : ''}`);
+        else {
+          let line = '';
+          for (let k = r.int(12); k > 0; k--) line += pool[r.int(pool.length)];
+          lines.push(line);
+        }
+      }
+      if (checkFacts(lines.join(r.next() < 0.5 ? '\n' : '\r\n'))) done++;
+    }
+    expect(done).toBeGreaterThan(5000);
   });
 
   it('is built from its committed C source (and, where clang is, byte for byte)', () => {

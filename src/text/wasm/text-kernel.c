@@ -214,6 +214,7 @@ static u32 *sort_hashes(u32 *values, u32 n) {
  * with n-grams of `ngram` words and seed `shingle_seed`. Returns DONE (results in `out`:
  * exact offset and length, words offset and count, tokens, set offset and length), FALLBACK,
  * or UNCLASSIFIED (out[0] = the character, BMP unit or astral code point, not classified yet).
+ * With `ngram` 0 the set is left empty.
  */
 __attribute__((export_name("scan"))) u32 scan(u32 length, u32 ngram, u32 shingle_seed) {
   const u8 *text = input;
@@ -349,8 +350,9 @@ __attribute__((export_name("scan"))) u32 scan(u32 length, u32 ngram, u32 shingle
   }
   if (in_word) END_WORD();
 
-  /* The shingle set: each window of min(words, ngram) words hashed, sorted, deduplicated. */
-  u32 shingle_count = word_count == 0 ? 0 : word_count < ngram ? 1 : word_count - ngram + 1;
+  /* The shingle set: each window of min(words, ngram) words hashed, sorted, deduplicated
+   * (none when ngram is 0: curate's map wants the rest only). */
+  u32 shingle_count = word_count == 0 || ngram == 0 ? 0 : word_count < ngram ? 1 : word_count - ngram + 1;
   u32 width = word_count < ngram ? word_count : ngram;
   /* MurmurHash3's per-block mixing depends only on the word: done once per word, in place
    * in `shingles` (then overwritten by the window hashes, each reading only words at or
@@ -493,4 +495,123 @@ __attribute__((export_name("oph"))) u32 *oph(u32 docs, u32 k, u32 bin_a, u32 bin
     }
   }
   return sketches;
+}
+
+/*
+ * Gopher-style text statistics (src/filters/heuristics.ts `textStats` is the specification and
+ * the oracle) of the text `scan` was last given (`length` bytes at the input): words are runs
+ * of non-white-space (JavaScript's \s), letters count code points in words, '#' and '…' count
+ * one symbol each and so does "..." (left to right, without overlap); lines are split at \n,
+ * trimmed of \s (a \r before the \n with them) and the non-empty ones counted, with how many
+ * repeat an earlier line. Results in `out`: words, letters, symbols, lines, repeated lines.
+ * Returns FALLBACK when the text holds U+FFFD (TextEncoder's replacement of an unpaired
+ * surrogate: two different ones would look equal here), else DONE; 0 when memory cannot grow.
+ */
+static inline u32 space_at(const u8 *t, u32 i, u32 length, u32 *size) {
+  u32 c = t[i];
+  if (c < 0x80) {
+    *size = 1;
+    return c == 0x20 || (c >= 0x09 && c <= 0x0d);
+  }
+  if (c < 0xe0) {
+    *size = 2;
+    return c == 0xc2 && i + 1 < length && t[i + 1] == 0xa0; /* U+00A0 */
+  }
+  if (c < 0xf0) {
+    *size = 3;
+    u32 unit = ((c & 0x0f) << 12) | ((t[i + 1] & 0x3f) << 6) | (t[i + 2] & 0x3f);
+    return unit == 0x1680 || (unit >= 0x2000 && unit <= 0x200a) || unit == 0x2028 || unit == 0x2029 || unit == 0x202f || unit == 0x205f || unit == 0x3000 || unit == 0xfeff;
+  }
+  *size = 4;
+  return 0;
+}
+
+static u32 *line_table;
+static u32 line_slots;
+
+static int same_bytes(const u8 *a, const u8 *b, u32 n) {
+  for (u32 k = 0; k < n; k++)
+    if (a[k] != b[k]) return 0;
+  return 1;
+}
+
+__attribute__((export_name("stats"))) u32 stats(u32 length) {
+  const u8 *t = input;
+  u32 words = 0, letters = 0, symbols = 0, in_word = 0, newlines = 0;
+  for (u32 i = 0; i < length;) {
+    u32 c = t[i];
+    if (c == 0xef && i + 2 < length && t[i + 1] == 0xbf && t[i + 2] == 0xbd) return FALLBACK;
+    if (c == 0x0a) newlines++;
+    u32 size;
+    if (space_at(t, i, length, &size)) {
+      in_word = 0;
+      i += size;
+      continue;
+    }
+    if (!in_word) words++;
+    in_word = 1;
+    letters++;
+    if (c == 0x23 || (c == 0xe2 && t[i + 1] == 0x80 && t[i + 2] == 0xa6)) {
+      symbols++;
+    } else if (c == 0x2e && i + 2 < length && t[i + 1] == 0x2e && t[i + 2] == 0x2e) {
+      symbols++;
+      letters += 2;
+      i += 3;
+      continue;
+    }
+    i += size;
+  }
+  /* Repeated lines: an open-addressing table of (hash, start, length + 1) at load <= 1/2. */
+  u32 slots = 16;
+  while (slots < 2 * (newlines + 1)) slots *= 2;
+  if (slots > line_slots) {
+    u32 *table = (u32 *)grow_block((size_t)slots * 12);
+    if (table == 0) return 0;
+    line_table = table;
+    line_slots = slots;
+  }
+  for (u32 k = 0; k < 3 * slots; k++) line_table[k] = 0;
+  u32 lines = 0, repeated = 0;
+  for (u32 start = 0; start <= length;) {
+    u32 end = start;
+    while (end < length && t[end] != 0x0a) end++;
+    /* Trim \s from both ends (white space is never inside a multi-byte sequence's tail). */
+    u32 a = start, b = end, size;
+    while (a < b && space_at(t, a, b, &size)) a += size;
+    while (b > a) {
+      /* The last character starts at the last byte that is not a continuation byte. */
+      u32 last = b - 1;
+      while (last > a && (t[last] & 0xc0) == 0x80) last--;
+      if (!space_at(t, last, b, &size)) break;
+      b = last;
+    }
+    if (b > a) {
+      lines++;
+      u32 h = 0x811c9dc5u;
+      for (u32 k = a; k < b; k++) h = (h ^ t[k]) * 0x01000193u;
+      h = fmix32(h);
+      u32 at = h & (slots - 1);
+      for (;;) {
+        u32 *slot = line_table + 3 * at;
+        if (slot[2] == 0) {
+          slot[0] = h;
+          slot[1] = a;
+          slot[2] = b - a + 1;
+          break;
+        }
+        if (slot[0] == h && slot[2] == b - a + 1 && same_bytes(t + slot[1], t + a, b - a)) {
+          repeated++;
+          break;
+        }
+        at = (at + 1) & (slots - 1);
+      }
+    }
+    start = end + 1;
+  }
+  out[0] = words;
+  out[1] = letters;
+  out[2] = symbols;
+  out[3] = lines;
+  out[4] = repeated;
+  return DONE;
 }
