@@ -39,6 +39,7 @@ interface Exports {
   stats(length: number): number;
   oph(docs: number, numBins: number, binA: number, binB: number, binC: number, valueA: number, valueB: number, valueC: number): number;
   scan(length: number, ngram: number, shingleSeed: number): number;
+  scanKey(length: number): number;
 }
 
 const DONE = 0;
@@ -108,7 +109,7 @@ export class TextKernel {
    * of its text statistics, from one encoding; null when the TypeScript path must take it.
    */
   facts(text: string, counts: boolean): KernelFacts | null {
-    const scan = this.scan(text, 0, 0);
+    const scan = this.run(text, (length) => this.exports.scanKey(length));
     if (scan === null) return null;
     const facts: KernelFacts = { exact: scan.exact, tokens: scan.tokens, counts: null };
     if (!counts) return facts;
@@ -130,13 +131,18 @@ export class TextKernel {
 
   /** The scan and shingle set of `text` (none with `ngram` 0), or null when the TypeScript path must take it. */
   scan(text: string, ngram: number, shingleSeed: number): KernelScan | null {
+    return this.run(text, (length) => this.exports.scan(length, ngram, shingleSeed >>> 0));
+  }
+
+  /** Encodes `text` into the kernel and calls `call` until every character it meets is classified. */
+  private run(text: string, call: (length: number) => number): KernelScan | null {
     const at = this.exports.reserve(3 * text.length);
     if (at === 0) return null;
     this.views();
     const { written } = encoder.encodeInto(text, this.bytes.subarray(at, at + 3 * text.length));
     this.written = written;
     for (;;) {
-      const status = this.exports.scan(written, ngram, shingleSeed >>> 0);
+      const status = call(written);
       const r = this.resultsAt;
       if (status === DONE) {
         const u32 = this.u32;

@@ -195,17 +195,19 @@ static u32 *sort_hashes(u32 *values, u32 n) {
 
 #define PUT_BYTE(byte)                                  \
   do {                                                  \
-    block |= (u32)(byte) << ((nbytes & 3) << 3);        \
-    if ((nbytes & 3) == 3) {                            \
-      h = round32(h, block);                            \
-      block = 0;                                        \
+    if (hashing) {                                      \
+      block |= (u32)(byte) << ((nbytes & 3) << 3);      \
+      if ((nbytes & 3) == 3) {                          \
+        h = round32(h, block);                          \
+        block = 0;                                      \
+      }                                                 \
+      nbytes++;                                         \
     }                                                   \
-    nbytes++;                                           \
   } while (0)
 
 #define END_WORD()                                                            \
   do {                                                                        \
-    words[word_count++] = fmix32(((nbytes & 3) != 0 ? tail32(h, block) : h) ^ nbytes); \
+    if (hashing) words[word_count++] = fmix32(((nbytes & 3) != 0 ? tail32(h, block) : h) ^ nbytes); \
     in_word = 0;                                                              \
   } while (0)
 
@@ -216,7 +218,7 @@ static u32 *sort_hashes(u32 *values, u32 n) {
  * or UNCLASSIFIED (out[0] = the character, BMP unit or astral code point, not classified yet).
  * With `ngram` 0 the set is left empty.
  */
-__attribute__((export_name("scan"))) u32 scan(u32 length, u32 ngram, u32 shingle_seed) {
+static inline __attribute__((always_inline)) u32 scan_text(u32 length, u32 ngram, u32 shingle_seed, const u32 hashing) {
   const u8 *text = input;
   u32 exact_length = 0;
   u32 pending_space = 0;
@@ -249,17 +251,19 @@ __attribute__((export_name("scan"))) u32 scan(u32 length, u32 ngram, u32 shingle
         block = 0;
         nbytes = 0;
       }
-      u32 k = i;
-      while (k < j && (nbytes & 3) != 0) {
-        PUT_BYTE(text[k] | 0x20u);
-        k++;
+      if (hashing) {
+        u32 k = i;
+        while (k < j && (nbytes & 3) != 0) {
+          PUT_BYTE(text[k] | 0x20u);
+          k++;
+        }
+        for (; k + 4 <= j; k += 4) {
+          u32 four = (u32)text[k] | (u32)text[k + 1] << 8 | (u32)text[k + 2] << 16 | (u32)text[k + 3] << 24;
+          h = round32(h, four | 0x20202020u);
+          nbytes += 4;
+        }
+        for (; k < j; k++) PUT_BYTE(text[k] | 0x20u);
       }
-      for (; k + 4 <= j; k += 4) {
-        u32 four = (u32)text[k] | (u32)text[k + 1] << 8 | (u32)text[k + 2] << 16 | (u32)text[k + 3] << 24;
-        h = round32(h, four | 0x20202020u);
-        nbytes += 4;
-      }
-      for (; k < j; k++) PUT_BYTE(text[k] | 0x20u);
       i = j;
       continue;
     }
@@ -378,6 +382,11 @@ __attribute__((export_name("scan"))) u32 scan(u32 length, u32 ngram, u32 shingle
   out[6] = unique;
   return DONE;
 }
+
+__attribute__((export_name("scan"))) u32 scan(u32 length, u32 ngram, u32 shingle_seed) { return scan_text(length, ngram, shingle_seed, 1); }
+
+/* `scan` without the word hashes and shingle set: the exact key text and token count only. */
+__attribute__((export_name("scanKey"))) u32 scan_key(u32 length) { return scan_text(length, 0, 0, 0); }
 
 /*
  * One-permutation MinHash of a batch of shingle sets (src/cpu/oph.ts is the specification and
@@ -540,25 +549,39 @@ __attribute__((export_name("stats"))) u32 stats(u32 length) {
   u32 words = 0, letters = 0, symbols = 0, in_word = 0, newlines = 0;
   for (u32 i = 0; i < length;) {
     u32 c = t[i];
+    if (c < 0x80) {
+      /* ASCII (most of any text) needs no decoding. */
+      if (c == 0x20 || (c >= 0x09 && c <= 0x0d)) {
+        newlines += c == 0x0a;
+        in_word = 0;
+        i++;
+        continue;
+      }
+      words += !in_word;
+      in_word = 1;
+      letters++;
+      if (c == 0x23) {
+        symbols++;
+      } else if (c == 0x2e && i + 2 < length && t[i + 1] == 0x2e && t[i + 2] == 0x2e) {
+        symbols++;
+        letters += 2;
+        i += 3;
+        continue;
+      }
+      i++;
+      continue;
+    }
     if (c == 0xef && i + 2 < length && t[i + 1] == 0xbf && t[i + 2] == 0xbd) return FALLBACK;
-    if (c == 0x0a) newlines++;
     u32 size;
     if (space_at(t, i, length, &size)) {
       in_word = 0;
       i += size;
       continue;
     }
-    if (!in_word) words++;
+    words += !in_word;
     in_word = 1;
     letters++;
-    if (c == 0x23 || (c == 0xe2 && t[i + 1] == 0x80 && t[i + 2] == 0xa6)) {
-      symbols++;
-    } else if (c == 0x2e && i + 2 < length && t[i + 1] == 0x2e && t[i + 2] == 0x2e) {
-      symbols++;
-      letters += 2;
-      i += 3;
-      continue;
-    }
+    if (c == 0xe2 && t[i + 1] == 0x80 && t[i + 2] == 0xa6) symbols++; /* … */
     i += size;
   }
   /* Repeated lines: an open-addressing table of (hash, start, length + 1) at load <= 1/2. */
@@ -587,9 +610,14 @@ __attribute__((export_name("stats"))) u32 stats(u32 length) {
     }
     if (b > a) {
       lines++;
-      u32 h = 0x811c9dc5u;
-      for (u32 k = a; k < b; k++) h = (h ^ t[k]) * 0x01000193u;
-      h = fmix32(h);
+      /* MurmurHash3's rounds over the line's 4-byte blocks (not the exact MurmurHash3: the tail
+       * is folded in one more round), then fmix32. */
+      u32 h = b - a;
+      u32 k = a;
+      for (; k + 4 <= b; k += 4) h = round32(h, (u32)t[k] | (u32)t[k + 1] << 8 | (u32)t[k + 2] << 16 | (u32)t[k + 3] << 24);
+      u32 tail = 0;
+      for (u32 q = 0; k < b; k++, q += 8) tail |= (u32)t[k] << q;
+      h = fmix32(round32(h, tail));
       u32 at = h & (slots - 1);
       for (;;) {
         u32 *slot = line_table + 3 * at;
