@@ -18,12 +18,17 @@ export interface OutputFile {
   tokens?: number;
 }
 
+/** Bytes buffered before a write. */
+const CHUNK_BYTES = 1 << 20;
+
 export class LineFile {
   private readonly fd: number;
   private readonly hash = createHash('sha256');
   private bytes = 0;
-  private pending: string[] = [];
-  private pendingChars = 0;
+  // Lines are encoded straight into one reused buffer: joining them into a string first made
+  // half of the cluster pass's writing garbage collection.
+  private readonly buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  private used = 0;
   private readonly temp: string;
 
   constructor(readonly path: string) {
@@ -33,21 +38,31 @@ export class LineFile {
 
   /** Append one JSON line (serialized by the caller so key order is explicit). */
   line(text: string): void {
-    this.pending.push(text, '\n');
-    this.pendingChars += text.length + 1;
-    if (this.pendingChars > 1 << 20) this.flush();
+    this.text(text);
+    if (this.used === CHUNK_BYTES) this.flush();
+    this.buffer[this.used++] = 0x0a;
   }
 
   /** Append text as it is. */
   text(text: string): void {
-    this.pending.push(text);
-    this.pendingChars += text.length;
-    if (this.pendingChars > 1 << 20) this.flush();
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    if (this.used + 3 * text.length > CHUNK_BYTES) {
+      this.flush();
+      if (3 * text.length > CHUNK_BYTES) {
+        this.write(Buffer.from(text, 'utf8'));
+        return;
+      }
+    }
+    this.used += this.buffer.write(text, this.used);
   }
 
   /** Append bytes that are already whole lines (a part file written elsewhere). */
   append(bytes: Uint8Array): void {
     this.flush();
+    this.write(bytes);
+  }
+
+  private write(bytes: Uint8Array): void {
     this.hash.update(bytes);
     this.bytes += bytes.length;
     let done = 0;
@@ -55,14 +70,9 @@ export class LineFile {
   }
 
   private flush(): void {
-    if (this.pending.length === 0) return;
-    const chunk = Buffer.from(this.pending.join(''), 'utf8');
-    this.hash.update(chunk);
-    this.bytes += chunk.length;
-    let done = 0;
-    while (done < chunk.length) done += writeSync(this.fd, chunk, done, chunk.length - done);
-    this.pending = [];
-    this.pendingChars = 0;
+    if (this.used === 0) return;
+    this.write(this.buffer.subarray(0, this.used));
+    this.used = 0;
   }
 
   close(outDir: string): OutputFile {
