@@ -6,7 +6,8 @@
  */
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { inInputOrder, partitionCount, partitionLines, PartitionWriter, repeatedKeys, type PartitionedRun } from '../../src/work/key-partitions.js';
+import { inInputOrder, partitionCount, partitionLines, PartitionWriter, repeatedKeys, repeatedLines, type PartitionedRun } from '../../src/work/key-partitions.js';
+import { rng } from '../../fixtures/random.js';
 import { tempDir } from '../pipeline/helpers.js';
 
 const { dir, cleanup } = tempDir('tokenmix-key-partitions-');
@@ -59,5 +60,14 @@ describe('key partitions', () => {
     const b: Entry[] = [['z', 1, 'e'], ['z', 3, 'f']];
     const repeats = inInputOrder([repeatedKeys<Entry>(a), repeatedKeys<Entry>(b)]);
     expect(repeats.map(({ repeat, first }) => [repeat[2], first[2]])).toEqual([['f', 'e'], ['c', 'a'], ['d', 'a']]);
+  });
+
+  it('repeatedLines (keys compared as written) finds exactly what repeatedKeys finds, on keys with quotes, backslashes, prefixes, non-ASCII and unpaired surrogates', () => {
+    const keys = ['a', 'a"', 'a\\', 'a\\"', '"', '\\', '', 'é', 'e\u0301', '\ud800', '\udc00', '\ud83d\ude00', 'a b', 'ab', 'a\n', 'a\u0000'];
+    const r = rng(3);
+    const entries: Entry[] = Array.from({ length: 2000 }, (_, order): Entry => [keys[r.int(keys.length)] + (r.next() < 0.5 ? '' : keys[r.int(keys.length)]), order, `p${order}`]);
+    const expected = repeatedKeys<Entry>(entries);
+    expect(expected.length).toBeGreaterThan(1000);
+    expect(repeatedLines<Entry>(entries.map((e) => JSON.stringify(e)))).toEqual(expected);
   });
 });
