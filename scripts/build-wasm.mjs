@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const source = join(root, 'src/text/wasm/text-kernel.c');
 const target = join(root, 'src/text/wasm/text-kernel.generated.ts');
-export const CLANG_FLAGS = ['--target=wasm32', '-O3', '-nostdlib', '-fno-builtin', '-Wall', '-Wextra', '-Werror', '-Wl,--no-entry', '-Wl,--strip-all'];
+export const CLANG_FLAGS = ['--target=wasm32', '-O3', '-msimd128', '-nostdlib', '-fno-builtin', '-Wall', '-Wextra', '-Werror', '-Wl,--no-entry', '-Wl,--strip-all'];
 
 /** The generated module's text for `wasm` (the compiled bytes) and the C source's text. */
 export function generatedModule(wasm, sourceText) {

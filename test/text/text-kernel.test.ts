@@ -113,6 +113,15 @@ describe('text kernel (WebAssembly): equals shingleWordHashes + countWords + nor
     for (const text of texts) expect(kernelScan(text), JSON.stringify(text)).toEqual(general(text));
   });
 
+  it('a text ending in a letter or digit after a longer one (whose bytes are still past its end) ends its word there', () => {
+    for (const [long, short] of [['abcdefgh'.repeat(1000), 'ab'], ['12345678'.repeat(100), 'x 9'], ['Zz'.repeat(40), 'a'], ['q'.repeat(33), 'ab cd ef gh ij kl mn']]) {
+      kernelScan(long);
+      expect(kernelScan(short), short).toEqual(general(short));
+      textKernel()!.facts(long, true);
+      expect(checkFacts(short)).toBe(true);
+    }
+  });
+
   it('grows its memory for a long text and stays right for short ones after', () => {
     const long = 'Word, word. Another sentence with 12 words and more words.\n'.repeat(40000);
     expect(kernelScan(long)).toEqual(general(long));

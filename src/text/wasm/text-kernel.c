@@ -24,6 +24,7 @@ typedef int i32;
 typedef unsigned char u8;
 typedef unsigned short u16;
 typedef unsigned long size_t;
+#include <wasm_simd128.h>
 
 #define KNOWN (1u << 31)
 #define PLAIN (1u << 30)
@@ -69,6 +70,7 @@ static u32 *words;
 static u32 *shingles;
 static u32 *sorted;
 static u32 capacity; /* input bytes the buffers hold */
+#define SLACK 32
 
 /* The last scan's results, read by the host through `results`: see text-kernel.ts. */
 static u32 out[8];
@@ -76,6 +78,9 @@ static u32 out[8];
 extern unsigned char __heap_base;
 
 static inline u32 rotl(u32 x, u32 r) { return (x << r) | (x >> (32 - r)); }
+
+/* Four bytes, little-endian, at any alignment. */
+static inline u32 load32(const u8 *p) { return (u32)p[0] | (u32)p[1] << 8 | (u32)p[2] << 16 | (u32)p[3] << 24; }
 
 static inline u32 fmix32(u32 h) {
   h ^= h >> 16;
@@ -134,11 +139,12 @@ __attribute__((export_name("reserve"))) u8 *reserve(u32 bytes) {
   u32 cap = capacity < 4096 ? 4096 : 2 * capacity;
   while (cap < bytes) cap *= 2;
   size_t words_cap = (size_t)cap / 2 + 2;
-  u8 *base = grow_block(2 * (size_t)cap + 3 * 4 * words_cap + 64);
+  /* SLACK bytes after the input and the exact text: 16-byte loads and stores may pass their end. */
+  u8 *base = grow_block(2 * ((size_t)cap + SLACK) + 3 * 4 * words_cap + 64);
   if (base == 0) return 0;
   input = base;
-  exact = input + cap;
-  words = (u32 *)(((size_t)(exact + cap) + 3) & ~(size_t)3);
+  exact = input + cap + SLACK;
+  words = (u32 *)(((size_t)(exact + cap + SLACK) + 3) & ~(size_t)3);
   shingles = words + words_cap;
   sorted = shingles + words_cap;
   capacity = cap;
@@ -220,6 +226,7 @@ static u32 *sort_hashes(u32 *values, u32 n) {
  */
 static inline __attribute__((always_inline)) u32 scan_text(u32 length, u32 ngram, u32 shingle_seed, const u32 hashing) {
   const u8 *text = input;
+  input[length] = 0; /* a sentinel in the slack: runs of letters and digits stop at the end */
   u32 exact_length = 0;
   u32 pending_space = 0;
   u32 word_count = 0;
@@ -234,16 +241,23 @@ static inline __attribute__((always_inline)) u32 scan_text(u32 length, u32 ngram
       /* A run of ASCII letters and digits (most of any text): one word-class token unless one
        * is open, copied as it is, and hashed lower-cased (c | 0x20 for every one of them) four
        * bytes at a time once the hash's block is aligned. */
+      /* The run's end, sixteen bytes at a time (the buffers have slack past the text). */
       u32 j = i + 1;
-      while (j < length && (text[j] - 48u < 10u || (text[j] | 0x20u) - 97u < 26u)) j++;
+      for (;;) {
+        v128_t v = wasm_v128_load(text + j);
+        v128_t alpha = wasm_u8x16_lt(wasm_i8x16_sub(wasm_v128_or(v, wasm_i8x16_splat(0x20)), wasm_i8x16_splat(97)), wasm_i8x16_splat(26));
+        v128_t digit = wasm_u8x16_lt(wasm_i8x16_sub(v, wasm_i8x16_splat(48)), wasm_i8x16_splat(10));
+        u32 run = __builtin_ctz(~(u32)wasm_i8x16_bitmask(wasm_v128_or(alpha, digit)));
+        j += run;
+        if (run < 16) break;
+      }
       if (previous_class != 0) tokens++;
       previous_class = 0;
       if (pending_space) {
         exact[exact_length++] = 0x20;
         pending_space = 0;
       }
-      u8 *to = exact + exact_length;
-      for (u32 k = i; k < j; k++) *to++ = text[k];
+      for (u32 k = i; k < j; k += 16) wasm_v128_store(exact + exact_length + (k - i), wasm_v128_load(text + k));
       exact_length += j - i;
       if (!in_word) {
         in_word = 1;
@@ -257,12 +271,22 @@ static inline __attribute__((always_inline)) u32 scan_text(u32 length, u32 ngram
           PUT_BYTE(text[k] | 0x20u);
           k++;
         }
-        for (; k + 4 <= j; k += 4) {
-          u32 four = (u32)text[k] | (u32)text[k + 1] << 8 | (u32)text[k + 2] << 16 | (u32)text[k + 3] << 24;
-          h = round32(h, four | 0x20202020u);
-          nbytes += 4;
+        if (k < j) {
+          /* The block is empty here. Whole blocks, the first two without a branch (most
+           * words are short), then the rest (under four bytes) as the pending block: loaded
+           * whole and masked (the input has slack past its end). */
+          u32 start = k;
+          u32 n = j - k;
+          u32 h0 = round32(h, load32(text + k) | 0x20202020u);
+          h = n >= 4 ? h0 : h;
+          u32 h1 = round32(h, load32(text + k + 4) | 0x20202020u);
+          h = n >= 8 ? h1 : h;
+          k += n >= 8 ? 8 : n >= 4 ? 4 : 0;
+          for (; k + 4 <= j; k += 4) h = round32(h, load32(text + k) | 0x20202020u);
+          u32 rest = j - k;
+          block = (load32(text + k) | 0x20202020u) & (u32)(((unsigned long long)1 << (8 * rest)) - 1);
+          nbytes += j - start;
         }
-        for (; k < j; k++) PUT_BYTE(text[k] | 0x20u);
       }
       i = j;
       continue;
