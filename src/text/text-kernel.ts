@@ -13,6 +13,7 @@
  *
  * One kernel per thread (a module instance with its own memory), made on first use.
  */
+import type { OphConstants } from '../cpu/oph.js';
 import { astralEntry, unitEntry } from './document-scan.js';
 import { TEXT_KERNEL_WASM_BASE64 } from './wasm/text-kernel.generated.js';
 
@@ -180,16 +181,8 @@ export interface KernelFacts {
   counts: KernelTextCounts | null;
 }
 
-/** What `TextKernel.oph` needs of a one-permutation MinHash run (src/cpu/oph.ts ophConstants). */
-export interface OphKernelConstants {
-  numHashes: number;
-  binA: number;
-  binB: number;
-  binC: number;
-  valueA: number;
-  valueB: number;
-  valueC: number;
-}
+/** What `TextKernel.oph` needs of a one-permutation MinHash run: ophConstants' mixers (the rank table stands for the probe seed). */
+export type OphKernelConstants = Omit<OphConstants, 'probeSeed'>;
 
 let kernel: TextKernel | null | undefined;
 
