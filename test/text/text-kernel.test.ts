@@ -166,6 +166,15 @@ describe('text kernel (WebAssembly): equals shingleWordHashes + countWords + nor
     expect(done).toBeGreaterThan(3 * 50000);
   });
 
+  it('facts: runs of 1 to 40 dots, "#" and white space at every offset of a 16-byte block', () => {
+    for (let offset = 0; offset < 20; offset++) {
+      for (let dots = 1; dots <= 40; dots++) {
+        const text = `${'a'.repeat(offset)}${'.'.repeat(dots)}b#c d\t${'.'.repeat(dots % 7)} ${'x'.repeat(dots)}\n${'a'.repeat(offset)}${'.'.repeat(dots)}b#c d`;
+        expect(checkFacts(text), JSON.stringify(text)).toBe(true);
+      }
+    }
+  });
+
   it('facts: 20,000 seeded texts of repeated lines, white space of every kind, "#", "…" and "..."', () => {
     const pool = ['a', 'Word', '#', '…', '.', '..', '...', '....', ' ', '\t', '\n', '\r\n', '\r', '\u00a0', '\u2028', '\u3000', '\ufeff', '\u1680', '\u0085', 'é', '中', '\ud83d\ude00', '\ufffd', '\ud800'];
     const r = rng(23);

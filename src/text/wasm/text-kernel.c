@@ -533,8 +533,9 @@ __attribute__((export_name("oph"))) u32 *oph(u32 docs, u32 k, u32 bin_a, u32 bin
 /*
  * Gopher-style text statistics (src/filters/heuristics.ts `textStats` is the specification and
  * the oracle) of the text `scan` was last given (`length` bytes at the input): words are runs
- * of non-white-space (JavaScript's \s), letters count code points in words, '#' and '…' count
- * one symbol each and so does "..." (left to right, without overlap); lines are split at \n,
+ * of non-white-space (JavaScript's \s), letters count code points in words ("..." three, as
+ * textStats counts it), '#' and '…' count one symbol each and so does "..." (left to right,
+ * without overlap: a run of n dots counts n / 3, rounded down); lines are split at \n,
  * trimmed of \s (a \r before the \n with them) and the non-empty ones counted, with how many
  * repeat an earlier line. Results in `out`: words, letters, symbols, lines, repeated lines.
  * Returns FALLBACK when the text holds U+FFFD (TextEncoder's replacement of an unpaired
@@ -571,10 +572,44 @@ static int same_bytes(const u8 *a, const u8 *b, u32 n) {
 __attribute__((export_name("stats"))) u32 stats(u32 length) {
   const u8 *t = input;
   u32 words = 0, letters = 0, symbols = 0, in_word = 0, newlines = 0;
+  /* "..." counts one symbol, left to right without overlap: floor(n / 3) for each run of n dots. */
+  u32 dots = 0;
   for (u32 i = 0; i < length;) {
+    if (i + 16 <= length) {
+      /* Sixteen ASCII bytes at once: each is one code point, white space or not. */
+      v128_t v = wasm_v128_load(t + i);
+      if (wasm_i8x16_bitmask(v) == 0) {
+        v128_t space = wasm_v128_or(wasm_i8x16_eq(v, wasm_i8x16_splat(0x20)), wasm_u8x16_lt(wasm_i8x16_sub(v, wasm_i8x16_splat(0x09)), wasm_i8x16_splat(5)));
+        u32 non_space = ~(u32)wasm_i8x16_bitmask(space) & 0xffffu;
+        u32 starts = non_space & ~((non_space << 1) | in_word);
+        words += __builtin_popcount(starts);
+        letters += __builtin_popcount(non_space);
+        symbols += __builtin_popcount((u32)wasm_i8x16_bitmask(wasm_i8x16_eq(v, wasm_i8x16_splat(0x23))));
+        newlines += __builtin_popcount((u32)wasm_i8x16_bitmask(wasm_i8x16_eq(v, wasm_i8x16_splat(0x0a))));
+        u32 dot = (u32)wasm_i8x16_bitmask(wasm_i8x16_eq(v, wasm_i8x16_splat(0x2e)));
+        if (dot == 0) {
+          symbols += dots / 3;
+          dots = 0;
+        } else {
+          for (u32 k = 0; k < 16; k++) {
+            if ((dot >> k) & 1) dots++;
+            else {
+              symbols += dots / 3;
+              dots = 0;
+            }
+          }
+        }
+        in_word = non_space >> 15;
+        i += 16;
+        continue;
+      }
+    }
     u32 c = t[i];
+    if (c != 0x2e) {
+      symbols += dots / 3;
+      dots = 0;
+    }
     if (c < 0x80) {
-      /* ASCII (most of any text) needs no decoding. */
       if (c == 0x20 || (c >= 0x09 && c <= 0x0d)) {
         newlines += c == 0x0a;
         in_word = 0;
@@ -584,14 +619,8 @@ __attribute__((export_name("stats"))) u32 stats(u32 length) {
       words += !in_word;
       in_word = 1;
       letters++;
-      if (c == 0x23) {
-        symbols++;
-      } else if (c == 0x2e && i + 2 < length && t[i + 1] == 0x2e && t[i + 2] == 0x2e) {
-        symbols++;
-        letters += 2;
-        i += 3;
-        continue;
-      }
+      symbols += c == 0x23;
+      dots += c == 0x2e;
       i++;
       continue;
     }
@@ -608,6 +637,7 @@ __attribute__((export_name("stats"))) u32 stats(u32 length) {
     if (c == 0xe2 && t[i + 1] == 0x80 && t[i + 2] == 0xa6) symbols++; /* … */
     i += size;
   }
+  symbols += dots / 3;
   /* Repeated lines: an open-addressing table of (hash, start, length + 1) at load <= 1/2. */
   u32 slots = 16;
   while (slots < 2 * (newlines + 1)) slots *= 2;
