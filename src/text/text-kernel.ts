@@ -33,6 +33,7 @@ interface Exports {
   table(): number;
   results(): number;
   reserve(bytes: number): number;
+  prepare(bytes: number): number;
   classifyAstral(codePoint: number, entry: number): number;
   ophBatch(docs: number, shingles: number, numBins: number): number;
   ophRanks(numBins: number): number;
@@ -66,6 +67,11 @@ export class TextKernel {
     // ASCII is classified up front (the kernel's fast path assumes nothing else about it).
     for (let unit = 0; unit < 0x80; unit++) this.u32[this.tableAt + unit] = unitEntry(unit);
     this.u32[this.tableAt + 0xfffd] = NOT_PLAIN;
+  }
+
+  /** Bytes of its memory. */
+  memoryBytes(): number {
+    return this.exports.memory.buffer.byteLength;
   }
 
   /** Views of the memory, made again after it grows (growing detaches the old buffer). */
@@ -142,6 +148,8 @@ export class TextKernel {
     this.views();
     const { written } = encoder.encodeInto(text, this.bytes.subarray(at, at + 3 * text.length));
     this.written = written;
+    if (this.exports.prepare(written) === 0) return null;
+    this.views();
     for (;;) {
       const status = call(written);
       const r = this.resultsAt;
@@ -186,19 +194,28 @@ export type OphKernelConstants = Omit<OphConstants, 'probeSeed'>;
 
 let kernel: TextKernel | null | undefined;
 
+/** Past this much memory (after a very long text) a thread's kernel is replaced by a new one, so the memory goes back. */
+const KERNEL_MEMORY_BYTES = 64 * 2 ** 20;
+
+let module: WebAssembly.Module | null | undefined;
+
 /**
  * This thread's kernel, or null where WebAssembly is unavailable or may not be compiled
  * synchronously (a browser's main thread refuses modules over 4 KB): the callers then take
- * the TypeScript functions, which give the same results.
+ * the TypeScript functions, which give the same results. A kernel's memory only grows, so one
+ * that a very long text grew past 64 MiB is dropped here (views of its results from the last
+ * call stay valid) and a new one starts.
  */
 export function textKernel(): TextKernel | null {
-  if (kernel === undefined) {
+  if (module === undefined) {
     try {
-      kernel = typeof WebAssembly === 'object' ? new TextKernel(new WebAssembly.Module(decodeBase64(TEXT_KERNEL_WASM_BASE64))) : null;
+      module = typeof WebAssembly === 'object' ? new WebAssembly.Module(decodeBase64(TEXT_KERNEL_WASM_BASE64)) : null;
     } catch {
-      kernel = null;
+      module = null;
     }
   }
+  if (module === null) return null;
+  if (kernel === undefined || kernel === null || kernel.memoryBytes() > KERNEL_MEMORY_BYTES) kernel = new TextKernel(module);
   return kernel;
 }
 

@@ -122,6 +122,18 @@ describe('text kernel (WebAssembly): equals shingleWordHashes + countWords + nor
     }
   });
 
+  it('a kernel that a very long text grew past 64 MiB is replaced by a new one, and the results stay right', () => {
+    const first = textKernel()!;
+    const long = 'Many words, and more words; 42 of them.\n'.repeat(160000); // 6.4 MB
+    expect(kernelScan(long)).toEqual(general(long));
+    expect(first.memoryBytes()).toBeGreaterThan(64 * 2 ** 20);
+    const next = textKernel()!;
+    expect(next).not.toBe(first);
+    expect(next.memoryBytes()).toBeLessThan(16 * 2 ** 20);
+    expect(kernelScan('a b c')).toEqual(general('a b c'));
+    expect(checkFacts('x ... y\nx ... y')).toBe(true);
+  });
+
   it('grows its memory for a long text and stays right for short ones after', () => {
     const long = 'Word, word. Another sentence with 12 words and more words.\n'.repeat(40000);
     expect(kernelScan(long)).toEqual(general(long));

@@ -69,7 +69,8 @@ static u8 *exact;
 static u32 *words;
 static u32 *shingles;
 static u32 *sorted;
-static u32 capacity; /* input bytes the buffers hold */
+static u32 input_capacity; /* bytes the input holds */
+static u32 capacity; /* text bytes the other buffers are sized for */
 #define SLACK 32
 
 /* The last scan's results, read by the host through `results`: see text-kernel.ts. */
@@ -129,26 +130,41 @@ static u8 *grow_block(size_t bytes) {
 }
 
 /*
- * Makes room for a text of `bytes` UTF-8 bytes and returns where to write it, or 0 when the
- * memory cannot grow. Per input byte: the input, the exact text (never longer), a word hash
- * per two bytes (a word ends only at a separator, so at most bytes/2 + 1), and the shingles
- * with the sort's scratch (at most one per word).
+ * Makes room to write a text of at most `bytes` UTF-8 bytes (what TextEncoder.encodeInto may
+ * need: 3 per UTF-16 unit) and returns where, or 0 when the memory cannot grow.
  */
 __attribute__((export_name("reserve"))) u8 *reserve(u32 bytes) {
-  if (bytes <= capacity && input != 0) return input;
+  if (bytes <= input_capacity && input != 0) return input;
+  u32 cap = input_capacity < 4096 ? 4096 : 2 * input_capacity;
+  while (cap < bytes) cap *= 2;
+  /* SLACK bytes past the input: 16-byte loads may pass its end. */
+  u8 *base = grow_block((size_t)cap + SLACK);
+  if (base == 0) return 0;
+  input = base;
+  input_capacity = cap;
+  return input;
+}
+
+/*
+ * Makes room to scan a text of `bytes` UTF-8 bytes (once it is written, so sized by what it
+ * takes, not by the bound): the exact text (never longer), a word hash per two bytes (a word
+ * ends only at a separator, so at most bytes/2 + 1), and the shingles with the sort's scratch
+ * (at most one per word). Returns 0 when the memory cannot grow, else 1.
+ */
+__attribute__((export_name("prepare"))) u32 prepare(u32 bytes) {
+  if (bytes <= capacity && exact != 0) return 1;
   u32 cap = capacity < 4096 ? 4096 : 2 * capacity;
   while (cap < bytes) cap *= 2;
   size_t words_cap = (size_t)cap / 2 + 2;
-  /* SLACK bytes after the input and the exact text: 16-byte loads and stores may pass their end. */
-  u8 *base = grow_block(2 * ((size_t)cap + SLACK) + 3 * 4 * words_cap + 64);
+  /* SLACK bytes past the exact text: 16-byte stores may pass its end. */
+  u8 *base = grow_block((size_t)cap + SLACK + 3 * 4 * words_cap + 64);
   if (base == 0) return 0;
-  input = base;
-  exact = input + cap + SLACK;
+  exact = base;
   words = (u32 *)(((size_t)(exact + cap + SLACK) + 3) & ~(size_t)3);
   shingles = words + words_cap;
   sorted = shingles + words_cap;
   capacity = cap;
-  return input;
+  return 1;
 }
 
 /*
