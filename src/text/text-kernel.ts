@@ -1,5 +1,5 @@
 /**
- * The near-dedup map's text kernel in WebAssembly (src/text/wasm/text-kernel.c): for one
+ * The map's text kernel in WebAssembly (src/text/wasm/text-kernel.c). `scan` gives, for one
  * document, what `scanDocument` (document-scan.ts) and `shingleSet` (dedup/shingles.ts) give
  * together — the exact-dedup key text's UTF-8, the `words` token count, the shingle word
  * hashes and the sorted, duplicate-free shingle set — computed over the text's UTF-8 bytes
@@ -8,10 +8,13 @@
  * U+FFFD (what TextEncoder writes for an unpaired surrogate), characters `scanDocument` does not
  * handle, and astral characters once the kernel's table of them (8,192) is full.
  *
- * It also computes one-permutation MinHash sketches for the CPU backend (`oph`), with ophCpu
- * (src/cpu/oph.ts) as its oracle (test/oph.test.ts).
+ * `facts` gives curate's map the key text, the `words` count and the counts behind
+ * heuristics.ts `textStats` (its oracle) from one encoding. `oph` computes one-permutation
+ * MinHash sketches for the CPU backend, with ophCpu (src/cpu/oph.ts) as its oracle
+ * (test/oph.test.ts).
  *
- * One kernel per thread (a module instance with its own memory), made on first use.
+ * One kernel per thread (a module instance with its own memory), made on first use and
+ * replaced when a very long text has grown its memory past 64 MiB (`textKernel`).
  */
 import type { OphConstants } from '../cpu/oph.js';
 import { astralEntry, unitEntry } from './document-scan.js';

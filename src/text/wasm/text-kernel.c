@@ -1,15 +1,18 @@
 /*
- * The near-dedup map's text kernel (src/text/text-kernel.ts), compiled to WebAssembly by
- * scripts/build-wasm.mjs. It is `scanDocument` (src/text/document-scan.ts) followed by
+ * The map's text kernel (src/text/text-kernel.ts), compiled to WebAssembly by
+ * scripts/build-wasm.mjs. `scan` is `scanDocument` (src/text/document-scan.ts) followed by
  * `shingleSet` (src/dedup/shingles.ts), over the UTF-8 bytes of a text instead of its UTF-16
  * units, with no JS string or array made per word: that TypeScript stays the oracle, and
  * test/text/text-kernel.test.ts compares the two on every BMP unit and on seeded texts.
  *
- * Per document it gives, in its own memory:
+ * Per document `scan` gives, in the kernel's memory:
  *   - the UTF-8 of normalizeForExactDedup(text) (exact dedup's key text),
  *   - the MurmurHash3 of each lower-cased letter/number run (the shingle words),
  *   - countWords(text) (the `words` token count),
  *   - the sorted, duplicate-free shingle hashes of those words (verification and OPH's input).
+ * `scanKey` gives the first and third only (curate's map), `stats` the counts behind
+ * src/filters/heuristics.ts `textStats` for the same text, and `oph` one-permutation MinHash
+ * sketches of a batch of shingle sets (src/cpu/oph.ts `ophCpu` is its oracle).
  *
  * Characters are classified by a table the host fills from `classify` (document-scan.ts), one
  * int32 per BMP unit, with the same packing, and astral code points by a small hash table. A
