@@ -1,7 +1,7 @@
 /**
  * Ids must be unique across all inputs of a `dedup` run, as in `curate` (SPEC §1: `id`
  * unique). Checked between the map phase and grouping, over every shard's document table in
- * shard order, with curate's rule (work/key-partitions.ts `repeatedKeys`): the first
+ * shard order, with curate's rule (work/key-partitions.ts `repeatedLines`): the first
  * occurrence wins. With `--on-error fail` the earliest repeat stops the run with one line
  * naming both places; with `quarantine` later occurrences are set aside (not kept, not
  * dropped, counted in quarantine.jsonl) by global document index.

@@ -169,7 +169,7 @@ export async function decide(
 
 /**
  * The records whose id an earlier record (in input order) already has (work/key-partitions.ts
- * `repeatedKeys`, the rule dedup's id check shares), one task per partition: per shard and index in it,
+ * `repeatedLines`, the rule dedup's id check shares), one task per partition: per shard and index in it,
  * the record's input row and its message. With `on_error: "fail"`, throws for the first
  * such record in input order, as a streaming pass would.
  */

@@ -149,8 +149,7 @@ export function scanDocument(text: string): DocumentScan | null {
       if (++i === length) break scan;
       unit = text.charCodeAt(i);
     }
-    let entry = table[unit];
-    if (entry === 0) entry = table[unit] = classify(unit);
+    const entry = unitEntry(unit);
     if ((entry & PLAIN) === 0) {
       // A surrogate pair: an astral code point (a word character only if it has no case). This
       // repeats the steps below for four bytes rather than sharing them: one shared path with a
@@ -158,8 +157,7 @@ export function scanDocument(text: string): DocumentScan | null {
       const low = i + 1 < length ? text.charCodeAt(i + 1) : 0;
       if ((unit & 0xfc00) !== 0xd800 || (low & 0xfc00) !== 0xdc00) return null;
       const codePoint = ((unit - 0xd800) << 10) + (low - 0xdc00) + 0x10000;
-      let astral = astralTable.get(codePoint);
-      if (astral === undefined) astralTable.set(codePoint, (astral = classifyAstral(codePoint)));
+      const astral = astralEntry(codePoint);
       if ((astral & PLAIN) === 0) return null;
       const wordClass = (astral >>> WORD_CLASS_SHIFT) & 3;
       if (wordClass !== previousClass) tokens++;
@@ -282,8 +280,7 @@ export function exactDedupUtf8(text: string): Uint8Array {
       if (++i === length) return exact.subarray(0, exactLength);
       unit = text.charCodeAt(i);
     }
-    let entry = table[unit];
-    if (entry === 0) entry = table[unit] = classify(unit);
+    const entry = unitEntry(unit);
     if ((entry & WHITE) !== 0) {
       pendingSpace = exactLength > 0;
       continue;
@@ -293,8 +290,7 @@ export function exactDedupUtf8(text: string): Uint8Array {
       const low = i + 1 < length ? text.charCodeAt(i + 1) : 0;
       if ((unit & 0xfc00) !== 0xd800 || (low & 0xfc00) !== 0xdc00) return generalExactUtf8(text);
       codePoint = ((unit - 0xd800) << 10) + (low - 0xdc00) + 0x10000;
-      let astral = astralTable.get(codePoint);
-      if (astral === undefined) astralTable.set(codePoint, (astral = classifyAstral(codePoint)));
+      const astral = astralEntry(codePoint);
       if ((astral & PLAIN) === 0) return generalExactUtf8(text);
       i++;
     }

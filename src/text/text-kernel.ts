@@ -17,6 +17,7 @@
  * replaced when a very long text has grown its memory past 64 MiB (`textKernel`).
  */
 import type { OphConstants } from '../cpu/oph.js';
+import type { TextCounts } from '../filters/heuristics.js';
 import { astralEntry, unitEntry } from './document-scan.js';
 import { TEXT_KERNEL_WASM_BASE64 } from './wasm/text-kernel.generated.js';
 
@@ -173,15 +174,6 @@ export class TextKernel {
   }
 }
 
-/** Counts behind heuristics.ts `textStats` (its ratios are made from them there). */
-export interface KernelTextCounts {
-  words: number;
-  letters: number;
-  symbols: number;
-  lines: number;
-  repeatedLines: number;
-}
-
 /** What curate's map needs of a record's text (src/pipeline/shard.ts). */
 export interface KernelFacts {
   /** UTF-8 of normalizeForExactDedup(text): a view the next call overwrites. */
@@ -189,13 +181,13 @@ export interface KernelFacts {
   /** countWords(text). */
   tokens: number;
   /** textStats' counts, when asked for and the kernel could make them (else null: use textStats). */
-  counts: KernelTextCounts | null;
+  counts: TextCounts | null;
 }
 
 /** What `TextKernel.oph` needs of a one-permutation MinHash run: ophConstants' mixers (the rank table stands for the probe seed). */
 export type OphKernelConstants = Omit<OphConstants, 'probeSeed'>;
 
-let kernel: TextKernel | null | undefined;
+let kernel: TextKernel | undefined;
 
 /** Past this much memory (after a very long text) a thread's kernel is replaced by a new one, so the memory goes back. */
 const KERNEL_MEMORY_BYTES = 64 * 2 ** 20;
@@ -218,7 +210,7 @@ export function textKernel(): TextKernel | null {
     }
   }
   if (module === null) return null;
-  if (kernel === undefined || kernel === null || kernel.memoryBytes() > KERNEL_MEMORY_BYTES) kernel = new TextKernel(module);
+  if (kernel === undefined || kernel.memoryBytes() > KERNEL_MEMORY_BYTES) kernel = new TextKernel(module);
   return kernel;
 }
 

@@ -11,7 +11,7 @@
  * (stable), so a writer's memory is bounded too. Within a partition, lines keep the order they
  * were added in, and runs are read in the order given: "the first occurrence wins" needs that.
  * Lines are JSON arrays `[key, order, ...]` where `order` is the line's position in input order
- * over the whole corpus (see `repeatedKeys`).
+ * over the whole corpus (see `repeatedLines`).
  */
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import type { Task } from '../exec/executor.js';
@@ -128,28 +128,12 @@ export interface Repeat<T extends unknown[]> {
   first: T;
 }
 
-/**
- * The one rule for unique keys (curate's and dedup's duplicate ids): the first occurrence in
- * input order wins and every later one is a repeat of it. `entries` are one partition's
- * parsed lines, in input order; the repeats come back in input order.
- */
-export function repeatedKeys<T extends [string, number, ...unknown[]]>(entries: Iterable<T>): Repeat<T>[] {
-  const first = new Map<string, T>();
-  const repeats: Repeat<T>[] = [];
-  for (const entry of entries) {
-    const seen = first.get(entry[0]);
-    if (seen === undefined) first.set(entry[0], entry);
-    else repeats.push({ repeat: entry, first: seen });
-  }
-  return repeats;
-}
-
 /** All partitions' repeats in input order (by `order`): the first one is what `on_error: fail` reports. */
 export function inInputOrder<T extends [string, number, ...unknown[]]>(perPartition: Repeat<T>[][]): Repeat<T>[] {
   return perPartition.flat().sort((a, b) => a.repeat[1] - b.repeat[1]);
 }
 
-/** One partition of every run: its repeated keys (repeatedKeys), on any thread (curate's and dedup's id checks). */
+/** One partition of every run: its repeated keys (repeatedLines), on any thread (curate's and dedup's id checks). */
 export interface IdRepeatsTask extends Task {
   kind: 'id-repeats';
   runs: PartitionedRun[];
@@ -161,10 +145,12 @@ export function runIdRepeats<T extends [string, number, ...unknown[]]>(task: IdR
 }
 
 /**
- * `repeatedKeys` over unparsed lines: a line's key is compared as it is written (the JSON
- * string literal that opens the array; JSON.stringify writes equal strings equally), and only
- * repeats and their first occurrences are parsed. Parsing every line made most of an id
- * check's time and garbage (1M records: ~0.9 s a worker).
+ * The one rule for unique keys (curate's and dedup's duplicate ids): the first occurrence in
+ * input order wins and every later one is a repeat of it. `lines` are one partition's lines
+ * `[key, order, ...]`, in input order; the repeats come back in input order. A line's key is
+ * compared as it is written (the JSON string literal that opens the array; JSON.stringify
+ * writes equal strings equally), and only repeats and their first occurrences are parsed:
+ * parsing every line made most of an id check's time and garbage (1M records: ~0.9 s a worker).
  */
 export function repeatedLines<T extends [string, number, ...unknown[]]>(lines: Iterable<string>): Repeat<T>[] {
   const first = new Map<string, string>();

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { inInputOrder, partitionCount, partitionLines, PartitionWriter, repeatedKeys, repeatedLines, type PartitionedRun } from '../../src/work/key-partitions.js';
+import { inInputOrder, partitionCount, partitionLines, PartitionWriter, repeatedLines, type PartitionedRun, type Repeat } from '../../src/work/key-partitions.js';
 import { rng } from '../../fixtures/random.js';
 import { tempDir } from '../pipeline/helpers.js';
 
@@ -58,15 +58,23 @@ describe('key partitions', () => {
   it('unique keys: the first occurrence wins; repeats name it, in input order across partitions', () => {
     const a: Entry[] = [['x', 0, 'a'], ['y', 2, 'b'], ['x', 5, 'c'], ['x', 6, 'd']];
     const b: Entry[] = [['z', 1, 'e'], ['z', 3, 'f']];
-    const repeats = inInputOrder([repeatedKeys<Entry>(a), repeatedKeys<Entry>(b)]);
+    const lines = (entries: Entry[]) => entries.map((e) => JSON.stringify(e));
+    const repeats = inInputOrder([repeatedLines<Entry>(lines(a)), repeatedLines<Entry>(lines(b))]);
     expect(repeats.map(({ repeat, first }) => [repeat[2], first[2]])).toEqual([['f', 'e'], ['c', 'a'], ['d', 'a']]);
   });
 
-  it('repeatedLines (keys compared as written) finds exactly what repeatedKeys finds, on keys with quotes, backslashes, prefixes, non-ASCII and unpaired surrogates', () => {
+  it('repeatedLines (keys compared as written) finds exactly what a map of parsed keys finds, on keys with quotes, backslashes, prefixes, non-ASCII and unpaired surrogates', () => {
     const keys = ['a', 'a"', 'a\\', 'a\\"', '"', '\\', '', 'é', 'e\u0301', '\ud800', '\udc00', '\ud83d\ude00', 'a b', 'ab', 'a\n', 'a\u0000'];
     const r = rng(3);
     const entries: Entry[] = Array.from({ length: 2000 }, (_, order): Entry => [keys[r.int(keys.length)] + (r.next() < 0.5 ? '' : keys[r.int(keys.length)]), order, `p${order}`]);
-    const expected = repeatedKeys<Entry>(entries);
+    // The reference: the rule on parsed keys, first occurrence kept in a Map.
+    const firstOf = new Map<string, Entry>();
+    const expected: Repeat<Entry>[] = [];
+    for (const entry of entries) {
+      const seen = firstOf.get(entry[0]);
+      if (seen === undefined) firstOf.set(entry[0], entry);
+      else expected.push({ repeat: entry, first: seen });
+    }
     expect(expected.length).toBeGreaterThan(1000);
     expect(repeatedLines<Entry>(entries.map((e) => JSON.stringify(e)))).toEqual(expected);
   });

@@ -230,6 +230,16 @@ static u32 *sort_hashes(u32 *values, u32 n) {
     }                                                   \
   } while (0)
 
+#define START_WORD()        \
+  do {                      \
+    if (!in_word) {         \
+      in_word = 1;          \
+      h = TOKEN_HASH_SEED;  \
+      block = 0;            \
+      nbytes = 0;           \
+    }                       \
+  } while (0)
+
 #define END_WORD()                                                            \
   do {                                                                        \
     if (hashing) words[word_count++] = fmix32(((nbytes & 3) != 0 ? tail32(h, block) : h) ^ nbytes); \
@@ -258,9 +268,9 @@ static inline __attribute__((always_inline)) u32 scan_text(u32 length, u32 ngram
     u32 c = text[i];
     if (c - 48u < 10u || (c | 0x20u) - 97u < 26u) {
       /* A run of ASCII letters and digits (most of any text): one word-class token unless one
-       * is open, copied as it is, and hashed lower-cased (c | 0x20 for every one of them) four
-       * bytes at a time once the hash's block is aligned. */
-      /* The run's end, sixteen bytes at a time (the buffers have slack past the text). */
+       * is open, found and copied sixteen bytes at a time (the buffers have slack past the
+       * text), and hashed lower-cased (c | 0x20 for every one of them) four bytes at a time
+       * once the hash's block is aligned. */
       u32 j = i + 1;
       for (;;) {
         v128_t v = wasm_v128_load(text + j);
@@ -278,12 +288,7 @@ static inline __attribute__((always_inline)) u32 scan_text(u32 length, u32 ngram
       }
       for (u32 k = i; k < j; k += 16) wasm_v128_store(exact + exact_length + (k - i), wasm_v128_load(text + k));
       exact_length += j - i;
-      if (!in_word) {
-        in_word = 1;
-        h = TOKEN_HASH_SEED;
-        block = 0;
-        nbytes = 0;
-      }
+      START_WORD();
       if (hashing) {
         u32 k = i;
         while (k < j && (nbytes & 3) != 0) {
@@ -341,12 +346,7 @@ static inline __attribute__((always_inline)) u32 scan_text(u32 length, u32 ngram
       }
       for (u32 k = 0; k < 4; k++) exact[exact_length++] = text[i + k];
       if ((entry & ASTRAL_WORD) != 0) {
-        if (!in_word) {
-          in_word = 1;
-          h = TOKEN_HASH_SEED;
-          block = 0;
-          nbytes = 0;
-        }
+        START_WORD();
         for (u32 k = 0; k < 4; k++) PUT_BYTE(text[i + k]);
       } else if (in_word) {
         END_WORD();
@@ -374,12 +374,7 @@ static inline __attribute__((always_inline)) u32 scan_text(u32 length, u32 ngram
     }
     u32 lower = entry & LOWER_MASK;
     if (lower != 0) {
-      if (!in_word) {
-        in_word = 1;
-        h = TOKEN_HASH_SEED;
-        block = 0;
-        nbytes = 0;
-      }
+      START_WORD();
       if (lower < 0x80) {
         PUT_BYTE(lower);
       } else if (lower < 0x800) {
