@@ -125,6 +125,46 @@ export function shingleBatch(sets: readonly Uint32Array[]): ShingleBatch {
   return { offsets, shingles };
 }
 
+/**
+ * Builds CSR batches of shingle sets into arrays kept from one batch to the next: each set is
+ * copied once, into place (no per-document copy, no batch-sized allocation per batch). A batch
+ * stays valid until the builder's next `start()`; a batch whose buffer was transferred to
+ * another thread (detached) is not reused.
+ */
+export class ShingleBatchBuilder {
+  private offsets = new Uint32Array(1);
+  private shingles = new Uint32Array(1 << 16);
+  private count = 0;
+
+  start(documents: number): void {
+    if (this.offsets.length < documents + 1 || this.offsets.byteLength === 0) this.offsets = new Uint32Array(documents + 1);
+    if (this.shingles.byteLength === 0) this.shingles = new Uint32Array(1 << 16);
+    this.offsets[0] = 0;
+    this.count = 0;
+  }
+
+  add(set: Uint32Array): void {
+    const at = this.offsets[this.count];
+    const end = at + set.length;
+    if (end > this.shingles.length) {
+      const grown = new Uint32Array(Math.max(end, 2 * this.shingles.length));
+      grown.set(this.shingles.subarray(0, at));
+      this.shingles = grown;
+    }
+    this.shingles.set(set, at);
+    this.offsets[++this.count] = end;
+  }
+
+  /** Set d's shingles, until the next add/start. */
+  set(d: number): Uint32Array {
+    return this.shingles.subarray(this.offsets[d], this.offsets[d + 1]);
+  }
+
+  batch(): ShingleBatch {
+    return { offsets: this.offsets.subarray(0, this.count + 1), shingles: this.shingles.subarray(0, this.offsets[this.count]) };
+  }
+}
+
 /** Check the CSR layout of a batch; returns the number of documents. */
 export function validateShingleBatch(batch: ShingleBatch): number {
   return validateCsr(batch.offsets, batch.shingles.length, 'one-permutation MinHash', 'shingles');

@@ -34,7 +34,7 @@ import { LineFile, writeWholeFile } from '../work/line-file.js';
 import { planLsh, type LshPlan } from './lsh.js';
 import { resolveDedupOptions, type DedupOptions, type ResolvedDedupOptions } from './options.js';
 import { planBucketRanges, FINE_BUCKETS, RECORD_WORDS } from './partition.js';
-import { VECTOR_CACHE_BYTES, VectorStore } from './set-store.js';
+import { loadStoreValues, VECTOR_CACHE_BYTES, VectorStore } from './set-store.js';
 import { CLUSTER_PASS_BYTES, defaultMemoryBytes, groupingBytes, planDedupMemory, runMemoryBytes } from './memory.js';
 import { markerFiles, processSignatureUnit, readSignatureMarker, unitFiles, type SignatureContext, type SignatureMarker } from './signature-phase.js';
 import { cpuSigner, signBatch, type SignatureUnitResult, type SignatureUnitTask } from './signature-task.js';
@@ -477,10 +477,13 @@ async function reducePhase({ options, backend, hooks, inputs, markers, identitie
     .digest('hex');
   const uf = new UnionFind(documents, groupWorkers > 1);
   const vectors = openStoreIndex(options, markers, workDir);
-  const store = vectors && new VectorStore(vectors, memory.cacheBytes);
+  // Vectors that fit the caches' whole budget are read once, into memory every thread shares;
+  // the threads' own caches then go unused.
+  const shared = vectors !== null && loadStoreValues(vectors, memory.cacheBytes * (threads > 1 ? threads + 1 : 1));
+  const cacheBytes = shared ? 0 : memory.cacheBytes;
+  const store = vectors && new VectorStore(vectors, cacheBytes);
   const quiet = { advance: () => {} };
   // Every worker opens the store for the cluster rule's tasks, also when grouping ran on this thread.
-  const cacheBytes = memory.cacheBytes;
   const stats = emptyGroupStats();
   try {
     let reloaded = 0;

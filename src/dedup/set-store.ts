@@ -26,6 +26,8 @@ export interface StoreIndex {
   bases: number[];
   /** starts[doc] = byte offset of global document `doc` in the values files laid end to end; starts[total] = their total size. On a SharedArrayBuffer. */
   starts: Float64Array;
+  /** Every values file laid end to end, when they fit the run's cache budget (loadStoreValues); on a SharedArrayBuffer every thread reads. */
+  values?: Uint32Array;
 }
 
 /** Builds the index of the shards' vectors (the lengths are not kept). */
@@ -45,6 +47,34 @@ export function storeIndex(shards: StoreShard[]): StoreIndex {
   return { paths: shards.map((shard) => shard.path), bases, starts };
 }
 
+/**
+ * Reads every values file into one SharedArrayBuffer when together they fit `budgetBytes`
+ * (the caches' whole budget): each thread's store then hands out views of it, with no read,
+ * copy or allocation per vector, and the vectors are in memory once rather than once per
+ * thread's cache. Returns whether it did.
+ */
+export function loadStoreValues(index: StoreIndex, budgetBytes: number): boolean {
+  const total = index.starts[index.starts.length - 1];
+  if (total > budgetBytes) return false;
+  const values = new Uint8Array(new SharedArrayBuffer(total));
+  index.paths.forEach((path, shard) => {
+    const start = index.starts[index.bases[shard]];
+    const end = index.starts[index.bases[shard + 1]];
+    const fd = openSync(path, 'r');
+    try {
+      for (let done = start; done < end;) {
+        const n = readSync(fd, values, done, end - done, done - start);
+        invariant(n > 0, `vector file ${path} ended early`);
+        done += n;
+      }
+    } finally {
+      closeSync(fd);
+    }
+  });
+  index.values = new Uint32Array(values.buffer);
+  return true;
+}
+
 const MAX_OPEN_FILES = 64;
 /** Default byte budget of the vector cache (shared among workers when several verify). */
 export const VECTOR_CACHE_BYTES = 256 * 2 ** 20;
@@ -56,6 +86,7 @@ export class VectorStore {
   readonly bases: number[];
   private readonly starts: Float64Array;
   private readonly paths: string[];
+  private readonly values: Uint32Array | undefined;
   private readonly open = new Map<number, number>();
   private readonly cache = new Map<number, Uint32Array>();
   /**
@@ -73,6 +104,7 @@ export class VectorStore {
     this.bases = index.bases;
     this.starts = index.starts;
     this.paths = index.paths;
+    this.values = index.values;
   }
 
   get documents(): number {
@@ -110,6 +142,7 @@ export class VectorStore {
 
   /** The vector of global document `doc` (a cached copy: do not modify). */
   get(doc: number): Uint32Array {
+    if (this.values) return this.values.subarray(this.starts[doc] / 4, this.starts[doc + 1] / 4);
     const hit = this.cache.get(doc);
     if (hit) return hit;
     const vector = new Uint32Array(this.length(doc));

@@ -29,7 +29,7 @@ import { readRecords } from '../io/index.js';
 import type { FieldMap, RecordBatch, ResolvedInput } from '../io/types.js';
 import type { SignRequest } from '../exec/executor.js';
 import { unitPart, type WorkUnit } from '../exec/units.js';
-import { shingleBatch } from '../cpu/oph.js';
+import { shingleBatch, ShingleBatchBuilder } from '../cpu/oph.js';
 import { countWords } from '../text/words.js';
 import { exactDedupUtf8, scanDocument } from '../text/document-scan.js';
 import { textKernel } from '../text/text-kernel.js';
@@ -227,6 +227,10 @@ export async function processSignatureUnit(input: ResolvedInput, unit: WorkUnit,
   const fastScan = !options.digits && !options.diacritics;
   const kernel = fastScan ? textKernel() : null;
   const clock = () => performance.now();
+  // Two builders, alternating: batch k's sets may still be read by its signing (on the GPU)
+  // while batch k + 1's are built; batch k + 2 comes after batch k's signatures are awaited.
+  const builders = [new ShingleBatchBuilder(), new ShingleBatchBuilder()];
+  let batches = 0;
   // Signatures of batch k are computed (on the GPU: asynchronously) while batch k+1 is read
   // and tokenized; band records are written when they arrive. Exact-text records and band
   // records live in different key spaces, so their interleaving does not matter.
@@ -272,12 +276,13 @@ export async function processSignatureUnit(input: ResolvedInput, unit: WorkUnit,
       const wordLists: Uint32Array[] = [];
       const tokenCounts: number[] = [];
       const hashes: Buffer[] = [];
-      const sets: Uint32Array[] = [];
+      const sets = builders[batches++ & 1];
+      sets.start(batch.length);
       const keepWords = options.sketch !== 'oph';
       for (const text of batch.texts) {
         const fast = kernel?.scan(text, options.ngram, shingleSeed) ?? null;
         if (fast) {
-          sets.push(fast.set.slice());
+          sets.add(fast.set);
           if (keepWords) wordLists.push(fast.words.slice());
           tokenCounts.push(fast.tokens);
           hashes.push(sha256Prefix(fast.exact));
@@ -285,18 +290,19 @@ export async function processSignatureUnit(input: ResolvedInput, unit: WorkUnit,
         }
         const scan = fastScan ? scanDocument(text) : null;
         const words = scan ? scan.words : shingleWords(text, options);
-        sets.push(shingleSet(words, options.ngram, shingleSeed));
+        sets.add(shingleSet(words, options.ngram, shingleSeed));
         if (keepWords) wordLists.push(words);
         tokenCounts.push(scan ? scan.tokens : countWords(text));
         hashes.push(scan ? sha256Prefix(scan.exact) : exactTextHash(text));
       }
+      const setBatch = sets.batch();
       const setLengths = new Uint32Array(batch.length);
       const hashBytes = new Uint8Array(16 * batch.length);
       const base = records;
       for (let i = 0; i < batch.length; i++) {
-        const set = sets[i];
-        setLengths[i] = set.length;
-        if (set.length === 0) withoutWords++;
+        const length = setBatch.offsets[i + 1] - setBatch.offsets[i];
+        setLengths[i] = length;
+        if (length === 0) withoutWords++;
         const source = batch.sources[i];
         const tokenCount = tokenCounts[i];
         const hash = hashes[i];
@@ -308,7 +314,6 @@ export async function processSignatureUnit(input: ResolvedInput, unit: WorkUnit,
       }
       docTable.add(batch.rows, batch.ids, batch.sources, tokenCounts, qualityField ? batch.scores[qualityField] : null, hashBytes);
       // One write per batch for the shingle sets (documents are often a few hundred bytes).
-      const setBatch = shingleBatch(sets);
       const packed = setBatch.shingles;
       shingles.write(u8(packed));
       if (problemLines.length > 0) problemsFile.write(problemLines.join(''));

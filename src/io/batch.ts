@@ -19,7 +19,17 @@ export interface BatchContext {
   inputSource: string | undefined;
   batchSize: number;
   allowNumericIds: boolean;
+  /** A batch is also full once its texts hold this many UTF-16 units (default BATCH_TEXT_UNITS). */
+  batchTextUnits?: number;
 }
+
+/**
+ * Text a batch holds before it is taken, in UTF-16 units (2 Mi: 2–6 MB of UTF-8). A batch's texts
+ * live until it is processed; 4096 documents of a few kB each outgrew V8's young generation, so
+ * every text was copied to the old generation and its pages faulted in, then collected again
+ * (licenses-npm × 12, 2 workers: 4.1 → 3.7 s and peak RSS 528 → 354 MiB with this bound).
+ */
+export const BATCH_TEXT_UNITS = 1 << 21;
 
 /** Batch options every reader takes. */
 export interface BatchOptions {
@@ -48,6 +58,7 @@ export class BatchBuilder {
   private scores: Float64Array[];
   private problems: BadRecord[] = [];
   private blankLines = 0;
+  private textUnits = 0;
 
   constructor(private readonly context: BatchContext) {
     this.qualityNames = context.fields.quality ?? [];
@@ -57,7 +68,8 @@ export class BatchBuilder {
 
   /** True when the batch must be taken before adding another record. */
   get full(): boolean {
-    return this.ids.length >= this.context.batchSize || this.problems.length >= this.context.batchSize;
+    return this.ids.length >= this.context.batchSize || this.problems.length >= this.context.batchSize
+      || this.textUnits >= (this.context.batchTextUnits ?? BATCH_TEXT_UNITS);
   }
 
   /** Where a record is, as printed: `file:17` for lines, `file row 17` for rows. */
@@ -97,6 +109,7 @@ export class BatchBuilder {
     this.ids.push(idValue);
     this.sources.push(sourceValue);
     this.texts.push(text as string);
+    this.textUnits += (text as string).length;
     this.rows[slot] = position;
   }
 
@@ -126,6 +139,7 @@ export class BatchBuilder {
     this.texts = [];
     this.problems = [];
     this.blankLines = 0;
+    this.textUnits = 0;
     return batch;
   }
 

@@ -10,6 +10,7 @@ import { createGunzip } from 'node:zlib';
 import { InputCorruptError, invariant, TokenmixError } from '../errors.js';
 import type { Compression, ResolvedInput } from './types.js';
 import { createZstdDecoder, ZstdDataError } from './zstd.js';
+import { fileChunks } from './file-chunks.js';
 
 export interface ByteSource {
   /** Decompressed bytes, in order. Iterating it to the end (or breaking out) closes the file. */
@@ -31,12 +32,14 @@ const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
 export async function openByteSource(input: ResolvedInput, chunkBytes: number, range?: { start: number; end: number }): Promise<ByteSource> {
   const compression = await detectCompression(input);
   invariant(range === undefined || (compression === 'none' && range.end > range.start), `${input.displayPath}: only a non-empty byte range of an uncompressed file can be read on its own`);
+  if (compression === 'none') {
+    const progress = { bytesRead: 0 };
+    return { chunks: plainChunks(input, chunkBytes, range, progress), bytesRead: () => progress.bytesRead, compression };
+  }
   // createReadStream's `end` is inclusive.
   const file = createReadStream(input.path, { highWaterMark: chunkBytes, ...(range !== undefined ? { start: range.start, end: range.end - 1 } : {}) });
   const bytesRead = () => file.bytesRead;
   switch (compression) {
-    case 'none':
-      return { chunks: plainChunks(input, file), bytesRead, compression };
     case 'gzip':
       return { chunks: gunzipChunks(input, file), bytesRead, compression };
     case 'zstd':
@@ -69,13 +72,15 @@ async function readHead(input: ResolvedInput, bytes: number): Promise<Uint8Array
   }
 }
 
-async function* plainChunks(input: ResolvedInput, file: ReadStream): AsyncGenerator<Uint8Array> {
+/** An uncompressed file (or a byte range of one), in chunks of one reused buffer (file-chunks.ts). */
+async function* plainChunks(input: ResolvedInput, chunkBytes: number, range: { start: number; end: number } | undefined, progress: { bytesRead: number }): AsyncGenerator<Uint8Array> {
   try {
-    for await (const chunk of file) yield chunk as Uint8Array;
+    for await (const chunk of fileChunks(input.path, range, chunkBytes)) {
+      progress.bytesRead += chunk.length;
+      yield chunk;
+    }
   } catch (error) {
     throw unreadable(input, 'could not be read', error);
-  } finally {
-    file.destroy();
   }
 }
 

@@ -56,11 +56,14 @@ export class LineSplitter {
       this.pendingBytes = 0;
       start = firstEnd + 1;
     }
-    if (start <= last) {
-      const region = this.pendingBytes > 0
-        ? concat([...this.pending, chunk.subarray(start, last)], this.pendingBytes + last - start)
-        : chunk.subarray(start, last);
-      this.decodeRegion(region, lines);
+    if (start <= last && this.pendingBytes > 0) {
+      // Only the line that began in earlier chunks is joined (copying the whole chunk for it
+      // cost a copy and a chunk-sized allocation per chunk); the rest is decoded in place.
+      this.decodeRegion(concat([...this.pending, chunk.subarray(start, firstEnd)], this.pendingBytes + firstEnd - start), lines);
+      start = firstEnd + 1;
+      if (start <= last) this.decodeRegion(chunk.subarray(start, last), lines);
+    } else if (start <= last) {
+      this.decodeRegion(chunk.subarray(start, last), lines);
     }
     this.pending = [];
     this.pendingBytes = 0;

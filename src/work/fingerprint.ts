@@ -12,9 +12,9 @@
  * SHA-256 runs at ~1.5–2 GB/s a core with SHA-NI (bench/README.md "Content fingerprints").
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { TokenmixError } from '../errors.js';
+import { fileChunks } from '../io/file-chunks.js';
 
 export interface InputIdentity {
   bytes: number;
@@ -59,7 +59,7 @@ export async function sampleFingerprint(path: string): Promise<{ bytes: number; 
 export async function fileSha256(path: string): Promise<string> {
   const hash = createHash('sha256');
   try {
-    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+    for await (const chunk of fileChunks(path)) hash.update(chunk);
   } catch (error) {
     throw cannotRead(path, error);
   }
@@ -74,7 +74,7 @@ export async function rangeSha256(path: string, start: number, end: number): Pro
   const hash = createHash('sha256');
   if (end > start) {
     try {
-      for await (const chunk of createReadStream(path, { start, end: end - 1, highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+      for await (const chunk of fileChunks(path, { start, end })) hash.update(chunk);
     } catch (error) {
       throw cannotRead(path, error);
     }
@@ -92,8 +92,7 @@ export async function fileAndRangeSha256(path: string, ranges: [number, number][
   const parts = ranges.map(() => createHash('sha256'));
   let offset = 0;
   try {
-    for await (const data of createReadStream(path, { highWaterMark: 1 << 20 })) {
-      const chunk = data as Buffer;
+    for await (const chunk of fileChunks(path)) {
       whole.update(chunk);
       const chunkEnd = offset + chunk.length;
       for (const [k, [start, end]] of ranges.entries()) {
