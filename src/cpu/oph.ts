@@ -144,6 +144,11 @@ export class ShingleBatchBuilder {
   }
 
   add(set: Uint32Array): void {
+    if (this.count + 1 >= this.offsets.length) {
+      const grown = new Uint32Array(2 * this.offsets.length);
+      grown.set(this.offsets);
+      this.offsets = grown;
+    }
     const at = this.offsets[this.count];
     const end = at + set.length;
     if (end > this.shingles.length) {

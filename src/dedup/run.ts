@@ -12,7 +12,7 @@
  * counters, which depend on resume order): same inputs + options + seed ⇒ same bytes.
  * Run-specific facts go to OUT/run.json.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -255,6 +255,9 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
   const fingerprint = signatureFingerprint(options, lsh, inputs, selected);
   const fields = fieldMap(options);
   const times = hooks.times;
+  // This process's token in the markers it makes: its own reduce need not hash again the files
+  // they describe while their stat keys are unchanged (work/markers.ts inputStaleReason).
+  const session = randomBytes(12).toString('hex');
 
   // Phase 1: this rank's units (balanced by bytes), skipping finished ones, on the
   // local executor's workers. This thread owns the GPU: workers send it their batches' word
@@ -270,7 +273,7 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
     const unitTask = task as SignatureUnitTask;
     const marker = await processSignatureUnit(unitTask.input, unitTask.unit, unitTask.firstLine, {
       options, fields, sign: gpu ? signOnDevice : cpuSigner(options), bands: lsh.bands, rows: lsh.rows, workDir, fingerprint, selected: unitTask.selected,
-      advance: (records, bytes) => link.advance(records, bytes), times: inProcessTimes, signal: hooks.signal,
+      advance: (records, bytes) => link.advance(records, bytes), times: inProcessTimes, signal: hooks.signal, session,
     });
     return { marker, times: null };
   };
@@ -291,7 +294,7 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
       task: (unit, firstLine): SignatureUnitTask => ({
         kind: 'signature-unit', label: describeUnit(unit, inputs[unit.input].displayPath),
         options, fields, bands: lsh.bands, rows: lsh.rows, workDir, fingerprint, input: inputs[unit.input], unit, firstLine, remoteSign: gpu,
-        selected: selected?.[unit.input] ?? null,
+        selected: selected?.[unit.input] ?? null, session,
       }),
       unwrap: (result) => {
         const { marker, times: unitTimes } = result as SignatureUnitResult | { marker: SignatureMarker; times: null };
@@ -342,7 +345,7 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
     // of the inputs and intermediates, and it is made again if that check redoes units.
     const early = latest.every((m) => m !== null) ? duplicateIds(latest as SignatureMarker[]) : null;
     early?.catch(() => {}); // awaited below, or dropped with the units it was made from
-    const current = await currentUnitMarkers(inputs, { units, markers: latest }, (_u, m) => intermediateChecks(workDir, m), redo, log, hashingOn(pool.lease()));
+    const current = await currentUnitMarkers(inputs, { units, markers: latest }, (_u, m) => intermediateChecks(workDir, m), redo, log, hashingOn(pool.lease()), session);
     const kept = early !== null && current.markers.every((m, i) => m === latest[i]);
     if (early && !kept) await early.catch(() => {});
     const duplicates = kept ? early : duplicateIds(current.markers);
@@ -472,7 +475,7 @@ async function reducePhase({ options, backend, hooks, inputs, markers, identitie
     .update(JSON.stringify({
       fingerprint, threshold: options.threshold, verify: options.verify, links: options.links, ranges: ranges.map((r) => [r.start, r.end]),
       // A shard redone from changed bytes invalidates grouping results made from its old files.
-      shards: markers.map((m) => [m.input.sha256, m.intermediates]),
+      shards: markers.map((m) => [m.input.sha256, Object.entries(m.intermediates).map(([kind, f]) => [kind, f.bytes, f.sha256])]),
     }))
     .digest('hex');
   const uf = new UnionFind(documents, groupWorkers > 1);

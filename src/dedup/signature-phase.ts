@@ -23,7 +23,7 @@ import { minhashConstants } from '../cpu/minhash.js';
 import { InputCorruptError, TokenmixError } from '../errors.js';
 import { readShardMarker, sortedKeys, unitIdentity, writeShardMarker, type UnitMarkerBase } from '../work/markers.js';
 import { tempPath } from '../work/temp.js';
-import { describeIntermediate, unitInputIdentity } from '../work/fingerprint.js';
+import { describeIntermediate, recordedStat, stableStatKey, unitInputIdentity } from '../work/fingerprint.js';
 import type { PhaseTimes } from '../gpu/timing.js';
 import { readRecords } from '../io/index.js';
 import type { FieldMap, RecordBatch, ResolvedInput } from '../io/types.js';
@@ -53,8 +53,8 @@ export interface SignatureMarker extends UnitMarkerBase {
   without_words: number;
   sources: Record<string, SourceCounts>;
   bands: BandFileSummary;
-  /** Size and SHA-256 of each intermediate file, by its key in shardFiles(): checked before grouping. */
-  intermediates: Record<string, { bytes: number; sha256: string }>;
+  /** Size and SHA-256 of each intermediate file, by its key in shardFiles(): checked before grouping (with its statKey in a session). */
+  intermediates: Record<string, { bytes: number; sha256: string; stat?: string }>;
 }
 
 /** A unit's files: `00003` for a whole input, `00003.part0001of4` for a part. */
@@ -123,6 +123,12 @@ export interface SignatureContext {
   signal?: AbortSignal;
   /** The only rows to read (ascending), or null/absent for all (DedupOptions.selected). */
   selected?: Uint32Array | null;
+  /**
+   * The run's session (a token of the process that maps and reduces): its marker then also
+   * records the files' stat keys, and that process's reduce compares them instead of hashing
+   * again what this unit hashed (work/markers.ts inputStaleReason).
+   */
+  session?: string;
 }
 
 /** Whether `selected` may hold a row of `unit`: any row of a byte range (its lines are not known before reading), one in a row range. */
@@ -215,6 +221,7 @@ export async function processSignatureUnit(input: ResolvedInput, unit: WorkUnit,
   const bandsTemp = tempPath(paths.bands);
   const bandWriter = new BandRecordWriter(bandsTemp);
   // The unit's fingerprints, read alongside the map's own read (work/fingerprint.ts).
+  const statBefore = ctx.session ? await stableStatKey(input.path) : null;
   const identity = unitInputIdentity(input.path, unit.range, unit.part);
   identity.catch(() => {}); // awaited below; a read error of the map itself comes first
   const sources: Record<string, SourceCounts> = dict();
@@ -352,14 +359,15 @@ export async function processSignatureUnit(input: ResolvedInput, unit: WorkUnit,
   await rename(bandsTemp, paths.bands);
   const marker: SignatureMarker = {
     ...unitIdentity(unit, input.displayPath, ctx.fingerprint),
-    input: await identity,
+    ...(ctx.session ? { session: ctx.session } : {}),
+    input: ctx.session ? await recordedStat(input.path, await identity, statBefore) : await identity,
     records,
     problems,
     blank_lines: blankLines,
     without_words: withoutWords,
     sources: sortedKeys(sources),
     bands: bandSummary,
-    intermediates: await describeIntermediates(paths, signaturesFile !== null, ctx.workDir),
+    intermediates: await describeIntermediates(paths, signaturesFile !== null, ctx.workDir, ctx.session !== undefined),
   };
   await writeShardMarker(paths.marker, marker);
   return marker;
@@ -392,12 +400,12 @@ async function quarantineUnit(input: ResolvedInput, unit: WorkUnit, ctx: Signatu
 }
 
 /** Size and SHA-256 of each intermediate file of a unit, for its marker (checked before grouping). */
-async function describeIntermediates(paths: ReturnType<typeof unitFiles>, signatures: boolean, workDir: string): Promise<SignatureMarker['intermediates']> {
+async function describeIntermediates(paths: ReturnType<typeof unitFiles>, signatures: boolean, workDir: string, withStat = false): Promise<SignatureMarker['intermediates']> {
   const intermediates: SignatureMarker['intermediates'] = {};
   const kinds: ('docs' | 'problems' | 'shingles' | 'lengths' | 'bands' | 'signatures')[] = ['docs', 'problems', 'shingles', 'lengths', 'bands'];
   if (signatures) kinds.push('signatures');
   for (const key of kinds) {
-    const found = await describeIntermediate(paths[key]);
+    const found = await describeIntermediate(paths[key], withStat);
     if (!found) throw new TokenmixError(`${paths[key]} vanished right after it was written: is another process deleting ${workDir}?`);
     intermediates[key] = found;
   }

@@ -28,6 +28,8 @@ export interface SignatureUnitTask extends Task {
   remoteSign: boolean;
   /** The input's selected rows (DedupOptions.selected; shared, not copied), or null for all. */
   selected: Uint32Array | null;
+  /** The run's session (SignatureContext.session), or absent outside one (a cluster's map task). */
+  session?: string;
 }
 
 export interface SignatureUnitResult {
@@ -62,6 +64,7 @@ export async function runSignatureUnit(task: SignatureUnitTask, link: TaskLink):
     workDir: task.workDir,
     fingerprint: task.fingerprint,
     selected: task.selected,
+    ...(task.session !== undefined ? { session: task.session } : {}),
     advance: (records, bytes) => link.advance(records, bytes),
     times,
   });

@@ -20,6 +20,38 @@ export interface InputIdentity {
   bytes: number;
   sample_sha256: string;
   sha256: string;
+  /** The file's statKey before the unit's read, when it was the same after it (recordedStat). */
+  stat?: string;
+}
+
+/**
+ * A file's identity as stat gives it: device, inode, size, and modification and change times
+ * in nanoseconds. Any write to the file changes its ctime, which a user cannot set back.
+ */
+export async function statKey(path: string): Promise<string | null> {
+  try {
+    const s = await stat(path, { bigint: true });
+    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+  } catch {
+    return null;
+  }
+}
+
+/** A file changed this recently (ms) may change again within the same clock tick: its stat proves nothing. */
+const RACY_MS = 1000;
+
+/**
+ * The statKey of a file about to be read, or null when it changed within the last second: a
+ * write in the same tick as this stat could leave the key unchanged (git's "racy clean" case).
+ */
+export async function stableStatKey(path: string): Promise<string | null> {
+  try {
+    const s = await stat(path, { bigint: true });
+    if (Number(s.ctimeNs / 1000000n) > Date.now() - RACY_MS) return null;
+    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+  } catch {
+    return null;
+  }
 }
 
 const SAMPLE_BLOCKS = 8;
@@ -122,11 +154,16 @@ export async function looksChanged(path: string, recorded: InputIdentity | undef
   return (await sampleFingerprint(path)).sample_sha256 !== recorded.sample_sha256;
 }
 
-/** Size and SHA-256 of an intermediate file, or null when it is missing. */
-export async function describeIntermediate(path: string): Promise<{ bytes: number; sha256: string } | null> {
+/**
+ * Size and SHA-256 of an intermediate file, or null when it is missing; with `withStat`, also
+ * its statKey after hashing (what a reduce in the same session compares instead of hashing).
+ */
+export async function describeIntermediate(path: string, withStat = false): Promise<{ bytes: number; sha256: string; stat?: string } | null> {
   try {
     const { size } = await stat(path);
-    return { bytes: size, sha256: await fileSha256(path) };
+    const sha256 = await fileSha256(path);
+    const key = withStat ? await statKey(path) : null;
+    return { bytes: size, sha256, ...(key !== null ? { stat: key } : {}) };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     if (error instanceof TokenmixError && (error.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return null;
@@ -146,4 +183,12 @@ export async function unitInputIdentity(path: string, range: { kind: 'bytes' | '
     range?.kind === 'bytes' ? rangeSha256(path, range.start, range.end) : range?.kind === 'rows' && part > 0 ? Promise.resolve('') : fileSha256(path);
   const [s, h] = await Promise.all([sample, sha256]);
   return { ...s, sha256: h };
+}
+
+/**
+ * `identity` with the input's statKey `before` the unit was read, if the file has the same key
+ * now that it is read (a file written meanwhile gets none, and its reduce hashes it).
+ */
+export async function recordedStat(path: string, identity: InputIdentity, before: string | null): Promise<InputIdentity> {
+  return before !== null && before === (await statKey(path)) ? { ...identity, stat: before } : identity;
 }

@@ -8,7 +8,7 @@ import { TokenmixError } from '../errors.js';
 import type { ResolvedInput } from '../io/types.js';
 import { dict } from '../dict.js';
 import type { WorkUnit } from '../exec/units.js';
-import { sampleFingerprint, type InputIdentity } from './fingerprint.js';
+import { sampleFingerprint, statKey, type InputIdentity } from './fingerprint.js';
 import { ON_THIS_THREAD, type FileHashing } from './file-hashing.js';
 import { removeDeadTemps, tempPath } from './temp.js';
 
@@ -64,6 +64,8 @@ export interface UnitMarkerBase extends ShardMarkerBase {
   range: WorkUnit['range'] | null;
   /** Size and sample of the whole file; SHA-256 of the unit's own bytes (unitInputIdentity). */
   input: InputIdentity;
+  /** The session (process) that made the unit, when it recorded stat keys (signature-phase.ts). */
+  session?: string;
 }
 
 export interface InputCounts {
@@ -82,6 +84,8 @@ export interface IntermediateCheck {
   path: string;
   bytes: number;
   sha256: string;
+  /** Its statKey once described, recorded in a session. */
+  stat?: string;
 }
 
 function unitName(marker: { shard: number; part: number; parts: number }): string {
@@ -120,6 +124,12 @@ export async function freshMarkers<M extends UnitMarkerBase>(
  * bytes hash to what its map read (a byte range its range's SHA-256, a whole file or the first
  * of its row-group parts the file's), and every intermediate is whole. Returns the input's
  * SHA-256 (the manifest's) and why its units must be redone, or null.
+ *
+ * In the session that mapped a unit (the same process, `session`), a file whose stat key is
+ * still the one its marker recorded is not hashed again: the input's bytes were hashed by the
+ * map and have not been written since (a write changes the ctime), and an intermediate is the
+ * file the map wrote and hashed. The whole input is still hashed, for the manifest. A reduce in
+ * another process (a resumed run, a cluster's reduce job) hashes everything.
  */
 export async function inputStaleReason(
   input: ResolvedInput,
@@ -127,10 +137,16 @@ export async function inputStaleReason(
   markers: UnitMarkerBase[],
   intermediates: IntermediateCheck[][],
   hashing: FileHashing = ON_THIS_THREAD,
+  session?: string,
 ): Promise<{ bytes: number; sha256: string; stale: string | null }> {
-  const spans = units.map((u) => (u.range?.kind === 'bytes' ? ([u.range.start, u.range.end] as [number, number]) : null));
+  const ours = (j: number) => session !== undefined && markers[j].session === session;
+  const inputKey = markers.some((_, j) => ours(j)) ? await statKey(input.path) : null;
+  const unchanged = units.map((_, j) => ours(j) && inputKey !== null && markers[j].input?.stat === inputKey);
+  const spans = units.map((u, j) => (u.range?.kind === 'bytes' && !unchanged[j] ? ([u.range.start, u.range.end] as [number, number]) : null));
   const hashInput = () => hashing.fileAndRangeSha256(input.path, spans.filter((s): s is [number, number] => s !== null));
-  const describeUnit = (j: number) => Promise.all(intermediates[j].map((want) => hashing.describeIntermediate(want.path)));
+  const describeOne = async (j: number, want: IntermediateCheck) =>
+    ours(j) && want.stat !== undefined && (await statKey(want.path)) === want.stat ? { bytes: want.bytes, sha256: want.sha256 } : hashing.describeIntermediate(want.path);
+  const describeUnit = (j: number) => Promise.all(intermediates[j].map((want) => describeOne(j, want)));
   // Concurrent hashing asks for every file at once; otherwise each is read only when it is checked.
   const early = hashing.concurrent ? { input: hashInput(), units: units.map((_, j) => describeUnit(j)) } : null;
   early?.units.forEach((p) => p.catch(() => {})); // awaited below, in order
@@ -139,7 +155,8 @@ export async function inputStaleReason(
   let k = 0;
   for (const [j, unit] of units.entries()) {
     const marker = markers[j];
-    const expected = spans[j] ? ranges[k++] : unit.range?.kind === 'rows' && unit.part > 0 ? null : sha256;
+    // A byte range is checked by its own hash unless it is unchanged; a whole file by the file's.
+    const expected = spans[j] ? ranges[k++] : unit.range?.kind === 'bytes' || (unit.range?.kind === 'rows' && unit.part > 0) ? null : sha256;
     if (!marker.input || (expected !== null && marker.input.sha256 !== expected)) {
       return { bytes, sha256, stale: `input ${input.displayPath} changed since ${unitName(marker)} was made (its SHA-256 differs)` };
     }
@@ -175,12 +192,14 @@ export async function currentUnitMarkers<M extends UnitMarkerBase>(
   log: (text: string) => void,
   /** Where files are hashed: here, or on the run's workers (work/file-hashing.ts). */
   hashing: FileHashing = ON_THIS_THREAD,
+  /** This process's session (inputStaleReason): its own units' unchanged files are not hashed again. */
+  session?: string,
 ): Promise<{ units: WorkUnit[]; markers: M[]; identities: { bytes: number; sha256: string }[] }> {
   const check = async (p: UnitPlan<M>, i: number) => {
     const own = p.units.filter((u) => u.input === i);
     const found = own.map((u) => p.markers[u.index]);
     if (found.some((m) => m === null)) return { bytes: 0, sha256: '', stale: `a unit of ${inputs[i].displayPath} has no marker after it was redone` };
-    return inputStaleReason(inputs[i], own, found as M[], own.map((u, j) => intermediates(u, found[j] as M)), hashing);
+    return inputStaleReason(inputs[i], own, found as M[], own.map((u, j) => intermediates(u, found[j] as M)), hashing, session);
   };
   const identities: { bytes: number; sha256: string }[] = [];
   const stale = new Set<number>();
