@@ -14,8 +14,8 @@ import { MessageChannel, type MessagePort, type Transferable } from 'node:worker
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { TokenmixError } from '../errors.js';
-import { listColumnCsr, messageRecordBatch, type ListBatchMessage } from './arrow-batch.js';
-import { SIGN_COLUMN } from './worker-link.js';
+import type { ListBatchMessage } from './arrow-batch.js';
+import { arrowBatch, SIGN_COLUMN } from './worker-link.js';
 
 /** A request for MinHash signatures of a batch in CSR form (word hashes per document). */
 export interface SignRequest {
@@ -126,8 +126,12 @@ function answer(port: MessagePort, message: LinkMessage, link: TaskLink): void {
     port.postMessage({ type: 'signed', id: message.id, error: 'this task has no device to sign with' });
     return;
   }
-  const { offsets, values } = listColumnCsr(messageRecordBatch(message.batch), SIGN_COLUMN);
-  link.sign({ offsets, tokens: values }).then(
+  const sign = link.sign.bind(link);
+  // Requests are answered in order: each waits on the same import before signing.
+  arrowBatch().then(({ listColumnCsr, messageRecordBatch }) => {
+    const { offsets, values } = listColumnCsr(messageRecordBatch(message.batch), SIGN_COLUMN);
+    return sign({ offsets, tokens: values });
+  }).then(
     (signatures) => port.postMessage({ type: 'signed', id: message.id, signatures }, [signatures.buffer as ArrayBuffer]),
     (error: unknown) => port.postMessage({ type: 'signed', id: message.id, error: error instanceof Error ? error.message : String(error) }),
   );

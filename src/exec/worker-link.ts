@@ -9,8 +9,14 @@ import type { LinkMessage, SignRequest, TaskLink } from './executor.js';
 /** The column of a sign request's record batch: each document's shingle (or word) hashes. */
 export const SIGN_COLUMN = 'hashes';
 
-/** apache-arrow, loaded by the first signature request (a CPU run never sends one). */
+/**
+ * arrow-batch.ts and apache-arrow (~140 ms to load), loaded by the first signature request on
+ * either side of a link: a CPU run never sends one.
+ */
 let arrow: Promise<typeof import('./arrow-batch.js')> | null = null;
+export function arrowBatch(): Promise<typeof import('./arrow-batch.js')> {
+  return (arrow ??= import('./arrow-batch.js'));
+}
 
 type Reply = { type: 'signed'; id: number; signatures?: Uint32Array; error?: string };
 
@@ -30,12 +36,11 @@ export function portLink(port: MessagePort): TaskLink {
     },
     sign(request: SignRequest) {
       const id = next++;
-      arrow ??= import('./arrow-batch.js');
       return new Promise<Uint32Array>((resolve, reject) => {
         waiting.set(id, { resolve, reject });
         // As an Arrow record batch (one list<uint32> column), its buffers transferred; requests
         // go out in call order (each waits on the same import).
-        arrow!.then(({ listBatchMessage, listRecordBatch }) => {
+        arrowBatch().then(({ listBatchMessage, listRecordBatch }) => {
           const { message, transfer } = listBatchMessage(listRecordBatch(SIGN_COLUMN, request.offsets, request.tokens), SIGN_COLUMN);
           port.postMessage({ type: 'sign', id, batch: message } satisfies LinkMessage, transfer);
         }).catch((error: Error) => {

@@ -41,3 +41,35 @@ describe('KeptIndex bitmap bound (an exact filter)', () => {
     });
   }
 });
+
+describe('KeptIndex candidates (prefix lists)', () => {
+  it('equal a brute-force scan of shared prefix elements and exact classes, across clears, growth and elements of 2^30 and more', () => {
+    const r = rng(2026);
+    // Elements from a small pool (so prefixes collide) of values all over the u32 range.
+    const pool = Array.from({ length: 400 }, (_, i) => (i % 2 === 0 ? 0x40000000 + r.int(0xbfffffff) : r.int(0x40000000)) >>> 0);
+    const index = new KeptIndex((d) => prefixes[d], (d) => classes[d]);
+    let prefixes: Uint32Array[] = [];
+    let classes: number[] = [];
+    for (const [members, prefixSize] of [[50, 5], [3000, 12], [10, 1], [1500, 40]] as const) {
+      index.clear();
+      prefixes = Array.from({ length: members }, () => Uint32Array.from(new Set(Array.from({ length: 1 + r.int(prefixSize) }, () => pool[r.int(pool.length)]))).sort());
+      classes = Array.from({ length: members }, () => r.int(members / 3 + 1));
+      const kept: number[] = [];
+      for (let d = 0; d < members; d++) {
+        if (d % 3 !== 2) {
+          index.add(d, kept.length);
+          kept.push(d);
+          continue;
+        }
+        const from = r.int(kept.length + 1);
+        const expected: number[] = [];
+        const firstOfClass = kept.findIndex((k) => classes[k] === classes[d]);
+        for (let p = from; p < kept.length; p++) {
+          const k = kept[p];
+          if (p === firstOfClass || prefixes[k].some((e) => prefixes[d].includes(e))) expected.push(p);
+        }
+        expect(index.candidatesFrom(d, from), `members ${members}, doc ${d}`).toEqual(expected);
+      }
+    }
+  });
+});
