@@ -109,7 +109,12 @@ export interface GroupContext {
   stats: GroupStats;
   /** Documents quarantined for a duplicate id: never joined to a component. */
   excluded: ReadonlySet<number>;
+  /** The store `verify` reads: candidate pairs are then verified in batches, their vectors pinned (VectorStore.pin). */
+  store?: VectorStore | null;
 }
+
+/** Candidate pairs verified together (their vectors read in one pass): at most this many. */
+const PENDING_PAIRS = 1 << 15;
 
 export interface RangeMarker {
   range: number;
@@ -145,29 +150,11 @@ export async function reloadRange(workDir: string, range: number, fingerprint: s
 /** Group, verify and union one range of fine buckets; writes its edges and marker. */
 export async function processRange(index: number, range: BucketRange, ctx: GroupContext): Promise<void> {
   const { uf, verify, failures, stats, table } = ctx;
+  const store = ctx.store ?? null;
   table.clear();
   let edges = new Uint32Array(1024);
   let edgeCount = 0;
-  const sink = (a: number, b: number, exact: boolean) => {
-    if (ctx.excluded.has(a) || ctx.excluded.has(b)) return;
-    stats.candidates++;
-    if (uf.connected(a, b)) {
-      stats.skippedConnected++;
-      return;
-    }
-    if (!exact) {
-      if (failures.has(a, b)) {
-        stats.skippedKnownFailure++;
-        return;
-      }
-      stats.verified++;
-      if (!verify(a, b)) {
-        stats.rejected++;
-        failures.add(a, b);
-        return;
-      }
-      stats.acceptedNear++;
-    } else stats.acceptedExact++;
+  const accept = (a: number, b: number) => {
     uf.union(a, b);
     if (2 * edgeCount + 2 > edges.length) {
       const grown = new Uint32Array(edges.length * 2);
@@ -177,6 +164,60 @@ export async function processRange(index: number, range: BucketRange, ctx: Group
     edges[2 * edgeCount] = a;
     edges[2 * edgeCount + 1] = b;
     edgeCount++;
+  };
+  // Near candidates wait in a batch (with a store): its vectors are read together, then each
+  // pair is checked in arrival order, skipped if joined meanwhile. The components are the same:
+  // they depend only on which candidate edges pass.
+  const pending = store ? new Uint32Array(2 * PENDING_PAIRS) : null;
+  let pendingPairs = 0;
+  let pendingBytes = 0;
+  const check = (a: number, b: number) => {
+    stats.verified++;
+    if (!verify(a, b)) {
+      stats.rejected++;
+      failures.add(a, b);
+      return;
+    }
+    stats.acceptedNear++;
+    accept(a, b);
+  };
+  const flush = () => {
+    if (pendingPairs === 0) return;
+    const docs = pending!.slice(0, 2 * pendingPairs).sort();
+    store!.pin(docs);
+    for (let i = 0; i < pendingPairs; i++) {
+      const a = pending![2 * i];
+      const b = pending![2 * i + 1];
+      if (uf.connected(a, b)) stats.skippedConnected++;
+      else if (failures.has(a, b)) stats.skippedKnownFailure++;
+      else check(a, b);
+    }
+    store!.unpin();
+    pendingPairs = 0;
+    pendingBytes = 0;
+  };
+  const sink = (a: number, b: number, exact: boolean) => {
+    if (ctx.excluded.has(a) || ctx.excluded.has(b)) return;
+    stats.candidates++;
+    if (uf.connected(a, b)) {
+      stats.skippedConnected++;
+      return;
+    }
+    if (exact) {
+      stats.acceptedExact++;
+      accept(a, b);
+      return;
+    }
+    if (failures.has(a, b)) {
+      stats.skippedKnownFailure++;
+      return;
+    }
+    if (!pending) return check(a, b);
+    pending[2 * pendingPairs] = a;
+    pending[2 * pendingPairs + 1] = b;
+    pendingPairs++;
+    pendingBytes += store!.bytesOf(a) + store!.bytesOf(b);
+    if (pendingPairs === PENDING_PAIRS || pendingBytes >= store!.pinBytes) flush();
   };
   // Shards in order, segments in order: within a key, documents arrive in increasing order.
   for (const [s, marker] of ctx.markers.entries()) {
@@ -197,6 +238,7 @@ export async function processRange(index: number, range: BucketRange, ctx: Group
       closeSync(fd);
     }
   }
+  flush();
   const files = rangeFiles(ctx.workDir, index);
   await mkdir(join(ctx.workDir, 'ranges'), { recursive: true });
   await writeAtomic(files.edges, new Uint8Array(edges.buffer, 0, edgeCount * 8));
@@ -294,6 +336,7 @@ export async function runGroupRange(task: GroupRangeTask): Promise<GroupStats> {
     options: task.options,
     uf: new SharedUnionFind(task.uf),
     verify: makeVerifier(task.options, store),
+    store,
     table: tableFor(task.range.records, task.options.links),
     failures: new PairCache(16),
     fingerprint: task.fingerprint,

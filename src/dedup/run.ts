@@ -515,7 +515,7 @@ async function reducePhase({ options, backend, hooks, inputs, markers, identitie
       }
     } else {
       const table = new BucketTable(Math.max(...ranges.map((r) => r.records)), options.links);
-      const context = { workDir, markers, bases, options, uf, verify: makeVerifier(options, store), table, failures: new PairCache(), fingerprint: groupFingerprint, stats, excluded: duplicates.excluded };
+      const context = { workDir, markers, bases, options, uf, verify: makeVerifier(options, store), store, table, failures: new PairCache(), fingerprint: groupFingerprint, stats, excluded: duplicates.excluded };
       for (const index of todo) {
         await processRange(index, ranges[index], context);
         grouping?.advance(0, 1);

@@ -76,6 +76,8 @@ export function loadStoreValues(index: StoreIndex, budgetBytes: number): boolean
 }
 
 const MAX_OPEN_FILES = 64;
+/** Documents of one shard at most this far apart are pinned by one read (1M documents, grouping with 2 workers: gaps of 0, 1, 4 and 16 KiB took 4.1, 3.8, 4.1 and 4.7 s; one read per vector 5.7 s). */
+const PIN_GAP_BYTES = 1024;
 /** Default byte budget of the vector cache (shared among workers when several verify). */
 export const VECTOR_CACHE_BYTES = 256 * 2 ** 20;
 /** Rough heap cost of a cached typed array besides its elements (object, buffer, Map entry). */
@@ -98,6 +100,9 @@ export class VectorStore {
   private order: number[] = [];
   private orderHead = 0;
   private cachedBytes = 0;
+  /** Vectors read by pin(), views of pinBuffer, served until the next pin or unpin. */
+  private pinned: Map<number, Uint32Array> | null = null;
+  private pinBuffer = new Uint8Array(0);
   reads = 0;
 
   constructor(index: StoreIndex, private readonly cacheBytes = VECTOR_CACHE_BYTES) {
@@ -140,9 +145,71 @@ export class VectorStore {
     return fd;
   }
 
+  /** Bytes of vectors to pin at once: half the cache's budget (grouping reads through pins, not the cache), at least 1 MiB. */
+  get pinBytes(): number {
+    return Math.max(1 << 20, Math.floor(this.cacheBytes / 2));
+  }
+
+  /** Bytes the vectors of `docs` take (what pinning them reads, gaps aside). */
+  bytesOf(doc: number): number {
+    return this.starts[doc + 1] - this.starts[doc];
+  }
+
+  /**
+   * Reads the vectors of `docs` (ascending, duplicates allowed) for the verifications about to
+   * run: documents of one shard closer than PIN_GAP_BYTES are read together, so a batch of
+   * candidate pairs costs a few large reads instead of one per vector (1M documents: 340k
+   * verified pairs, ~4 µs a vector read one by one). `get` serves them until unpin() or the
+   * next pin; they are not added to the cache. A no-op when the values are in shared memory.
+   */
+  pin(docs: ArrayLike<number>): void {
+    this.pinned = null;
+    if (this.values || docs.length === 0) return;
+    const spans: number[] = []; // first doc index, last doc index (in docs), shard
+    let total = 0;
+    for (let i = 0; i < docs.length;) {
+      const shard = this.shardOf(docs[i]);
+      const shardEnd = this.bases[shard + 1];
+      let j = i;
+      while (j + 1 < docs.length && docs[j + 1] < shardEnd && this.starts[docs[j + 1]] - this.starts[docs[j] + 1] <= PIN_GAP_BYTES) j++;
+      spans.push(i, j, shard);
+      total += this.starts[docs[j] + 1] - this.starts[docs[i]];
+      i = j + 1;
+    }
+    if (this.pinBuffer.length < total) this.pinBuffer = new Uint8Array(Math.max(total, 2 * this.pinBuffer.length));
+    const buffer = this.pinBuffer;
+    const pinned = new Map<number, Uint32Array>();
+    let at = 0;
+    for (let k = 0; k < spans.length; k += 3) {
+      const [i, j, shard] = [spans[k], spans[k + 1], spans[k + 2]];
+      const from = this.starts[docs[i]];
+      const to = this.starts[docs[j] + 1];
+      const fd = this.fd(shard);
+      const position = from - this.starts[this.bases[shard]];
+      for (let done = 0; done < to - from;) {
+        const n = readSync(fd, buffer, at + done, to - from - done, position + done);
+        invariant(n > 0, `vector file ended early (document ${docs[i]})`);
+        done += n;
+      }
+      this.reads++;
+      for (let d = i; d <= j; d++) {
+        const doc = docs[d];
+        pinned.set(doc, new Uint32Array(buffer.buffer, at + this.starts[doc] - from, (this.starts[doc + 1] - this.starts[doc]) / 4));
+      }
+      at += to - from;
+    }
+    this.pinned = pinned;
+  }
+
+  unpin(): void {
+    this.pinned = null;
+  }
+
   /** The vector of global document `doc` (a cached copy: do not modify). */
   get(doc: number): Uint32Array {
     if (this.values) return this.values.subarray(this.starts[doc] / 4, this.starts[doc + 1] / 4);
+    const pin = this.pinned?.get(doc);
+    if (pin) return pin;
     const hit = this.cache.get(doc);
     if (hit) return hit;
     const vector = new Uint32Array(this.length(doc));
@@ -177,6 +244,8 @@ export class VectorStore {
   }
 
   close(): void {
+    this.pinned = null;
+    this.pinBuffer = new Uint8Array(0);
     for (const fd of this.open.values()) closeSync(fd);
     this.open.clear();
     this.cache.clear();

@@ -158,3 +158,42 @@ describe('loadStoreValues', () => {
     store.close();
   });
 });
+
+describe('VectorStore.pin', () => {
+  it('serves exactly the written vectors of the pinned documents (sorted, with repeats, across shards, with gaps large and small), then reads again after unpin', () => {
+    const f = threeShards('pin');
+    // A shard of long vectors, so some neighbours are more than the read-together gap apart.
+    const long = fixture('pin-long', [randomVectors(9, 30, 700)]);
+    for (const { shards, vectors } of [f, { shards: [...f.shards, ...long.shards], vectors: [...f.vectors, ...long.vectors] }]) {
+      const store = new VectorStore(storeIndex(shards), 1 << 20);
+      const random = mulberry32(vectors.length);
+      for (let round = 0; round < 6; round++) {
+        const docs = Uint32Array.from({ length: 1 + Math.floor(random() * vectors.length) }, () => Math.floor(random() * vectors.length)).sort();
+        const readsBefore = store.reads;
+        store.pin(docs);
+        const pinReads = store.reads - readsBefore;
+        expect(pinReads).toBeLessThanOrEqual(new Set(docs).size);
+        for (const doc of docs) expect(Array.from(store.get(doc)), `round ${round}, doc ${doc}`).toEqual(Array.from(vectors[doc]));
+        // Served from the pin: no read per vector.
+        expect(store.reads - readsBefore).toBe(pinReads);
+        store.unpin();
+      }
+      // Unpinned, a document is read from its file again, and equals the same vector.
+      const readsBefore = store.reads;
+      const doc = vectors.findIndex((v) => v.length > 0);
+      expect(Array.from(store.get(doc))).toEqual(Array.from(vectors[doc]));
+      expect(store.reads).toBe(readsBefore + 1);
+      store.close();
+    }
+  });
+
+  it('a pin of every document of a shard takes one read; a pin of nothing takes none', () => {
+    const f = fixture('pin-one', [randomVectors(4, 50, 20)]);
+    const store = new VectorStore(storeIndex(f.shards), 1 << 20);
+    store.pin(Uint32Array.from(f.vectors.keys()));
+    expect(store.reads).toBe(1);
+    store.pin([]);
+    expect(store.reads).toBe(1);
+    store.close();
+  });
+});
