@@ -371,11 +371,19 @@ export interface IntersectPairsTask extends StoreTask {
 export function runIntersectPairs(task: IntersectPairsTask): Uint32Array {
   const store = storeFor(task)!;
   const shared = new Uint32Array(task.pairs.length / 2);
-  for (let i = 0; i < shared.length; i++) {
-    const a = task.pairs[2 * i];
-    const b = task.pairs[2 * i + 1];
-    shared[i] = store.length(a) === 0 || store.length(b) === 0 ? 0 : intersectionSize(store.get(a), store.get(b));
+  // In batches of pairs whose vectors are read together (VectorStore.pin), as grouping does.
+  for (let start = 0; start < shared.length;) {
+    let end = start;
+    for (let bytes = 0; end < shared.length && bytes < store.pinBytes; end++) bytes += store.bytesOf(task.pairs[2 * end]) + store.bytesOf(task.pairs[2 * end + 1]);
+    store.pin(task.pairs.slice(2 * start, 2 * end).sort());
+    for (let i = start; i < end; i++) {
+      const a = task.pairs[2 * i];
+      const b = task.pairs[2 * i + 1];
+      shared[i] = store.length(a) === 0 || store.length(b) === 0 ? 0 : intersectionSize(store.get(a), store.get(b));
+    }
+    start = end;
   }
+  store.unpin();
   return shared;
 }
 

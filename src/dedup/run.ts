@@ -22,7 +22,8 @@ import { resolveInputs } from '../io/index.js';
 import type { FieldMap, ResolvedInput } from '../io/types.js';
 import { VERSION } from '../version.js';
 import { currentUnitMarkers, describeInputs, freshMarkers, redoInputs, type InputCounts } from '../work/markers.js';
-import { hashingOn } from '../work/file-hashing.js';
+import { hashingOn, hashWholeFiles } from '../work/file-hashing.js';
+import { statKey } from '../work/fingerprint.js';
 import { exclusively, readDoneToken } from '../work/exclusive.js';
 import { removeDeadTemps } from '../work/temp.js';
 import { BucketTable } from './bucket-table.js';
@@ -279,11 +280,22 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
   };
   let signatureProgress: Progress | undefined;
   let workers = 1;
+  let wholeHashes: Promise<{ sha256: string; stat: string | null } | null>[] | null = null;
+  /** An input's SHA-256 hashed during the map, while its stat key is unchanged since. */
+  const knownHash = async (input: number): Promise<string | null> => {
+    const early = await wholeHashes?.[input];
+    return early?.stat && early.stat === (await statKey(inputs[input].path)) ? early.sha256 : null;
+  };
   const finished = await freshMarkers<SignatureMarker>(inputs, (unit) => readSignatureMarker(workDir, unit, fingerprint), join(workDir, 'shards'), log);
   const runMap = (plan: WorkUnit[], mine: (unit: WorkUnit) => boolean, onStart?: (todoBytes: number) => void) => runMapPhase<SignatureMarker>(
     (tasks) => {
       const executor = pool.lease(tasks);
       workers = executor.workers;
+      // The reduce hashes every input whole (the manifest's SHA-256): with more units than
+      // workers, that runs now, queued before the units, rather than on one core after the map.
+      if (wholeHashes === null && worldSize === 1 && (request.stage ?? 'all') === 'all' && executor.workers > 1 && tasks > executor.workers) {
+        wholeHashes = hashWholeFiles(executor, inputs.map((input) => input.path));
+      }
       return executor;
     },
     {
@@ -345,7 +357,7 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
     // of the inputs and intermediates, and it is made again if that check redoes units.
     const early = latest.every((m) => m !== null) ? duplicateIds(latest as SignatureMarker[]) : null;
     early?.catch(() => {}); // awaited below, or dropped with the units it was made from
-    const current = await currentUnitMarkers(inputs, { units, markers: latest }, (_u, m) => intermediateChecks(workDir, m), redo, log, hashingOn(pool.lease()), session);
+    const current = await currentUnitMarkers(inputs, { units, markers: latest }, (_u, m) => intermediateChecks(workDir, m), redo, log, hashingOn(pool.lease()), session, knownHash);
     const kept = early !== null && current.markers.every((m, i) => m === latest[i]);
     if (early && !kept) await early.catch(() => {});
     const duplicates = kept ? early : duplicateIds(current.markers);

@@ -6,7 +6,7 @@
  * tasks it spreads over the cores like the map. Results are the same either way.
  */
 import type { Executor, Task, TaskLink } from '../exec/executor.js';
-import { describeIntermediate, fileAndRangeSha256 } from './fingerprint.js';
+import { describeIntermediate, fileAndRangeSha256, stableStatKey } from './fingerprint.js';
 
 export interface FileHashing {
   fileAndRangeSha256(path: string, ranges: [number, number][]): Promise<{ sha256: string; ranges: string[] }>;
@@ -22,6 +22,8 @@ export interface HashFileTask extends Task {
   kind: 'hash-file';
   path: string;
   ranges: [number, number][];
+  /** Also return the file's stableStatKey from before the read (`stat`, null when it is racy). */
+  withStat?: boolean;
 }
 
 /** Size and SHA-256 of an intermediate file, or null when it is missing, on any thread. */
@@ -30,8 +32,24 @@ export interface DescribeFileTask extends Task {
   path: string;
 }
 
-export function runHashTask(task: HashFileTask | DescribeFileTask): Promise<unknown> {
-  return task.kind === 'hash-file' ? fileAndRangeSha256(task.path, task.ranges) : describeIntermediate(task.path);
+export async function runHashTask(task: HashFileTask | DescribeFileTask): Promise<unknown> {
+  if (task.kind === 'describe-file') return describeIntermediate(task.path);
+  if (!task.withStat) return fileAndRangeSha256(task.path, task.ranges);
+  const stat = await stableStatKey(task.path);
+  return { ...(await fileAndRangeSha256(task.path, task.ranges)), stat };
+}
+
+/**
+ * The SHA-256 of whole inputs, hashed while the map runs (dedup with several workers: the task
+ * queues before the units, so a core hashes while the others map, instead of one core hashing
+ * alone between the map and the reduce), and the stat key each had before it was read.
+ */
+export function hashWholeFiles(executor: Executor, paths: string[]): Promise<{ sha256: string; stat: string | null } | null>[] {
+  return paths.map((path) => {
+    const hashed = executor.run({ kind: 'hash-file', label: `${path} (SHA-256)`, path, ranges: [], withStat: true } as HashFileTask, quiet) as Promise<{ sha256: string; stat: string | null }>;
+    // A failure here is not the run's: the reduce hashes the file again and reports what it finds.
+    return hashed.catch(() => null);
+  });
 }
 
 const quiet: TaskLink = { advance: () => {} };

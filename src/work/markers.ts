@@ -138,12 +138,18 @@ export async function inputStaleReason(
   intermediates: IntermediateCheck[][],
   hashing: FileHashing = ON_THIS_THREAD,
   session?: string,
+  /** The input's SHA-256 hashed earlier in this session, if its stat key is still the one it had then (hashWholeFiles). */
+  known?: () => Promise<string | null>,
 ): Promise<{ bytes: number; sha256: string; stale: string | null }> {
   const ours = (j: number) => session !== undefined && markers[j].session === session;
   const inputKey = markers.some((_, j) => ours(j)) ? await statKey(input.path) : null;
   const unchanged = units.map((_, j) => ours(j) && inputKey !== null && markers[j].input?.stat === inputKey);
   const spans = units.map((u, j) => (u.range?.kind === 'bytes' && !unchanged[j] ? ([u.range.start, u.range.end] as [number, number]) : null));
-  const hashInput = () => hashing.fileAndRangeSha256(input.path, spans.filter((s): s is [number, number] => s !== null));
+  const toHash = spans.filter((s): s is [number, number] => s !== null);
+  const hashInput = async () => {
+    const whole = toHash.length === 0 && known ? await known() : null;
+    return whole !== null ? { sha256: whole, ranges: [] } : hashing.fileAndRangeSha256(input.path, toHash);
+  };
   const describeOne = async (j: number, want: IntermediateCheck) =>
     ours(j) && want.stat !== undefined && (await statKey(want.path)) === want.stat ? { bytes: want.bytes, sha256: want.sha256 } : hashing.describeIntermediate(want.path);
   const describeUnit = (j: number) => Promise.all(intermediates[j].map((want) => describeOne(j, want)));
@@ -194,12 +200,14 @@ export async function currentUnitMarkers<M extends UnitMarkerBase>(
   hashing: FileHashing = ON_THIS_THREAD,
   /** This process's session (inputStaleReason): its own units' unchanged files are not hashed again. */
   session?: string,
+  /** Inputs' SHA-256 hashed earlier in the session (inputStaleReason's `known`), by input. */
+  known?: (input: number) => Promise<string | null>,
 ): Promise<{ units: WorkUnit[]; markers: M[]; identities: { bytes: number; sha256: string }[] }> {
   const check = async (p: UnitPlan<M>, i: number) => {
     const own = p.units.filter((u) => u.input === i);
     const found = own.map((u) => p.markers[u.index]);
     if (found.some((m) => m === null)) return { bytes: 0, sha256: '', stale: `a unit of ${inputs[i].displayPath} has no marker after it was redone` };
-    return inputStaleReason(inputs[i], own, found as M[], own.map((u, j) => intermediates(u, found[j] as M)), hashing, session);
+    return inputStaleReason(inputs[i], own, found as M[], own.map((u, j) => intermediates(u, found[j] as M)), hashing, session, known && (() => known(i)));
   };
   const identities: { bytes: number; sha256: string }[] = [];
   const stale = new Set<number>();

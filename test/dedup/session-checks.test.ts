@@ -5,6 +5,7 @@
  * mtime put back), and an intermediate damaged behind its marker, are still caught in the same
  * run, and the outputs equal a clean run's over the current files.
  */
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,10 +35,10 @@ beforeAll(async () => {
 const UNIT_BYTES = 200_000;
 let outs = 0;
 
-async function run(onShardDone?: (shard: number) => void, keepWork = false) {
+async function run(onShardDone?: (shard: number) => void, keepWork = false, workers = 1) {
   const outDir = join(dir, `out-${outs++}`);
   const logs: string[] = [];
-  const result = await dedup({ inputs: [{ path: input }], outDir, workers: 1, unitBytes: UNIT_BYTES, keepWork }, cpu, { log: (m) => logs.push(m), onShardDone });
+  const result = await dedup({ inputs: [{ path: input }], outDir, workers, unitBytes: UNIT_BYTES, keepWork }, cpu, { log: (m) => logs.push(m), onShardDone });
   expect(result.status).toBe('complete');
   return { outDir, log: logs.join('\n') };
 }
@@ -114,6 +115,29 @@ describe('checks in the session that mapped the units', () => {
       const reference = await run();
       expect(snapshot(outDir)).toEqual(snapshot(reference.outDir));
       expect(snapshot(outDir)).not.toEqual(snapshot(clean.outDir));
+    } finally {
+      writeFileSync(input, original);
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+    }
+  });
+
+  it('with workers, the input hashed whole during the map: the manifest has its SHA-256, and an edit made after that hash is caught', async () => {
+    const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+    const manifestSha = (out: string) => JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')).inputs[0].sha256;
+    const plain = await run(undefined, false, 2);
+    expect(manifestSha(plain.outDir)).toBe(sha256(original));
+    let edited = false;
+    try {
+      const { outDir, log } = await run(() => {
+        if (edited) return;
+        edited = true;
+        editInPlace(input, 1000); // inside the first unit; after the whole-file hash was queued
+      }, false, 2);
+      expect(edited).toBe(true);
+      expect(log).toMatch(/corpus\.jsonl changed since part 1 of \d+ of shard 0 was made \(its SHA-256 differs\); redoing shard 0/);
+      expect(manifestSha(outDir)).toBe(sha256(readFileSync(input)));
+      const reference = await run(undefined, false, 2);
+      expect(snapshot(outDir)).toEqual(snapshot(reference.outDir));
     } finally {
       writeFileSync(input, original);
       await new Promise((resolve) => setTimeout(resolve, 1100));
