@@ -6,19 +6,19 @@
  * run, and the outputs equal a clean run's over the current files.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dedup } from '../../src/dedup/index.js';
 import { writeStreamCorpus } from '../../fixtures/dedup/stream-corpus.js';
 import { cpu, snapshot, tempDir } from './helpers.js';
-import { rmSync } from 'node:fs';
 import { inputStaleReason } from '../../src/work/markers.js';
 import type { FileHashing } from '../../src/work/file-hashing.js';
 import { fileAndRangeSha256, describeIntermediate } from '../../src/work/fingerprint.js';
 import { markerFiles, type SignatureMarker } from '../../src/dedup/signature-phase.js';
 import type { WorkUnit } from '../../src/exec/units.js';
 import type { ResolvedInput } from '../../src/io/types.js';
+import { editInPlace } from '../helpers/edit-in-place.js';
 
 const dir = tempDir('session');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -43,18 +43,6 @@ async function run(onShardDone?: (shard: number) => void, keepWork = false, work
   return { outDir, log: logs.join('\n') };
 }
 
-/** Flip the case of one letter of a text at or after `from`: same size, valid JSON, mtime put back. */
-function editInPlace(path: string, from: number): void {
-  const { atime, mtime } = statSync(path);
-  const data = readFileSync(path);
-  const key = data.indexOf('"text":', from);
-  expect(key).toBeGreaterThan(from);
-  let at = data.indexOf('"', key + '"text":'.length) + 1;
-  while (!/[a-zA-Z]/.test(String.fromCharCode(data[at]))) at++;
-  data[at] = /[a-z]/.test(String.fromCharCode(data[at])) ? data[at] - 32 : data[at] + 32;
-  writeFileSync(path, data);
-  utimesSync(path, atime, mtime);
-}
 
 describe('checks in the session that mapped the units', () => {
   it('markers of an input unchanged for a second record its stat key and the session', async () => {

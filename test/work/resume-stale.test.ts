@@ -5,7 +5,7 @@
  * affected shard is redone: the outputs equal those of a clean run over the current inputs.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, truncateSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
@@ -14,6 +14,7 @@ import { writeKillCorpus } from '../pipeline/kill-corpus.js';
 import { CPU, readManifest, snapshot, tempDir } from '../pipeline/helpers.js';
 import { curate as curateApi } from '../../src/pipeline/curate.js';
 import { snapshot as dedupSnapshot } from '../dedup/helpers.js';
+import { editInPlace } from '../helpers/edit-in-place.js';
 
 const temp = tempDir('tokenmix-stale-');
 afterAll(() => temp.cleanup());
@@ -36,18 +37,6 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
 
 const curate = (out: string, ...extra: string[]) => cli(['curate', '--config', config, '--out', out, ...extra]);
 
-/** Flip the case of the first letter of a "text" value at or after `from`: same size, still valid JSON. */
-function editInPlace(path: string, from: number): void {
-  const { atime, mtime } = statSync(path);
-  const data = readFileSync(path);
-  const key = data.indexOf('"text":', from);
-  expect(key).toBeGreaterThan(from);
-  const at = data.indexOf('"', key + '"text":'.length) + 1;
-  data[at] = /[a-z]/.test(String.fromCharCode(data[at])) ? data[at] - 32 : data[at] + 32;
-  writeFileSync(path, data);
-  utimesSync(path, atime, mtime);
-  expect(Math.abs(statSync(path).mtimeMs - mtime.getTime())).toBeLessThan(1);
-}
 
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
