@@ -455,8 +455,6 @@ async function reducePhase({ options, backend, hooks, inputs, markers, identitie
   await rm(manifestPath, { force: true });
   await removeDeadTemps([outDir, join(outDir, 'keep'), join(outDir, 'drops')]);
 
-  const duplicates = await duplicateIdsPromise;
-
   // Phase 2: group and verify, range by range.
   let started = performance.now();
   const bases = [0];
@@ -476,13 +474,21 @@ async function reducePhase({ options, backend, hooks, inputs, markers, identitie
   const memory = options.groupingBytes === null
     ? planDedupMemory(budget, documents, threads, groupWorkers)
     : { rangeRecords: Math.max(64, Math.floor(options.groupingBytes / (32 + RECORD_WORDS * 4))), cacheBytes: Math.floor(VECTOR_CACHE_BYTES / (threads > 1 ? threads + 1 : 1)) };
+  // Vectors that fit the caches' whole budget are read once, into memory every thread shares
+  // (the threads' own caches then go unused), while the workers still check the ids.
+  const vectors = openStoreIndex(options, markers, workDir);
+  const loading = vectors !== null ? loadStoreValues(vectors, memory.cacheBytes * (threads > 1 ? threads + 1 : 1)) : Promise.resolve(false);
+  loading.catch(() => {}); // awaited below, after the id check's own failure if any
+  const duplicates = await duplicateIdsPromise;
+  const shared = await loading;
   // With several workers, at least eight ranges each: they finish together, and small tables
   // leave the map's workers room to group (1M documents, 2 workers: two ranges each needed new
   // workers, cold, and grouping took 3.1-3.2 s; eight each, the same workers, 2.5 s).
   const maxRecords = groupWorkers > 1 ? Math.max(64, Math.min(memory.rangeRecords, Math.ceil(totalRecords / (8 * groupWorkers)))) : memory.rangeRecords;
   const ranges = planBucketRanges(bucketCounts, maxRecords);
   // New workers for grouping when the map's and the id check's heaps could crowd its tables.
-  await pool.recycleAbove(budget, groupWorkers * groupingBytes(Math.max(...ranges.map((r) => r.records))) + (threads + 1) * memory.cacheBytes);
+  // (Shared vectors are in this process's RSS already; the threads' caches are then unused.)
+  await pool.recycleAbove(budget, groupWorkers * groupingBytes(Math.max(...ranges.map((r) => r.records))) + (shared ? 0 : (threads + 1) * memory.cacheBytes));
   const groupFingerprint = createHash('sha256')
     .update(JSON.stringify({
       fingerprint, threshold: options.threshold, verify: options.verify, links: options.links, ranges: ranges.map((r) => [r.start, r.end]),
@@ -491,10 +497,6 @@ async function reducePhase({ options, backend, hooks, inputs, markers, identitie
     }))
     .digest('hex');
   const uf = new UnionFind(documents, groupWorkers > 1);
-  const vectors = openStoreIndex(options, markers, workDir);
-  // Vectors that fit the caches' whole budget are read once, into memory every thread shares;
-  // the threads' own caches then go unused.
-  const shared = vectors !== null && loadStoreValues(vectors, memory.cacheBytes * (threads > 1 ? threads + 1 : 1));
   const cacheBytes = shared ? 0 : memory.cacheBytes;
   const store = vectors && new VectorStore(vectors, cacheBytes);
   const quiet = { advance: () => {} };

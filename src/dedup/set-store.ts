@@ -9,6 +9,7 @@
  * files on demand and caches recently read vectors (FIFO) up to a byte budget.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { invariant } from '../errors.js';
 
 export interface StoreShard {
@@ -47,30 +48,36 @@ export function storeIndex(shards: StoreShard[]): StoreIndex {
   return { paths: shards.map((shard) => shard.path), bases, starts };
 }
 
+/** Reads of loadStoreValues: files are read in pieces of this size, so many files share the threads. */
+const LOAD_CHUNK_BYTES = 8 << 20;
+
 /**
  * Reads every values file into one SharedArrayBuffer when together they fit `budgetBytes`
  * (the caches' whole budget): each thread's store then hands out views of it, with no read,
  * copy or allocation per vector, and the vectors are in memory once rather than once per
- * thread's cache. Returns whether it did.
+ * thread's cache. Reads are asynchronous, so the calling thread can start them while workers
+ * still run the id check. Resolves to whether it loaded them.
  */
-export function loadStoreValues(index: StoreIndex, budgetBytes: number): boolean {
+export async function loadStoreValues(index: StoreIndex, budgetBytes: number): Promise<boolean> {
   const total = index.starts[index.starts.length - 1];
   if (total > budgetBytes) return false;
   const values = new Uint8Array(new SharedArrayBuffer(total));
-  index.paths.forEach((path, shard) => {
+  // Every file at once: libuv's threads read them (and fault their pages in) in parallel.
+  await Promise.all(index.paths.map(async (path, shard) => {
     const start = index.starts[index.bases[shard]];
     const end = index.starts[index.bases[shard + 1]];
-    const fd = openSync(path, 'r');
+    if (end === start) return;
+    const handle = await open(path, 'r');
     try {
       for (let done = start; done < end;) {
-        const n = readSync(fd, values, done, end - done, done - start);
-        invariant(n > 0, `vector file ${path} ended early`);
-        done += n;
+        const { bytesRead } = await handle.read(values, done, Math.min(end - done, LOAD_CHUNK_BYTES), done - start);
+        invariant(bytesRead > 0, `vector file ${path} ended early`);
+        done += bytesRead;
       }
     } finally {
-      closeSync(fd);
+      await handle.close();
     }
-  });
+  }));
   index.values = new Uint32Array(values.buffer);
   return true;
 }

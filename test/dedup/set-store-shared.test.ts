@@ -69,13 +69,13 @@ describe('loadStoreValues', () => {
     expect(endianness()).toBe('LE');
   });
 
-  it('a budget below the total: returns false and leaves values unset', () => {
+  it('a budget below the total: returns false and leaves values unset', async () => {
     const { shards, vectors, totalBytes } = threeShards('under');
     expect(totalBytes).toBeGreaterThan(0);
     const index = storeIndex(shards);
-    expect(loadStoreValues(index, totalBytes - 1)).toBe(false);
+    expect(await loadStoreValues(index, totalBytes - 1)).toBe(false);
     expect(index.values).toBeUndefined();
-    expect(loadStoreValues(index, 0)).toBe(false);
+    expect(await loadStoreValues(index, 0)).toBe(false);
     expect(index.values).toBeUndefined();
     // The store still reads every vector from the files.
     const store = new VectorStore(index, 0);
@@ -87,10 +87,10 @@ describe('loadStoreValues', () => {
     ['exactly the total', 0],
     ['more than the total', 1],
     ['far more than the total', 1 << 30],
-  ])('a budget of %s: loads every vector into one SharedArrayBuffer', (_, extra) => {
+  ])('a budget of %s: loads every vector into one SharedArrayBuffer', async (_, extra) => {
     const { shards, vectors, totalBytes } = threeShards(`fit-${extra}`);
     const index = storeIndex(shards);
-    expect(loadStoreValues(index, totalBytes + extra)).toBe(true);
+    expect(await loadStoreValues(index, totalBytes + extra)).toBe(true);
     expect(index.values).toBeDefined();
     expect(index.values!.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(index.values!.byteLength).toBe(totalBytes);
@@ -113,10 +113,10 @@ describe('loadStoreValues', () => {
     fromFiles.close();
   });
 
-  it('once loaded, stores do not touch the files (they may even be overwritten)', () => {
+  it('once loaded, stores do not touch the files (they may even be overwritten)', async () => {
     const { shards, vectors, totalBytes } = threeShards('memory');
     const index = storeIndex(shards);
-    expect(loadStoreValues(index, totalBytes)).toBe(true);
+    expect(await loadStoreValues(index, totalBytes)).toBe(true);
     for (const shard of shards) writeFileSync(shard.path, new Uint8Array(0));
     const store = new VectorStore(index, 0);
     vectors.forEach((vector, doc) => expect(Array.from(store.get(doc))).toEqual(Array.from(vector)));
@@ -129,13 +129,13 @@ describe('loadStoreValues', () => {
     store.close();
   });
 
-  it('a shard with no documents and a shard of only empty vectors', () => {
+  it('a shard with no documents and a shard of only empty vectors', async () => {
     const a = randomVectors(21, 15, 50);
     const c = [new Uint32Array(0), new Uint32Array(0)];
     const d = randomVectors(22, 9, 50);
     const { shards, vectors, totalBytes } = fixture('gaps', [a, [], c, d]);
     const index = storeIndex(shards);
-    expect(loadStoreValues(index, totalBytes)).toBe(true);
+    expect(await loadStoreValues(index, totalBytes)).toBe(true);
     const shared = new VectorStore(index, 0);
     const fromFiles = new VectorStore(storeIndex(shards), 0);
     expect(shared.documents).toBe(a.length + c.length + d.length);
@@ -147,11 +147,11 @@ describe('loadStoreValues', () => {
     fromFiles.close();
   });
 
-  it('a store whose vectors are all empty (0 bytes) loads with a budget of 0', () => {
+  it('a store whose vectors are all empty (0 bytes) loads with a budget of 0', async () => {
     const { shards, vectors, totalBytes } = fixture('all-empty', [[new Uint32Array(0)], [new Uint32Array(0), new Uint32Array(0)]]);
     expect(totalBytes).toBe(0);
     const index = storeIndex(shards);
-    expect(loadStoreValues(index, 0)).toBe(true);
+    expect(await loadStoreValues(index, 0)).toBe(true);
     expect(index.values!.buffer).toBeInstanceOf(SharedArrayBuffer);
     const store = new VectorStore(index, 0);
     vectors.forEach((_, doc) => expect(store.get(doc).length).toBe(0));
