@@ -160,11 +160,6 @@ export class ShingleBatchBuilder {
     this.offsets[++this.count] = end;
   }
 
-  /** Set d's shingles, until the next add/start. */
-  set(d: number): Uint32Array {
-    return this.shingles.subarray(this.offsets[d], this.offsets[d + 1]);
-  }
-
   batch(): ShingleBatch {
     return { offsets: this.offsets.subarray(0, this.count + 1), shingles: this.shingles.subarray(0, this.offsets[this.count]) };
   }

@@ -170,7 +170,7 @@ export async function processRange(index: number, range: BucketRange, ctx: Group
   // they depend only on which candidate edges pass.
   const pending = store ? new Uint32Array(2 * PENDING_PAIRS) : null;
   let pendingPairs = 0;
-  let pendingBytes = 0;
+  let pendingElements = 0;
   const check = (a: number, b: number) => {
     stats.verified++;
     if (!verify(a, b)) {
@@ -183,8 +183,7 @@ export async function processRange(index: number, range: BucketRange, ctx: Group
   };
   const flush = () => {
     if (pendingPairs === 0) return;
-    const docs = pending!.slice(0, 2 * pendingPairs).sort();
-    store!.pin(docs);
+    store!.pinPairs(pending!.subarray(0, 2 * pendingPairs));
     for (let i = 0; i < pendingPairs; i++) {
       const a = pending![2 * i];
       const b = pending![2 * i + 1];
@@ -194,7 +193,7 @@ export async function processRange(index: number, range: BucketRange, ctx: Group
     }
     store!.unpin();
     pendingPairs = 0;
-    pendingBytes = 0;
+    pendingElements = 0;
   };
   const sink = (a: number, b: number, exact: boolean) => {
     if (ctx.excluded.has(a) || ctx.excluded.has(b)) return;
@@ -216,8 +215,8 @@ export async function processRange(index: number, range: BucketRange, ctx: Group
     pending[2 * pendingPairs] = a;
     pending[2 * pendingPairs + 1] = b;
     pendingPairs++;
-    pendingBytes += store!.bytesOf(a) + store!.bytesOf(b);
-    if (pendingPairs === PENDING_PAIRS || pendingBytes >= store!.pinBytes) flush();
+    pendingElements += store!.length(a) + store!.length(b);
+    if (pendingPairs === PENDING_PAIRS || pendingElements >= store!.pinElements) flush();
   };
   // Shards in order, segments in order: within a key, documents arrive in increasing order.
   for (const [s, marker] of ctx.markers.entries()) {
@@ -374,8 +373,8 @@ export function runIntersectPairs(task: IntersectPairsTask): Uint32Array {
   // In batches of pairs whose vectors are read together (VectorStore.pin), as grouping does.
   for (let start = 0; start < shared.length;) {
     let end = start;
-    for (let bytes = 0; end < shared.length && bytes < store.pinBytes; end++) bytes += store.bytesOf(task.pairs[2 * end]) + store.bytesOf(task.pairs[2 * end + 1]);
-    store.pin(task.pairs.slice(2 * start, 2 * end).sort());
+    for (let elements = 0; end < shared.length && elements < store.pinElements; end++) elements += store.length(task.pairs[2 * end]) + store.length(task.pairs[2 * end + 1]);
+    store.pinPairs(task.pairs.subarray(2 * start, 2 * end));
     for (let i = start; i < end; i++) {
       const a = task.pairs[2 * i];
       const b = task.pairs[2 * i + 1];

@@ -21,7 +21,7 @@ import { TokenmixError } from '../errors.js';
 import { resolveInputs } from '../io/index.js';
 import type { FieldMap, ResolvedInput } from '../io/types.js';
 import { VERSION } from '../version.js';
-import { currentUnitMarkers, describeInputs, freshMarkers, redoInputs, type InputCounts } from '../work/markers.js';
+import { currentUnitMarkers, describeInputs, freshMarkers, redoInputs, type InputCounts, type SessionChecks } from '../work/markers.js';
 import { hashingOn, hashWholeFiles } from '../work/file-hashing.js';
 import { statKey } from '../work/fingerprint.js';
 import { exclusively, readDoneToken } from '../work/exclusive.js';
@@ -280,11 +280,14 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
   };
   let signatureProgress: Progress | undefined;
   let workers = 1;
-  let wholeHashes: Promise<{ sha256: string; stat: string | null } | null>[] | null = null;
-  /** An input's SHA-256 hashed during the map, while its stat key is unchanged since. */
-  const knownHash = async (input: number): Promise<string | null> => {
-    const early = await wholeHashes?.[input];
-    return early?.stat && early.stat === (await statKey(inputs[input].path)) ? early.sha256 : null;
+  let wholeHashes: Map<string, Promise<{ sha256: string; stat: string | null } | null>> | null = null;
+  const checks: SessionChecks = {
+    id: session,
+    // An input's SHA-256 hashed during the map, while its stat key is unchanged since.
+    knownSha256: async (path) => {
+      const early = await wholeHashes?.get(path);
+      return early?.stat && early.stat === (await statKey(path)) ? early.sha256 : null;
+    },
   };
   const finished = await freshMarkers<SignatureMarker>(inputs, (unit) => readSignatureMarker(workDir, unit, fingerprint), join(workDir, 'shards'), log);
   const runMap = (plan: WorkUnit[], mine: (unit: WorkUnit) => boolean, onStart?: (todoBytes: number) => void) => runMapPhase<SignatureMarker>(
@@ -357,7 +360,7 @@ async function dedupRun(request: DedupOptions, backend: Backend, hooks: DedupHoo
     // of the inputs and intermediates, and it is made again if that check redoes units.
     const early = latest.every((m) => m !== null) ? duplicateIds(latest as SignatureMarker[]) : null;
     early?.catch(() => {}); // awaited below, or dropped with the units it was made from
-    const current = await currentUnitMarkers(inputs, { units, markers: latest }, (_u, m) => intermediateChecks(workDir, m), redo, log, hashingOn(pool.lease()), session, knownHash);
+    const current = await currentUnitMarkers(inputs, { units, markers: latest }, (_u, m) => intermediateChecks(workDir, m), redo, log, hashingOn(pool.lease()), checks);
     const kept = early !== null && current.markers.every((m, i) => m === latest[i]);
     if (early && !kept) await early.catch(() => {});
     const duplicates = kept ? early : duplicateIds(current.markers);

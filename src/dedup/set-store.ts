@@ -152,14 +152,26 @@ export class VectorStore {
     return fd;
   }
 
-  /** Bytes of vectors to pin at once: half the cache's budget (grouping reads through pins, not the cache), at least 1 MiB. */
-  get pinBytes(): number {
-    return Math.max(1 << 20, Math.floor(this.cacheBytes / 2));
+  /** `length` bytes of shard `shard`'s values file, from byte `from` of all files laid end to end, into `into` at `at`. */
+  private readSpan(shard: number, from: number, into: Uint8Array, at: number, length: number, doc: number): void {
+    const fd = this.fd(shard);
+    const position = from - this.starts[this.bases[shard]];
+    for (let done = 0; done < length;) {
+      const n = readSync(fd, into, at + done, length - done, position + done);
+      invariant(n > 0, `vector file ended early (document ${doc})`);
+      done += n;
+    }
+    this.reads++;
   }
 
-  /** Bytes the vectors of `docs` take (what pinning them reads, gaps aside). */
-  bytesOf(doc: number): number {
-    return this.starts[doc + 1] - this.starts[doc];
+  /** Elements of vectors to pin at once: half the cache's budget in u32s (grouping reads through pins, not the cache), at least 1 MiB's. */
+  get pinElements(): number {
+    return Math.max(1 << 18, Math.floor(this.cacheBytes / 8));
+  }
+
+  /** pin() the documents of `pairs` (a, b, a, b, …); nothing to do when the values are in shared memory. */
+  pinPairs(pairs: Uint32Array): void {
+    if (!this.values) this.pin(pairs.slice().sort());
   }
 
   /**
@@ -191,14 +203,7 @@ export class VectorStore {
       const [i, j, shard] = [spans[k], spans[k + 1], spans[k + 2]];
       const from = this.starts[docs[i]];
       const to = this.starts[docs[j] + 1];
-      const fd = this.fd(shard);
-      const position = from - this.starts[this.bases[shard]];
-      for (let done = 0; done < to - from;) {
-        const n = readSync(fd, buffer, at + done, to - from - done, position + done);
-        invariant(n > 0, `vector file ended early (document ${docs[i]})`);
-        done += n;
-      }
-      this.reads++;
+      this.readSpan(shard, from, buffer, at, to - from, docs[i]);
       for (let d = i; d <= j; d++) {
         const doc = docs[d];
         pinned.set(doc, new Uint32Array(buffer.buffer, at + this.starts[doc] - from, (this.starts[doc + 1] - this.starts[doc]) / 4));
@@ -222,16 +227,7 @@ export class VectorStore {
     const vector = new Uint32Array(this.length(doc));
     if (vector.length > 0) {
       const bytes = new Uint8Array(vector.buffer);
-      const shard = this.shardOf(doc);
-      const fd = this.fd(shard);
-      const position = this.starts[doc] - this.starts[this.bases[shard]];
-      let done = 0;
-      while (done < bytes.length) {
-        const n = readSync(fd, bytes, done, bytes.length - done, position + done);
-        invariant(n > 0, `vector file ended early (document ${doc})`);
-        done += n;
-      }
-      this.reads++;
+      this.readSpan(this.shardOf(doc), this.starts[doc], bytes, 0, bytes.length, doc);
     }
     this.cache.set(doc, vector);
     this.order.push(doc);

@@ -282,17 +282,18 @@ export async function processSignatureUnit(input: ResolvedInput, unit: WorkUnit,
       // one-pass scan (text/document-scan.ts) or, failing that, the three general functions.
       const wordLists: Uint32Array[] = [];
       const tokenCounts: number[] = [];
-      const hashes: Buffer[] = [];
+      // Each document's exact-text hash, 16 bytes (the docs table's column).
+      const hashBytes = Buffer.alloc(16 * batch.length);
       const sets = builders[batches++ & 1];
       sets.start(batch.length);
       const keepWords = options.sketch !== 'oph';
-      for (const text of batch.texts) {
+      for (const [i, text] of batch.texts.entries()) {
         const fast = kernel?.scan(text, options.ngram, shingleSeed) ?? null;
         if (fast) {
           sets.add(fast.set);
           if (keepWords) wordLists.push(fast.words.slice());
           tokenCounts.push(fast.tokens);
-          hashes.push(sha256Prefix(fast.exact));
+          hashBytes.set(sha256Prefix(fast.exact), 16 * i);
           continue;
         }
         const scan = fastScan ? scanDocument(text) : null;
@@ -300,24 +301,20 @@ export async function processSignatureUnit(input: ResolvedInput, unit: WorkUnit,
         sets.add(shingleSet(words, options.ngram, shingleSeed));
         if (keepWords) wordLists.push(words);
         tokenCounts.push(scan ? scan.tokens : countWords(text));
-        hashes.push(scan ? sha256Prefix(scan.exact) : exactTextHash(text));
+        hashBytes.set(scan ? sha256Prefix(scan.exact) : exactTextHash(text), 16 * i);
       }
       const setBatch = sets.batch();
       const setLengths = new Uint32Array(batch.length);
-      const hashBytes = new Uint8Array(16 * batch.length);
       const base = records;
       for (let i = 0; i < batch.length; i++) {
         const length = setBatch.offsets[i + 1] - setBatch.offsets[i];
         setLengths[i] = length;
         if (length === 0) withoutWords++;
         const source = batch.sources[i];
-        const tokenCount = tokenCounts[i];
-        const hash = hashes[i];
-        hashBytes.set(hash, 16 * i);
         const counts = (sources[source] ??= { docs: 0, tokens: 0 });
         counts.docs++;
-        counts.tokens += tokenCount;
-        bandWriter.add(hash.readUInt32BE(0), hash.readUInt32BE(4), (base + i) | EXACT_FLAG);
+        counts.tokens += tokenCounts[i];
+        bandWriter.add(hashBytes.readUInt32BE(16 * i), hashBytes.readUInt32BE(16 * i + 4), (base + i) | EXACT_FLAG);
       }
       docTable.add(batch.rows, batch.ids, batch.sources, tokenCounts, qualityField ? batch.scores[qualityField] : null, hashBytes);
       // One write per batch for the shingle sets (documents are often a few hundred bytes).

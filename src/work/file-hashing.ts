@@ -44,12 +44,12 @@ export async function runHashTask(task: HashFileTask | DescribeFileTask): Promis
  * queues before the units, so a core hashes while the others map, instead of one core hashing
  * alone between the map and the reduce), and the stat key each had before it was read.
  */
-export function hashWholeFiles(executor: Executor, paths: string[]): Promise<{ sha256: string; stat: string | null } | null>[] {
-  return paths.map((path) => {
+export function hashWholeFiles(executor: Executor, paths: string[]): Map<string, Promise<{ sha256: string; stat: string | null } | null>> {
+  return new Map(paths.map((path) => {
     const hashed = executor.run({ kind: 'hash-file', label: `${path} (SHA-256)`, path, ranges: [], withStat: true } as HashFileTask, quiet) as Promise<{ sha256: string; stat: string | null }>;
     // A failure here is not the run's: the reduce hashes the file again and reports what it finds.
-    return hashed.catch(() => null);
-  });
+    return [path, hashed.catch(() => null)];
+  }));
 }
 
 const quiet: TaskLink = { advance: () => {} };

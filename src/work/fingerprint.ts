@@ -29,12 +29,7 @@ export interface InputIdentity {
  * in nanoseconds. Any write to the file changes its ctime, which a user cannot set back.
  */
 export async function statKey(path: string): Promise<string | null> {
-  try {
-    const s = await stat(path, { bigint: true });
-    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
-  } catch {
-    return null;
-  }
+  return (await keyedStat(path))?.key ?? null;
 }
 
 /** A file changed this recently (ms) may change again within the same clock tick: its stat proves nothing. */
@@ -45,10 +40,14 @@ const RACY_MS = 1000;
  * write in the same tick as this stat could leave the key unchanged (git's "racy clean" case).
  */
 export async function stableStatKey(path: string): Promise<string | null> {
+  const found = await keyedStat(path);
+  return found && Number(found.ctimeNs / 1000000n) <= Date.now() - RACY_MS ? found.key : null;
+}
+
+async function keyedStat(path: string): Promise<{ key: string; ctimeNs: bigint } | null> {
   try {
     const s = await stat(path, { bigint: true });
-    if (Number(s.ctimeNs / 1000000n) > Date.now() - RACY_MS) return null;
-    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+    return { key: `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`, ctimeNs: s.ctimeNs };
   } catch {
     return null;
   }

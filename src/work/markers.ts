@@ -88,6 +88,17 @@ export interface IntermediateCheck {
   stat?: string;
 }
 
+/**
+ * What a reduce in the process that mapped the units may skip (inputStaleReason): files whose
+ * stat keys its own markers recorded and that still have them.
+ */
+export interface SessionChecks {
+  /** The session's token, as its markers record it (`session`). */
+  id: string;
+  /** A file's SHA-256 hashed earlier in the session, if its stat key is unchanged since (else null). */
+  knownSha256?: (path: string) => Promise<string | null>;
+}
+
 function unitName(marker: { shard: number; part: number; parts: number }): string {
   return marker.parts > 1 ? `part ${marker.part + 1} of ${marker.parts} of shard ${marker.shard}` : `shard ${marker.shard}`;
 }
@@ -137,17 +148,15 @@ export async function inputStaleReason(
   markers: UnitMarkerBase[],
   intermediates: IntermediateCheck[][],
   hashing: FileHashing = ON_THIS_THREAD,
-  session?: string,
-  /** The input's SHA-256 hashed earlier in this session, if its stat key is still the one it had then (hashWholeFiles). */
-  known?: () => Promise<string | null>,
+  session?: SessionChecks,
 ): Promise<{ bytes: number; sha256: string; stale: string | null }> {
-  const ours = (j: number) => session !== undefined && markers[j].session === session;
+  const ours = (j: number) => session !== undefined && markers[j].session === session.id;
   const inputKey = markers.some((_, j) => ours(j)) ? await statKey(input.path) : null;
   const unchanged = units.map((_, j) => ours(j) && inputKey !== null && markers[j].input?.stat === inputKey);
   const spans = units.map((u, j) => (u.range?.kind === 'bytes' && !unchanged[j] ? ([u.range.start, u.range.end] as [number, number]) : null));
   const toHash = spans.filter((s): s is [number, number] => s !== null);
   const hashInput = async () => {
-    const whole = toHash.length === 0 && known ? await known() : null;
+    const whole = toHash.length === 0 && session?.knownSha256 ? await session.knownSha256(input.path) : null;
     return whole !== null ? { sha256: whole, ranges: [] } : hashing.fileAndRangeSha256(input.path, toHash);
   };
   const describeOne = async (j: number, want: IntermediateCheck) =>
@@ -199,15 +208,13 @@ export async function currentUnitMarkers<M extends UnitMarkerBase>(
   /** Where files are hashed: here, or on the run's workers (work/file-hashing.ts). */
   hashing: FileHashing = ON_THIS_THREAD,
   /** This process's session (inputStaleReason): its own units' unchanged files are not hashed again. */
-  session?: string,
-  /** Inputs' SHA-256 hashed earlier in the session (inputStaleReason's `known`), by input. */
-  known?: (input: number) => Promise<string | null>,
+  session?: SessionChecks,
 ): Promise<{ units: WorkUnit[]; markers: M[]; identities: { bytes: number; sha256: string }[] }> {
   const check = async (p: UnitPlan<M>, i: number) => {
     const own = p.units.filter((u) => u.input === i);
     const found = own.map((u) => p.markers[u.index]);
     if (found.some((m) => m === null)) return { bytes: 0, sha256: '', stale: `a unit of ${inputs[i].displayPath} has no marker after it was redone` };
-    return inputStaleReason(inputs[i], own, found as M[], own.map((u, j) => intermediates(u, found[j] as M)), hashing, session, known && (() => known(i)));
+    return inputStaleReason(inputs[i], own, found as M[], own.map((u, j) => intermediates(u, found[j] as M)), hashing, session);
   };
   const identities: { bytes: number; sha256: string }[] = [];
   const stale = new Set<number>();

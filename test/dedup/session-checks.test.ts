@@ -79,12 +79,12 @@ describe('checks in the session that mapped the units', () => {
     };
     const whole = (await fileAndRangeSha256(input, [])).sha256;
     // The session that made the markers: one read of the input for its hash, nothing else.
-    const same = await inputStaleReason(resolved, units, markers, checks, spy, markers[0].session);
+    const same = await inputStaleReason(resolved, units, markers, checks, spy, { id: markers[0].session! });
     expect(same).toEqual({ bytes: original.length, sha256: whole, stale: null });
     expect(calls).toEqual({ ranges: [0], described: 0 });
     // Another session (a resumed run): every range and every intermediate is hashed.
     calls.ranges.length = 0;
-    const other = await inputStaleReason(resolved, units, markers, checks, spy, 'another-session');
+    const other = await inputStaleReason(resolved, units, markers, checks, spy, { id: 'another-session' });
     expect(other).toEqual(same);
     expect(calls).toEqual({ ranges: [markers.length], described: checks.flat().length });
   });

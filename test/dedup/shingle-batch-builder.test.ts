@@ -34,8 +34,9 @@ function buildAndCheck(builder: ShingleBatchBuilder, sets: Uint32Array[]) {
   builder.start(sets.length);
   sets.forEach((set, d) => {
     builder.add(set);
-    // set(d) is the set just added (valid until the next add/start).
-    expect(Array.from(builder.set(d))).toEqual(Array.from(set));
+    // The set just added is the batch's last (a batch so far is valid until the next add/start).
+    const sofar = builder.batch();
+    expect(Array.from(sofar.shingles.subarray(sofar.offsets[d], sofar.offsets[d + 1]))).toEqual(Array.from(set));
   });
   const batch = builder.batch();
   const hand = handCsr(sets);
@@ -46,7 +47,7 @@ function buildAndCheck(builder: ShingleBatchBuilder, sets: Uint32Array[]) {
   expect(batch.shingles).toEqual(reference.shingles);
   expect(validateShingleBatch(batch)).toBe(sets.length);
   // Every set is still readable by index once the batch is complete.
-  sets.forEach((set, d) => expect(Array.from(builder.set(d))).toEqual(Array.from(set)));
+  sets.forEach((set, d) => expect(Array.from(batch.shingles.subarray(batch.offsets[d], batch.offsets[d + 1]))).toEqual(Array.from(set)));
   return batch;
 }
 
