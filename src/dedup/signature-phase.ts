@@ -15,7 +15,6 @@
  *                   document with at least one shingle, plus one exact-text record
  * Every file is written under a `.partial` name and renamed; the marker is written last.
  */
-import { hash } from 'node:crypto';
 import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -30,13 +29,11 @@ import type { FieldMap, RecordBatch, ResolvedInput } from '../io/types.js';
 import type { SignRequest } from '../exec/executor.js';
 import { unitPart, type WorkUnit } from '../exec/units.js';
 import { shingleBatch, ShingleBatchBuilder } from '../cpu/oph.js';
-import { countWords } from '../text/words.js';
-import { exactDedupUtf8, scanDocument } from '../text/document-scan.js';
 import { textKernel } from '../text/text-kernel.js';
 import { bandKeys } from './lsh.js';
 import type { ResolvedDedupOptions } from './options.js';
 import { BandRecordWriter, type BandFileSummary } from './partition.js';
-import { shingleSet, shingleWords } from './shingles.js';
+import { JsonLineShortcut, kernelScans, scanText, type DocScan, type ScanSettings } from './doc-scan.js';
 import { DocTableWriter } from './doc-table.js';
 import { dict } from '../dict.js';
 
@@ -91,16 +88,6 @@ export async function readSignatureMarker(workDir: string, unit: WorkUnit, finge
   );
   if (marker && JSON.stringify(marker.range) !== JSON.stringify(unit.range ?? null)) return null;
   return marker;
-}
-
-/** 128 bits of SHA-256 of the exact-dedup normalization (the same key as curate's exact dedup). */
-export function exactTextHash(text: string): Buffer {
-  return sha256Prefix(exactDedupUtf8(text));
-}
-
-/** exactTextHash from the normalization's UTF-8 bytes (scanDocument's `exact`). */
-function sha256Prefix(bytes: Uint8Array): Buffer {
-  return hash('sha256', bytes, 'buffer').subarray(0, 16);
 }
 
 export interface SignatureContext {
@@ -169,6 +156,7 @@ function selectRows(batch: RecordBatch, selected: Uint32Array): RecordBatch {
     ids: pick(batch.ids),
     sources: pick(batch.sources),
     texts: pick(batch.texts),
+    ...(batch.shortcut ? { shortcut: pick(batch.shortcut) } : {}),
     scores,
     rows: Uint32Array.from(keep, (i) => batch.rows[i]),
     problems: [],
@@ -231,8 +219,9 @@ export async function processSignatureUnit(input: ResolvedInput, unit: WorkUnit,
   let withoutWords = 0;
   let lastBytes = 0;
   const qualityField = options.qualityField;
-  const fastScan = !options.digits && !options.diacritics;
-  const kernel = fastScan ? textKernel() : null;
+  const scanSettings: ScanSettings = { options, shingleSeed, keepWords: options.sketch !== 'oph' };
+  const kernel = kernelScans(options) ? textKernel() : null;
+  const shortcut = input.format === 'jsonl' ? JsonLineShortcut.create(ctx.fields, input.source, false, scanSettings) : null;
   const clock = () => performance.now();
   // Two builders, alternating: batch k's sets may still be read by its signing (on the GPU)
   // while batch k + 1's are built; batch k + 2 comes after batch k's signatures are awaited.
@@ -264,7 +253,7 @@ export async function processSignatureUnit(input: ResolvedInput, unit: WorkUnit,
     let readStart = clock();
     // A selection without a row in this unit reads nothing (curate's near dedup: a unit curate
     // quarantined whole, as a damaged file, is not read again).
-    const reads = ctx.selected && !selectsIn(ctx.selected, unit) ? [] : readRecords(input, ctx.fields, { batchSize: options.batchSize, ...(part ? { part } : {}) });
+    const reads = ctx.selected && !selectsIn(ctx.selected, unit) ? [] : readRecords(input, ctx.fields, { batchSize: options.batchSize, ...(part ? { part } : {}), ...(shortcut ? { shortcut } : {}) });
     for await (const read of reads) {
       const batch = ctx.selected ? selectRows(read, ctx.selected) : read;
       if (times) times.readMs += clock() - readStart;
@@ -276,32 +265,20 @@ export async function processSignatureUnit(input: ResolvedInput, unit: WorkUnit,
         if (options.onError === 'fail') throw new TokenmixError(`${p.message} (or pass --on-error quarantine to set such records aside and count them)`);
         problemLines.push(`${JSON.stringify({ file: p.file, ...(p.line !== undefined ? { line: p.line } : { row: p.row }), field: p.field, reason: p.reason, message: p.message })}\n`);
       }
-      // Each document's shingle set (the verification input, and what one-permutation MinHash
-      // signs), token count and exact-text hash; K-permutation MinHash signs the words
-      // themselves. Most texts take the WebAssembly kernel (text/text-kernel.ts); the others the
-      // one-pass scan (text/document-scan.ts) or, failing that, the three general functions.
+      // Each document's shingle set, words, token count and exact-text hash (doc-scan.ts): made
+      // while reading for the lines the shortcut took, here for the others.
       const wordLists: Uint32Array[] = [];
       const tokenCounts: number[] = [];
       // Each document's exact-text hash, 16 bytes (the docs table's column).
       const hashBytes = Buffer.alloc(16 * batch.length);
       const sets = builders[batches++ & 1];
       sets.start(batch.length);
-      const keepWords = options.sketch !== 'oph';
-      for (const [i, text] of batch.texts.entries()) {
-        const fast = kernel?.scan(text, options.ngram, shingleSeed) ?? null;
-        if (fast) {
-          sets.add(fast.set);
-          if (keepWords) wordLists.push(fast.words.slice());
-          tokenCounts.push(fast.tokens);
-          hashBytes.set(sha256Prefix(fast.exact), 16 * i);
-          continue;
-        }
-        const scan = fastScan ? scanDocument(text) : null;
-        const words = scan ? scan.words : shingleWords(text, options);
-        sets.add(shingleSet(words, options.ngram, shingleSeed));
-        if (keepWords) wordLists.push(words);
-        tokenCounts.push(scan ? scan.tokens : countWords(text));
-        hashBytes.set(scan ? sha256Prefix(scan.exact) : exactTextHash(text), 16 * i);
+      for (let i = 0; i < batch.length; i++) {
+        const doc = (batch.shortcut?.[i] as DocScan | undefined) ?? scanText(batch.texts[i], kernel, scanSettings);
+        sets.add(doc.set);
+        if (doc.words) wordLists.push(doc.words);
+        tokenCounts.push(doc.tokens);
+        hashBytes.set(doc.hash, 16 * i);
       }
       const setBatch = sets.batch();
       const setLengths = new Uint32Array(batch.length);

@@ -4,7 +4,7 @@
  * `BatchBuilder`, so the checks and their messages are identical across formats.
  */
 import { INVALID_UTF8, MISSING } from './fields.js';
-import type { BadRecord, FieldMap, ProblemReason, RecordBatch, ResolvedInput } from './types.js';
+import type { BadRecord, FieldMap, ProblemReason, RecordBatch, ResolvedInput, ShortcutRecord } from './types.js';
 import { dict } from '../dict.js';
 
 /** Field name used in problems about the whole line rather than one field. */
@@ -54,6 +54,8 @@ export class BatchBuilder {
   private ids: string[] = [];
   private sources: string[] = [];
   private texts: string[] = [];
+  /** `RecordBatch.shortcut`, made on the first record a shortcut took. */
+  private made: unknown[] | undefined;
   private rows: Uint32Array;
   private scores: Float64Array[];
   private problems: BadRecord[] = [];
@@ -113,6 +115,18 @@ export class BatchBuilder {
     this.rows[slot] = position;
   }
 
+  /** Keeps a record a line shortcut read and checked (LineShortcut). */
+  addShortcut(position: number, record: ShortcutRecord): void {
+    const slot = this.ids.length;
+    for (let q = 0; q < this.qualityNames.length; q++) this.scores[q][slot] = record.scores[q];
+    (this.made ??= [])[slot] = record.made;
+    this.ids.push(record.id);
+    this.sources.push(record.source);
+    this.texts.push('');
+    this.textUnits += record.textUnits;
+    this.rows[slot] = position;
+  }
+
   /** The accumulated batch (and a fresh builder state), or undefined when nothing accumulated. */
   take(bytesRead: number): RecordBatch | undefined {
     const length = this.ids.length;
@@ -134,6 +148,11 @@ export class BatchBuilder {
       blankLines: this.blankLines,
       bytesRead,
     };
+    if (this.made !== undefined) {
+      this.made.length = length;
+      batch.shortcut = this.made;
+      this.made = undefined;
+    }
     this.ids = [];
     this.sources = [];
     this.texts = [];

@@ -9,14 +9,16 @@ import { TokenmixError } from '../errors.js';
 import { BatchBuilder, WHOLE_LINE, type BatchOptions } from './batch.js';
 import { openByteSource } from './bytes.js';
 import { fieldPath, getField, MISSING } from './fields.js';
-import { BAD_UTF8_LINE, LineSplitter, TOO_LONG_LINE, type Line } from './lines.js';
-import type { FieldMap, RecordBatch, ResolvedInput } from './types.js';
+import { BAD_UTF8_LINE, LineSplitter, TOO_LONG_LINE, type Line, type RawLine } from './lines.js';
+import type { FieldMap, LineShortcut, RecordBatch, ResolvedInput } from './types.js';
 
 export interface JsonlOptions extends BatchOptions {
   maxLineBytes: number;
   chunkBytes: number;
   /** Only these bytes (line-aligned, uncompressed files only), numbered from `firstLine`. */
   part?: { bytes: { start: number; end: number }; firstLine: number };
+  /** Reads the lines it can from their bytes (LineShortcut); the others are decoded and parsed. */
+  shortcut?: LineShortcut;
 }
 
 export async function* readJsonl(input: ResolvedInput, fields: FieldMap, options: JsonlOptions): AsyncGenerator<RecordBatch> {
@@ -26,11 +28,20 @@ export async function* readJsonl(input: ResolvedInput, fields: FieldMap, options
   const textPath = fieldPath(fields.text);
   const sourcePath = fields.source === undefined ? undefined : fieldPath(fields.source);
   const qualityPaths = (fields.quality ?? []).map(fieldPath);
-  const splitter = new LineSplitter(options.maxLineBytes);
+  const shortcut = options.shortcut;
+  const splitter = new LineSplitter<boolean>(options.maxLineBytes, shortcut !== undefined);
   let lineNumber = (options.part?.firstLine ?? 1) - 1;
 
-  const addLine = (line: Line) => {
+  const addLine = (raw: Line | RawLine) => {
     lineNumber++;
+    let line: Line;
+    if (typeof raw === 'object') {
+      const record = shortcut!.take(raw.bytes, raw.start, raw.end);
+      if (record !== null) return builder.addShortcut(lineNumber, record);
+      line = splitter.decode(raw);
+    } else {
+      line = raw;
+    }
     if (line === BAD_UTF8_LINE) {
       builder.addProblem(lineNumber, WHOLE_LINE, 'invalid-utf8', 'line is not valid UTF-8 (convert the file to UTF-8)');
       return;

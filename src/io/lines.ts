@@ -13,6 +13,13 @@ export const TOO_LONG_LINE: unique symbol = Symbol('tokenmix.too-long-line');
 
 export type Line = string | typeof BAD_UTF8_LINE | typeof TOO_LONG_LINE;
 
+/** A line not decoded yet (a raw splitter's): `bytes[start..end)`, valid until the next chunk is read. */
+export interface RawLine {
+  bytes: Uint8Array;
+  start: number;
+  end: number;
+}
+
 const NEWLINE = 0x0a;
 
 /**
@@ -21,7 +28,10 @@ const NEWLINE = 0x0a;
  */
 const utf8Slice = (globalThis as { Buffer?: { prototype: { utf8Slice?: (this: Uint8Array, start: number, end: number) => string } } }).Buffer?.prototype.utf8Slice;
 
-export class LineSplitter {
+/** What a splitter hands over: raw splitters also give undecoded lines. */
+type Out<Raw extends boolean> = Raw extends true ? Line | RawLine : Line;
+
+export class LineSplitter<Raw extends boolean = false> {
   // ignoreBOM: a U+FEFF must not vanish depending on where a chunk starts; the reader
   // strips a BOM at the start of the file itself.
   private readonly decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -30,11 +40,17 @@ export class LineSplitter {
   /** Inside a line that already exceeded the maximum: drop bytes until its newline. */
   private skipping = false;
 
-  constructor(private readonly maxLineBytes: number) {}
+  /**
+   * A raw splitter (`raw`, in Node only) hands lines over undecoded, for the reader to look at
+   * their bytes before it decodes them with `decode`.
+   */
+  constructor(private readonly maxLineBytes: number, private readonly raw?: Raw) {
+    if (raw && utf8Slice === undefined) throw new Error('LineSplitter: raw lines need Node\'s Buffer');
+  }
 
   /** Lines completed by `chunk`, in order. */
-  push(chunk: Uint8Array): Line[] {
-    const lines: Line[] = [];
+  push(chunk: Uint8Array): Out<Raw>[] {
+    const lines: Out<Raw>[] = [];
     let start = 0;
     if (this.skipping) {
       const end = chunk.indexOf(NEWLINE);
@@ -73,7 +89,7 @@ export class LineSplitter {
   }
 
   /** The last line when the input does not end with a newline. */
-  end(): Line[] {
+  end(): Out<Raw>[] {
     if (this.skipping) {
       this.skipping = false;
       return [TOO_LONG_LINE];
@@ -82,9 +98,14 @@ export class LineSplitter {
     const region = concat(this.pending, this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
-    const lines: Line[] = [];
+    const lines: Out<Raw>[] = [];
     this.decodeRegion(region, lines);
     return lines;
+  }
+
+  /** A raw line, decoded. */
+  decode(line: RawLine): Line {
+    return this.decodeLine(line.bytes, line.start, line.end);
   }
 
   private hold(bytes: Uint8Array): void {
@@ -100,7 +121,7 @@ export class LineSplitter {
   }
 
   /** Decodes newline-separated complete lines (no trailing newline) into `lines`. */
-  private decodeRegion(region: Uint8Array, lines: Line[]): void {
+  private decodeRegion(region: Uint8Array, lines: Out<Raw>[]): void {
     // In Node, line by line: V8 makes a one-byte string of a line that is all ASCII, while a
     // run of lines decoded whole is two-byte as soon as one character needs it, and parsing
     // two-byte strings costs about twice as much (licenses-npm × 12: decode + parse 265 →
@@ -121,7 +142,8 @@ export class LineSplitter {
     for (;;) {
       const end = region.indexOf(NEWLINE, start);
       const stop = end < 0 ? region.length : end;
-      lines.push(stop - start > this.maxLineBytes ? TOO_LONG_LINE : this.decodeLine(region, start, stop));
+      if (stop - start > this.maxLineBytes) lines.push(TOO_LONG_LINE);
+      else lines.push(this.raw ? { bytes: region, start, end: stop } as Out<Raw> : this.decodeLine(region, start, stop));
       if (end < 0) return;
       start = end + 1;
     }

@@ -22,6 +22,7 @@ export function readRecords(input: ResolvedInput, fields: FieldMap, options: Rea
         maxLineBytes: positiveInteger(options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES, 'maxLineBytes'),
         chunkBytes: positiveInteger(options.chunkBytes ?? DEFAULT_CHUNK_BYTES, 'chunkBytes'),
         ...(options.part && 'bytes' in options.part ? { part: options.part } : {}),
+        ...(options.shortcut ? { shortcut: options.shortcut } : {}),
       });
     case 'parquet':
       return loaded(() => import('./parquet.js'), (m) => m.readParquet(input, fields, { batchSize, allowNumericIds, ...(options.part && 'rows' in options.part ? { rows: options.part.rows } : {}) }));

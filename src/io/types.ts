@@ -97,7 +97,14 @@ export interface RecordBatch {
   length: number;
   ids: string[];
   sources: string[];
+  /** Each record's text; '' for a record a line shortcut took (see `shortcut`). */
   texts: string[];
+  /**
+   * What the reader's line shortcut (ReadOptions.shortcut) made of each record it took, in
+   * place of its text; undefined for the records JSON.parse read. Absent when no record was
+   * taken by a shortcut.
+   */
+  shortcut?: unknown[];
   /** One column per `FieldMap.quality` name, finite numbers. */
   scores: Record<string, Float64Array>;
   /** Position of each valid record: 1-based line for JSONL, 0-based row for Parquet/Arrow. */
@@ -129,6 +136,31 @@ export interface ReadOptions {
   chunkBytes?: number;
   /** Read only part of the file (a work unit, src/exec/units.ts); the whole file when unset. */
   part?: InputPart;
+  /** JSONL only: a way to read plain lines without JSON.parse (LineShortcut). */
+  shortcut?: LineShortcut;
+}
+
+/**
+ * A JSONL line's record read from its bytes by a faster path than decoding and JSON.parse
+ * (dedup's map: src/dedup/line-scan.ts). `take` sees every line before it is decoded and
+ * returns null for any line it cannot read exactly as JSON.parse and the record checks would;
+ * the reader then reads that line the general way. A record it returns passed every check of
+ * `BatchBuilder.addRecord` (a present, non-empty, well-formed id and source, a text that is not
+ * blank, finite scores).
+ */
+export interface LineShortcut {
+  take(line: Uint8Array, start: number, end: number): ShortcutRecord | null;
+}
+
+export interface ShortcutRecord {
+  id: string;
+  source: string;
+  /** In `FieldMap.quality` order. */
+  scores: readonly number[];
+  /** The text's length in UTF-16 units (batches close at BATCH_TEXT_UNITS). */
+  textUnits: number;
+  /** What the shortcut made of the text: the batch's `shortcut` entry. */
+  made: unknown;
 }
 
 /**

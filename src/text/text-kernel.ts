@@ -46,14 +46,22 @@ interface Exports {
   oph(docs: number, numBins: number, binA: number, binB: number, binC: number, valueA: number, valueB: number, valueC: number): number;
   scan(length: number, ngram: number, shingleSeed: number): number;
   scanKey(length: number): number;
+  jsonKeys(): number;
+  jsonSpans(): number;
+  jsonLine(length: number, textKey: number): number;
 }
 
 const DONE = 0;
 const UNCLASSIFIED = 2;
+/** Room the kernel has for `jsonKeys`' names (JSON_MAX_KEYS, JSON_NAME_BYTES in the C source). */
+const JSON_MAX_KEYS = 8;
+const JSON_NAME_BYTES = 1024;
 /** The table entry that makes the kernel hand a text back: classified, not plain. */
 const NOT_PLAIN = 1 << 31;
 
 const encoder = new TextEncoder();
+// ignoreBOM: a text may begin with U+FEFF, which is part of it.
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 export class TextKernel {
   private readonly exports: Exports;
@@ -151,6 +159,11 @@ export class TextKernel {
     if (at === 0) return null;
     this.views();
     const { written } = encoder.encodeInto(text, this.bytes.subarray(at, at + 3 * text.length));
+    return this.scanWritten(written, call);
+  }
+
+  /** Calls `call` on the `written` bytes at the kernel's input until every character it meets is classified. */
+  private scanWritten(written: number, call: (length: number) => number): KernelScan | null {
     this.written = written;
     if (this.exports.prepare(written) === 0) return null;
     this.views();
@@ -172,7 +185,68 @@ export class TextKernel {
       else if (this.exports.classifyAstral(char, astralEntry(char)) === 0) return null; // its table is full
     }
   }
+
+  /** The names `jsonLine` looks for, as last set. */
+  private jsonNames: readonly string[] | null = null;
+
+  /**
+   * Sets the top-level keys `jsonLine` reports; false when they do not fit the kernel
+   * (more than eight, or over 1 KiB of UTF-8 together).
+   */
+  jsonKeys(names: readonly string[]): boolean {
+    if (this.jsonNames !== null && this.jsonNames.length === names.length && this.jsonNames.every((name, k) => name === names[k])) return true;
+    const encoded = names.map((name) => encoder.encode(name));
+    if (encoded.length > JSON_MAX_KEYS || encoded.reduce((sum, name) => sum + name.length, 0) > JSON_NAME_BYTES) return false;
+    const at = this.exports.jsonKeys();
+    this.views();
+    const u32 = this.u32;
+    u32[at >>> 2] = encoded.length;
+    let name = at + 4 + 4 * JSON_MAX_KEYS;
+    encoded.forEach((bytes, k) => {
+      u32[(at >>> 2) + 1 + k] = bytes.length;
+      this.bytes.set(bytes, name);
+      name += bytes.length;
+    });
+    this.jsonNames = [...names];
+    return true;
+  }
+
+  /**
+   * Reads the JSON line `line[start..end)` as JSON.parse would, or returns null when the kernel
+   * is not sure it would (then JSON.parse must read it: bad JSON, bad UTF-8, an escaped top-level
+   * key, an unpaired surrogate escape in the text, deep nesting). The spans, a view the next call
+   * overwrites, hold for each key set by `jsonKeys` its value's kind (JSON_KIND), start and end
+   * in the line (a string's without quotes); then, when key `textKey`'s value is a string, its
+   * unescaped UTF-8 length, UTF-16 length and 1 when `trim` would leave some of it. That text is
+   * left where `scanPlaced` and `placedText` read it.
+   */
+  jsonLine(line: Uint8Array, start: number, end: number, textKey: number): Uint32Array | null {
+    const length = end - start;
+    const at = this.exports.reserve(length);
+    if (at === 0) return null;
+    this.views();
+    this.bytes.set(line.subarray(start, end), at);
+    if (this.exports.jsonLine(length, textKey) !== DONE) return null;
+    const spans = this.exports.jsonSpans() >>> 2;
+    return this.u32.subarray(spans, spans + 3 * JSON_MAX_KEYS + 3);
+  }
+
+  /** `scan` of the text `jsonLine` left in place (`bytes` long). */
+  scanPlaced(bytes: number, ngram: number, shingleSeed: number): KernelScan | null {
+    return this.scanWritten(bytes, (length) => this.exports.scan(length, ngram, shingleSeed >>> 0));
+  }
+
+  /** The text `jsonLine` left in place (`bytes` long), as a string. */
+  placedText(bytes: number): string {
+    const at = this.exports.reserve(0);
+    return decoder.decode(this.bytes.subarray(at, at + bytes));
+  }
 }
+
+/** Kinds of value in `TextKernel.jsonLine`'s spans. */
+export const JSON_KIND = { absent: 0, string: 1, escaped: 2, integer: 3, number: 4, other: 5 } as const;
+/** Where `jsonLine`'s spans hold the placed text's UTF-8 length, UTF-16 length and whether it is more than white space. */
+export const JSON_TEXT_SPAN = 3 * JSON_MAX_KEYS;
 
 /** What curate's map needs of a record's text (src/pipeline/shard.ts). */
 export interface KernelFacts {

@@ -711,3 +711,364 @@ __attribute__((export_name("stats"))) u32 stats(u32 length) {
   out[4] = repeated;
   return DONE;
 }
+
+/*
+ * JSON Lines for dedup's map (src/dedup/doc-scan.ts): `jsonLine` checks that the line the host
+ * wrote at `input` is one JSON object exactly as JSON.parse would accept it (RFC 8259 grammar,
+ * strict UTF-8 inside strings, any nesting up to JSON_MAX_DEPTH), notes where the values of the
+ * configured top-level keys are (the last of duplicates, as JSON.parse keeps), and writes the
+ * text key's string, unescaped, as UTF-8 at `input` itself, where `scan` reads. Anything it is
+ * not sure of — bad JSON, bad UTF-8, a key with an escape at the top level, an unpaired
+ * surrogate escape in the text, deeper nesting — returns NOT_JSON_PLAIN, and the host reads the
+ * line with JSON.parse instead, so every message about a bad line stays V8's own.
+ */
+#define JSON_MAX_KEYS 8
+#define JSON_NAME_BYTES 1024
+#define JSON_MAX_DEPTH 512
+#define NOT_JSON_PLAIN 1
+/* Kinds of value (json_spans[3k]). */
+#define J_ABSENT 0
+#define J_STRING 1 /* a string without escapes: its bytes are its UTF-8 */
+#define J_ESCAPED 2
+#define J_INTEGER 3 /* a number with neither fraction nor exponent */
+#define J_NUMBER 4
+#define J_OTHER 5 /* true, false, null, an object or an array */
+
+/* Filled by the host: how many keys, each one's UTF-8 length, then the names back to back. */
+static struct {
+  u32 count;
+  u32 lengths[JSON_MAX_KEYS];
+  u8 names[JSON_NAME_BYTES];
+} json_keys;
+/* Per key: kind, start, end (byte offsets in the line; a string's without its quotes); then the
+ * unescaped text's UTF-8 length, its UTF-16 length, and 1 when it has a character that
+ * String.prototype.trim would keep. */
+static u32 json_spans[3 * JSON_MAX_KEYS + 3];
+static u8 json_stack[JSON_MAX_DEPTH];
+
+__attribute__((export_name("jsonKeys"))) void *json_keys_address(void) { return &json_keys; }
+__attribute__((export_name("jsonSpans"))) u32 *json_spans_address(void) { return json_spans; }
+
+static inline const u8 *skip_space(const u8 *p) {
+  while (*p == 0x20 || *p == 0x0a || *p == 0x0d || *p == 0x09) p++;
+  return p;
+}
+
+static inline u32 hex_digit(u32 c) {
+  if (c - 48u < 10u) return c - 48u;
+  if ((c | 0x20u) - 97u < 6u) return (c | 0x20u) - 87u;
+  return 16;
+}
+
+/* The four hex digits at p, or a value above 0xffff when they are not four hex digits. */
+static inline u32 hex4(const u8 *p) {
+  return hex_digit(p[0]) << 12 | hex_digit(p[1]) << 8 | hex_digit(p[2]) << 4 | hex_digit(p[3]) | ((hex_digit(p[0]) | hex_digit(p[1]) | hex_digit(p[2]) | hex_digit(p[3])) & 16) << 12;
+}
+
+/* Length of the valid UTF-8 sequence starting at p (its first byte >= 0x80), or 0. */
+static inline u32 utf8_sequence(const u8 *p) {
+  u32 c = p[0];
+  if (c >= 0xc2 && c <= 0xdf) return (p[1] & 0xc0) == 0x80 ? 2 : 0;
+  if (c >= 0xe0 && c <= 0xef) {
+    u32 lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+    return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 ? 3 : 0;
+  }
+  if (c >= 0xf0 && c <= 0xf4) {
+    u32 lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+    return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 && (p[3] & 0xc0) == 0x80 ? 4 : 0;
+  }
+  return 0;
+}
+
+/*
+ * The end of the string whose contents start at p (just past its closing quote), or 0 when it is
+ * not a valid JSON string; *escaped becomes 1 when it has an escape. Bytes that need a look —
+ * quote, backslash, control characters and non-ASCII — are found sixteen at a time (a signed
+ * compare with 0x20 catches both control bytes and bytes >= 0x80); the line's terminating 0
+ * stops an unterminated string as a control character.
+ */
+static const u8 *json_string(const u8 *p, u32 *escaped) {
+  for (;;) {
+    v128_t v = wasm_v128_load(p);
+    v128_t look = wasm_v128_or(wasm_i8x16_lt(v, wasm_i8x16_splat(0x20)),
+        wasm_v128_or(wasm_i8x16_eq(v, wasm_i8x16_splat('"')), wasm_i8x16_eq(v, wasm_i8x16_splat('\\'))));
+    u32 mask = (u32)wasm_i8x16_bitmask(look);
+    if (mask == 0) {
+      p += 16;
+      continue;
+    }
+    p += __builtin_ctz(mask);
+    u32 c = *p;
+    if (c == '"') return p + 1;
+    if (c == '\\') {
+      *escaped = 1;
+      u32 e = p[1];
+      if (e == '"' || e == '\\' || e == '/' || e == 'b' || e == 'f' || e == 'n' || e == 'r' || e == 't') p += 2;
+      else if (e == 'u' && hex4(p + 2) <= 0xffff) p += 6;
+      else return 0;
+    } else if (c >= 0x80) {
+      u32 n = utf8_sequence(p);
+      if (n == 0) return 0;
+      p += n;
+    } else {
+      return 0; /* a control character */
+    }
+  }
+}
+
+static inline u32 is_digit(u32 c) { return c - 48u < 10u; }
+
+/* The end of the number at p, or 0; *integer becomes 0 when it has a fraction or an exponent. */
+static const u8 *json_number(const u8 *p, u32 *integer) {
+  if (*p == '-') p++;
+  if (*p == '0') p++;
+  else if (*p - 49u < 9u) while (is_digit(*p)) p++;
+  else return 0;
+  *integer = 1;
+  if (*p == '.') {
+    p++;
+    if (!is_digit(*p)) return 0;
+    while (is_digit(*p)) p++;
+    *integer = 0;
+  }
+  if (*p == 'e' || *p == 'E') {
+    p++;
+    if (*p == '+' || *p == '-') p++;
+    if (!is_digit(*p)) return 0;
+    while (is_digit(*p)) p++;
+    *integer = 0;
+  }
+  return p;
+}
+
+/* The configured key equal to the n bytes at p, or JSON_MAX_KEYS when none is. */
+static u32 json_key(const u8 *p, u32 n) {
+  const u8 *name = json_keys.names;
+  for (u32 k = 0; k < json_keys.count; k++) {
+    u32 length = json_keys.lengths[k];
+    if (length == n && same_bytes(name, p, n)) return k;
+    name += length;
+  }
+  return JSON_MAX_KEYS;
+}
+
+/* Writes code point cp as UTF-8 at d; returns the end. */
+static inline u8 *put_utf8(u8 *d, u32 cp) {
+  if (cp < 0x80) {
+    *d++ = (u8)cp;
+  } else if (cp < 0x800) {
+    *d++ = (u8)(0xc0 | cp >> 6);
+    *d++ = (u8)(0x80 | (cp & 0x3f));
+  } else if (cp < 0x10000) {
+    *d++ = (u8)(0xe0 | cp >> 12);
+    *d++ = (u8)(0x80 | (cp >> 6 & 0x3f));
+    *d++ = (u8)(0x80 | (cp & 0x3f));
+  } else {
+    *d++ = (u8)(0xf0 | cp >> 18);
+    *d++ = (u8)(0x80 | (cp >> 12 & 0x3f));
+    *d++ = (u8)(0x80 | (cp >> 6 & 0x3f));
+    *d++ = (u8)(0x80 | (cp & 0x3f));
+  }
+  return d;
+}
+
+/*
+ * Unescapes the (validated) string contents s..end to d, which is at or before s: the output never
+ * outgrows what it has read, so a block of sixteen bytes without an escape is stored whole (the
+ * next load starts past it). Returns the output's end, or 0 at an unpaired surrogate escape
+ * (JSON.parse keeps it as a lone UTF-16 unit, which has no UTF-8).
+ */
+static u8 *json_unescape(u8 *d, const u8 *s, const u8 *end) {
+  while (s < end) {
+    v128_t v = wasm_v128_load(s);
+    u32 mask = (u32)wasm_i8x16_bitmask(wasm_i8x16_eq(v, wasm_i8x16_splat('\\')));
+    u32 run = mask == 0 ? 16 : (u32)__builtin_ctz(mask);
+    if (run > (u32)(end - s)) run = (u32)(end - s);
+    if (mask == 0) {
+      wasm_v128_store(d, v);
+    } else {
+      /* Byte by byte: a whole store could overwrite the escape still to be read. */
+      for (u32 k = 0; k < run; k++) d[k] = s[k];
+    }
+    d += run;
+    s += run;
+    if (s >= end || mask == 0) continue;
+    u32 e = s[1];
+    u32 cp;
+    switch (e) {
+      case 'b': cp = 0x08; break;
+      case 'f': cp = 0x0c; break;
+      case 'n': cp = 0x0a; break;
+      case 'r': cp = 0x0d; break;
+      case 't': cp = 0x09; break;
+      case 'u': cp = hex4(s + 2); break;
+      default: cp = e; break; /* " \ / */
+    }
+    s += e == 'u' ? 6 : 2;
+    if (cp - 0xd800u < 0x800u) {
+      if (cp >= 0xdc00u || s >= end || s[0] != '\\' || s[1] != 'u') return 0;
+      u32 low = hex4(s + 2);
+      if (low - 0xdc00u >= 0x400u) return 0;
+      cp = 0x10000 + ((cp - 0xd800u) << 10) + (low - 0xdc00u);
+      s += 6;
+    }
+    d = put_utf8(d, cp);
+  }
+  return d;
+}
+
+/* 1 when code point cp is white space or a line terminator to String.prototype.trim. */
+static inline u32 trim_space(u32 cp) {
+  return cp == 0x20 || cp - 9u < 5u || cp == 0xa0 || cp == 0x1680 || cp - 0x2000u < 11u || cp == 0x2028 || cp == 0x2029 ||
+      cp == 0x202f || cp == 0x205f || cp == 0x3000 || cp == 0xfeff;
+}
+
+/* 1 when the UTF-8 text t[0..n) has a character String.prototype.trim keeps. */
+static u32 has_content(const u8 *t, u32 n) {
+  u32 i = 0;
+  while (i < n) {
+    u32 c = t[i];
+    u32 cp, size;
+    if (c < 0x80) { cp = c; size = 1; }
+    else if (c < 0xe0) { cp = (c & 0x1f) << 6 | (t[i + 1] & 0x3f); size = 2; }
+    else if (c < 0xf0) { cp = (c & 0x0f) << 12 | (t[i + 1] & 0x3f) << 6 | (t[i + 2] & 0x3f); size = 3; }
+    else return 1; /* astral: never white space */
+    if (!trim_space(cp)) return 1;
+    i += size;
+  }
+  return 0;
+}
+
+/* UTF-16 units of the valid UTF-8 text t[0..n): a unit per lead byte, two for a four-byte one. */
+static u32 utf16_units(const u8 *t, u32 n) {
+  u32 units = 0, i = 0;
+  for (; i + 16 <= n; i += 16) {
+    v128_t v = wasm_v128_load(t + i);
+    v128_t continuation = wasm_i8x16_eq(wasm_v128_and(v, wasm_i8x16_splat((char)0xc0)), wasm_i8x16_splat((char)0x80));
+    v128_t four = wasm_u8x16_ge(v, wasm_i8x16_splat((char)0xf0));
+    units += 16 - (u32)__builtin_popcount((u32)wasm_i8x16_bitmask(continuation)) + (u32)__builtin_popcount((u32)wasm_i8x16_bitmask(four));
+  }
+  for (; i < n; i++) units += ((t[i] & 0xc0) != 0x80) + (t[i] >= 0xf0);
+  return units;
+}
+
+/*
+ * Checks the `length`-byte line at `input` and fills json_spans (see above); with `text_key` a
+ * configured key whose value is a string, that string is then unescaped to `input`. Returns
+ * DONE or NOT_JSON_PLAIN.
+ */
+__attribute__((export_name("jsonLine"))) u32 json_line(u32 length, u32 text_key) {
+  u8 *line = input;
+  line[length] = 0; /* in the slack: stops every scan at the line's end */
+  const u8 *end = line + length;
+  for (u32 k = 0; k < 3 * JSON_MAX_KEYS + 3; k++) json_spans[k] = 0;
+  const u8 *p = skip_space(line);
+  if (*p != '{') return NOT_JSON_PLAIN;
+  p++;
+  u32 depth = 1;
+  json_stack[0] = '{';
+  u32 key = JSON_MAX_KEYS;
+  goto opened;
+  for (;;) {
+    /* After a value: a comma, or the innermost container's closer. */
+    p = skip_space(p);
+    if (*p == ',') {
+      p++;
+      if (json_stack[depth - 1] == '{') goto member;
+      key = JSON_MAX_KEYS;
+      goto value;
+    }
+    if (*p != (json_stack[depth - 1] == '{' ? '}' : ']')) return NOT_JSON_PLAIN;
+    p++;
+    if (--depth == 0) break;
+    continue;
+  opened:
+    /* Just inside a container: its closer, or its first member or element. */
+    p = skip_space(p);
+    if (*p == (json_stack[depth - 1] == '{' ? '}' : ']')) {
+      p++;
+      if (--depth == 0) break;
+      continue;
+    }
+    key = JSON_MAX_KEYS;
+    if (json_stack[depth - 1] == '[') goto value;
+  member:
+    p = skip_space(p);
+    if (*p != '"') return NOT_JSON_PLAIN;
+    {
+      u32 escaped = 0;
+      const u8 *name = p + 1;
+      p = json_string(name, &escaped);
+      if (p == 0) return NOT_JSON_PLAIN;
+      key = JSON_MAX_KEYS;
+      if (depth == 1) {
+        if (escaped) return NOT_JSON_PLAIN; /* it might spell a configured key */
+        key = json_key(name, (u32)(p - 1 - name));
+      }
+    }
+    p = skip_space(p);
+    if (*p != ':') return NOT_JSON_PLAIN;
+    p++;
+  value:
+    p = skip_space(p);
+    {
+      const u8 *start = p;
+      u32 kind;
+      u32 c = *p;
+      if (c == '"') {
+        u32 escaped = 0;
+        p = json_string(p + 1, &escaped);
+        if (p == 0) return NOT_JSON_PLAIN;
+        kind = escaped ? J_ESCAPED : J_STRING;
+        if (key < JSON_MAX_KEYS) {
+          json_spans[3 * key] = kind;
+          json_spans[3 * key + 1] = (u32)(start + 1 - line);
+          json_spans[3 * key + 2] = (u32)(p - 1 - line);
+        }
+        continue;
+      }
+      if (c == '{' || c == '[') {
+        if (depth == JSON_MAX_DEPTH) return NOT_JSON_PLAIN;
+        if (key < JSON_MAX_KEYS) json_spans[3 * key] = J_OTHER;
+        json_stack[depth++] = (u8)c;
+        p++;
+        goto opened;
+      }
+      if (c == '-' || is_digit(c)) {
+        u32 integer = 0;
+        p = json_number(p, &integer);
+        if (p == 0) return NOT_JSON_PLAIN;
+        kind = integer ? J_INTEGER : J_NUMBER;
+      } else if (c == 't' && p[1] == 'r' && p[2] == 'u' && p[3] == 'e') {
+        p += 4;
+        kind = J_OTHER;
+      } else if (c == 'f' && p[1] == 'a' && p[2] == 'l' && p[3] == 's' && p[4] == 'e') {
+        p += 5;
+        kind = J_OTHER;
+      } else if (c == 'n' && p[1] == 'u' && p[2] == 'l' && p[3] == 'l') {
+        p += 4;
+        kind = J_OTHER;
+      } else {
+        return NOT_JSON_PLAIN;
+      }
+      if (key < JSON_MAX_KEYS) {
+        json_spans[3 * key] = kind;
+        json_spans[3 * key + 1] = (u32)(start - line);
+        json_spans[3 * key + 2] = (u32)(p - line);
+      }
+    }
+  }
+  if (skip_space(p) != end) return NOT_JSON_PLAIN;
+  if (text_key >= json_keys.count) return DONE;
+  u32 kind = json_spans[3 * text_key];
+  if (kind != J_STRING && kind != J_ESCAPED) return DONE;
+  const u8 *from = line + json_spans[3 * text_key + 1];
+  const u8 *to = line + json_spans[3 * text_key + 2];
+  u8 *text_end = json_unescape(line, from, to);
+  if (text_end == 0) return NOT_JSON_PLAIN;
+  u32 n = (u32)(text_end - line);
+  json_spans[3 * JSON_MAX_KEYS] = n;
+  json_spans[3 * JSON_MAX_KEYS + 1] = utf16_units(line, n);
+  json_spans[3 * JSON_MAX_KEYS + 2] = has_content(line, n);
+  return DONE;
+}

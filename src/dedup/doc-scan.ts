@@ -1,0 +1,163 @@
+/**
+ * What dedup's map makes of one document (signature-phase.ts): its shingle set (the
+ * verification input, and what one-permutation MinHash signs), its words (what K-permutation
+ * MinHash signs), its `words` token count and its exact-text hash. Most texts take the
+ * WebAssembly kernel (text/text-kernel.ts); the others the one-pass scan
+ * (text/document-scan.ts) or, with digits or diacritics kept, the three general functions.
+ *
+ * `JsonLineShortcut` reads plain JSON lines with the same kernel, from their bytes: no decoded
+ * line, no JSON.parse, no text string (about half of a map thread's time on licence-sized
+ * documents went to decoding and parsing). Every line it is not sure of takes the general path.
+ */
+import { hash } from 'node:crypto';
+import { Buffer } from 'node:buffer';
+import type { FieldMap, LineShortcut, ShortcutRecord } from '../io/types.js';
+import { exactDedupUtf8, scanDocument } from '../text/document-scan.js';
+import { JSON_KIND, JSON_TEXT_SPAN, textKernel, type KernelScan, type TextKernel } from '../text/text-kernel.js';
+import { countWords } from '../text/words.js';
+import type { ResolvedDedupOptions } from './options.js';
+import { shingleSet, shingleWords } from './shingles.js';
+
+export interface DocScan {
+  /** Sorted, duplicate-free shingle hashes. */
+  set: Uint32Array;
+  /** The shingle words, when asked for (K-permutation MinHash). */
+  words: Uint32Array | null;
+  tokens: number;
+  /** The first 16 bytes of the SHA-256 of the exact-dedup normalization. */
+  hash: Uint8Array;
+}
+
+/** What the map needs to scan a document: the run's options and MinHash's shingle seed. */
+export interface ScanSettings {
+  options: ResolvedDedupOptions;
+  shingleSeed: number;
+  /** Keep each document's words (K-permutation MinHash signs them). */
+  keepWords: boolean;
+}
+
+/** 128 bits of SHA-256 of the exact-dedup normalization (the same key as curate's exact dedup). */
+export function exactTextHash(text: string): Buffer {
+  return sha256Prefix(exactDedupUtf8(text));
+}
+
+/** exactTextHash from the normalization's UTF-8 bytes (scanDocument's `exact`). */
+function sha256Prefix(bytes: Uint8Array): Buffer {
+  return hash('sha256', bytes, 'buffer').subarray(0, 16);
+}
+
+/** Whether the kernel and the one-pass scan may take texts (they do not keep digits or diacritics). */
+export function kernelScans(options: ResolvedDedupOptions): boolean {
+  return !options.digits && !options.diacritics;
+}
+
+/** One text's scan. Its set may be a view that the kernel's next call overwrites. */
+export function scanText(text: string, kernel: TextKernel | null, settings: ScanSettings): DocScan {
+  const { options, shingleSeed } = settings;
+  const fast = kernel?.scan(text, options.ngram, shingleSeed) ?? null;
+  if (fast) return fromKernel(fast, settings.keepWords);
+  const scan = kernelScans(options) ? scanDocument(text) : null;
+  const words = scan ? scan.words : shingleWords(text, options);
+  return {
+    set: shingleSet(words, options.ngram, shingleSeed),
+    words: settings.keepWords ? words : null,
+    tokens: scan ? scan.tokens : countWords(text),
+    hash: scan ? sha256Prefix(scan.exact) : exactTextHash(text),
+  };
+}
+
+function fromKernel(fast: KernelScan, keepWords: boolean): DocScan {
+  return { set: fast.set, words: keepWords ? fast.words.slice() : null, tokens: fast.tokens, hash: sha256Prefix(fast.exact) };
+}
+
+type Slice = (this: Uint8Array, start: number, end: number) => string;
+const { utf8Slice, latin1Slice } = Buffer.prototype as unknown as { utf8Slice: Slice; latin1Slice: Slice };
+
+/** Keys looked up, in this order: the id, the text, then the source (when configured) and the quality scores. */
+const ID = 0;
+const TEXT = 1;
+
+/**
+ * Reads a JSON line's record and scans its text in the kernel, for the lines where that gives
+ * exactly what JSON.parse, the record checks (io/batch.ts) and `scanText` would: a valid JSON
+ * object (checked in the kernel) whose id is a string without escapes (or, with numeric ids
+ * allowed, an integer of at most 15 digits, which prints as written), whose source is such a
+ * string or absent with the input naming one, whose text is a string that is not blank and
+ * whose scores are finite numbers. Any other line — and every problem — is left to JSON.parse.
+ * A record's `made` is its DocScan, owning its arrays.
+ */
+export class JsonLineShortcut implements LineShortcut {
+  private readonly names: string[];
+  private readonly sourceKey: number;
+  private readonly qualityKeys: number;
+
+  /** A shortcut for one input's lines, or null where none applies (no kernel, digits or diacritics kept, repeated or too many field names). */
+  static create(fields: FieldMap, inputSource: string | undefined, allowNumericIds: boolean, settings: ScanSettings): JsonLineShortcut | null {
+    if (!kernelScans(settings.options)) return null;
+    const shortcut = new JsonLineShortcut(fields, inputSource, allowNumericIds, settings);
+    if (new Set(shortcut.names).size !== shortcut.names.length) return null;
+    const kernel = textKernel();
+    return kernel !== null && kernel.jsonKeys(shortcut.names) ? shortcut : null;
+  }
+
+  private constructor(fields: FieldMap, private readonly inputSource: string | undefined, private readonly allowNumericIds: boolean, private readonly settings: ScanSettings) {
+    this.names = [fields.id, fields.text];
+    this.sourceKey = fields.source === undefined ? -1 : this.names.push(fields.source) - 1;
+    this.qualityKeys = this.names.length;
+    this.names.push(...(fields.quality ?? []));
+  }
+
+  take(line: Uint8Array, start: number, end: number): ShortcutRecord | null {
+    const kernel = textKernel(); // a new one after a long text grew the last past its bound
+    if (kernel === null || !kernel.jsonKeys(this.names)) return null;
+    const spans = kernel.jsonLine(line, start, end, TEXT);
+    if (spans === null) return null;
+    const textKind = spans[3 * TEXT];
+    if ((textKind !== JSON_KIND.string && textKind !== JSON_KIND.escaped) || spans[JSON_TEXT_SPAN + 2] === 0) return null;
+    const id = this.id(line, start, spans);
+    if (id === null) return null;
+    const source = this.source(line, start, spans);
+    if (source === null) return null;
+    const scores: number[] = [];
+    for (let k = this.qualityKeys; k < this.names.length; k++) {
+      const kind = spans[3 * k];
+      if (kind !== JSON_KIND.integer && kind !== JSON_KIND.number) return null;
+      const score = Number(latin1Slice.call(line, start + spans[3 * k + 1], start + spans[3 * k + 2]));
+      if (!Number.isFinite(score)) return null;
+      scores.push(score);
+    }
+    // The spans are a view of the kernel's memory, which the scan may grow (detaching it).
+    const textBytes = spans[JSON_TEXT_SPAN];
+    const textUnits = spans[JSON_TEXT_SPAN + 1];
+    const { options, shingleSeed } = this.settings;
+    const fast = kernel.scanPlaced(textBytes, options.ngram, shingleSeed);
+    let made: DocScan;
+    if (fast !== null) {
+      made = fromKernel(fast, this.settings.keepWords);
+      made.set = made.set.slice();
+    } else {
+      // A character the kernel hands back: the general path, on the same text.
+      made = scanText(kernel.placedText(textBytes), null, this.settings);
+    }
+    return { id, source, scores, textUnits, made };
+  }
+
+  private id(line: Uint8Array, start: number, spans: Uint32Array): string | null {
+    const kind = spans[3 * ID];
+    const from = start + spans[3 * ID + 1];
+    const to = start + spans[3 * ID + 2];
+    if (kind === JSON_KIND.string) return to > from ? utf8Slice.call(line, from, to) : null;
+    if (kind !== JSON_KIND.integer || !this.allowNumericIds || to - from > 15) return null;
+    const digits = latin1Slice.call(line, from, to);
+    return digits === '-0' ? null : digits;
+  }
+
+  private source(line: Uint8Array, start: number, spans: Uint32Array): string | null {
+    if (this.sourceKey < 0) return this.inputSource ?? null;
+    const kind = spans[3 * this.sourceKey];
+    const from = start + spans[3 * this.sourceKey + 1];
+    const to = start + spans[3 * this.sourceKey + 2];
+    if (kind === JSON_KIND.string && to > from) return utf8Slice.call(line, from, to);
+    return kind === JSON_KIND.absent ? this.inputSource ?? null : null;
+  }
+}
