@@ -19,7 +19,6 @@ import type { UnitOutputs, UnitOutputsTask } from './unit-outputs.js';
 import { AuditSampler } from './audit.js';
 import type { Decisions } from './reduce.js';
 import { unitRanges, type ShardMarker } from './shard.js';
-import { writeData } from './data-output.js';
 import { dict, own } from '../dict.js';
 import { LineFile, PartFiles, writeWholeFile, type OutputFile } from '../work/line-file.js';
 
@@ -151,6 +150,9 @@ export async function writeOutputs(
   }
 
   files.push(...(await writeAudit(config, fields, inputs, sampler, outDir)));
+  // Loaded when written: its Arrow, Parquet and zstd libraries are most of a dedup run's start-up
+  // otherwise (the cluster plan and the CLI's options reach this module).
+  const { writeData } = await import('./data-output.js');
   files.push(...(await writeData({ config, fields, inputs, markers, decisions, workDir, outDir })));
   const stages = decisions.runner.report(ledger, decisions.sources);
   const sortKeys = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
