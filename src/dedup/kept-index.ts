@@ -42,18 +42,23 @@ function setBitmap(set: Uint32Array, into = new Uint32Array(BITMAP_WORDS), at = 
  */
 function bitmapMayPass(a: Uint32Array, atA: number, sizeA: number, b: Uint32Array, atB: number, sizeB: number, threshold: number): boolean {
   let differ = 0;
-  for (let w = 0; w < BITMAP_WORDS; w++) differ += popcount(a[atA + w] ^ b[atB + w]);
+  for (let w = 0; w < BITMAP_WORDS; w++) {
+    const x = a[atA + w] ^ b[atB + w];
+    differ += BITS[x & 0xffff] + BITS[x >>> 16];
+  }
   const shared = Math.floor((sizeA + sizeB - differ) / 2);
   return shared * (1 + threshold) >= threshold * (sizeA + sizeB) - 1e-9;
 }
 
-/** Bits set in a u32. */
-function popcount(x: number): number {
-  x -= (x >>> 1) & 0x55555555;
-  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  x = (x + (x >>> 4)) & 0x0f0f0f0f;
-  return Math.imul(x, 0x01010101) >>> 24;
-}
+/**
+ * Bits set in each 16-bit value: two lookups count a word's bits in about half the time of the
+ * shift-and-mask count (the bound is most of the cluster rule's time in large clusters).
+ */
+const BITS = (() => {
+  const table = new Uint8Array(1 << 16);
+  for (let x = 1; x < table.length; x++) table[x] = table[x >>> 1] + (x & 1);
+  return table;
+})();
 
 /**
  * The bitmap bound (an exact filter after the prefix filter): a bit set in one set's bitmap and
