@@ -10,8 +10,16 @@
  * share one of its prefix elements, or its exact-text class (exact duplicates pass whatever
  * their shingle sets). No pair at J >= T is missed, so cover's decisions are exactly those of
  * checking every kept member, at a cost that follows overlap instead of the number kept.
- * Memory: one entry per prefix element of the component's kept members (about (1 − T) of
- * their shingles), dropped when the component is done.
+ * Memory: two numbers per prefix element of the component's kept members (about (1 − T) of
+ * their shingles): the member and the element's place in its set; dropped when the component
+ * is done.
+ *
+ * With the bound's sets (BitmapBound), two exact filters follow. The positional filter (PPJoin,
+ * Xiao et al. 2008): x's prefix is walked in set order, so the first prefix element x[i] = y[j]
+ * shared with a kept y is the first shared element of all (an earlier shared one would be in
+ * both prefixes and met before), hence |x ∩ y| <= min(|x| − i, |y| − j). In a licence cluster
+ * whose kept members all share common phrases, most candidates are first met deep in the
+ * prefixes, and this bound drops them for one comparison. Then the bitmap bound.
  */
 
 /** The first |x| − ⌈T·|x|⌉ + 1 elements of a sorted set x (empty for an empty set). */
@@ -74,6 +82,7 @@ export interface BitmapBound {
 }
 
 export class KeptIndex {
+  /** Per prefix element: (kept position, the element's index in that member's set) pairs, positions ascending. */
   private readonly byElement = new Map<number, number[]>();
   private readonly byClass = new Map<number, number>();
   /** Generation stamps per kept position (dedupe candidates without sorting duplicates). */
@@ -103,6 +112,17 @@ export class KeptIndex {
     this.kept = 0;
   }
 
+  /**
+   * The positional filter: whether kept position `position`, first met at index `j` of its set
+   * and index `i` of the query's (`size` elements), may still share enough (the verifier's
+   * criterion, as bitmapMayPass).
+   */
+  private positionMayPass(position: number, size: number, i: number, j: number): boolean {
+    const sizeB = this.sizes[position];
+    const threshold = this.bound!.threshold;
+    return Math.min(size - i, sizeB - j) * (1 + threshold) >= threshold * (size + sizeB) - 1e-9;
+  }
+
   /** Whether kept position `position` may pass with the query (its bitmap in `this.query`, `size` elements). */
   private mayPass(position: number, size: number): boolean {
     return bitmapMayPass(this.query, 0, size, this.bitmaps, position * BITMAP_WORDS, this.sizes[position], this.bound!.threshold);
@@ -125,10 +145,11 @@ export class KeptIndex {
       this.sizes[position] = set.length;
       setBitmap(set, this.bitmaps, position * BITMAP_WORDS);
     }
-    for (const element of this.prefix(doc)) {
-      const list = this.byElement.get(element);
-      if (list) list.push(position);
-      else this.byElement.set(element, [position]);
+    const prefix = this.prefix(doc);
+    for (let j = 0; j < prefix.length; j++) {
+      const list = this.byElement.get(prefix[j]);
+      if (list) list.push(position, j);
+      else this.byElement.set(prefix[j], [position, j]);
     }
     const exactClass = this.classOf(doc);
     if (!this.byClass.has(exactClass)) this.byClass.set(exactClass, position);
@@ -160,16 +181,17 @@ export class KeptIndex {
       size = set.length;
       setBitmap(set, this.query);
     }
-    for (const element of this.prefix(doc)) {
-      const list = this.byElement.get(element);
+    const prefix = this.prefix(doc);
+    for (let i = 0; i < prefix.length; i++) {
+      const list = this.byElement.get(prefix[i]);
       if (list === undefined) continue;
-      for (let i = list.length - 1; i >= 0; i--) {
-        const position = list[i];
+      for (let k = list.length - 2; k >= 0; k -= 2) {
+        const position = list[k];
         if (position < from) break;
         if (seen[position] !== generation) {
           seen[position] = generation;
           // The exact-text duplicate is always a candidate (it passes whatever its set).
-          if (this.bound === null || position === same || this.mayPass(position, size)) found.push(position);
+          if (this.bound === null || position === same || (this.positionMayPass(position, size, i, list[k + 1]) && this.mayPass(position, size))) found.push(position);
         }
       }
     }
