@@ -10,16 +10,8 @@
  * share one of its prefix elements, or its exact-text class (exact duplicates pass whatever
  * their shingle sets). No pair at J >= T is missed, so cover's decisions are exactly those of
  * checking every kept member, at a cost that follows overlap instead of the number kept.
- * Memory: two numbers per prefix element of the component's kept members (about (1 − T) of
- * their shingles): the member and the element's place in its set; dropped when the component
- * is done.
- *
- * With the bound's sets (BitmapBound), two exact filters follow. The positional filter (PPJoin,
- * Xiao et al. 2008): x's prefix is walked in set order, so the first prefix element x[i] = y[j]
- * shared with a kept y is the first shared element of all (an earlier shared one would be in
- * both prefixes and met before), hence |x ∩ y| <= min(|x| − i, |y| − j). In a licence cluster
- * whose kept members all share common phrases, most candidates are first met deep in the
- * prefixes, and this bound drops them for one comparison. Then the bitmap bound.
+ * Memory: one entry per prefix element of the component's kept members (about (1 − T) of
+ * their shingles), dropped when the component is done.
  */
 
 /** The first |x| − ⌈T·|x|⌉ + 1 elements of a sorted set x (empty for an empty set). */
@@ -50,23 +42,18 @@ function setBitmap(set: Uint32Array, into = new Uint32Array(BITMAP_WORDS), at = 
  */
 function bitmapMayPass(a: Uint32Array, atA: number, sizeA: number, b: Uint32Array, atB: number, sizeB: number, threshold: number): boolean {
   let differ = 0;
-  for (let w = 0; w < BITMAP_WORDS; w++) {
-    const x = a[atA + w] ^ b[atB + w];
-    differ += BITS[x & 0xffff] + BITS[x >>> 16];
-  }
+  for (let w = 0; w < BITMAP_WORDS; w++) differ += popcount(a[atA + w] ^ b[atB + w]);
   const shared = Math.floor((sizeA + sizeB - differ) / 2);
   return shared * (1 + threshold) >= threshold * (sizeA + sizeB) - 1e-9;
 }
 
-/**
- * Bits set in each 16-bit value: two lookups count a word's bits in about half the time of the
- * shift-and-mask count (the bound is most of the cluster rule's time in large clusters).
- */
-const BITS = (() => {
-  const table = new Uint8Array(1 << 16);
-  for (let x = 1; x < table.length; x++) table[x] = table[x >>> 1] + (x & 1);
-  return table;
-})();
+/** Bits set in a u32. */
+function popcount(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  x = (x + (x >>> 4)) & 0x0f0f0f0f;
+  return Math.imul(x, 0x01010101) >>> 24;
+}
 
 /**
  * The bitmap bound (an exact filter after the prefix filter): a bit set in one set's bitmap and
@@ -82,7 +69,6 @@ export interface BitmapBound {
 }
 
 export class KeptIndex {
-  /** Per prefix element: (kept position, the element's index in that member's set) pairs, positions ascending. */
   private readonly byElement = new Map<number, number[]>();
   private readonly byClass = new Map<number, number>();
   /** Generation stamps per kept position (dedupe candidates without sorting duplicates). */
@@ -112,17 +98,6 @@ export class KeptIndex {
     this.kept = 0;
   }
 
-  /**
-   * The positional filter: whether kept position `position`, first met at index `j` of its set
-   * and index `i` of the query's (`size` elements), may still share enough (the verifier's
-   * criterion, as bitmapMayPass).
-   */
-  private positionMayPass(position: number, size: number, i: number, j: number): boolean {
-    const sizeB = this.sizes[position];
-    const threshold = this.bound!.threshold;
-    return Math.min(size - i, sizeB - j) * (1 + threshold) >= threshold * (size + sizeB) - 1e-9;
-  }
-
   /** Whether kept position `position` may pass with the query (its bitmap in `this.query`, `size` elements). */
   private mayPass(position: number, size: number): boolean {
     return bitmapMayPass(this.query, 0, size, this.bitmaps, position * BITMAP_WORDS, this.sizes[position], this.bound!.threshold);
@@ -145,11 +120,10 @@ export class KeptIndex {
       this.sizes[position] = set.length;
       setBitmap(set, this.bitmaps, position * BITMAP_WORDS);
     }
-    const prefix = this.prefix(doc);
-    for (let j = 0; j < prefix.length; j++) {
-      const list = this.byElement.get(prefix[j]);
-      if (list) list.push(position, j);
-      else this.byElement.set(prefix[j], [position, j]);
+    for (const element of this.prefix(doc)) {
+      const list = this.byElement.get(element);
+      if (list) list.push(position);
+      else this.byElement.set(element, [position]);
     }
     const exactClass = this.classOf(doc);
     if (!this.byClass.has(exactClass)) this.byClass.set(exactClass, position);
@@ -181,17 +155,16 @@ export class KeptIndex {
       size = set.length;
       setBitmap(set, this.query);
     }
-    const prefix = this.prefix(doc);
-    for (let i = 0; i < prefix.length; i++) {
-      const list = this.byElement.get(prefix[i]);
+    for (const element of this.prefix(doc)) {
+      const list = this.byElement.get(element);
       if (list === undefined) continue;
-      for (let k = list.length - 2; k >= 0; k -= 2) {
-        const position = list[k];
+      for (let i = list.length - 1; i >= 0; i--) {
+        const position = list[i];
         if (position < from) break;
         if (seen[position] !== generation) {
           seen[position] = generation;
           // The exact-text duplicate is always a candidate (it passes whatever its set).
-          if (this.bound === null || position === same || (this.positionMayPass(position, size, i, list[k + 1]) && this.mayPass(position, size))) found.push(position);
+          if (this.bound === null || position === same || this.mayPass(position, size)) found.push(position);
         }
       }
     }
