@@ -73,6 +73,12 @@ export interface BitmapBound {
   threshold: number;
 }
 
+/**
+ * The prefix lists' length, in entries per kept member from `from` on, past which
+ * `candidatesFrom` checks every kept member with the bitmap bound instead of walking them.
+ */
+const DIRECT_SCAN_RATIO = 4;
+
 export class KeptIndex {
   private readonly byElement = new Map<number, number[]>();
   private readonly byClass = new Map<number, number>();
@@ -81,6 +87,8 @@ export class KeptIndex {
   private generation = 0;
   /** One more than the largest position indexed. */
   private kept = 0;
+  /** Queries answered by checking every kept member with the bound (DIRECT_SCAN_RATIO). */
+  directScans = 0;
 
   /** With a bound: each kept position's bitmap and set size. */
   private bitmaps = new Uint32Array(0);
@@ -160,7 +168,24 @@ export class KeptIndex {
       size = set.length;
       setBitmap(set, this.query);
     }
-    for (const element of this.prefix(doc)) {
+    const prefix = this.prefix(doc);
+    if (this.bound) {
+      // Where the query's prefix lists name each kept member many times over (a large family of
+      // near-identical texts shares its smallest shingles), checking every kept member from
+      // `from` on with the bound is cheaper than the walk, and as exact: any member that passes
+      // passes the bound. Its extra candidates share no prefix element, so they fail the check
+      // that follows, and the first success in keep order is the same.
+      let listed = 0;
+      for (const element of prefix) listed += this.byElement.get(element)?.length ?? 0;
+      if (listed > DIRECT_SCAN_RATIO * (this.kept - from)) {
+        this.directScans++;
+        for (let position = from; position < this.kept; position++) {
+          if (seen[position] !== generation && this.mayPass(position, size)) found.push(position);
+        }
+        return found.sort((a, b) => a - b);
+      }
+    }
+    for (const element of prefix) {
       const list = this.byElement.get(element);
       if (list === undefined) continue;
       for (let i = list.length - 1; i >= 0; i--) {

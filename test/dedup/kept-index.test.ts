@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { rng } from '../../fixtures/random.js';
-import { KeptIndex } from '../../src/dedup/kept-index.js';
+import { jaccardPrefix, KeptIndex } from '../../src/dedup/kept-index.js';
 import { verifyPair } from '../../src/dedup/shingles.js';
 
 /** A sorted set of u32 from `base` (shared with its family) and `own` fresh elements. */
@@ -72,4 +72,51 @@ describe('KeptIndex candidates (prefix lists)', () => {
       }
     }
   });
+});
+
+describe('KeptIndex with the bound, where the prefix lists repeat the kept members (a large family)', () => {
+  /** The bitmap bound, written out again: bits of e mod 2048, |x ∩ y| <= (|x| + |y| − |bx XOR by|) / 2. */
+  function boundPasses(x: Uint32Array, y: Uint32Array, threshold: number): boolean {
+    const bits = (set: Uint32Array) => new Set(Array.from(set, (e) => e % 2048));
+    const bx = bits(x);
+    const by = bits(y);
+    let differ = 0;
+    for (const b of bx) if (!by.has(b)) differ++;
+    for (const b of by) if (!bx.has(b)) differ++;
+    return Math.floor((x.length + y.length - differ) / 2) * (1 + threshold) >= threshold * (x.length + y.length) - 1e-9;
+  }
+
+  for (const threshold of [0.7, 0.8, 0.9]) {
+    it(`T = ${threshold}: every member that passes, only members the bound keeps, all that share a prefix element and pass it`, () => {
+      const r = rng(77 + threshold * 10);
+      // One family: every member keeps most of a common base, whose smallest elements are in
+      // everyone's prefix, so each prefix list names most kept members (the direct scan's case).
+      const base = Array.from({ length: 300 }, () => r.u32());
+      const sets = Array.from({ length: 260 }, (_, d) => family(r, base, 230 + (d % 70), 2 + r.int(30)));
+      const prefix = (d: number) => jaccardPrefix(sets[d], threshold);
+      const index = new KeptIndex(prefix, (d) => d, { set: (d) => sets[d], threshold });
+      const kept = 180;
+      for (let k = 0; k < kept; k++) index.add(k, k);
+      let passing = 0;
+      for (let q = kept; q < sets.length; q++) {
+        const from = r.int(kept);
+        const found = index.candidatesFrom(q, from);
+        expect(found).toEqual([...found].sort((a, b) => a - b));
+        const candidates = new Set(found);
+        for (let k = 0; k < kept; k++) {
+          const bound = boundPasses(sets[q], sets[k], threshold);
+          const sharesPrefix = prefix(q).some((e) => prefix(k).includes(e));
+          if (k < from) expect(candidates.has(k)).toBe(false);
+          else if (verifyPair(sets[q], sets[k], threshold) >= 0) {
+            passing++;
+            expect(candidates.has(k), `query ${q} kept ${k}`).toBe(true);
+          } else if (sharesPrefix && bound) expect(candidates.has(k)).toBe(true);
+          else if (!bound) expect(candidates.has(k)).toBe(false);
+        }
+      }
+      expect(passing).toBeGreaterThan(0);
+      // The case this is about: some queries checked every kept member instead of walking.
+      expect(index.directScans).toBeGreaterThan(0);
+    });
+  }
 });
