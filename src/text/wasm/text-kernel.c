@@ -264,9 +264,13 @@ static inline __attribute__((always_inline)) u32 scan_text(u32 length, u32 ngram
   u32 tokens = 0;
   u32 previous_class = SPACE;
   u32 i = 0;
+  /* Whether the table says what the run's shortcut below assumes of U+0020: plain white space of
+   * the space class, with no lower case (the host fills ASCII from the oracle's classes). */
+  const u32 plain_space = (table[0x20] & (PLAIN | WHITE | LOWER_MASK | (3u << WORD_CLASS_SHIFT))) == (PLAIN | WHITE | (SPACE << WORD_CLASS_SHIFT));
   while (i < length) {
     u32 c = text[i];
     if (c - 48u < 10u || (c | 0x20u) - 97u < 26u) {
+    run:;
       /* A run of ASCII letters and digits (most of any text): one word-class token unless one
        * is open, found and copied sixteen bytes at a time (the buffers have slack past the
        * text), and hashed lower-cased (c | 0x20 for every one of them) four bytes at a time
@@ -313,6 +317,19 @@ static inline __attribute__((always_inline)) u32 scan_text(u32 length, u32 ngram
         }
       }
       i = j;
+      /* One space, then the next run (most word boundaries): what the general path below does
+       * for the space — no token, the space class, a pending space (the run made the exact text
+       * non-empty), the word ended — without going round the loop for it. */
+      if (plain_space && text[i] == 0x20) {
+        u32 next = text[i + 1];
+        if (next - 48u < 10u || (next | 0x20u) - 97u < 26u) {
+          previous_class = SPACE;
+          pending_space = 1;
+          if (in_word) END_WORD();
+          i++;
+          goto run;
+        }
+      }
       continue;
     }
     u32 unit;
