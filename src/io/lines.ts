@@ -5,6 +5,7 @@
  * complete lines is decoded by one strict `TextDecoder` call, and only when that fails are the
  * lines decoded one by one to find the bad ones.
  */
+import { invariant } from '../errors.js';
 
 /** A line whose bytes are not valid UTF-8. */
 export const BAD_UTF8_LINE: unique symbol = Symbol('tokenmix.bad-utf8-line');
@@ -45,7 +46,7 @@ export class LineSplitter<Raw extends boolean = false> {
    * their bytes before it decodes them with `decode`.
    */
   constructor(private readonly maxLineBytes: number, private readonly raw?: Raw) {
-    if (raw && utf8Slice === undefined) throw new Error('LineSplitter: raw lines need Node\'s Buffer');
+    invariant(!raw || utf8Slice !== undefined, 'LineSplitter: raw lines need Node\'s Buffer');
   }
 
   /** Lines completed by `chunk`, in order. */
