@@ -92,7 +92,7 @@ const TEXT = 1;
 export class JsonLineShortcut implements LineShortcut {
   private readonly names: string[];
   private readonly sourceKey: number;
-  private readonly qualityKeys: number;
+  private readonly firstQualityKey: number;
 
   /** A shortcut for one input's lines, or null where none applies (no kernel, digits or diacritics kept, repeated or too many field names). */
   static create(fields: FieldMap, inputSource: string | undefined, allowNumericIds: boolean, settings: ScanSettings): JsonLineShortcut | null {
@@ -106,7 +106,7 @@ export class JsonLineShortcut implements LineShortcut {
   private constructor(fields: FieldMap, private readonly inputSource: string | undefined, private readonly allowNumericIds: boolean, private readonly settings: ScanSettings) {
     this.names = [fields.id, fields.text];
     this.sourceKey = fields.source === undefined ? -1 : this.names.push(fields.source) - 1;
-    this.qualityKeys = this.names.length;
+    this.firstQualityKey = this.names.length;
     this.names.push(...(fields.quality ?? []));
   }
 
@@ -122,7 +122,7 @@ export class JsonLineShortcut implements LineShortcut {
     const source = this.source(line, start, spans);
     if (source === null) return null;
     const scores: number[] = [];
-    for (let k = this.qualityKeys; k < this.names.length; k++) {
+    for (let k = this.firstQualityKey; k < this.names.length; k++) {
       const kind = spans[3 * k];
       if (kind !== JSON_KIND.integer && kind !== JSON_KIND.number) return null;
       const score = Number(latin1Slice.call(line, start + spans[3 * k + 1], start + spans[3 * k + 2]));
