@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { open, stat } from 'node:fs/promises';
 import { TokenmixError } from '../errors.js';
 import { fileChunks } from '../io/file-chunks.js';
+import { sha256Hex } from '../io/hash.js';
 
 export interface InputIdentity {
   bytes: number;
@@ -88,13 +89,9 @@ export async function sampleFingerprint(path: string): Promise<{ bytes: number; 
 
 /** SHA-256 of every byte of `path`. */
 export async function fileSha256(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  try {
-    for await (const chunk of fileChunks(path)) hash.update(chunk);
-  } catch (error) {
+  return sha256Hex(path).catch((error: unknown) => {
     throw cannotRead(path, error);
-  }
-  return hash.digest('hex');
+  });
 }
 
 /**
@@ -102,15 +99,9 @@ export async function fileSha256(path: string): Promise<string> {
  * so that its marker can be checked without hashing the rest of the file.
  */
 export async function rangeSha256(path: string, start: number, end: number): Promise<string> {
-  const hash = createHash('sha256');
-  if (end > start) {
-    try {
-      for await (const chunk of fileChunks(path, { start, end })) hash.update(chunk);
-    } catch (error) {
-      throw cannotRead(path, error);
-    }
-  }
-  return hash.digest('hex');
+  return sha256Hex(path, { start, end }).catch((error: unknown) => {
+    throw cannotRead(path, error);
+  });
 }
 
 /**
