@@ -93,6 +93,7 @@ export class TextKernel {
     this.buffer = buffer;
     this.bytes = new Uint8Array(buffer);
     this.u32 = new Uint32Array(buffer);
+    this.spans = null;
   }
 
   /** The (K, probe seed) whose rank table the kernel holds. */
@@ -186,15 +187,24 @@ export class TextKernel {
     }
   }
 
-  /** The names `jsonLine` looks for, as last set. */
+  /** The names `jsonLine` looks for, as last set, and the array they were last set from. */
   private jsonNames: readonly string[] | null = null;
+  private jsonNamesFrom: readonly string[] | null = null;
+  /** A view of the kernel's spans, made once per memory (jsonLine is called per line). */
+  private spans: Uint32Array | null = null;
 
   /**
    * Sets the top-level keys `jsonLine` reports; false when they do not fit the kernel
-   * (more than eight, or over 1 KiB of UTF-8 together).
+   * (more than eight, or over 1 KiB of UTF-8 together). The array must not change afterwards:
+   * asked again with it, the kernel takes its names as set.
    */
   jsonKeys(names: readonly string[]): boolean {
-    if (this.jsonNames !== null && this.jsonNames.length === names.length && this.jsonNames.every((name, k) => name === names[k])) return true;
+    // A caller asks per line with the same array: compare names only when it is another.
+    if (names === this.jsonNamesFrom) return true;
+    if (this.jsonNames !== null && this.jsonNames.length === names.length && this.jsonNames.every((name, k) => name === names[k])) {
+      this.jsonNamesFrom = names;
+      return true;
+    }
     const encoded = names.map((name) => encoder.encode(name));
     if (encoded.length > JSON_MAX_KEYS || encoded.reduce((sum, name) => sum + name.length, 0) > JSON_NAME_BYTES) return false;
     const at = this.exports.jsonKeys();
@@ -208,6 +218,7 @@ export class TextKernel {
       name += bytes.length;
     });
     this.jsonNames = [...names];
+    this.jsonNamesFrom = names;
     return true;
   }
 
@@ -227,8 +238,11 @@ export class TextKernel {
     this.views();
     this.bytes.set(line.subarray(start, end), at);
     if (this.exports.jsonLine(length, textKey) !== DONE) return null;
-    const spans = this.exports.jsonSpans() >>> 2;
-    return this.u32.subarray(spans, spans + 3 * JSON_MAX_KEYS + 3);
+    if (this.spans === null) {
+      const spans = this.exports.jsonSpans() >>> 2;
+      this.spans = this.u32.subarray(spans, spans + 3 * JSON_MAX_KEYS + 3);
+    }
+    return this.spans;
   }
 
   /** `scan` of the text `jsonLine` left in place (`bytes` long). */
