@@ -500,6 +500,7 @@ async function reducePhase({ options, backend, hooks, inputs, markers, identitie
     }))
     .digest('hex');
   const uf = new UnionFind(documents, groupWorkers > 1);
+  const failures = new PairCache({ shared: groupWorkers > 1 });
   const cacheBytes = shared ? 0 : memory.cacheBytes;
   const store = vectors && new VectorStore(vectors, cacheBytes);
   const quiet = { advance: () => {} };
@@ -520,7 +521,7 @@ async function reducePhase({ options, backend, hooks, inputs, markers, identitie
       const results = await Promise.all(todo.map(async (index) => {
         const task: GroupRangeTask = {
           kind: 'group-range', label: `grouping bucket range ${index + 1} of ${ranges.length}`,
-          workDir, markers, bases, options, fingerprint: groupFingerprint, index, range: ranges[index], excluded, store: vectors, cacheBytes, uf: uf.parent,
+          workDir, markers, bases, options, fingerprint: groupFingerprint, index, range: ranges[index], excluded, store: vectors, cacheBytes, uf: uf.parent, failures: failures.buffer as SharedArrayBuffer,
         };
         const rangeStats = await executor.run<GroupStats>(task, quiet);
         grouping?.advance(0, 1);
@@ -532,7 +533,7 @@ async function reducePhase({ options, backend, hooks, inputs, markers, identitie
       }
     } else {
       const table = new BucketTable(Math.max(...ranges.map((r) => r.records)), options.links);
-      const context = { workDir, markers, bases, options, uf, verify: makeVerifier(options, store), store, table, failures: new PairCache(), fingerprint: groupFingerprint, stats, excluded: duplicates.excluded };
+      const context = { workDir, markers, bases, options, uf, verify: makeVerifier(options, store), store, table, failures, fingerprint: groupFingerprint, stats, excluded: duplicates.excluded };
       for (const index of todo) {
         await processRange(index, ranges[index], context);
         grouping?.advance(0, 1);

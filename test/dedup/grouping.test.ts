@@ -137,14 +137,55 @@ describe('bucket table: candidate edges', () => {
 });
 
 describe('pair cache', () => {
-  it('remembers pairs and forgets all when full (a cache, not a set)', () => {
-    const cache = new PairCache(4); // 16 slots: the add after 12 entries (70%) clears
+  it('remembers ordered pairs, ids up to 0xfffffffd, and stops adding at 70 % load', () => {
+    const cache = new PairCache({ capacityLog2: 4 }); // 16 slots: 11 pairs fit (70 %)
     cache.add(1, 2);
+    cache.add(0xfffffffd, 0x80000000);
     expect(cache.has(1, 2)).toBe(true);
     expect(cache.has(2, 1)).toBe(false);
-    for (let i = 0; i < 12; i++) cache.add(100 + i, 200);
-    expect(cache.has(1, 2)).toBe(false);
-    expect(cache.has(111, 200)).toBe(true);
+    expect(cache.has(0xfffffffd, 0x80000000)).toBe(true);
+    expect(cache.has(0x7ffffffd, 0x80000000)).toBe(false);
+    for (let i = 0; i < 20; i++) cache.add(100 + i, 200);
+    expect(cache.has(1, 2)).toBe(true); // never forgotten
+    expect(cache.has(108, 200)).toBe(true); // the 11th pair
+    expect(cache.has(109, 200)).toBe(false); // full: not added
+    expect(PairCache.bytesFor(4)).toBe(16 * 8 + 4);
+  });
+
+  it('a view of its buffer sees the same pairs; a slot being written is passed over', () => {
+    const cache = new PairCache({ capacityLog2: 6, shared: true });
+    expect(cache.buffer).toBeInstanceOf(SharedArrayBuffer);
+    const view = new PairCache(cache.buffer);
+    cache.add(7, 9);
+    expect(view.has(7, 9)).toBe(true);
+    // Mark every free slot as being written (WRITING = -2): lookups find nothing more and end.
+    const slots = new Int32Array(cache.buffer);
+    for (let s = 0; s < 64; s++) if (slots[2 * s] === -1) slots[2 * s] = -2;
+    slots[2 * 63] = -1; // one free slot left, so probes end
+    expect(view.has(7, 9)).toBe(true);
+    expect(view.has(3, 4)).toBe(false);
+  });
+
+  it('threads adding at once: every pair found, each in one slot, none invented', async () => {
+    const r = rng(41);
+    // Four threads, pairs overlapping between them so that the same pair races into a slot.
+    const common = Array.from({ length: 4000 }, () => [r.int(50_000), r.int(50_000)] as const);
+    const shares = Array.from({ length: 4 }, () => [...common, ...Array.from({ length: 6000 }, () => [r.int(50_000), r.int(50_000)] as const)]);
+    const cache = new PairCache({ capacityLog2: 16, shared: true });
+    const missing = await Promise.all(shares.map((pairs) => new Promise<number>((resolve, reject) => {
+      const worker = new Worker(new URL('../helpers/pair-cache-worker.mjs', import.meta.url), { workerData: { buffer: cache.buffer, pairs: Uint32Array.from(pairs.flat()) } });
+      worker.once('message', (n: number) => resolve(n));
+      worker.once('error', reject);
+    })));
+    expect(missing).toEqual([0, 0, 0, 0]);
+    const distinct = new Set(shares.flat().map(([a, b]) => `${a},${b}`));
+    expect([...distinct].filter((key) => !cache.has(...(key.split(',').map(Number) as [number, number])))).toEqual([]);
+    const slots = new Int32Array(cache.buffer);
+    let used = 0;
+    for (let s = 0; s < 2 ** 16; s++) if (slots[2 * s] !== -1) used++;
+    expect(used).toBe(distinct.size);
+    expect(slots[slots.length - 1]).toBe(distinct.size);
+    expect(Array.from({ length: 2000 }, () => cache.has(50_000 + r.int(1000), r.int(50_000))).filter(Boolean)).toEqual([]);
   });
 });
 
