@@ -21,6 +21,32 @@ describe('band selection (datasketch _optimal_param)', () => {
     });
   }
 
+  it('equals the plain search over every (b, r) of the two areas, error for error', () => {
+    // The definition, written out: each pair's areas by falsePositiveArea and falseNegativeArea,
+    // bands outer, rows inner, the first minimum kept.
+    const plain = (threshold: number, numHashes: number, weights: { falsePositive: number; falseNegative: number }) => {
+      let best = { bands: 0, rows: 0, error: Infinity };
+      for (let bands = 1; bands <= numHashes; bands++) {
+        for (let rows = 1; rows <= Math.floor(numHashes / bands); rows++) {
+          const error = weights.falsePositive * falsePositiveArea(threshold, bands, rows) + weights.falseNegative * falseNegativeArea(threshold, bands, rows);
+          if (error < best.error) best = { bands, rows, error };
+        }
+      }
+      return best;
+    };
+    const requests: [number, number, { falsePositive: number; falseNegative: number }][] = [
+      [0.6, 128, { falsePositive: 0.5, falseNegative: 0.5 }],
+      [0.8, 128, { falsePositive: 0.5, falseNegative: 0.5 }],
+      [0.55, 96, { falsePositive: 0.3, falseNegative: 0.7 }],
+      [0.9, 64, { falsePositive: 0.9, falseNegative: 0.1 }],
+      [0.35, 200, { falsePositive: 0.5, falseNegative: 0.5 }],
+      [0.7, 1, { falsePositive: 0.5, falseNegative: 0.5 }],
+      [0.02, 17, { falsePositive: 1, falseNegative: 0 }],
+      [0.999, 33, { falsePositive: 0, falseNegative: 1 }],
+    ];
+    for (const [threshold, numHashes, weights] of requests) expect(optimalBands(threshold, numHashes, weights)).toEqual(plain(threshold, numHashes, weights));
+  });
+
   it('aimed at the threshold itself (margin 0) reproduces datasketch; the default margin aims at 0.6', () => {
     const exact = planLsh({ threshold: 0.8, numHashes: 128, margin: 0 });
     expect([exact.bands, exact.rows, exact.aimedAt]).toEqual([9, 13, 0.8]);
