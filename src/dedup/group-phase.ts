@@ -20,7 +20,7 @@ import { BucketTable } from './bucket-table.js';
 import { makePairJudge, searchKept, type FirstPassQuery, type FirstPasses } from './cover.js';
 import { jaccardPrefix, KeptIndex } from './kept-index.js';
 import type { ResolvedDedupOptions } from './options.js';
-import { RECORD_WORDS, readSegmentRange, type BucketRange } from './partition.js';
+import { RECORD_WORDS, readSegmentHeader, readSegmentRange, type BucketRange } from './partition.js';
 import { intersectionSize, jaccardAtLeast } from './shingles.js';
 import { EXACT_FLAG, markerFiles, type SignatureMarker } from './signature-phase.js';
 import { SharedUnionFind, type UnionFind } from './union-find.js';
@@ -191,6 +191,18 @@ export async function reloadRange(workDir: string, range: number, fingerprint: s
   return true;
 }
 
+/**
+ * This thread's band segment headers (16 KiB each), read once per grouping (its fingerprint
+ * covers every band file's bytes) instead of once per range: small ranges read them again
+ * and again (1M documents, ranges of 2^18 records: 74 ranges × 24 segments).
+ */
+let threadHeaders: { fingerprint: string; headers: Map<string, Uint32Array> } | null = null;
+
+function segmentHeaders(fingerprint: string): Map<string, Uint32Array> {
+  if (threadHeaders?.fingerprint !== fingerprint) threadHeaders = { fingerprint, headers: new Map() };
+  return threadHeaders.headers;
+}
+
 /** Group, verify and union one range of fine buckets; writes its edges and marker. */
 export async function processRange(index: number, range: BucketRange, ctx: GroupContext): Promise<void> {
   const { uf, verify, failures, stats, table } = ctx;
@@ -263,13 +275,18 @@ export async function processRange(index: number, range: BucketRange, ctx: Group
     if (pendingPairs === PENDING_PAIRS || pendingElements >= store!.pinElements) flush();
   };
   // Shards in order, segments in order: within a key, documents arrive in increasing order.
+  const headers = segmentHeaders(ctx.fingerprint);
   for (const [s, marker] of ctx.markers.entries()) {
     if (marker.bands.records === 0) continue;
-    const fd = openSync(markerFiles(ctx.workDir, marker).bands, 'r');
+    const path = markerFiles(ctx.workDir, marker).bands;
+    const fd = openSync(path, 'r');
     try {
       const base = ctx.bases[s];
       for (const offset of marker.bands.segments) {
-        const records = readSegmentRange(fd, offset, range.start, range.end);
+        const key = `${path}\0${offset}`;
+        let header = headers.get(key);
+        if (!header) headers.set(key, (header = readSegmentHeader(fd, offset)));
+        const records = readSegmentRange(fd, offset, range.start, range.end, header);
         stats.records += records.length / RECORD_WORDS;
         for (let i = 0; i < records.length; i += RECORD_WORDS) {
           const word = records[i + 2];
@@ -350,9 +367,9 @@ function storeFor(task: { workDir: string; fingerprint: string; store: StoreInde
 }
 
 /**
- * This thread's bucket table, kept from one range task to the next. A range's table is hundreds
- * of megabytes; a new one per task left the last to the garbage collector, so a worker held two
- * for a while (RSS spikes of a gigabyte at 8M documents). Dropped when the thread moves on to
+ * This thread's bucket table, kept from one range task to the next. A new one per task left the
+ * last to the garbage collector, so a worker held two for a while (RSS spikes of a gigabyte at
+ * 8M documents, when tables were hundreds of megabytes). Dropped when the thread moves on to
  * the cluster rule's tasks (releaseGroupingMemory).
  */
 let threadTable: { table: BucketTable; bytes: number; links: string } | null = null;
@@ -369,6 +386,7 @@ function tableFor(records: number, links: GroupRangeTask['options']['links']): B
 /** Let the bucket table go: grouping is over on this thread. */
 export function releaseGroupingMemory(): void {
   threadTable = null;
+  threadHeaders = null;
 }
 
 export async function runGroupRange(task: GroupRangeTask): Promise<GroupStats> {

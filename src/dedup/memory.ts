@@ -36,6 +36,12 @@ export const DOCUMENT_BYTES = 72;
 export const CLUSTER_PASS_BYTES = 24;
 /** Records of the smallest range a run plans (a table of 2^16 slots, 1.4 MiB with its reads): below it, ask for more memory. */
 const MIN_RANGE_RECORDS = 2 ** 15;
+/**
+ * Records of the largest range a run plans, however much memory it has: the table (2^19 slots,
+ * 8 MiB) then stays in the processor's caches. A table of 2^22 slots (64 MiB) made every record
+ * a miss to memory: 200k documents, grouping on one thread, 1.76 s with 2 ranges, 1.31 s with 15.
+ */
+export const MAX_RANGE_RECORDS = 2 ** 18;
 
 /** The default budget: 512 MiB per worker, at least 1 GiB. */
 export function defaultMemoryBytes(workers: number): number {
@@ -95,6 +101,6 @@ export function planDedupMemory(memoryBytes: number, documents: number, workers:
     );
   }
   let rangeRecords = MIN_RANGE_RECORDS;
-  while (groupingBytes(2 * rangeRecords) <= tableBytes) rangeRecords *= 2;
+  while (rangeRecords < MAX_RANGE_RECORDS && groupingBytes(2 * rangeRecords) <= tableBytes) rangeRecords *= 2;
   return { rangeRecords, tableBytes: groupingBytes(rangeRecords), cacheBytes: Math.floor(cacheTotal / stores), reservedBytes: reserved };
 }

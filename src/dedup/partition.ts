@@ -116,11 +116,19 @@ function readExactly(fd: number, target: Uint8Array, position: number): void {
   }
 }
 
-/** Records of fine buckets [firstBucket, endBucket) of the segment at `segmentOffset`. */
-export function readSegmentRange(fd: number, segmentOffset: number, firstBucket: number, endBucket: number): Uint32Array {
+/** The header of the segment at `segmentOffset`: where each fine bucket's records start. */
+export function readSegmentHeader(fd: number, segmentOffset: number): Uint32Array {
   const header = new Uint32Array(HEADER_WORDS);
   readExactly(fd, new Uint8Array(header.buffer), segmentOffset);
   invariant(header[0] === MAGIC, `bad band segment at byte ${segmentOffset}`);
+  return header;
+}
+
+/**
+ * Records of fine buckets [firstBucket, endBucket) of the segment at `segmentOffset`, given its
+ * header (readSegmentHeader) or reading it.
+ */
+export function readSegmentRange(fd: number, segmentOffset: number, firstBucket: number, endBucket: number, header = readSegmentHeader(fd, segmentOffset)): Uint32Array {
   const start = header[2 + firstBucket];
   const end = header[2 + endBucket];
   const records = new Uint32Array((end - start) * RECORD_WORDS);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DOCUMENT_BYTES, MAIN_THREAD_BYTES, WORKER_THREAD_BYTES, defaultMemoryBytes, groupingBytes, planDedupMemory, runMemoryBytes } from '../../src/dedup/memory.js';
+import { DOCUMENT_BYTES, MAIN_THREAD_BYTES, MAX_RANGE_RECORDS, WORKER_THREAD_BYTES, defaultMemoryBytes, groupingBytes, planDedupMemory, runMemoryBytes } from '../../src/dedup/memory.js';
 
 const MiB = 2 ** 20;
 
@@ -16,11 +16,13 @@ describe('planDedupMemory (dedup within --memory-mb)', () => {
   it('1 GiB, 1M documents, 2 workers grouping: numbers worked by hand', () => {
     // reserved = 192 + 2 × 96 MiB + 72 B × 1M = 474,653,184; free = 599,088,640;
     // caches = free / 4 = 149,772,160 over 3 stores; tables = (free − caches) / 2 = 224,658,240 each,
-    // and 44 B × 2^22 = 184,549,376 fits where 2^23 does not.
-    expect([MAIN_THREAD_BYTES, WORKER_THREAD_BYTES, DOCUMENT_BYTES]).toEqual([192 * MiB, 96 * MiB, 72]);
+    // where 44 B × 2^22 = 184,549,376 would fit, but ranges stop at 2^18 records (a table that
+    // stays in the caches): 2^19 × 16 + 2^18 × 12 = 11,534,336.
+    expect([MAIN_THREAD_BYTES, WORKER_THREAD_BYTES, DOCUMENT_BYTES, MAX_RANGE_RECORDS]).toEqual([192 * MiB, 96 * MiB, 72, 2 ** 18]);
     expect(planDedupMemory(1024 * MiB, 1_000_000, 2, 2)).toEqual({
-      rangeRecords: 4_194_304, tableBytes: 184_549_376, cacheBytes: 49_924_053, reservedBytes: 474_653_184,
+      rangeRecords: 262_144, tableBytes: 11_534_336, cacheBytes: 49_924_053, reservedBytes: 474_653_184,
     });
+    expect(planDedupMemory(64 * 1024 * MiB, 1_000_000, 8, 8).rangeRecords).toBe(2 ** 18);
   });
 
   it('everything it plans fits the budget, for any documents, workers and budget it accepts', () => {
@@ -58,7 +60,7 @@ describe('planDedupMemory (dedup within --memory-mb)', () => {
     expect(runMemoryBytes(1_000_000, 4)).toBe(2048 * MiB);
     // 1,842,653,184 reserved for 20M documents + 268,435,456.
     expect(runMemoryBytes(20_000_000, 2)).toBe(2_111_088_640);
-    expect(planDedupMemory(runMemoryBytes(20_000_000, 2), 20_000_000, 2, 2).rangeRecords).toBeGreaterThanOrEqual(2 ** 20);
+    expect(planDedupMemory(runMemoryBytes(20_000_000, 2), 20_000_000, 2, 2).rangeRecords).toBe(MAX_RANGE_RECORDS);
   });
 
   it('a budget too small for the corpus says what it needs, in one line', () => {
