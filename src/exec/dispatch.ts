@@ -11,7 +11,7 @@ import type { SignatureUnitTask } from '../dedup/signature-task.js';
 import type { FirstPassTask, GroupRangeTask, IntersectPairsTask } from '../dedup/group-phase.js';
 import type { ClusterScanTask, ClusterWriteTask } from '../dedup/cluster-tasks.js';
 import { invariant } from '../errors.js';
-import type { IdScatterTask } from '../dedup/unique-ids.js';
+import type { IdCollisionsTask, IdHashesTask, IdScatterTask } from '../dedup/unique-ids.js';
 import type { IdRepeatsTask } from '../work/key-partitions.js';
 import type { ExactDecideTask, KeyScatterTask } from '../pipeline/key-scatter.js';
 import type { UnitOutputsTask } from '../pipeline/unit-outputs.js';
@@ -33,6 +33,8 @@ type AnyTask = (
   | ClusterWriteTask
   | HashFileTask
   | IdScatterTask
+  | IdHashesTask
+  | IdCollisionsTask
   | IdRepeatsTask
   | KeyScatterTask
   | ExactDecideTask
@@ -87,6 +89,10 @@ export async function runTaskHere(task: Task, link: TaskLink): Promise<unknown> 
       return await (await import('../dedup/cluster-tasks.js')).runClusterWrite(any);
     case 'id-scatter':
       return (await import('../dedup/unique-ids.js')).runIdScatter(any);
+    case 'id-hashes':
+      return (await import('../dedup/unique-ids.js')).runIdHashes(any);
+    case 'id-collisions':
+      return (await import('../dedup/unique-ids.js')).runIdCollisions(any);
     case 'id-repeats':
       return (await import('../work/key-partitions.js')).runIdRepeats(any);
     case 'key-scatter':

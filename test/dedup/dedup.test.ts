@@ -110,7 +110,7 @@ describe('planted near duplicates', () => {
     expect(result.status).toBe('complete');
     expect(snapshot(b)).toEqual(snapshot(a));
     // Every phase ran there: signatures, the checks, the id check, the cluster rule, the outputs.
-    expect(kinds).toEqual(expect.arrayContaining(['signature-unit', 'hash-file', 'id-repeats', 'intersect-pairs', 'cluster-write']));
+    expect(kinds).toEqual(expect.arrayContaining(['signature-unit', 'hash-file', 'id-hashes', 'id-collisions', 'intersect-pairs', 'cluster-write']));
   });
 
   it('gives the same outputs whatever the grouping memory (many bucket ranges) and links', async () => {
