@@ -29,6 +29,18 @@ const NEWLINE = 0x0a;
  */
 const utf8Slice = (globalThis as { Buffer?: { prototype: { utf8Slice?: (this: Uint8Array, start: number, end: number) => string } } }).Buffer?.prototype.utf8Slice;
 
+/**
+ * Node's `Buffer.prototype.indexOf` where it exists: it looks for a byte with memchr, about five
+ * times as fast as `TypedArray.prototype.indexOf` (64 MiB of licence texts: 53 → 8–11 ms; a
+ * map worker's line splitting was 85 ms of each 64 MiB unit).
+ */
+const bufferIndexOf = (globalThis as { Buffer?: { prototype: { indexOf?: (this: Uint8Array, value: number, from?: number) => number } } }).Buffer?.prototype.indexOf;
+
+/** The first newline in `bytes` at or after `from`, or −1. */
+function newlineAt(bytes: Uint8Array, from = 0): number {
+  return bufferIndexOf !== undefined ? bufferIndexOf.call(bytes, NEWLINE, from) : bytes.indexOf(NEWLINE, from);
+}
+
 /** What a splitter hands over: raw splitters also give undecoded lines. */
 type Out<Raw extends boolean> = Raw extends true ? Line | RawLine : Line;
 
@@ -54,7 +66,7 @@ export class LineSplitter<Raw extends boolean = false> {
     const lines: Out<Raw>[] = [];
     let start = 0;
     if (this.skipping) {
-      const end = chunk.indexOf(NEWLINE);
+      const end = newlineAt(chunk);
       if (end < 0) return lines;
       lines.push(TOO_LONG_LINE);
       this.skipping = false;
@@ -66,7 +78,7 @@ export class LineSplitter<Raw extends boolean = false> {
       return lines;
     }
     // The line continuing from earlier chunks ends at the first newline of this chunk.
-    const firstEnd = chunk.indexOf(NEWLINE, start);
+    const firstEnd = newlineAt(chunk, start);
     if (this.pendingBytes + firstEnd - start > this.maxLineBytes) {
       lines.push(TOO_LONG_LINE);
       this.pending = [];
@@ -141,7 +153,7 @@ export class LineSplitter<Raw extends boolean = false> {
     }
     let start = 0;
     for (;;) {
-      const end = region.indexOf(NEWLINE, start);
+      const end = newlineAt(region, start);
       const stop = end < 0 ? region.length : end;
       if (stop - start > this.maxLineBytes) lines.push(TOO_LONG_LINE);
       else lines.push(this.raw ? { bytes: region, start, end: stop } as Out<Raw> : this.decodeLine(region, start, stop));
