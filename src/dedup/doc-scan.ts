@@ -51,12 +51,17 @@ export function kernelScans(options: ResolvedDedupOptions): boolean {
   return !options.digits && !options.diacritics;
 }
 
-/** One text's scan. Its set may be a view that the kernel's next call overwrites. */
-export function scanText(text: string, kernel: TextKernel | null, settings: ScanSettings): DocScan {
+/**
+ * One text's scan. Its set may be a view that the kernel's next call overwrites. A text the
+ * kernel hands back has a character the one-pass scan hands back too (they classify alike), so
+ * it goes straight to the general functions (licenses-npm: `scanDocument` spent 37 ms a worker
+ * getting partway through such texts).
+ */
+export function scanText(text: string, kernel: TextKernel | null, settings: ScanSettings, declined = false): DocScan {
   const { options, shingleSeed } = settings;
   const fast = kernel?.scan(text, options.ngram, shingleSeed) ?? null;
   if (fast) return fromKernel(fast, settings.keepWords);
-  const scan = kernelScans(options) ? scanDocument(text) : null;
+  const scan = kernel === null && !declined && kernelScans(options) ? scanDocument(text) : null;
   const words = scan ? scan.words : shingleWords(text, options);
   return {
     set: shingleSet(words, options.ngram, shingleSeed),
@@ -139,7 +144,7 @@ export class JsonLineShortcut implements LineShortcut {
       made = { set: this.keep(fast.set), words: this.settings.keepWords ? this.keep(fast.words) : null, tokens: fast.tokens, hash: sha256Prefix(fast.exact) };
     } else {
       // A character the kernel hands back: the general path, on the same text.
-      made = scanText(kernel.placedText(textBytes), null, this.settings);
+      made = scanText(kernel.placedText(textBytes), null, this.settings, true);
     }
     return { id, source, scores, textUnits, made };
   }
