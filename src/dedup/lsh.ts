@@ -107,6 +107,26 @@ function simpsonSum({ points, h }: { points: Float64Array; h: number }, args: Fl
   return (sum * h) / 3;
 }
 
+/**
+ * optimalBands' answers to the usual requests — K = 128 with equal weights, aimed at 0.5–0.7
+ * (thresholds 0.7–0.9 less the default margin) or at 0.8 — so that a run does not spend its
+ * first 75–140 ms computing them: the map's work units wait for the plan. Keyed by
+ * bandChoiceKey; test/dedup/lsh.test.ts checks every entry against optimalBands.
+ */
+export const KNOWN_BAND_CHOICES: Readonly<Record<string, Readonly<BandChoice>>> = {
+  '0.5:128:0.5:0.5': { bands: 25, rows: 5, error: 0.04373705032155502 },
+  '0.55:128:0.5:0.5': { bands: 21, rows: 6, error: 0.04259904596154103 },
+  '0.6:128:0.5:0.5': { bands: 18, rows: 7, error: 0.041562845545126625 },
+  '0.65:128:0.5:0.5': { bands: 16, rows: 8, error: 0.0391139920111659 },
+  '0.7:128:0.5:0.5': { bands: 14, rows: 9, error: 0.036254477812229895 },
+  '0.8:128:0.5:0.5': { bands: 9, rows: 13, error: 0.02929699960064406 },
+};
+
+/** The key of a request in KNOWN_BAND_CHOICES. */
+export function bandChoiceKey(threshold: number, numHashes: number, weights: LshWeights): string {
+  return `${threshold}:${numHashes}:${weights.falsePositive}:${weights.falseNegative}`;
+}
+
 export interface LshPlan {
   bands: number;
   rows: number;
@@ -165,7 +185,7 @@ export function planLsh(request: LshRequest): LshPlan {
       throw new TokenmixError('--fp-weight and --fn-weight must be >= 0 and not both 0');
     }
     aimedAt = round6(Math.max(0.01, threshold - margin));
-    ({ bands, rows } = optimalBands(aimedAt, numHashes, weights));
+    ({ bands, rows } = KNOWN_BAND_CHOICES[bandChoiceKey(aimedAt, numHashes, weights)] ?? optimalBands(aimedAt, numHashes, weights));
   }
   return {
     bands,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TokenmixError } from '../../src/errors.js';
 import {
-  bandKeys, collisionProbability, falseNegativeArea, falsePositiveArea, integrate, optimalBands, planLsh, sCurvePoints,
+  bandChoiceKey, bandKeys, collisionProbability, falseNegativeArea, falsePositiveArea, integrate, KNOWN_BAND_CHOICES, optimalBands, planLsh, sCurvePoints,
 } from '../../src/dedup/lsh.js';
 
 describe('band selection (datasketch _optimal_param)', () => {
@@ -45,6 +45,17 @@ describe('band selection (datasketch _optimal_param)', () => {
       [0.999, 33, { falsePositive: 0, falseNegative: 1 }],
     ];
     for (const [threshold, numHashes, weights] of requests) expect(optimalBands(threshold, numHashes, weights)).toEqual(plain(threshold, numHashes, weights));
+  });
+
+  it('the known choices planLsh looks up are optimalBands\' own', () => {
+    expect(Object.keys(KNOWN_BAND_CHOICES).length).toBeGreaterThanOrEqual(6);
+    for (const [key, choice] of Object.entries(KNOWN_BAND_CHOICES)) {
+      const [threshold, numHashes, falsePositive, falseNegative] = key.split(':').map(Number);
+      expect(bandChoiceKey(threshold, numHashes, { falsePositive, falseNegative })).toBe(key);
+      expect(optimalBands(threshold, numHashes, { falsePositive, falseNegative })).toEqual(choice);
+    }
+    // The defaults (threshold 0.8, margin 0.2, K 128) are among them.
+    expect(KNOWN_BAND_CHOICES[bandChoiceKey(planLsh({ threshold: 0.8, numHashes: 128 }).aimedAt!, 128, { falsePositive: 0.5, falseNegative: 0.5 })]).toBeDefined();
   });
 
   it('aimed at the threshold itself (margin 0) reproduces datasketch; the default margin aims at 0.6', () => {
