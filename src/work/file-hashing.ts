@@ -54,6 +54,9 @@ export function hashWholeFiles(executor: Executor, paths: string[]): Map<string,
 
 const quiet: TaskLink = { advance: () => {} };
 
+/** An executor of hashing tasks on this thread (its reads are asynchronous: the thread goes on between chunks). */
+export const HASH_HERE: Executor = { workers: 1, run: <R>(task: Task) => runHashTask(task as HashFileTask) as Promise<R>, close: async () => {} };
+
 /** FileHashing as tasks of `executor` (an executor of one thread hashes here, one file at a time). */
 export function hashingOn(executor: Executor): FileHashing {
   if (executor.workers <= 1) return ON_THIS_THREAD;
