@@ -147,7 +147,8 @@ export interface GroupContext {
   options: ResolvedDedupOptions;
   uf: Connectivity;
   verify: (a: number, b: number) => boolean;
-  table: BucketTable;
+  /** A bucket table with room for `records` records, cleared (tableFor: this thread's). */
+  tableFor: (records: number) => BucketTable;
   failures: PairCache;
   fingerprint: string;
   stats: GroupStats;
@@ -205,9 +206,8 @@ function segmentHeaders(fingerprint: string): Map<string, Uint32Array> {
 
 /** Group, verify and union one range of fine buckets; writes its edges and marker. */
 export async function processRange(index: number, range: BucketRange, ctx: GroupContext): Promise<void> {
-  const { uf, verify, failures, stats, table } = ctx;
+  const { uf, verify, failures, stats } = ctx;
   const store = ctx.store ?? null;
-  table.clear();
   let edges = new Uint32Array(1024);
   let edgeCount = 0;
   const accept = (a: number, b: number) => {
@@ -274,29 +274,50 @@ export async function processRange(index: number, range: BucketRange, ctx: Group
     pendingElements += store!.length(a) + store!.length(b);
     if (pendingPairs === PENDING_PAIRS || pendingElements >= store!.pinElements) flush();
   };
-  // Shards in order, segments in order: within a key, documents arrive in increasing order.
+  // The range's records of every segment: shards in order, segments in order, so that within
+  // a key documents arrive in increasing order.
   const headers = segmentHeaders(ctx.fingerprint);
+  const parts: { records: Uint32Array; base: number; header: Uint32Array }[] = [];
   for (const [s, marker] of ctx.markers.entries()) {
     if (marker.bands.records === 0) continue;
     const path = markerFiles(ctx.workDir, marker).bands;
     const fd = openSync(path, 'r');
     try {
-      const base = ctx.bases[s];
       for (const offset of marker.bands.segments) {
         const key = `${path}\0${offset}`;
         let header = headers.get(key);
         if (!header) headers.set(key, (header = readSegmentHeader(fd, offset)));
         const records = readSegmentRange(fd, offset, range.start, range.end, header);
         stats.records += records.length / RECORD_WORDS;
-        for (let i = 0; i < records.length; i += RECORD_WORDS) {
-          const word = records[i + 2];
-          const exact = word >= EXACT_FLAG;
-          table.add(records[i], records[i + 1], base + (exact ? word - EXACT_FLAG : word), exact, sink);
-        }
+        if (records.length > 0) parts.push({ records, base: ctx.bases[s], header });
       }
     } finally {
       closeSync(fd);
     }
+  }
+  // Fine bucket by fine bucket: keys of two fine buckets never meet, so each is grouped alone, in
+  // a table sized for the largest of them (a few hundred KiB at 1M documents) that stays in the
+  // caches. One table for the whole range made most records a miss to memory.
+  const bucketRecords = (part: (typeof parts)[number], b: number) => part.header[2 + b + 1] - part.header[2 + b];
+  let largest = 0;
+  for (let b = range.start; b < range.end; b++) {
+    let records = 0;
+    for (const part of parts) records += bucketRecords(part, b);
+    largest = Math.max(largest, records);
+  }
+  const table = ctx.tableFor(largest);
+  for (let b = range.start; b < range.end; b++) {
+    let added = 0;
+    for (const { records, base, header } of parts) {
+      const end = (header[2 + b + 1] - header[2 + range.start]) * RECORD_WORDS;
+      for (let i = (header[2 + b] - header[2 + range.start]) * RECORD_WORDS; i < end; i += RECORD_WORDS) {
+        const word = records[i + 2];
+        const exact = word >= EXACT_FLAG;
+        table.add(records[i], records[i + 1], base + (exact ? word - EXACT_FLAG : word), exact, sink);
+        added++;
+      }
+    }
+    if (added > 0) table.clear();
   }
   flush();
   const files = rangeFiles(ctx.workDir, index);
@@ -374,9 +395,13 @@ function storeFor(task: { workDir: string; fingerprint: string; store: StoreInde
  */
 let threadTable: { table: BucketTable; bytes: number; links: string } | null = null;
 
-function tableFor(records: number, links: GroupRangeTask['options']['links']): BucketTable {
+/** This thread's bucket table for `records` records, cleared: the last one if it is large enough and not over four times too large (a table should stay in the caches). */
+export function tableFor(records: number, links: GroupRangeTask['options']['links']): BucketTable {
   const bytes = BucketTable.bytesFor(records);
-  if (threadTable && threadTable.links === links && threadTable.bytes >= bytes) return threadTable.table;
+  if (threadTable && threadTable.links === links && threadTable.bytes >= bytes && threadTable.bytes <= 4 * bytes) {
+    threadTable.table.clear();
+    return threadTable.table;
+  }
   threadTable = null; // unreachable before the next one is allocated
   const table = new BucketTable(records, links);
   threadTable = { table, bytes, links };
@@ -400,7 +425,7 @@ export async function runGroupRange(task: GroupRangeTask): Promise<GroupStats> {
     uf: new SharedUnionFind(task.uf),
     verify: makeVerifier(task.options, store),
     store,
-    table: tableFor(task.range.records, task.options.links),
+    tableFor: (records) => tableFor(records, task.options.links),
     failures: new PairCache(task.failures),
     fingerprint: task.fingerprint,
     stats,

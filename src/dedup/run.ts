@@ -26,11 +26,10 @@ import { HASH_HERE, hashingOn, hashWholeFiles } from '../work/file-hashing.js';
 import { statKey } from '../work/fingerprint.js';
 import { exclusively, readDoneToken } from '../work/exclusive.js';
 import { removeDeadTemps } from '../work/temp.js';
-import { BucketTable } from './bucket-table.js';
 import { makeJudge, measuredVerdict, type FirstPasses, type FirstPassQuery, type FirstPassSearch, type RuleStats } from './cover.js';
 import { jaccardPrefix, KeptIndex } from './kept-index.js';
 import { writeClusters, type ClusterSummary, type MeasuredPairs, type SourceTotals } from './clusters.js';
-import { addGroupStats, emptyGroupStats, makeVerifier, openStoreIndex, PairCache, processRange, reloadRange, type GroupRangeTask, type FirstPassTask, type GroupStats, type IntersectPairsTask } from './group-phase.js';
+import { addGroupStats, emptyGroupStats, makeVerifier, openStoreIndex, PairCache, processRange, releaseGroupingMemory, reloadRange, tableFor, type GroupRangeTask, type FirstPassTask, type GroupStats, type IntersectPairsTask } from './group-phase.js';
 import { LineFile, writeWholeFile } from '../work/line-file.js';
 import { planLsh, type LshPlan } from './lsh.js';
 import { resolveDedupOptions, type DedupOptions, type ResolvedDedupOptions } from './options.js';
@@ -534,12 +533,12 @@ async function reducePhase({ options, backend, hooks, inputs, markers, identitie
         if (!(await reloadRange(workDir, index, groupFingerprint, uf))) throw new TokenmixError(`bucket range ${index + 1} of ${ranges.length} finished without its edges in ${workDir}: is another process deleting it?`);
       }
     } else {
-      const table = new BucketTable(Math.max(...ranges.map((r) => r.records)), options.links);
-      const context = { workDir, markers, bases, options, uf, verify: makeVerifier(options, store), store, table, failures, fingerprint: groupFingerprint, stats, excluded: duplicates.excluded };
+      const context = { workDir, markers, bases, options, uf, verify: makeVerifier(options, store), store, tableFor: (records: number) => tableFor(records, options.links), failures, fingerprint: groupFingerprint, stats, excluded: duplicates.excluded };
       for (const index of todo) {
         await processRange(index, ranges[index], context);
         grouping?.advance(0, 1);
       }
+      releaseGroupingMemory();
     }
     grouping?.done();
     if (reloaded > 0) log(`tokenmix: ${reloaded} of ${ranges.length} bucket ranges already grouped, reusing them`);
