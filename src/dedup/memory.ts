@@ -71,6 +71,11 @@ export interface DedupMemoryPlan {
   cacheBytes: number;
   /** What the plan set aside for the threads and the per-document arrays, bytes. */
   reservedBytes: number;
+  /**
+   * What the shingle sets may take when they are read once into memory every thread shares (the
+   * threads' caches then go unused): three quarters of what the grouping tables leave.
+   */
+  sharedBytes: number;
 }
 
 /** Bytes of a table with room for `records` records, plus their reads. */
@@ -103,5 +108,7 @@ export function planDedupMemory(memoryBytes: number, documents: number, workers:
   }
   let rangeRecords = MIN_RANGE_RECORDS;
   while (rangeRecords < MAX_RANGE_RECORDS && groupingBytes(2 * rangeRecords) <= tableBytes) rangeRecords *= 2;
-  return { rangeRecords, tableBytes: groupingBytes(rangeRecords), cacheBytes: Math.floor(cacheTotal / stores), reservedBytes: reserved };
+  const planned = groupingBytes(rangeRecords);
+  const sharedBytes = Math.max(stores * Math.floor(cacheTotal / stores), Math.floor(((free - shares * planned) * 3) / 4));
+  return { rangeRecords, tableBytes: planned, cacheBytes: Math.floor(cacheTotal / stores), reservedBytes: reserved, sharedBytes };
 }
