@@ -47,6 +47,7 @@ export interface BandFileSummary {
 /** Appends records to one band file, segment by segment (synchronous writes). */
 export class BandRecordWriter {
   private buffer: Uint32Array;
+  private out = new Uint32Array(0);
   private used = 0;
   private readonly fd: number;
   private position = 0;
@@ -78,7 +79,9 @@ export class BandRecordWriter {
       this.bucketCounts[b] += starts[b + 1];
       starts[b + 1] += starts[b];
     }
-    const out = new Uint32Array(HEADER_WORDS + count * RECORD_WORDS);
+    // One output buffer per writer, reused: a fresh one per segment cost its zeroing and page faults.
+    if (this.out.length < HEADER_WORDS + count * RECORD_WORDS) this.out = new Uint32Array(HEADER_WORDS + this.segmentRecords * RECORD_WORDS);
+    const out = this.out;
     out[0] = MAGIC;
     out[1] = count;
     out.set(starts, 2);
@@ -90,7 +93,7 @@ export class BandRecordWriter {
       out[to + 1] = this.buffer[from + 1];
       out[to + 2] = this.buffer[from + 2];
     }
-    const bytes = new Uint8Array(out.buffer);
+    const bytes = new Uint8Array(out.buffer, 0, 4 * (HEADER_WORDS + count * RECORD_WORDS));
     let written = 0;
     while (written < bytes.length) written += writeSync(this.fd, bytes, written, bytes.length - written, this.position + written);
     this.segments.push(this.position);
@@ -103,6 +106,7 @@ export class BandRecordWriter {
     this.flush();
     closeSync(this.fd);
     this.buffer = new Uint32Array(0);
+    this.out = new Uint32Array(0);
     return { segments: this.segments, bucketCounts: Array.from(this.bucketCounts), records: this.records };
   }
 }
