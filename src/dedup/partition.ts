@@ -111,10 +111,12 @@ export class BandRecordWriter {
   }
 }
 
-function readExactly(fd: number, target: Uint8Array, position: number): void {
+/** Fills `target` with `fd`'s bytes from `position` on; a file that ends first throws `ended(at)` (default: a band file's invariant). */
+export function readExactly(fd: number, target: Uint8Array, position: number, ended?: (at: number) => Error): void {
   let done = 0;
   while (done < target.length) {
     const n = readSync(fd, target, done, target.length - done, position + done);
+    if (n === 0 && ended) throw ended(position + done);
     invariant(n > 0, `band file ended early at byte ${position + done}`);
     done += n;
   }

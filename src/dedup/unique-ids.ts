@@ -16,18 +16,18 @@
  * merely collide are told apart there. (1M documents: the string grouping of every id took
  * about 2 s of a run on one thread or two.)
  */
-import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TokenmixError } from '../errors.js';
 import type { ResolvedInput } from '../io/types.js';
 import { recordLocation } from '../io/resolve.js';
-import { inInputOrder, partitionCount, RECORDS_PER_PARTITION, PartitionWriter, type IdRepeatsTask, type PartitionedRun, type Repeat } from '../work/key-partitions.js';
-import { fmix32, murmur3Round } from '../text/hash.js';
+import { inInputOrder, keyHashAt, partitionCount, RECORDS_PER_PARTITION, PartitionWriter, type IdRepeatsTask, type PartitionedRun, type Repeat } from '../work/key-partitions.js';
 import type { Task } from '../exec/executor.js';
 import { blockId, readDocTable } from './doc-table.js';
 import { runTaskHere } from '../exec/dispatch.js';
 import { markerFiles, type SignatureMarker } from './signature-phase.js';
+import { readExactly } from './partition.js';
 
 export interface DuplicateIds {
   /** Global document indices (shard order, then local order) of quarantined repeats. */
@@ -72,19 +72,11 @@ export function runIdScatter(task: IdScatterTask): PartitionedRun {
 const ID_HASH_BITS = 52;
 
 /**
- * A hash of the id ids.slice(start, end) (its UTF-16 units), below 2^bits (at most 52): two
- * murmur3 hashes of the units with different seeds, one's low 20 bits above the other's 32.
+ * A hash of the id ids.slice(start, end), below 2^bits (at most 52): the partitions' keyHash of
+ * its UTF-16 units with two seeds, one's low 20 bits above the other's 32.
  */
 export function idHash(ids: string, start: number, end: number, bits = ID_HASH_BITS): number {
-  let a = 0x9747b28c;
-  let b = 0x2545f491;
-  for (let i = start; i < end; i++) {
-    const unit = ids.charCodeAt(i);
-    a = murmur3Round(a, unit);
-    b = murmur3Round(b, unit);
-  }
-  const length = end - start;
-  const full = (fmix32(a ^ length) & 0xfffff) * 2 ** 32 + fmix32(b ^ length);
+  const full = (keyHashAt(ids, start, end) & 0xfffff) * 2 ** 32 + keyHashAt(ids, start, end, 0x2545f491);
   return bits >= 52 ? full : full % 2 ** bits;
 }
 
@@ -159,11 +151,7 @@ export function runIdCollisions(task: IdCollisionsTask): number[] {
     try {
       for (const starts of run.segments) {
         const bytes = new Uint8Array(hashes.buffer, 8 * filled, 8 * (starts[p + 1] - starts[p]));
-        for (let done = 0; done < bytes.length;) {
-          const n = readSync(fd, bytes, done, bytes.length - done, 8 * starts[p] + done);
-          if (n === 0) throw new TokenmixError(`${run.path}: ends early; the run's intermediate files are damaged: delete the --out directory's work files and run again`);
-          done += n;
-        }
+        readExactly(fd, bytes, 8 * starts[p], () => new TokenmixError(`${run.path}: ends early; the run's intermediate files are damaged: delete the --out directory's work files and run again`));
         filled += starts[p + 1] - starts[p];
       }
     } finally {

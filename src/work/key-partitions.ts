@@ -42,9 +42,14 @@ export function recordsPerPartitionFor(heapMb: number | undefined): number {
 
 /** A well-mixed u32 of a string key (its UTF-16 units), for choosing a partition. */
 export function keyHash(key: string): number {
-  let h = 0x9747b28c;
-  for (let i = 0; i < key.length; i++) h = murmur3Round(h, key.charCodeAt(i));
-  return fmix32(h ^ key.length);
+  return keyHashAt(key, 0, key.length);
+}
+
+/** keyHash of text.slice(start, end), without the slice; another `seed` gives another hash. */
+export function keyHashAt(text: string, start: number, end: number, seed = 0x9747b28c): number {
+  let h = seed;
+  for (let i = start; i < end; i++) h = murmur3Round(h, text.charCodeAt(i));
+  return fmix32(h ^ (end - start));
 }
 
 /** A run file: per segment, the byte offset where each partition's lines start (count + 1 entries). */
