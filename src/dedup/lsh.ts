@@ -36,12 +36,8 @@ export function collisionProbability(similarity: number, bands: number, rows: nu
 
 /** Composite Simpson's rule on [lo, hi] with `intervals` (even) sub-intervals. */
 export function integrate(f: (x: number) => number, lo: number, hi: number, intervals = 512): number {
-  if (hi <= lo) return 0;
-  const n = intervals % 2 === 0 ? intervals : intervals + 1;
-  const h = (hi - lo) / n;
-  let sum = f(lo) + f(hi);
-  for (let i = 1; i < n; i++) sum += f(lo + i * h) * (i % 2 === 1 ? 4 : 2);
-  return (sum * h) / 3;
+  const grid = simpsonPoints(lo, hi, intervals);
+  return simpsonSum(grid, grid.points, f);
 }
 
 /** FP area ∫_0^t P(s) ds: how much probability mass pairs below t have of becoming candidates. */
@@ -78,6 +74,7 @@ export function optimalBands(threshold: number, numHashes: number, weights: LshW
     below.points.forEach((s, i) => (belowPowers[i] = Math.pow(s, rows)));
     above.points.forEach((s, i) => (abovePowers[i] = Math.pow(s, rows)));
     for (let bands = 1; bands <= Math.floor(numHashes / rows); bands++) {
+      // collisionProbability and its complement, from the powers.
       const falsePositive = simpsonSum(below, belowPowers, (power) => 1 - Math.pow(1 - power, bands));
       const falseNegative = simpsonSum(above, abovePowers, (power) => 1 - (1 - Math.pow(1 - power, bands)));
       const error = weights.falsePositive * falsePositive + weights.falseNegative * falseNegative;
@@ -87,7 +84,7 @@ export function optimalBands(threshold: number, numHashes: number, weights: LshW
   return best;
 }
 
-/** The points integrate(f, lo, hi) evaluates f at, in its order: lo, hi, then lo + i·h. */
+/** The points Simpson's rule evaluates f at on [lo, hi], in the order it sums them: lo, hi, then lo + i·h. */
 function simpsonPoints(lo: number, hi: number, intervals = 512): { points: Float64Array; h: number } {
   if (hi <= lo) return { points: new Float64Array(0), h: 0 };
   const n = intervals % 2 === 0 ? intervals : intervals + 1;
@@ -99,7 +96,7 @@ function simpsonPoints(lo: number, hi: number, intervals = 512): { points: Float
   return { points, h };
 }
 
-/** integrate(f, lo, hi) given f's argument at each of simpsonPoints' points, summed as integrate sums. */
+/** Simpson's sum over simpsonPoints' grid of f(args[k]), args[k] standing for the k-th point (integrate: the points themselves). */
 function simpsonSum({ points, h }: { points: Float64Array; h: number }, args: Float64Array, f: (arg: number) => number): number {
   if (points.length === 0) return 0;
   let sum = f(args[0]) + f(args[1]);
