@@ -298,26 +298,24 @@ export async function processRange(index: number, range: BucketRange, ctx: Group
   // Fine bucket by fine bucket: keys of two fine buckets never meet, so each is grouped alone, in
   // a table sized for the largest of them (a few hundred KiB at 1M documents) that stays in the
   // caches. One table for the whole range made most records a miss to memory.
-  const bucketRecords = (part: (typeof parts)[number], b: number) => part.header[2 + b + 1] - part.header[2 + b];
+  /** Where fine bucket b's records start in a part's read (its header counts from the segment's start). */
+  const at = (header: Uint32Array, b: number) => (header[2 + b] - header[2 + range.start]) * RECORD_WORDS;
   let largest = 0;
   for (let b = range.start; b < range.end; b++) {
-    let records = 0;
-    for (const part of parts) records += bucketRecords(part, b);
-    largest = Math.max(largest, records);
+    let words = 0;
+    for (const { header } of parts) words += at(header, b + 1) - at(header, b);
+    largest = Math.max(largest, words / RECORD_WORDS);
   }
   const table = ctx.tableFor(largest);
   for (let b = range.start; b < range.end; b++) {
-    let added = 0;
     for (const { records, base, header } of parts) {
-      const end = (header[2 + b + 1] - header[2 + range.start]) * RECORD_WORDS;
-      for (let i = (header[2 + b] - header[2 + range.start]) * RECORD_WORDS; i < end; i += RECORD_WORDS) {
+      for (let i = at(header, b), end = at(header, b + 1); i < end; i += RECORD_WORDS) {
         const word = records[i + 2];
         const exact = word >= EXACT_FLAG;
         table.add(records[i], records[i + 1], base + (exact ? word - EXACT_FLAG : word), exact, sink);
-        added++;
       }
     }
-    if (added > 0) table.clear();
+    table.clear();
   }
   flush();
   const files = rangeFiles(ctx.workDir, index);
