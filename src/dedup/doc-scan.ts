@@ -12,7 +12,7 @@
 import { hash } from 'node:crypto';
 import { Buffer } from 'node:buffer';
 import type { FieldMap, LineShortcut, ShortcutRecord } from '../io/types.js';
-import { exactDedupUtf8, scanDocument } from '../text/document-scan.js';
+import { exactDedupUtf8, scanDocument, type DocumentScan } from '../text/document-scan.js';
 import { JSON_KIND, JSON_TEXT_SPAN, textKernel, type KernelScan, type TextKernel } from '../text/text-kernel.js';
 import { countWords } from '../text/words.js';
 import type { ResolvedDedupOptions } from './options.js';
@@ -55,13 +55,17 @@ export function kernelScans(options: ResolvedDedupOptions): boolean {
  * One text's scan. Its set may be a view that the kernel's next call overwrites. A text the
  * kernel hands back has a character the one-pass scan hands back too (they classify alike), so
  * it goes straight to the general functions (licenses-npm: `scanDocument` spent 37 ms a worker
- * getting partway through such texts).
+ * getting partway through such texts); without a kernel, the one-pass scan is tried first.
  */
-export function scanText(text: string, kernel: TextKernel | null, settings: ScanSettings, declined = false): DocScan {
-  const { options, shingleSeed } = settings;
-  const fast = kernel?.scan(text, options.ngram, shingleSeed) ?? null;
+export function scanText(text: string, kernel: TextKernel | null, settings: ScanSettings): DocScan {
+  const fast = kernel?.scan(text, settings.options.ngram, settings.shingleSeed) ?? null;
   if (fast) return fromKernel(fast, settings.keepWords);
-  const scan = kernel === null && !declined && kernelScans(options) ? scanDocument(text) : null;
+  return generalScan(text, settings, kernel === null && kernelScans(settings.options) ? scanDocument(text) : null);
+}
+
+/** A text's scan by the general functions, or from the one-pass scan's results when there are some. */
+function generalScan(text: string, settings: ScanSettings, scan: DocumentScan | null = null): DocScan {
+  const { options, shingleSeed } = settings;
   const words = scan ? scan.words : shingleWords(text, options);
   return {
     set: shingleSet(words, options.ngram, shingleSeed),
@@ -144,7 +148,7 @@ export class JsonLineShortcut implements LineShortcut {
       made = { set: this.keep(fast.set), words: this.settings.keepWords ? this.keep(fast.words) : null, tokens: fast.tokens, hash: sha256Prefix(fast.exact) };
     } else {
       // A character the kernel hands back: the general path, on the same text.
-      made = scanText(kernel.placedText(textBytes), null, this.settings, true);
+      made = generalScan(kernel.placedText(textBytes), this.settings);
     }
     return { id, source, scores, textUnits, made };
   }

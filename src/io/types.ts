@@ -142,7 +142,7 @@ export interface ReadOptions {
 
 /**
  * A JSONL line's record read from its bytes by a faster path than decoding and JSON.parse
- * (dedup's map: src/dedup/line-scan.ts). `take` sees every line before it is decoded and
+ * (dedup's map: src/dedup/doc-scan.ts `JsonLineShortcut`). `take` sees every line before it is decoded and
  * returns null for any line it cannot read exactly as JSON.parse and the record checks would;
  * the reader then reads that line the general way. A record it returns passed every check of
  * `BatchBuilder.addRecord` (a present, non-empty, well-formed id and source, a text that is not
